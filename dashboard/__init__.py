@@ -1,0 +1,1 @@
+"""The minirq web dashboard (a Flask blueprint and app factory)."""

@@ -1,0 +1,169 @@
+"""Running one job and capturing its outcome, in this process or in a forked work-horse.
+
+The work-horse only runs the job: it never talks to Redis on the worker's behalf. It sends
+its outcome to the parent over a pipe, and the parent records it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import ctypes.util
+import os
+import pickle
+import signal
+import sys
+import threading
+import traceback
+from collections.abc import Iterator
+from dataclasses import dataclass
+from types import FrameType
+
+from .exceptions import JobTimeoutException, ShutdownRequested
+from .job import Job
+
+_PR_SET_PDEATHSIG = 1
+
+# Why a work-horse may have died of a signal, for the failure reason.
+_SIGNAL_HINTS = {
+    signal.SIGKILL: "often the out-of-memory killer, or a kill -9",
+    signal.SIGSEGV: "a crash in native code, such as a C extension",
+    signal.SIGABRT: "an abort in native code",
+    signal.SIGBUS: "a crash in native code, or a truncated memory-mapped file",
+    signal.SIGTERM: "terminated from outside the worker",
+}
+
+
+@dataclass
+class Outcome:
+    """What happened to one run of a job."""
+
+    ok: bool
+    result: bytes | None = None
+    exc_type: str | None = None
+    traceback: str | None = None
+
+    @classmethod
+    def failure(cls, exc_type: str, message: str) -> Outcome:
+        return cls(False, exc_type=exc_type, traceback=f"{exc_type}: {message}\n")
+
+
+@contextlib.contextmanager
+def job_timeout(seconds: int) -> Iterator[None]:
+    """Raise :class:`JobTimeoutException` in the block once ``seconds`` have passed.
+
+    Uses ``SIGALRM``, so it only works in the main thread; elsewhere it does nothing.
+    """
+    if seconds <= 0 or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_alarm(signum: int, frame: FrameType | None) -> None:
+        raise JobTimeoutException(f"job exceeded its timeout of {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def run_job(job: Job, max_result_bytes: int) -> Outcome:
+    """Run ``job`` here, within its timeout, and capture its result or traceback."""
+    try:
+        with job_timeout(job.timeout):
+            value = job.perform()
+    except ShutdownRequested:
+        raise
+    except BaseException as exc:
+        return Outcome(False, exc_type=type(exc).__name__, traceback=traceback.format_exc())
+    try:
+        data = job.serializer.dumps(value)
+    except Exception as exc:
+        return Outcome.failure(
+            "SerializationError",
+            f"the job returned {type(value).__name__} {_short(value)}, which cannot be "
+            f"serialized: {type(exc).__name__}: {exc}",
+        )
+    if len(data) > max_result_bytes:
+        return Outcome.failure(
+            "ResultTooLarge",
+            f"the result is {len(data)} bytes, above the limit of {max_result_bytes} bytes; "
+            "store large results elsewhere and return a reference",
+        )
+    return Outcome(True, result=data)
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) < 80 else text[:77] + "..."
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """Ask the kernel to kill this process when its parent dies (Linux)."""
+    if sys.platform.startswith("linux"):
+        libc_name = ctypes.util.find_library("c")
+        if libc_name:
+            libc = ctypes.CDLL(libc_name, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent_pid:
+        os._exit(1)
+
+
+def fork_horse(job: Job, max_result_bytes: int) -> tuple[int, int]:
+    """Fork a work-horse that runs ``job``; returns its pid and the pipe to read from."""
+    parent_pid = os.getpid()
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid != 0:
+        os.close(write_fd)
+        return pid, read_fd
+    exit_code = 1
+    try:
+        os.close(read_fd)
+        _die_with_parent(parent_pid)
+        # The parent decides how to stop; Ctrl+C in a terminal reaches the whole group.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        outcome = run_job(job, max_result_bytes)
+        payload = pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL)
+        with os.fdopen(write_fd, "wb") as pipe:
+            pipe.write(payload)
+        exit_code = 0
+    except BaseException:
+        traceback.print_exc()
+    finally:
+        os._exit(exit_code)
+
+
+def decode_outcome(data: bytes) -> Outcome | None:
+    """The outcome a horse wrote, or ``None`` if it wrote nothing whole."""
+    if not data:
+        return None
+    try:
+        outcome = pickle.loads(data)
+    except Exception:
+        return None
+    return outcome if isinstance(outcome, Outcome) else None
+
+
+def describe_exit(status: int) -> str:
+    """A sentence on how a work-horse ended, from its ``waitpid`` status."""
+    if os.WIFSIGNALED(status):
+        number = os.WTERMSIG(status)
+        try:
+            sig = signal.Signals(number)
+            name = sig.name
+        except ValueError:
+            sig, name = None, f"signal {number}"
+        hint = _SIGNAL_HINTS.get(sig) if sig is not None else None
+        text = f"the work-horse was killed by {name} (signal {number})"
+        return f"{text}: {hint}" if hint else text
+    if os.WIFEXITED(status):
+        return (
+            f"the work-horse exited with code {os.WEXITSTATUS(status)} before reporting a "
+            "result (os._exit() or a crash in the job?)"
+        )
+    return f"the work-horse ended with status {status}"

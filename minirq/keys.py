@@ -1,0 +1,72 @@
+"""Every Redis key name minirq uses, built from one prefix.
+
+No other module spells a key. A prefix with a hash tag (``{myapp}``) puts every key
+in one Redis Cluster slot.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .defaults import DEFAULT_PREFIX
+from .exceptions import ConfigurationError
+
+REGISTRY_KINDS = ("started", "finished", "failed", "scheduled", "deferred", "canceled")
+
+_PREFIX_RE = re.compile(r"^[^\s:]+$")
+
+
+class Keys:
+    """Key names for one prefix."""
+
+    __slots__ = ("prefix",)
+
+    def __init__(self, prefix: str | None = None) -> None:
+        prefix = DEFAULT_PREFIX if prefix is None else prefix
+        if not _PREFIX_RE.match(prefix):
+            raise ConfigurationError(
+                f"invalid key prefix {prefix!r}: it must be non-empty, without spaces or ':'"
+            )
+        self.prefix = prefix
+
+    def __repr__(self) -> str:
+        return f"Keys({self.prefix!r})"
+
+    @property
+    def job_prefix(self) -> str:
+        """What a job's key starts with; scripts append the id to it."""
+        return f"{self.prefix}:job:"
+
+    def job(self, job_id: str) -> str:
+        return f"{self.prefix}:job:{job_id}"
+
+    def queue(self, name: str) -> str:
+        return f"{self.prefix}:queue:{name}"
+
+    @property
+    def queues(self) -> str:
+        return f"{self.prefix}:queues"
+
+    def registry(self, kind: str, queue_name: str) -> str:
+        if kind not in REGISTRY_KINDS:
+            raise ValueError(f"unknown registry {kind!r}")
+        return f"{self.prefix}:{kind}:{queue_name}"
+
+    def wake_channel(self, queue_name: str) -> str:
+        """The pub/sub channel an enqueue publishes on to wake idle workers."""
+        return f"{self.prefix}:wake:{queue_name}"
+
+    @property
+    def workers(self) -> str:
+        return f"{self.prefix}:workers"
+
+    def worker(self, name: str) -> str:
+        return f"{self.prefix}:worker:{name}"
+
+    def stats(self, minute: int) -> str:
+        """Counters of jobs processed and failed in one minute (epoch minutes)."""
+        return f"{self.prefix}:stats:{minute}"
+
+    @property
+    def reaper_lock(self) -> str:
+        return f"{self.prefix}:lock:reaper"

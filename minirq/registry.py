@@ -1,0 +1,172 @@
+"""Registries: the per-queue sorted sets that hold jobs in every state but queued.
+
+Each score is a time in epoch milliseconds: the lease deadline for started jobs, the due
+time for scheduled jobs, the expiry for finished, failed and canceled jobs, and the time
+of entry for deferred jobs.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar, cast
+
+import redis
+
+from .connection import resolve_connection
+from .defaults import DEFAULT_QUEUE_NAME
+from .exceptions import InvalidJobOperation
+from .job import Job
+from .keys import Keys
+from .scripts import scripts_for
+from .serializers import Serializer, resolve_serializer
+from .utils import decode, now_ms
+
+if TYPE_CHECKING:
+    from .queue import Queue
+
+
+class BaseRegistry:
+    """The jobs of one queue in one state."""
+
+    kind: ClassVar[str]
+    # Entries whose score has passed are expired jobs, removed by cleanup().
+    expires: ClassVar[bool] = False
+
+    def __init__(
+        self,
+        name: str = DEFAULT_QUEUE_NAME,
+        connection: redis.Redis | None = None,
+        queue: Queue | None = None,
+        serializer: Serializer | str | None = None,
+        prefix: str | None = None,
+    ) -> None:
+        if queue is not None:
+            name, connection = queue.name, queue.connection
+            serializer, prefix = queue.serializer, queue.keys.prefix
+        self.name = name
+        self.connection = resolve_connection(connection)
+        self.serializer = resolve_serializer(serializer)
+        self.keys = Keys(prefix)
+        self.key = self.keys.registry(self.kind, name)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name}>"
+
+    def cleanup(self, timestamp_ms: int | None = None) -> int:
+        """Drop entries of jobs that have expired; returns how many were dropped."""
+        if not self.expires:
+            return 0
+        cutoff = now_ms() if timestamp_ms is None else timestamp_ms
+        return int(self.connection.zremrangebyscore(self.key, "-inf", f"({cutoff}"))
+
+    @property
+    def count(self) -> int:
+        self.cleanup()
+        return int(self.connection.zcard(self.key))
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __contains__(self, item: object) -> bool:
+        job_id = item.id if isinstance(item, Job) else item
+        return self.connection.zscore(self.key, str(job_id)) is not None
+
+    def get_job_ids(self, start: int = 0, end: int = -1, desc: bool = False) -> list[str]:
+        """Ids by score, oldest (or soonest) first; ``desc`` for the reverse order."""
+        self.cleanup()
+        ids = cast(list[bytes], self.connection.zrange(self.key, start, end, desc=desc))
+        return [decode(i) or "" for i in ids]
+
+    def get_jobs(self, start: int = 0, end: int = -1, desc: bool = False) -> list[Job]:
+        ids = self.get_job_ids(start, end, desc)
+        jobs = Job.fetch_many(ids, self.connection, self.serializer, self.keys.prefix)
+        return [job for job in jobs if job is not None]
+
+    def get_score(self, job_id: str) -> float | None:
+        score: Any = self.connection.zscore(self.key, job_id)
+        return None if score is None else float(score)
+
+    def remove(self, job: Job | str, delete_job: bool = False) -> None:
+        """Take a job out of the registry, and delete it too with ``delete_job``."""
+        job_id = job.id if isinstance(job, Job) else job
+        with self.connection.pipeline() as pipe:
+            pipe.zrem(self.key, job_id)
+            if delete_job:
+                pipe.delete(self.keys.job(job_id))
+            pipe.execute()
+
+    def requeue(self, job_or_id: Job | str, at_front: bool = False) -> Job:
+        """Move a job from this registry back onto its queue.
+
+        Raises :class:`InvalidJobOperation` if the job is not in this registry.
+        """
+        job_id = job_or_id.id if isinstance(job_or_id, Job) else job_or_id
+        moved = scripts_for(self.connection).run(
+            "requeue",
+            keys=[
+                self.keys.job(job_id),
+                self.key,
+                self.keys.queue(self.name),
+                self.keys.wake_channel(self.name),
+            ],
+            args=[job_id, now_ms(), "1" if at_front else "0", ""],
+        )
+        if not moved:
+            raise InvalidJobOperation(f"job {job_id} is not in {self.kind} registry {self.name!r}")
+        return Job.fetch(job_id, self.connection, self.serializer, self.keys.prefix)
+
+    def requeue_all(self) -> int:
+        """Requeue every job of the registry; returns how many were moved."""
+        count = 0
+        for job_id in self.get_job_ids():
+            try:
+                self.requeue(job_id)
+                count += 1
+            except InvalidJobOperation:
+                continue
+        return count
+
+
+class StartedJobRegistry(BaseRegistry):
+    """Running jobs, each scored by its lease deadline; the reaper recovers expired ones."""
+
+    kind = "started"
+
+
+class FinishedJobRegistry(BaseRegistry):
+    kind = "finished"
+    expires = True
+
+
+class FailedJobRegistry(BaseRegistry):
+    kind = "failed"
+    expires = True
+
+
+class CanceledJobRegistry(BaseRegistry):
+    kind = "canceled"
+    expires = True
+
+
+class ScheduledJobRegistry(BaseRegistry):
+    """Jobs waiting for their due time (the score, in epoch milliseconds)."""
+
+    kind = "scheduled"
+
+
+class DeferredJobRegistry(BaseRegistry):
+    """Jobs waiting for the jobs they depend on."""
+
+    kind = "deferred"
+
+
+REGISTRY_CLASSES: dict[str, type[BaseRegistry]] = {
+    cls.kind: cls
+    for cls in (
+        StartedJobRegistry,
+        FinishedJobRegistry,
+        FailedJobRegistry,
+        ScheduledJobRegistry,
+        DeferredJobRegistry,
+        CanceledJobRegistry,
+    )
+}

@@ -1,0 +1,112 @@
+"""Small helpers shared by several modules: time, durations, imports."""
+
+from __future__ import annotations
+
+import importlib
+import re
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from .exceptions import ConfigurationError
+
+_DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
+
+
+def now_ms() -> int:
+    """Wall-clock time in epoch milliseconds."""
+    return time.time_ns() // 1_000_000
+
+
+def ms_to_datetime(value: int | None) -> datetime | None:
+    """An aware UTC datetime for epoch milliseconds (``None`` stays ``None``)."""
+    if value is None:
+        return None
+    return datetime.fromtimestamp(value / 1000, tz=UTC)
+
+
+def datetime_to_ms(value: datetime) -> int:
+    """Epoch milliseconds for a datetime; a naive one is taken as local time."""
+    return int(value.timestamp() * 1000)
+
+
+def iso_utc(value_ms: int) -> str:
+    dt = ms_to_datetime(value_ms)
+    assert dt is not None
+    return dt.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def parse_duration(
+    value: Any, option: str, *, allow_unlimited: bool = False, allow_zero: bool = True
+) -> int:
+    """Whole seconds for a duration option.
+
+    Accepts an int or float of seconds, a :class:`timedelta`, or text such as ``"30s"``,
+    ``"5m"``, ``"1h"``, ``"2d"``. With ``allow_unlimited``, ``-1`` means no limit.
+    Raises :class:`ConfigurationError` naming ``option`` for anything else.
+    """
+    seconds: float
+    if isinstance(value, bool):
+        raise ConfigurationError(f"{option} must be a number of seconds, not {value!r}")
+    if isinstance(value, timedelta):
+        seconds = value.total_seconds()
+    elif isinstance(value, int | float):
+        seconds = float(value)
+    elif isinstance(value, str):
+        match = _DURATION_RE.match(value)
+        if not match:
+            raise ConfigurationError(
+                f"{option}={value!r} is not a duration; use seconds or text such as "
+                "'30s', '5m', '1h', '2d'"
+            )
+        seconds = float(match[1]) * _UNIT_SECONDS[match[2]]
+    else:
+        raise ConfigurationError(
+            f"{option} must be seconds, a timedelta or text like '5m', not {type(value).__name__}"
+        )
+    if allow_unlimited and seconds == -1:
+        return -1
+    if seconds != seconds or seconds < 0 or seconds == float("inf"):
+        limit = " (or -1 for no limit)" if allow_unlimited else ""
+        raise ConfigurationError(f"{option}={value!r} must be zero or more seconds{limit}")
+    if not allow_zero and seconds == 0:
+        raise ConfigurationError(f"{option} must be more than zero seconds")
+    whole = int(seconds)
+    if whole != seconds:
+        whole += 1
+    return whole
+
+
+def import_attribute(dotted: str) -> Any:
+    """The object named by ``package.module.name`` (``name`` may be ``Class.method``).
+
+    Raises ``ImportError`` or ``AttributeError`` with the name in the message.
+    """
+    module_name, _, attribute = dotted.rpartition(".")
+    parts = [attribute]
+    while module_name:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name is None or not module_name.startswith(exc.name):
+                raise
+            module_name, _, head = module_name.rpartition(".")
+            parts.insert(0, head)
+            continue
+        obj: Any = module
+        for part in parts:
+            try:
+                obj = getattr(obj, part)
+            except AttributeError:
+                raise AttributeError(
+                    f"module {module_name!r} has no attribute {dotted!r}"
+                ) from None
+        return obj
+    raise ImportError(f"cannot import {dotted!r}: no module of that name")
+
+
+def decode(value: bytes | str | None) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    return value.decode()

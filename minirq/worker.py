@@ -1,0 +1,735 @@
+"""Workers: take jobs from queues in priority order, run them, record what happened.
+
+``Worker`` forks a work-horse per job; ``SimpleWorker`` runs jobs in its own process.
+Both hold a lease on the running job that their heartbeat renews, so a job whose worker
+dies is recovered by the reaper instead of being lost.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import random
+import select
+import signal
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from types import FrameType
+from typing import Any, TypeVar
+
+import redis
+
+from .connection import resolve_connection
+from .defaults import (
+    DEFAULT_FAILURE_TTL_S,
+    DEFAULT_LEASE_S,
+    DEFAULT_MAX_ORPHANINGS,
+    DEFAULT_MAX_RESULT_BYTES,
+    HORSE_KILL_GRACE_S,
+    IDLE_WAIT_S,
+    REAPER_LOCK_MS,
+    STATS_FLUSH_S,
+    STATS_TTL_S,
+)
+from .exceptions import ConfigurationError, ShutdownRequested
+from .horse import Outcome, decode_outcome, describe_exit, fork_horse, run_job
+from .job import Job, JobStatus
+from .keys import Keys
+from .queue import Queue
+from .registry import REGISTRY_CLASSES
+from .scripts import scripts_for
+from .serializers import Serializer
+from .utils import decode, iso_utc, ms_to_datetime, now_ms
+
+logger = logging.getLogger("minirq.worker")
+
+DEFAULT_SHUTDOWN_TIMEOUT_S = 25.0
+_REDIS_ERRORS = (redis.ConnectionError, redis.TimeoutError)
+_T = TypeVar("_T")
+
+
+class WorkerState:
+    STARTING = "starting"
+    IDLE = "idle"
+    BUSY = "busy"
+    SUSPENDED = "suspended"
+
+
+@dataclass
+class WorkerInfo:
+    """A live worker as recorded in Redis, for ``Worker.all`` and the dashboard."""
+
+    name: str
+    hostname: str
+    pid: int
+    state: str
+    queue_names: list[str]
+    current_job_id: str | None
+    birth: datetime | None
+    last_heartbeat: datetime | None
+    successful_job_count: int
+    failed_job_count: int
+    total_working_time: float
+
+
+def reap_expired_leases(
+    connection: redis.Redis,
+    keys: Keys,
+    max_orphanings: int = DEFAULT_MAX_ORPHANINGS,
+    limit: int = 1000,
+) -> tuple[list[str], list[str]]:
+    """Recover jobs whose worker stopped renewing their lease.
+
+    Runs under a short lock so that only one process scans at a time. Returns the ids
+    put back on their queues and the ids sent to failed.
+    """
+    token = uuid.uuid4().hex
+    if not connection.set(keys.reaper_lock, token, nx=True, px=REAPER_LOCK_MS):
+        return [], []
+    try:
+        names = sorted(decode(n) or "" for n in connection.smembers(keys.queues))
+        script_keys: list[str] = []
+        for name in names:
+            script_keys += [
+                keys.registry("started", name),
+                keys.queue(name),
+                keys.registry("failed", name),
+                keys.wake_channel(name),
+            ]
+        if not script_keys:
+            return [], []
+        now = now_ms()
+        requeued, failed = scripts_for(connection).run(
+            "reap",
+            script_keys,
+            [now, keys.job_prefix, max_orphanings, iso_utc(now), limit, DEFAULT_FAILURE_TTL_S],
+        )
+    finally:
+        # Release the lock only if it is still ours.
+        if connection.get(keys.reaper_lock) == token.encode():
+            connection.delete(keys.reaper_lock)
+    requeued_ids = [decode(i) or "" for i in requeued]
+    failed_ids = [decode(i) or "" for i in failed]
+    for job_id in requeued_ids:
+        logger.warning("job %s lost its worker; put back at the front of its queue", job_id)
+    for job_id in failed_ids:
+        logger.error("job %s lost its worker too many times; sent to failed", job_id)
+    return requeued_ids, failed_ids
+
+
+class BaseWorker:
+    """What every worker shares: fetching, leases, heartbeats, recording outcomes."""
+
+    def __init__(
+        self,
+        queues: Queue | str | Iterable[Queue | str],
+        connection: redis.Redis | None = None,
+        name: str | None = None,
+        serializer: Serializer | str | None = None,
+        prefix: str | None = None,
+        *,
+        lease_s: float = DEFAULT_LEASE_S,
+        shutdown_timeout_s: float = DEFAULT_SHUTDOWN_TIMEOUT_S,
+        max_orphanings: int = DEFAULT_MAX_ORPHANINGS,
+        max_result_bytes: int = DEFAULT_MAX_RESULT_BYTES,
+    ) -> None:
+        self.connection = resolve_connection(connection)
+        if isinstance(queues, Queue | str):
+            queues = [queues]
+        self.queues: list[Queue] = [
+            q
+            if isinstance(q, Queue)
+            else Queue(q, connection=self.connection, serializer=serializer, prefix=prefix)
+            for q in queues
+        ]
+        if not self.queues:
+            raise ConfigurationError("a worker needs at least one queue")
+        self.keys = self.queues[0].keys
+        if lease_s <= 0:
+            raise ConfigurationError("lease_s must be more than zero")
+        self.lease_s = float(lease_s)
+        self.heartbeat_interval_s = self.lease_s / 3
+        self.worker_ttl_s = int(self.lease_s + 5)
+        self.shutdown_timeout_s = shutdown_timeout_s
+        self.max_orphanings = max_orphanings
+        self.max_result_bytes = max_result_bytes
+        self.hostname = socket.gethostname()
+        self.pid = os.getpid()
+        self.name = name or f"{self.hostname}:{self.pid}:{uuid.uuid4().hex[:4]}"
+        self.key = self.keys.worker(self.name)
+        self.state = WorkerState.STARTING
+        self.current_job: Job | None = None
+        self.successful_job_count = 0
+        self.failed_job_count = 0
+        self.total_working_time_s = 0.0
+        self._pending_stats = {"successful": 0, "failed": 0, "working_ms": 0}
+        self._last_flush = 0.0
+        self._next_heartbeat = 0.0
+        self._next_housekeeping = 0.0
+        self._stop_requested_at: float | None = None
+        self._force_stop = False
+        self._pubsub: Any = None
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name}>"
+
+    @property
+    def queue_names(self) -> list[str]:
+        return [q.name for q in self.queues]
+
+    # -- the main loop -----------------------------------------------------------------
+
+    def work(
+        self,
+        burst: bool = False,
+        max_jobs: int | None = None,
+        logging_level: str | int | None = None,
+    ) -> bool:
+        """Take and run jobs until stopped; returns whether any job ran.
+
+        With ``burst``, stop once every queue is empty. With ``max_jobs``, stop after that
+        many jobs. SIGTERM or SIGINT stop fetching and let the current job finish within
+        the shutdown timeout; a second signal stops at once. Either way a job that was cut
+        short goes back to the front of its queue.
+        """
+        if logging_level is not None:
+            logging.getLogger("minirq").setLevel(logging_level)
+        self._install_signal_handlers()
+        self.register_birth()
+        jobs_done = 0
+        try:
+            while not self.stop_requested:
+                if max_jobs is not None and jobs_done >= max_jobs:
+                    logger.info("%s: ran %d jobs, stopping", self.name, jobs_done)
+                    break
+                self._maybe_housekeep()
+                fetched = self._call_redis(self._fetch, "fetching a job")
+                if fetched is None:
+                    if burst:
+                        break
+                    self._wait_for_work()
+                    continue
+                job, queue = fetched
+                self.execute_job(job, queue)
+                jobs_done += 1
+        finally:
+            self.register_death()
+        return jobs_done > 0
+
+    @property
+    def stop_requested(self) -> bool:
+        return self._stop_requested_at is not None
+
+    def request_stop(self, force: bool = False) -> None:
+        """Stop after the current job (or at once with ``force``)."""
+        if self._stop_requested_at is None:
+            self._stop_requested_at = time.monotonic()
+        if force:
+            self._force_stop = True
+
+    def _install_signal_handlers(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
+        signal.signal(signal.SIGTERM, self._on_stop_signal)
+        signal.signal(signal.SIGINT, self._on_stop_signal)
+
+    def _on_stop_signal(self, signum: int, frame: FrameType | None) -> None:
+        name = signal.Signals(signum).name
+        if self._stop_requested_at is None:
+            logger.warning(
+                "%s: %s received; stopping after the current job (up to %s s)",
+                self.name,
+                name,
+                self.shutdown_timeout_s,
+            )
+            self.request_stop()
+        else:
+            logger.warning("%s: second %s received; stopping now", self.name, name)
+            self.request_stop(force=True)
+            self._on_forced_stop()
+
+    def _on_forced_stop(self) -> None:
+        """Hook for a worker that must interrupt its running job itself."""
+
+    def _shutdown_due(self) -> bool:
+        """Whether the running job must be cut short because the worker is stopping."""
+        if self._stop_requested_at is None:
+            return False
+        elapsed = time.monotonic() - self._stop_requested_at
+        return self._force_stop or elapsed >= self.shutdown_timeout_s
+
+    # -- fetching ----------------------------------------------------------------------
+
+    def _fetch(self) -> tuple[Job, Queue] | None:
+        script_keys: list[str] = []
+        for queue in self.queues:
+            script_keys += [queue.key, self.keys.registry("started", queue.name)]
+        now = now_ms()
+        index, job_id, fields, dropped = scripts_for(self.connection).run(
+            "fetch",
+            script_keys,
+            [now, now + int(self.lease_s * 1000), self.name, self.keys.job_prefix],
+        )
+        for dropped_id in dropped:
+            logger.warning(
+                "job %s was queued but its data is gone (expired or deleted); skipped",
+                decode(dropped_id),
+            )
+        if not index:
+            return None
+        queue = self.queues[int(index) - 1]
+        pairs = dict(zip(fields[::2], fields[1::2], strict=True))
+        job = Job.from_fields(
+            decode(job_id) or "", pairs, self.connection, queue.serializer, self.keys.prefix
+        )
+        return job, queue
+
+    def _wait_for_work(self) -> None:
+        """Block until an enqueue wakes us, or until housekeeping is due."""
+        if self._pubsub is None:
+            self._pubsub = self.connection.pubsub(  # type: ignore[no-untyped-call]
+                ignore_subscribe_messages=True
+            )
+            self._pubsub.subscribe(*(self.keys.wake_channel(q.name) for q in self.queues))
+            # Something may have been enqueued before the subscription took effect.
+            return
+        timeout = max(0.0, min(IDLE_WAIT_S, self._next_housekeeping - time.monotonic()))
+        try:
+            message = self._pubsub.get_message(timeout=timeout)
+            while message is not None:
+                message = self._pubsub.get_message(timeout=0)
+        except _REDIS_ERRORS:
+            self._close_pubsub()
+            raise
+
+    def _close_pubsub(self) -> None:
+        if self._pubsub is not None:
+            try:
+                self._pubsub.close()
+            except Exception:
+                logger.debug("closing the wake-up subscription failed", exc_info=True)
+            self._pubsub = None
+
+    # -- running -----------------------------------------------------------------------
+
+    def execute_job(self, job: Job, queue: Queue) -> None:
+        """Run one fetched job and record its outcome."""
+        self.current_job = job
+        self.state = WorkerState.BUSY
+        started = time.monotonic()
+        logger.info("%s: %s (%s)", queue.name, job.description, job.id)
+        try:
+            outcome = self.run(job)
+        finally:
+            self.current_job = None
+            self.state = WorkerState.IDLE
+        elapsed_ms = int((time.monotonic() - started) * 1000)
+        if outcome is None:
+            self._call_redis(
+                lambda: self._requeue_interrupted(job, queue), "putting an interrupted job back"
+            )
+            return
+        self._pending_stats["working_ms"] += elapsed_ms
+        self.total_working_time_s += elapsed_ms / 1000
+        if outcome.ok:
+            self._call_redis(
+                lambda: self._record_success(job, queue, outcome), "recording a result"
+            )
+            self.successful_job_count += 1
+            self._pending_stats["successful"] += 1
+            logger.info("%s: job %s finished in %d ms", queue.name, job.id, elapsed_ms)
+        else:
+            self._call_redis(
+                lambda: self._record_failure(job, queue, outcome), "recording a failure"
+            )
+            self.failed_job_count += 1
+            self._pending_stats["failed"] += 1
+            logger.error(
+                "%s: job %s failed in %d ms: %s",
+                queue.name,
+                job.id,
+                elapsed_ms,
+                _last_line(outcome.traceback),
+            )
+        if time.monotonic() - self._last_flush >= STATS_FLUSH_S:
+            self._call_redis(self.heartbeat, "sending a heartbeat")
+
+    def run(self, job: Job) -> Outcome | None:
+        """Run ``job``; ``None`` means it was interrupted by a shutdown and must be requeued."""
+        raise NotImplementedError
+
+    def _record_success(self, job: Job, queue: Queue, outcome: Outcome) -> None:
+        recorded = scripts_for(self.connection).run(
+            "finish",
+            [
+                job.key,
+                self.keys.registry("started", queue.name),
+                self.keys.registry("finished", queue.name),
+            ],
+            [job.id, self.name, now_ms(), job.result_ttl, outcome.result or b""],
+        )
+        if not recorded:
+            logger.warning(
+                "job %s finished, but its lease had passed to another worker; "
+                "its result was not recorded",
+                job.id,
+            )
+
+    def _record_failure(self, job: Job, queue: Queue, outcome: Outcome) -> None:
+        retry, retries_left = self.retry_plan(job, outcome)
+        recorded = scripts_for(self.connection).run(
+            "fail",
+            [
+                job.key,
+                self.keys.registry("started", queue.name),
+                self.keys.registry("failed", queue.name),
+                queue.key,
+                self.keys.registry("scheduled", queue.name),
+                self.keys.wake_channel(queue.name),
+            ],
+            [
+                job.id,
+                self.name,
+                now_ms(),
+                outcome.traceback or "",
+                job.failure_ttl,
+                retry,
+                retries_left,
+                JobStatus.FAILED.value,
+            ],
+        )
+        if not recorded:
+            logger.warning(
+                "job %s failed, but its lease had passed to another worker; "
+                "the failure was not recorded",
+                job.id,
+            )
+
+    def retry_plan(self, job: Job, outcome: Outcome) -> tuple[str, int]:
+        """Whether a failed job runs again: ``("", 0)`` to fail it for good, ``("now", n)``
+        to requeue it with ``n`` retries left, or ``(due_ms, n)`` to schedule it."""
+        return "", 0
+
+    def _requeue_interrupted(self, job: Job, queue: Queue) -> None:
+        moved = scripts_for(self.connection).run(
+            "requeue",
+            [
+                job.key,
+                self.keys.registry("started", queue.name),
+                queue.key,
+                self.keys.wake_channel(queue.name),
+            ],
+            [job.id, now_ms(), "1", self.name],
+        )
+        if moved:
+            logger.warning(
+                "%s: job %s was interrupted by shutdown; put back at the front of %s",
+                self.name,
+                job.id,
+                queue.name,
+            )
+
+    # -- presence, heartbeats and housekeeping -----------------------------------------
+
+    def register_birth(self) -> None:
+        now = now_ms()
+        with self.connection.pipeline() as pipe:
+            pipe.hset(
+                self.key,
+                mapping={
+                    "name": self.name,
+                    "hostname": self.hostname,
+                    "pid": self.pid,
+                    "queues": ",".join(self.queue_names),
+                    "birth": now,
+                    "last_heartbeat": now,
+                    "state": WorkerState.IDLE,
+                    "job": "",
+                    "successful": 0,
+                    "failed": 0,
+                    "working_ms": 0,
+                },
+            )
+            pipe.expire(self.key, self.worker_ttl_s)
+            pipe.sadd(self.keys.workers, self.name)
+            pipe.execute()
+        self.state = WorkerState.IDLE
+        self._last_flush = time.monotonic()
+        self._next_heartbeat = time.monotonic() + self.heartbeat_interval_s
+        logger.info("%s: started on %s", self.name, ", ".join(self.queue_names))
+
+    def register_death(self) -> None:
+        self._close_pubsub()
+        try:
+            self.heartbeat()
+            with self.connection.pipeline() as pipe:
+                pipe.delete(self.key)
+                pipe.srem(self.keys.workers, self.name)
+                pipe.execute()
+        except _REDIS_ERRORS:
+            logger.warning(
+                "%s: Redis unreachable at exit; the worker record will expire", self.name
+            )
+        logger.info("%s: stopped", self.name)
+
+    def heartbeat(self) -> None:
+        """Say we are alive, renew the running job's lease and flush counters."""
+        now = now_ms()
+        job = self.current_job
+        stats = self._pending_stats
+        with self.connection.pipeline(transaction=False) as pipe:
+            pipe.hset(
+                self.key,
+                mapping={
+                    "last_heartbeat": now,
+                    "state": self.state,
+                    "job": job.id if job else "",
+                },
+            )
+            if stats["successful"] or stats["failed"] or stats["working_ms"]:
+                for field, value in stats.items():
+                    if value:
+                        pipe.hincrby(self.key, field, value)
+                minute_key = self.keys.stats(now // 60_000)
+                if stats["successful"] or stats["failed"]:
+                    pipe.hincrby(minute_key, "processed", stats["successful"] + stats["failed"])
+                if stats["failed"]:
+                    pipe.hincrby(minute_key, "failed", stats["failed"])
+                pipe.expire(minute_key, STATS_TTL_S)
+            pipe.expire(self.key, self.worker_ttl_s)
+            if job is not None:
+                pipe.zadd(
+                    self.keys.registry("started", job.origin),
+                    {job.id: now + int(self.lease_s * 1000)},
+                    xx=True,
+                )
+            pipe.sadd(self.keys.workers, self.name)
+            pipe.execute()
+        self._pending_stats = {"successful": 0, "failed": 0, "working_ms": 0}
+        self._last_flush = time.monotonic()
+        self._next_heartbeat = self._last_flush + self.heartbeat_interval_s
+
+    def _maybe_heartbeat(self) -> None:
+        if time.monotonic() >= self._next_heartbeat:
+            self._call_redis(self.heartbeat, "sending a heartbeat")
+
+    def _maybe_housekeep(self) -> None:
+        self._maybe_heartbeat()
+        if time.monotonic() < self._next_housekeeping:
+            return
+        # Spread housekeeping of many workers over time.
+        self._next_housekeeping = time.monotonic() + self.heartbeat_interval_s * (
+            0.75 + random.random() / 2
+        )
+        self._call_redis(self.housekeep, "cleaning registries")
+
+    def housekeep(self) -> None:
+        """Drop expired registry entries and recover jobs whose worker died."""
+        for queue in self.queues:
+            for kind in ("finished", "failed", "canceled"):
+                REGISTRY_CLASSES[kind](queue=queue).cleanup()
+        reap_expired_leases(self.connection, self.keys, self.max_orphanings)
+
+    def _call_redis(self, func: Callable[[], _T], doing: str) -> _T:
+        """Call ``func``, retrying with back-off while Redis is unreachable.
+
+        Logs once when Redis goes away and once when it comes back. Gives up only when
+        a forced stop is requested, re-raising the connection error.
+        """
+        delay = 0.1
+        failing_since: float | None = None
+        while True:
+            try:
+                result = func()
+            except _REDIS_ERRORS as exc:
+                if self._force_stop:
+                    raise
+                if failing_since is None:
+                    failing_since = time.monotonic()
+                    logger.error(
+                        "%s: Redis unreachable while %s (%s); retrying", self.name, doing, exc
+                    )
+                self._close_pubsub()
+                time.sleep(delay)
+                delay = min(delay * 2, 5.0)
+                continue
+            if failing_since is not None:
+                logger.warning(
+                    "%s: Redis is back after %.1f s", self.name, time.monotonic() - failing_since
+                )
+            return result
+
+    # -- inspection --------------------------------------------------------------------
+
+    @classmethod
+    def all(
+        cls, connection: redis.Redis | None = None, prefix: str | None = None
+    ) -> list[WorkerInfo]:
+        """Every live worker; records of workers that died are dropped."""
+        connection = resolve_connection(connection)
+        keys = Keys(prefix)
+        names = sorted(decode(n) or "" for n in connection.smembers(keys.workers))
+        with connection.pipeline(transaction=False) as pipe:
+            for name in names:
+                pipe.hgetall(keys.worker(name))
+            records = pipe.execute()
+        workers, dead = [], []
+        for name, record in zip(names, records, strict=True):
+            if not record:
+                dead.append(name)
+                continue
+            fields = {decode(k): decode(v) or "" for k, v in record.items()}
+            workers.append(
+                WorkerInfo(
+                    name=name,
+                    hostname=fields.get("hostname", ""),
+                    pid=int(fields.get("pid") or 0),
+                    state=fields.get("state", ""),
+                    queue_names=[q for q in fields.get("queues", "").split(",") if q],
+                    current_job_id=fields.get("job") or None,
+                    birth=ms_to_datetime(int(fields["birth"])) if fields.get("birth") else None,
+                    last_heartbeat=ms_to_datetime(int(fields["last_heartbeat"]))
+                    if fields.get("last_heartbeat")
+                    else None,
+                    successful_job_count=int(fields.get("successful") or 0),
+                    failed_job_count=int(fields.get("failed") or 0),
+                    total_working_time=int(fields.get("working_ms") or 0) / 1000,
+                )
+            )
+        if dead:
+            connection.srem(keys.workers, *dead)
+        return workers
+
+
+class Worker(BaseWorker):
+    """Runs each job in a forked work-horse, which it supervises.
+
+    The parent keeps the Redis connection, renews the lease while the horse runs, kills
+    the horse at its timeout and records the outcome; a horse that crashes fails only
+    its own job.
+    """
+
+    def run(self, job: Job) -> Outcome | None:
+        pid, read_fd = fork_horse(job, self.max_result_bytes)
+        chunks: list[bytes] = []
+        start = time.monotonic()
+        kill_at = start + job.timeout + HORSE_KILL_GRACE_S if job.timeout > 0 else float("inf")
+        killed_for_timeout = interrupted = False
+        try:
+            while True:
+                now = time.monotonic()
+                if self._shutdown_due():
+                    _kill(pid)
+                    interrupted = True
+                    break
+                if now >= kill_at:
+                    _kill(pid)
+                    killed_for_timeout = True
+                    break
+                if now >= self._next_heartbeat:
+                    self._try_heartbeat()
+                wait = max(0.0, min(self._next_heartbeat, kill_at, now + 0.5) - now)
+                ready, _, _ = select.select([read_fd], [], [], wait)
+                if ready:
+                    chunk = os.read(read_fd, 1 << 20)
+                    if not chunk:
+                        break
+                    chunks.append(chunk)
+        finally:
+            os.close(read_fd)
+            _, status = os.waitpid(pid, 0)
+        if interrupted:
+            return None
+        if killed_for_timeout:
+            return Outcome.failure(
+                "JobTimeoutException",
+                f"job exceeded its timeout of {job.timeout} s and its work-horse was killed",
+            )
+        outcome = decode_outcome(b"".join(chunks))
+        if outcome is None:
+            return Outcome.failure("WorkHorseDied", describe_exit(status))
+        return outcome
+
+    def _try_heartbeat(self) -> None:
+        try:
+            self.heartbeat()
+        except _REDIS_ERRORS as exc:
+            # The horse keeps running; the result is written once Redis is back.
+            logger.error("%s: heartbeat failed (%s)", self.name, exc)
+            self._next_heartbeat = time.monotonic() + 1.0
+
+
+class SimpleWorker(BaseWorker):
+    """Runs each job in the worker's own process: faster, but a crash takes the worker."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._running_in_process = False
+
+    def run(self, job: Job) -> Outcome | None:
+        stop_beating = threading.Event()
+        beater = threading.Thread(
+            target=self._beat_while_running,
+            args=(stop_beating,),
+            name="minirq-heartbeat",
+            daemon=True,
+        )
+        beater.start()
+        self._running_in_process = True
+        try:
+            return run_job(job, self.max_result_bytes)
+        except ShutdownRequested:
+            return None
+        finally:
+            self._running_in_process = False
+            stop_beating.set()
+            beater.join()
+
+    def _beat_while_running(self, stop: threading.Event) -> None:
+        while not stop.wait(max(0.0, self._next_heartbeat - time.monotonic())):
+            try:
+                self.heartbeat()
+            except _REDIS_ERRORS as exc:
+                logger.error("%s: heartbeat failed (%s)", self.name, exc)
+                self._next_heartbeat = time.monotonic() + 1.0
+
+    def _on_forced_stop(self) -> None:
+        if self._running_in_process:
+            raise ShutdownRequested()
+
+
+def _kill(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+
+
+def _last_line(text: str | None) -> str:
+    lines = [line for line in (text or "").strip().splitlines() if line.strip()]
+    return lines[-1] if lines else "(no traceback)"
+
+
+WORKER_CLASSES: dict[str, type[BaseWorker]] = {"fork": Worker, "simple": SimpleWorker}
+
+
+def worker_class(name: str) -> type[BaseWorker]:
+    try:
+        return WORKER_CLASSES[name]
+    except KeyError:
+        raise ConfigurationError(
+            f"unknown worker class {name!r}; choose one of {sorted(WORKER_CLASSES)}"
+        ) from None
+
+
+__all__: Sequence[str] = [
+    "BaseWorker",
+    "SimpleWorker",
+    "Worker",
+    "WorkerInfo",
+    "reap_expired_leases",
+]

@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+import fakeredis
+import pytest
+
+from minirq import JobStatus, Queue
+from tests import fixtures
+
+
+def test_sync_mode_runs_at_enqueue_with_fakeredis() -> None:
+    queue = Queue(is_async=False, connection=fakeredis.FakeRedis())
+    job = queue.enqueue(fixtures.add, 2, 3)
+    assert job.get_status() == JobStatus.FINISHED
+    assert job.return_value() == 5
+    assert queue.count == 0
+    assert job.id in queue.finished_job_registry
+
+
+def test_sync_mode_records_failure_and_raises() -> None:
+    queue = Queue(is_async=False, connection=fakeredis.FakeRedis())
+    with pytest.raises(ZeroDivisionError):
+        queue.enqueue(fixtures.div_by_zero)
+    failed = queue.failed_job_registry.get_jobs()
+    assert len(failed) == 1
+    assert "ZeroDivisionError" in (failed[0].exc_info or "")
+
+
+def test_sync_mode_sets_current_job() -> None:
+    queue = Queue(is_async=False, connection=fakeredis.FakeRedis())
+    job = queue.enqueue(fixtures.current_job_id)
+    assert job.return_value() == job.id

@@ -1,0 +1,257 @@
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import redis
+
+from minirq import Job, JobStatus, Queue, SimpleWorker, Worker
+from minirq.worker import BaseWorker
+from tests import fixtures
+
+WORKER_CLASSES = [Worker, SimpleWorker]
+
+
+@pytest.mark.parametrize("worker_class", WORKER_CLASSES)
+def test_runs_job_and_records_result(
+    worker_class: type[BaseWorker], queue: Queue, connection: redis.Redis
+) -> None:
+    job = queue.enqueue(fixtures.say_hello, "Bo")
+    assert worker_class([queue], connection=connection).work(burst=True) is True
+    assert job.get_status() == JobStatus.FINISHED
+    assert job.return_value() == "Hi there, Bo!"
+    assert job.result == "Hi there, Bo!"
+    assert job.id in queue.finished_job_registry
+    assert job.id not in queue.started_job_registry
+    assert 0 < connection.ttl(job.key) <= 500
+
+
+@pytest.mark.parametrize("worker_class", WORKER_CLASSES)
+def test_failure_records_traceback_and_worker_goes_on(
+    worker_class: type[BaseWorker], queue: Queue, connection: redis.Redis
+) -> None:
+    bad = queue.enqueue(fixtures.div_by_zero)
+    good = queue.enqueue(fixtures.add, 1, 2)
+    worker_class([queue], connection=connection).work(burst=True)
+    assert bad.get_status() == JobStatus.FAILED
+    bad.refresh()
+    assert "ZeroDivisionError" in (bad.exc_info or "")
+    assert "div_by_zero" in (bad.exc_info or "")
+    assert bad.id in queue.failed_job_registry
+    assert good.return_value() == 3
+
+
+def test_empty_queue_burst_returns_false(simple_worker: SimpleWorker) -> None:
+    assert simple_worker.work(burst=True) is False
+
+
+def test_priority_order(connection: redis.Redis, tmp_path: object) -> None:
+    high = Queue("high", connection=connection)
+    low = Queue("low", connection=connection)
+    log = f"{tmp_path}/order.txt"
+    low.enqueue(fixtures.append_line, log, "low")
+    high.enqueue(fixtures.append_line, log, "high")
+    SimpleWorker([high, low], connection=connection).work(burst=True)
+    with open(log) as handle:
+        assert handle.read().split() == ["high", "low"]
+
+
+def test_result_ttl_zero_deletes_job(
+    queue: Queue, simple_worker: SimpleWorker, connection: redis.Redis
+) -> None:
+    job = queue.enqueue(fixtures.say_hello, result_ttl=0)
+    simple_worker.work(burst=True)
+    assert not connection.exists(job.key)
+    assert job.id not in queue.finished_job_registry
+
+
+def test_result_ttl_minus_one_keeps_job(
+    queue: Queue, simple_worker: SimpleWorker, connection: redis.Redis
+) -> None:
+    job = queue.enqueue(fixtures.say_hello, result_ttl=-1)
+    simple_worker.work(burst=True)
+    assert connection.ttl(job.key) == -1
+    assert job.is_finished
+
+
+def test_expired_queued_job_is_skipped(
+    queue: Queue, simple_worker: SimpleWorker, connection: redis.Redis
+) -> None:
+    job = queue.enqueue(fixtures.say_hello, ttl=100)
+    connection.delete(job.key)
+    good = queue.enqueue(fixtures.say_hello)
+    simple_worker.work(burst=True)
+    assert good.is_finished
+    assert queue.count == 0
+
+
+def test_ttl_is_cleared_when_job_starts(
+    queue: Queue, simple_worker: SimpleWorker, connection: redis.Redis
+) -> None:
+    job = queue.enqueue(fixtures.say_hello, ttl=100, result_ttl=-1)
+    simple_worker.work(burst=True)
+    assert connection.ttl(job.key) == -1
+
+
+def test_max_jobs(queue: Queue, simple_worker: SimpleWorker) -> None:
+    for _ in range(3):
+        queue.enqueue(fixtures.say_hello)
+    simple_worker.work(burst=True, max_jobs=2)
+    assert queue.count == 1
+
+
+@pytest.mark.parametrize("worker_class", WORKER_CLASSES)
+def test_current_job_and_meta(
+    worker_class: type[BaseWorker], queue: Queue, connection: redis.Redis
+) -> None:
+    job = queue.enqueue(fixtures.current_job_id)
+    meta = queue.enqueue(fixtures.write_progress)
+    worker_class([queue], connection=connection).work(burst=True)
+    assert job.return_value() == job.id
+    assert meta.get_meta() == {"progress": 0.5}
+
+
+@pytest.mark.parametrize("worker_class", WORKER_CLASSES)
+def test_timeout_fails_job_with_timeout_exception(
+    worker_class: type[BaseWorker], queue: Queue, connection: redis.Redis
+) -> None:
+    job = queue.enqueue(fixtures.swallow_everything, 30, job_timeout=1)
+    after = queue.enqueue(fixtures.say_hello)
+    worker_class([queue], connection=connection).work(burst=True)
+    job.refresh()
+    assert job.get_status() == JobStatus.FAILED
+    assert "JobTimeoutException" in (job.exc_info or "")
+    assert after.is_finished
+
+
+def test_fork_worker_kills_horse_that_ignores_timeout(
+    queue: Queue, connection: redis.Redis
+) -> None:
+    job = queue.enqueue(fixtures.kill_myself, signal.SIGSTOP, job_timeout=1)
+    Worker([queue], connection=connection).work(burst=True)
+    job.refresh()
+    assert job.get_status() == JobStatus.FAILED
+    assert "timeout of 1 s" in (job.exc_info or "")
+
+
+@pytest.mark.parametrize(
+    ("func", "args", "expected"),
+    [
+        (fixtures.kill_myself, (signal.SIGKILL,), "SIGKILL (signal 9): often the out-of-memory"),
+        (fixtures.kill_myself, (signal.SIGSEGV,), "SIGSEGV"),
+        (fixtures.exit_hard, (3,), "exited with code 3"),
+    ],
+)
+def test_dead_horse_fails_only_its_job(
+    queue: Queue, connection: redis.Redis, func: object, args: tuple[object, ...], expected: str
+) -> None:
+    job = queue.enqueue(func, *args)  # type: ignore[arg-type]
+    after = queue.enqueue(fixtures.say_hello)
+    Worker([queue], connection=connection).work(burst=True)
+    job.refresh()
+    assert job.get_status() == JobStatus.FAILED
+    assert expected in (job.exc_info or "")
+    assert after.is_finished
+
+
+@pytest.mark.parametrize("worker_class", WORKER_CLASSES)
+def test_unserializable_result_fails_job(
+    worker_class: type[BaseWorker], queue: Queue, connection: redis.Redis
+) -> None:
+    job = queue.enqueue(fixtures.return_unpicklable)
+    worker_class([queue], connection=connection).work(burst=True)
+    job.refresh()
+    assert job.is_failed
+    assert "cannot be serialized" in (job.exc_info or "")
+
+
+def test_result_too_large_fails_job(queue: Queue, connection: redis.Redis) -> None:
+    job = queue.enqueue(fixtures.return_big, 2048)
+    Worker([queue], connection=connection, max_result_bytes=1024).work(burst=True)
+    job.refresh()
+    assert job.is_failed
+    assert "above the limit of 1024 bytes" in (job.exc_info or "")
+
+
+@pytest.mark.parametrize("worker_class", WORKER_CLASSES)
+def test_broken_jobs_fail_alone(
+    worker_class: type[BaseWorker], queue: Queue, connection: redis.Redis
+) -> None:
+    garbage = queue.enqueue(fixtures.say_hello)
+    connection.hset(garbage.key, "data", b"\x80not pickle")
+    missing_func = queue.enqueue("tests.fixtures.does_not_exist")
+    missing_module = queue.enqueue("no_such_module.func")
+    good = queue.enqueue(fixtures.say_hello)
+    worker_class([queue], connection=connection).work(burst=True)
+    for job, text in [
+        (garbage, "cannot decode the arguments"),
+        (missing_func, "does_not_exist"),
+        (missing_module, "no_such_module"),
+    ]:
+        job.refresh()
+        assert job.is_failed, job
+        assert text in (job.exc_info or "")
+    assert good.is_finished
+
+
+def test_fork_worker_runs_job_in_another_process(queue: Queue, connection: redis.Redis) -> None:
+    job = queue.enqueue(fixtures.return_pid)
+    Worker([queue], connection=connection).work(burst=True)
+    assert job.return_value() != os.getpid()
+
+
+def test_worker_registration_and_stats(queue: Queue, connection: redis.Redis) -> None:
+    queue.enqueue(fixtures.say_hello)
+    queue.enqueue(fixtures.div_by_zero)
+    worker = SimpleWorker([queue], connection=connection, name="w1")
+    worker.register_birth()
+    info = {w.name: w for w in Worker.all(connection=connection)}["w1"]
+    assert info.queue_names == ["default"] and info.pid == os.getpid()
+    assert info.state == "idle"
+    worker.work(burst=True)
+    assert Worker.all(connection=connection) == []
+    stats = connection.hgetall(f"minirq:stats:{int(time.time()) // 60}")
+    assert stats[b"processed"] == b"2" and stats[b"failed"] == b"1"
+
+
+def test_worker_all_drops_dead_workers(connection: redis.Redis) -> None:
+    connection.sadd("minirq:workers", "ghost")
+    assert Worker.all(connection=connection) == []
+    assert not connection.sismember("minirq:workers", "ghost")
+
+
+def test_idle_worker_wakes_on_enqueue(
+    redis_url: str, connection: redis.Redis, subprocess_env: dict[str, str], tmp_path: object
+) -> None:
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "minirq", "worker", "--worker-class", "simple", "--max-jobs", "1"],
+        env=subprocess_env,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while not connection.smembers("minirq:workers") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.3)
+        job = Queue(connection=connection).enqueue(fixtures.say_hello)
+        assert worker.wait(20) == 0
+        assert job.is_finished
+    finally:
+        worker.kill()
+        worker.wait()
+        assert worker.stderr is not None
+        worker.stderr.close()
+
+
+def test_job_fields_after_finish(
+    queue: Queue, simple_worker: SimpleWorker, connection: redis.Redis
+) -> None:
+    job = queue.enqueue(fixtures.say_hello)
+    simple_worker.work(burst=True)
+    fetched = Job.fetch(job.id, connection=connection)
+    assert fetched.worker_name == simple_worker.name
+    assert fetched.started_at is not None
