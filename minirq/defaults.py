@@ -27,6 +27,8 @@ IDLE_WAIT_S = 1.0
 STATS_FLUSH_S = 1.0
 # Per-minute counters are kept this long for the dashboard's charts.
 STATS_TTL_S = 2 * 3600
+# While Redis is unreachable, workers retry with back-off up to this delay.
+MAX_RECONNECT_DELAY_S = 5.0
 # The reaper's lock, so that only one process scans at a time.
 REAPER_LOCK_MS = 5000
 
