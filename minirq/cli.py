@@ -13,6 +13,7 @@ import click
 import redis
 
 from .connection import connect, redact_url, redis_url_from_env
+from .defaults import DEFAULT_MAX_RESULT_BYTES
 from .exceptions import MinirqError
 from .job import Job
 from .keys import REGISTRY_KINDS
@@ -27,12 +28,13 @@ class MinirqGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except redis.AuthenticationError as exc:
+            # Before ConnectionError, which it derives from.
+            click.echo(f"Error: Redis refused the credentials: {exc}", err=True)
+            sys.exit(1)
         except (redis.ConnectionError, redis.TimeoutError) as exc:
             url = ctx.meta.get("minirq.url", redis_url_from_env())
             click.echo(f"Error: cannot reach Redis at {redact_url(url)}: {exc}", err=True)
-            sys.exit(1)
-        except redis.AuthenticationError as exc:
-            click.echo(f"Error: Redis refused the credentials: {exc}", err=True)
             sys.exit(1)
         except MinirqError as exc:
             click.echo(f"Error: {exc}", err=True)
@@ -100,6 +102,14 @@ def main() -> None:
     help="Seconds of a running job's lease, renewed by heartbeats.",
 )
 @click.option(
+    "--max-result-size",
+    "max_result_bytes",
+    type=click.IntRange(min=1),
+    default=DEFAULT_MAX_RESULT_BYTES,
+    show_default=True,
+    help="Bytes a serialized result may take; a larger one fails its job.",
+)
+@click.option(
     "--logging-level",
     default="INFO",
     show_default=True,
@@ -117,6 +127,7 @@ def worker(
     paths: Sequence[str],
     shutdown_timeout: float,
     lease: float,
+    max_result_bytes: int,
     logging_level: str,
 ) -> None:
     """Run a worker on QUEUES (default: "default"), highest priority first."""
@@ -124,7 +135,12 @@ def worker(
     for path in reversed(("", *paths)):
         if path not in sys.path:
             sys.path.insert(0, path)
-    connection = _connection(ctx, url)
+    # No ping: a worker started while Redis is down waits for it instead of exiting,
+    # so that a process supervisor does not restart it in a loop.
+    url = url or redis_url_from_env()
+    ctx.meta["minirq.url"] = url
+    connection = connect(url)
+    logging.getLogger("minirq.cli").info("using Redis at %s", redact_url(url))
     cls = worker_class(worker_class_name)
     w: BaseWorker = cls(
         list(queues) or ["default"],
@@ -132,6 +148,7 @@ def worker(
         name=name,
         lease_s=lease,
         shutdown_timeout_s=shutdown_timeout,
+        max_result_bytes=max_result_bytes,
     )
     w.work(burst=burst, max_jobs=max_jobs)
 

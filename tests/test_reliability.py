@@ -13,11 +13,14 @@ from typing import Any
 
 import pytest
 import redis
+from click.testing import CliRunner
 
-from minirq import JobStatus, Queue, Worker
+from minirq import JobStatus, Queue, SimpleWorker, Worker
+from minirq.cli import main
 from minirq.horse import Outcome
 from minirq.job import Job
 from minirq.utils import now_ms
+from minirq.worker import BaseWorker
 from tests import fixtures
 from tests.reliability_fixtures import (
     WorkerProcess,
@@ -225,3 +228,71 @@ def test_stopped_worker_leaves_no_record(
     worker.signal(signal.SIGTERM)
     assert worker.wait(30) == 0
     assert Worker.all(connection=connection) == []
+
+
+# -- broken data in Redis ------------------------------------------------------------------
+
+
+def test_queued_id_without_its_hash_is_dropped_with_a_reason(
+    queue: Queue, connection: redis.Redis, caplog: pytest.LogCaptureFixture
+) -> None:
+    gone = queue.enqueue(fixtures.say_hello)
+    connection.delete(gone.key)
+    good = queue.enqueue(fixtures.say_hello)
+    with caplog.at_level("WARNING", logger="minirq"):
+        SimpleWorker([queue], connection=connection).work(burst=True)
+    assert f"job {gone.id} was queued but its data is gone" in caplog.text
+    assert good.is_finished
+    assert queue.count == 0 and gone.id not in queue.started_job_registry
+
+
+@pytest.mark.parametrize("worker_class", [Worker, SimpleWorker])
+@pytest.mark.parametrize(
+    ("damage", "reason"),
+    [
+        (lambda c, key: c.hdel(key, "func"), "no function name"),
+        (lambda c, key: c.hdel(key, "data"), "has no stored arguments"),
+        (lambda c, key: c.hset(key, "timeout", "soon"), "'timeout' field is not a whole number"),
+        (lambda c, key: c.hset(key, "result_ttl", "x"), "'result_ttl' field is not a whole"),
+        (lambda c, key: c.hset(key, "data", b"\x80\x04junk"), "cannot decode the arguments"),
+    ],
+    ids=["no-func", "no-data", "bad-timeout", "bad-result-ttl", "garbage-data"],
+)
+def test_damaged_job_fails_alone_and_the_worker_goes_on(
+    queue: Queue,
+    connection: redis.Redis,
+    worker_class: type[BaseWorker],
+    damage: Callable[[redis.Redis, str], object],
+    reason: str,
+) -> None:
+    broken = queue.enqueue(fixtures.say_hello)
+    damage(connection, broken.key)
+    good = queue.enqueue(fixtures.say_hello, "after")
+    worker_class([queue], connection=connection).work(burst=True)
+    assert broken.get_status() == JobStatus.FAILED
+    broken.refresh()
+    assert reason in (broken.exc_info or "")
+    assert broken.id in queue.failed_job_registry
+    assert broken.id not in queue.started_job_registry
+    assert good.return_value() == "Hi there, after!"
+
+
+def test_job_without_origin_keeps_its_lease(queue: Queue, connection: redis.Redis) -> None:
+    job = queue.enqueue(fixtures.sleep_for, 1.0)
+    connection.hdel(job.key, "origin")
+    Worker([queue], connection=connection, lease_s=0.3).work(burst=True)
+    job.refresh()
+    assert job.get_status() == JobStatus.FINISHED
+    assert job.orphaned_count == 0
+
+
+def test_max_result_size_from_the_command_line(redis_url: str, queue: Queue) -> None:
+    big = queue.enqueue(fixtures.return_big, 1000)
+    small = queue.enqueue(fixtures.return_big, 10)
+    result = CliRunner().invoke(
+        main, ["worker", "--burst", "--max-result-size", "100", "-u", redis_url]
+    )
+    assert result.exit_code == 0, result.output
+    big.refresh()
+    assert big.is_failed and "above the limit of 100 bytes" in (big.exc_info or "")
+    assert small.return_value() == b"x" * 10
