@@ -102,6 +102,13 @@ def main() -> None:
     help="Seconds of a running job's lease, renewed by heartbeats.",
 )
 @click.option(
+    "--serializer",
+    default="pickle",
+    show_default=True,
+    type=click.Choice(["pickle", "json"]),
+    help="How job data is decoded; json never runs code found in Redis.",
+)
+@click.option(
     "--max-result-size",
     "max_result_bytes",
     type=click.IntRange(min=1),
@@ -127,6 +134,7 @@ def worker(
     paths: Sequence[str],
     shutdown_timeout: float,
     lease: float,
+    serializer: str,
     max_result_bytes: int,
     logging_level: str,
 ) -> None:
@@ -146,6 +154,7 @@ def worker(
         list(queues) or ["default"],
         connection=connection,
         name=name,
+        serializer=serializer,
         lease_s=lease,
         shutdown_timeout_s=shutdown_timeout,
         max_result_bytes=max_result_bytes,

@@ -112,3 +112,13 @@ def wait_registered(connection: redis.Redis, name: str, timeout_s: float = 15) -
         timeout_s,
         f"worker {name} to register",
     )
+
+
+class Booby:
+    """Unpickling this object creates a file: what a pickle payload planted in Redis can do."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def __reduce__(self) -> tuple[object, tuple[str]]:
+        return Path.touch, (Path(self.path),)

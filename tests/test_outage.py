@@ -7,6 +7,7 @@ session's, and stops and restarts it under real `minirq worker` processes.
 from __future__ import annotations
 
 import os
+import pickle
 import signal
 import subprocess
 import sys
@@ -16,11 +17,14 @@ from pathlib import Path
 
 import pytest
 import redis
+from click.testing import CliRunner
 
 from minirq import JobStatus, Queue, Worker
+from minirq.cli import main
 from tests import fixtures
 from tests.conftest import ROOT, RedisServer
 from tests.reliability_fixtures import (
+    Booby,
     WorkerProcess,
     pid_then_sleep,
     wait_registered,
@@ -258,3 +262,42 @@ def test_password_never_appears_in_worker_output(tmp_path: Path) -> None:
         connection.close()
     finally:
         instance.stop()
+
+
+def test_json_worker_never_unpickles_what_it_finds_in_redis(
+    tmp_path: Path, client: redis.Redis, server: RedisServer
+) -> None:
+    planted = tmp_path / "planted"
+    queue = Queue(connection=client)
+    job = queue.enqueue(fixtures.say_hello)
+    client.hset(job.key, "data", pickle.dumps(((Booby(str(planted)),), {})))
+    plain = Queue(connection=client, serializer="json").enqueue(fixtures.add, 2, 3)
+    result = CliRunner().invoke(
+        main, ["worker", "--burst", "--serializer", "json", "-u", server.url]
+    )
+    assert result.exit_code == 0, result.output
+    assert not planted.exists()
+    assert job.get_status() == JobStatus.FAILED
+    job.refresh()
+    assert "cannot decode the arguments" in (job.exc_info or "")
+    assert plain.return_value() == 5
+    # The same payload under the default pickle serializer runs the planted call.
+    pickle.loads(client.hget(job.key, "data") or b"")
+    assert planted.exists()
+
+
+def test_worker_runs_as_the_restricted_acl_user_the_readme_suggests(
+    server: RedisServer, client: redis.Redis
+) -> None:
+    client.execute_command(
+        "ACL", "SETUSER", "minirq", "on", ">pw", "~minirq:*", "&minirq:*", "+@all", "-@dangerous"
+    )
+    url = f"redis://minirq:pw@127.0.0.1:{server.port}/0"
+    with redis.Redis.from_url(url) as restricted:
+        job = Queue(connection=restricted).enqueue(fixtures.add, 1, 2)
+        with pytest.raises(redis.exceptions.NoPermissionError):
+            restricted.flushall()
+    result = CliRunner().invoke(main, ["worker", "--burst", "-u", url])
+    assert result.exit_code == 0, result.output
+    done = Queue(connection=client).fetch_job(job.id)
+    assert done is not None and done.return_value() == 3
