@@ -103,7 +103,8 @@ class ChaosReport:
     def lines(self, config: ChaosConfig) -> list[str]:
         longest = self.longest_recovery_s
         recovery = "n/a" if longest is None else f"{longest:.2f} s"
-        mean = f"{sum(self.recoveries) / len(self.recoveries):.2f} s" if self.recoveries else "n/a"
+        ordered = sorted(self.recoveries)
+        median = f"{ordered[len(ordered) // 2]:.2f} s" if ordered else "n/a"
         lines = [
             f"jobs enqueued            {self.enqueued}",
             f"finished                 {self.finished}",
@@ -114,7 +115,7 @@ class ChaosReport:
             f"executions (run files)   {self.executions}",
             f"kills                    {self.worker_kills} worker parents, "
             f"{self.horse_kills} work-horses; Redis restarted {self.redis_restarts} time(s)",
-            f"recovery, kill to rerun  longest {recovery}, mean {mean} "
+            f"recovery, kill to rerun  longest {recovery}, median {median} "
             f"over {len(self.recoveries)} interrupted jobs (lease {config.lease_s:g} s)",
             f"elapsed                  {self.elapsed_s:.1f} s",
         ]
@@ -199,6 +200,7 @@ class _Worker:
         self, name: str, queues: list[str], config: ChaosConfig, env: dict[str, str], logs: Path
     ) -> None:
         self.name = name
+        self.slot = 0
         self._log: IO[bytes] = open(logs / f"{name}.log", "wb")  # noqa: SIM115 - see close()
         self.process = subprocess.Popen(
             [
@@ -299,14 +301,17 @@ def run_chaos(config: ChaosConfig, workdir: Path | None = None) -> ChaosReport:
                 queues[index].enqueue_many(items[start : start + 500])
         report.enqueued = len(job_ids)
 
-        def spawn() -> None:
-            # Each worker takes the queues in its own order, so every queue drains.
-            shift = len(workers) % config.queues
+        def spawn(slot: int) -> None:
+            # Each slot takes the queues in its own order, and a replacement keeps its
+            # slot, so every queue always has a worker that serves it first.
+            shift = slot % config.queues
             order = queue_names[shift:] + queue_names[:shift]
-            workers.append(_Worker(f"chaos-w{len(workers)}", order, config, env, logs_dir))
+            worker = _Worker(f"chaos-w{len(workers)}", order, config, env, logs_dir)
+            worker.slot = slot
+            workers.append(worker)
 
-        for _ in range(config.workers):
-            spawn()
+        for slot in range(config.workers):
+            spawn(slot)
 
         def done() -> int:
             with client.pipeline(transaction=False) as pipe:
@@ -357,7 +362,7 @@ def run_chaos(config: ChaosConfig, workdir: Path | None = None) -> ChaosReport:
                     kills.append(Kill(time.time_ns(), "worker", victim.name, horse))
                     report.worker_kills += 1
                     log(f"{finished} done: SIGKILL worker {victim.name} (horse {horse})")
-                    spawn()
+                    spawn(victim.slot)
             time.sleep(0.05)
         report.elapsed_s = time.monotonic() - started
         log(f"{finished} done; stopping workers")
