@@ -31,6 +31,7 @@ from .defaults import (
     DEFAULT_LEASE_S,
     DEFAULT_MAX_ORPHANINGS,
     DEFAULT_MAX_RESULT_BYTES,
+    DEFAULT_SHUTDOWN_TIMEOUT_S,
     HORSE_KILL_GRACE_S,
     IDLE_WAIT_S,
     REAPER_LOCK_MS,
@@ -49,7 +50,6 @@ from .utils import decode, iso_utc, ms_to_datetime, now_ms
 
 logger = logging.getLogger("minirq.worker")
 
-DEFAULT_SHUTDOWN_TIMEOUT_S = 25.0
 _REDIS_ERRORS = (redis.ConnectionError, redis.TimeoutError)
 _T = TypeVar("_T")
 
@@ -323,7 +323,8 @@ class BaseWorker:
         self.current_job = job
         self.state = WorkerState.BUSY
         started = time.monotonic()
-        logger.info("%s: %s (%s)", queue.name, job.description, job.id)
+        fields: dict[str, Any] = {"job_id": job.id, "func": job.func_name, "queue": queue.name}
+        logger.info("%s: job %s started: %s", queue.name, job.id, job.func_name, extra=fields)
         try:
             outcome = self.run(job)
         finally:
@@ -337,13 +338,21 @@ class BaseWorker:
             return
         self._pending_stats["working_ms"] += elapsed_ms
         self.total_working_time_s += elapsed_ms / 1000
+        fields["duration_ms"] = elapsed_ms
         if outcome.ok:
             self._call_redis(
                 lambda: self._record_success(job, queue, outcome), "recording a result"
             )
             self.successful_job_count += 1
             self._pending_stats["successful"] += 1
-            logger.info("%s: job %s finished in %d ms", queue.name, job.id, elapsed_ms)
+            logger.info(
+                "%s: job %s finished in %d ms: %s",
+                queue.name,
+                job.id,
+                elapsed_ms,
+                job.func_name,
+                extra={**fields, "status": "finished"},
+            )
         else:
             self._call_redis(
                 lambda: self._record_failure(job, queue, outcome), "recording a failure"
@@ -351,11 +360,13 @@ class BaseWorker:
             self.failed_job_count += 1
             self._pending_stats["failed"] += 1
             logger.error(
-                "%s: job %s failed in %d ms: %s",
+                "%s: job %s failed in %d ms: %s: %s",
                 queue.name,
                 job.id,
                 elapsed_ms,
+                job.func_name,
                 _last_line(outcome.traceback),
+                extra={**fields, "status": "failed"},
             )
         if time.monotonic() - self._last_flush >= STATS_FLUSH_S:
             self._call_redis(self.heartbeat, "sending a heartbeat")
