@@ -46,6 +46,7 @@ from .queue import Queue
 from .registry import REGISTRY_CLASSES
 from .scripts import scripts_for
 from .serializers import Serializer
+from .stats import JobStatsRecorder
 from .utils import decode, iso_utc, ms_to_datetime, now_ms
 
 logger = logging.getLogger("minirq.worker")
@@ -169,6 +170,7 @@ class BaseWorker:
         self.failed_job_count = 0
         self.total_working_time_s = 0.0
         self._pending_stats = {"successful": 0, "failed": 0, "working_ms": 0}
+        self.job_stats = JobStatsRecorder()
         self._last_flush = 0.0
         self._next_heartbeat = 0.0
         self._next_housekeeping = 0.0
@@ -338,6 +340,7 @@ class BaseWorker:
             return
         self._pending_stats["working_ms"] += elapsed_ms
         self.total_working_time_s += elapsed_ms / 1000
+        self.job_stats.observe(queue.name, elapsed_ms, outcome.ok)
         fields["duration_ms"] = elapsed_ms
         if outcome.ok:
             self._call_redis(
@@ -494,7 +497,9 @@ class BaseWorker:
         now = now_ms()
         job = self.current_job
         stats = self._pending_stats
-        with self.connection.pipeline(transaction=False) as pipe:
+        with self.connection.pipeline(transaction=False) as pipe, self.job_stats.flush_into(
+            pipe, self.keys
+        ):
             pipe.hset(
                 self.key,
                 mapping={
