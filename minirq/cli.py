@@ -16,6 +16,7 @@ from .connection import connect, redact_url, redis_url_from_env
 from .exceptions import MinirqError
 from .job import Job
 from .keys import REGISTRY_KINDS
+from .pool import WorkerPool
 from .queue import Queue
 from .registry import REGISTRY_CLASSES
 from .worker import BaseWorker, worker_class
@@ -105,6 +106,26 @@ def main() -> None:
     show_default=True,
     type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
 )
+@click.option(
+    "--pool",
+    "pool_size",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Run jobs in N work-horses forked once and reused (a prefork pool).",
+)
+@click.option(
+    "--max-jobs-per-child",
+    type=click.IntRange(min=1),
+    default=None,
+    help="With --pool: replace a work-horse after this many jobs.",
+)
+@click.option(
+    "--max-memory-per-child",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    metavar="MB",
+    help="With --pool: replace a work-horse once it uses this many MB of memory.",
+)
 @click.pass_context
 def worker(
     ctx: click.Context,
@@ -118,21 +139,38 @@ def worker(
     shutdown_timeout: float,
     lease: float,
     logging_level: str,
+    pool_size: int | None,
+    max_jobs_per_child: int | None,
+    max_memory_per_child: float | None,
 ) -> None:
     """Run a worker on QUEUES (default: "default"), highest priority first."""
+    if pool_size is None and (max_jobs_per_child or max_memory_per_child):
+        raise click.UsageError("--max-jobs-per-child and --max-memory-per-child need --pool N")
     _setup_logging(logging_level)
     for path in reversed(("", *paths)):
         if path not in sys.path:
             sys.path.insert(0, path)
     connection = _connection(ctx, url)
-    cls = worker_class(worker_class_name)
-    w: BaseWorker = cls(
-        list(queues) or ["default"],
-        connection=connection,
-        name=name,
-        lease_s=lease,
-        shutdown_timeout_s=shutdown_timeout,
-    )
+    w: BaseWorker
+    if pool_size is not None:
+        w = WorkerPool(
+            list(queues) or ["default"],
+            connection=connection,
+            name=name,
+            lease_s=lease,
+            shutdown_timeout_s=shutdown_timeout,
+            size=pool_size,
+            max_jobs_per_child=max_jobs_per_child,
+            max_memory_per_child_mb=max_memory_per_child,
+        )
+    else:
+        w = worker_class(worker_class_name)(
+            list(queues) or ["default"],
+            connection=connection,
+            name=name,
+            lease_s=lease,
+            shutdown_timeout_s=shutdown_timeout,
+        )
     w.work(burst=burst, max_jobs=max_jobs)
 
 
