@@ -17,6 +17,7 @@ from .exceptions import MinirqError
 from .job import Job
 from .keys import REGISTRY_KINDS, Keys
 from .logs import setup_logging
+from .pool import WorkerPool
 from .queue import Queue
 from .registry import REGISTRY_CLASSES
 from .utils import decode
@@ -130,6 +131,26 @@ def main() -> None:
     type=click.Choice(["text", "json"]),
     help="text (default), or json: one object per line for log drains.",
 )
+@click.option(
+    "--pool",
+    "pool_size",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Run jobs in N work-horses forked once and reused (a prefork pool).",
+)
+@click.option(
+    "--max-jobs-per-child",
+    type=click.IntRange(min=1),
+    default=None,
+    help="With --pool: replace a work-horse after this many jobs.",
+)
+@click.option(
+    "--max-memory-per-child",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    metavar="MB",
+    help="With --pool: replace a work-horse once it uses this many MB of memory.",
+)
 @click.pass_context
 def worker(
     ctx: click.Context,
@@ -145,8 +166,13 @@ def worker(
     lease: float | None,
     logging_level: str | None,
     log_format: str | None,
+    pool_size: int | None,
+    max_jobs_per_child: int | None,
+    max_memory_per_child: float | None,
 ) -> None:
     """Run a worker on QUEUES (default: "default"), highest priority first."""
+    if pool_size is None and (max_jobs_per_child or max_memory_per_child):
+        raise click.UsageError("--max-jobs-per-child and --max-memory-per-child need --pool N")
     _add_to_path(paths)
     settings = load_settings(
         {
@@ -163,15 +189,28 @@ def worker(
     )
     setup_logging(settings.log_level, settings.log_format)
     connection = _connection(ctx, settings=settings)
-    cls = worker_class(settings.worker_class)
-    w: BaseWorker = cls(
-        list(settings.queues),
-        connection=connection,
-        name=name,
-        prefix=settings.prefix,
-        lease_s=settings.lease_s,
-        shutdown_timeout_s=settings.shutdown_timeout_s,
-    )
+    w: BaseWorker
+    if pool_size is not None:
+        w = WorkerPool(
+            list(settings.queues),
+            connection=connection,
+            name=name,
+            prefix=settings.prefix,
+            lease_s=settings.lease_s,
+            shutdown_timeout_s=settings.shutdown_timeout_s,
+            size=pool_size,
+            max_jobs_per_child=max_jobs_per_child,
+            max_memory_per_child_mb=max_memory_per_child,
+        )
+    else:
+        w = worker_class(settings.worker_class)(
+            list(settings.queues),
+            connection=connection,
+            name=name,
+            prefix=settings.prefix,
+            lease_s=settings.lease_s,
+            shutdown_timeout_s=settings.shutdown_timeout_s,
+        )
     w.work(burst=burst, max_jobs=max_jobs)
 
 

@@ -325,8 +325,7 @@ class BaseWorker:
         self.current_job = job
         self.state = WorkerState.BUSY
         started = time.monotonic()
-        fields: dict[str, Any] = {"job_id": job.id, "func": job.func_name, "queue": queue.name}
-        logger.info("%s: job %s started: %s", queue.name, job.id, job.func_name, extra=fields)
+        self._log_job_start(job, queue)
         try:
             outcome = self.run(job)
         finally:
@@ -338,10 +337,30 @@ class BaseWorker:
                 lambda: self._requeue_interrupted(job, queue), "putting an interrupted job back"
             )
             return
+        self._record_outcome(job, queue, outcome, elapsed_ms)
+
+    @staticmethod
+    def _log_job_start(job: Job, queue: Queue) -> None:
+        if logger.isEnabledFor(logging.INFO):
+            logger.info(
+                "%s: job %s started: %s",
+                queue.name,
+                job.id,
+                job.func_name,
+                extra={"job_id": job.id, "func": job.func_name, "queue": queue.name},
+            )
+
+    def _record_outcome(self, job: Job, queue: Queue, outcome: Outcome, elapsed_ms: int) -> None:
+        """Record a job's result or failure, count it, and flush counters when due."""
         self._pending_stats["working_ms"] += elapsed_ms
         self.total_working_time_s += elapsed_ms / 1000
         self.job_stats.observe(queue.name, elapsed_ms, outcome.ok)
-        fields["duration_ms"] = elapsed_ms
+        fields: dict[str, Any] = {
+            "job_id": job.id,
+            "func": job.func_name,
+            "queue": queue.name,
+            "duration_ms": elapsed_ms,
+        }
         if outcome.ok:
             self._call_redis(
                 lambda: self._record_success(job, queue, outcome), "recording a result"
@@ -495,7 +514,8 @@ class BaseWorker:
     def heartbeat(self) -> None:
         """Say we are alive, renew the running job's lease and flush counters."""
         now = now_ms()
-        job = self.current_job
+        running = self.running_jobs()
+        job = running[0] if running else None
         stats = self._pending_stats
         with self.connection.pipeline(transaction=False) as pipe, self.job_stats.flush_into(
             pipe, self.keys
@@ -519,10 +539,10 @@ class BaseWorker:
                     pipe.hincrby(minute_key, "failed", stats["failed"])
                 pipe.expire(minute_key, STATS_TTL_S)
             pipe.expire(self.key, self.worker_ttl_s)
-            if job is not None:
+            for running_job in running:
                 pipe.zadd(
-                    self.keys.registry("started", job.origin),
-                    {job.id: now + int(self.lease_s * 1000)},
+                    self.keys.registry("started", running_job.origin),
+                    {running_job.id: now + int(self.lease_s * 1000)},
                     xx=True,
                 )
             pipe.sadd(self.keys.workers, self.name)
@@ -530,6 +550,10 @@ class BaseWorker:
         self._pending_stats = {"successful": 0, "failed": 0, "working_ms": 0}
         self._last_flush = time.monotonic()
         self._next_heartbeat = self._last_flush + self.heartbeat_interval_s
+
+    def running_jobs(self) -> list[Job]:
+        """The jobs whose leases this worker's heartbeat renews."""
+        return [self.current_job] if self.current_job is not None else []
 
     def _maybe_heartbeat(self) -> None:
         if time.monotonic() >= self._next_heartbeat:
