@@ -272,8 +272,7 @@ class WorkerPool(BaseWorker):
 
     def _dispatch(self, job: Job, queue: Queue) -> None:
         horse = next(h for h in self._horses if not h.busy)
-        if logger.isEnabledFor(logging.INFO):
-            logger.info("%s: %s (%s)", queue.name, job.description, job.id)
+        self._log_job_start(job, queue)
         message = pickle.dumps(
             (job.id, self.queues.index(queue), job._fields), protocol=pickle.HIGHEST_PROTOCOL
         )
