@@ -15,6 +15,7 @@ from .exceptions import (
     ShutdownRequested,
 )
 from .job import Job, JobStatus, get_current_job
+from .pool import WorkerPool
 from .queue import Queue
 from .registry import (
     CanceledJobRegistry,
@@ -55,6 +56,7 @@ __all__ = [
     "StartedJobRegistry",
     "Worker",
     "WorkerInfo",
+    "WorkerPool",
     "connect",
     "get_current_job",
 ]

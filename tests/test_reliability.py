@@ -19,6 +19,7 @@ from minirq import JobStatus, Queue, SimpleWorker, Worker
 from minirq.cli import main
 from minirq.horse import Outcome
 from minirq.job import Job
+from minirq.pool import WorkerPool
 from minirq.utils import now_ms
 from minirq.worker import BaseWorker
 from tests import fixtures
@@ -63,11 +64,12 @@ def _running_pid(work_dir: Path) -> int:
 # -- a worker killed with SIGKILL ----------------------------------------------------------
 
 
+@pytest.mark.parametrize("pool", [[], ["--pool", "2"]], ids=["fork", "pool"])
 def test_killed_worker_takes_its_horse_along_and_an_idle_worker_reruns_the_job(
-    queue: Queue, connection: redis.Redis, spawn: Spawn, work_dir: Path
+    queue: Queue, connection: redis.Redis, spawn: Spawn, work_dir: Path, pool: list[str]
 ) -> None:
     job = queue.enqueue(pid_then_sleep, str(work_dir), 2.0)
-    first = spawn("--lease", "1", name="first")
+    first = spawn("--lease", "1", *pool, name="first")
     horse = _running_pid(work_dir)
     assert horse != first.pid
     second = spawn("--lease", "1", name="second")
@@ -246,7 +248,7 @@ def test_queued_id_without_its_hash_is_dropped_with_a_reason(
     assert queue.count == 0 and gone.id not in queue.started_job_registry
 
 
-@pytest.mark.parametrize("worker_class", [Worker, SimpleWorker])
+@pytest.mark.parametrize("worker_class", [Worker, SimpleWorker, WorkerPool])
 @pytest.mark.parametrize(
     ("damage", "reason"),
     [
