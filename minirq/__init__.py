@@ -11,6 +11,7 @@ from .exceptions import (
     JobTimeoutException,
     MinirqError,
     NoSuchJobError,
+    RetryJob,
     SerializationError,
     ShutdownRequested,
 )
@@ -24,6 +25,8 @@ from .registry import (
     ScheduledJobRegistry,
     StartedJobRegistry,
 )
+from .retry import Repeat, Retry
+from .scheduler import CronEntry, Scheduler
 from .serializers import JSONSerializer, PickleSerializer
 from .worker import SimpleWorker, Worker, WorkerInfo
 
@@ -33,6 +36,7 @@ __all__ = [
     "CanceledJobRegistry",
     "ConfigurationError",
     "ConnectionFailed",
+    "CronEntry",
     "DeferredJobRegistry",
     "DeserializationError",
     "FailedJobRegistry",
@@ -48,7 +52,11 @@ __all__ = [
     "NoSuchJobError",
     "PickleSerializer",
     "Queue",
+    "Repeat",
+    "Retry",
+    "RetryJob",
     "ScheduledJobRegistry",
+    "Scheduler",
     "SerializationError",
     "ShutdownRequested",
     "SimpleWorker",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 import sys
@@ -13,11 +14,14 @@ import click
 import redis
 
 from .connection import connect, redact_url, redis_url_from_env
+from .defaults import SCHEDULER_LEASE_S
 from .exceptions import MinirqError
 from .job import Job
 from .keys import REGISTRY_KINDS
 from .queue import Queue
 from .registry import REGISTRY_CLASSES
+from .scheduler import Scheduler
+from .utils import parse_duration
 from .worker import BaseWorker, worker_class
 
 
@@ -105,6 +109,11 @@ def main() -> None:
     show_default=True,
     type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
 )
+@click.option(
+    "--with-scheduler",
+    is_flag=True,
+    help="Also run the scheduler (delayed jobs, retries, cron) in a child process.",
+)
 @click.pass_context
 def worker(
     ctx: click.Context,
@@ -118,6 +127,7 @@ def worker(
     shutdown_timeout: float,
     lease: float,
     logging_level: str,
+    with_scheduler: bool,
 ) -> None:
     """Run a worker on QUEUES (default: "default"), highest priority first."""
     _setup_logging(logging_level)
@@ -133,7 +143,7 @@ def worker(
         lease_s=lease,
         shutdown_timeout_s=shutdown_timeout,
     )
-    w.work(burst=burst, max_jobs=max_jobs)
+    w.work(burst=burst, max_jobs=max_jobs, with_scheduler=with_scheduler)
 
 
 @main.command()
@@ -281,3 +291,183 @@ def _setup_logging(level: str) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+
+
+@main.command()
+@url_option
+@click.option(
+    "--cron-module",
+    "cron_modules",
+    multiple=True,
+    metavar="MODULE",
+    help="Import MODULE and call its register(scheduler) to add cron entries (repeatable).",
+)
+@click.option(
+    "--path",
+    "paths",
+    multiple=True,
+    type=click.Path(file_okay=False),
+    help="Add a folder to the import path (repeatable; the current folder is always included).",
+)
+@click.option(
+    "--lease",
+    type=click.FloatRange(min=0.1),
+    default=SCHEDULER_LEASE_S,
+    show_default=True,
+    help="Seconds of the active scheduler's lease; a standby takes over within 4/3 of it.",
+)
+@click.option("--burst", is_flag=True, help="Make one pass and stop.")
+@click.option(
+    "--logging-level",
+    default="INFO",
+    show_default=True,
+    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
+)
+@click.pass_context
+def scheduler(
+    ctx: click.Context,
+    url: str | None,
+    cron_modules: Sequence[str],
+    paths: Sequence[str],
+    lease: float,
+    burst: bool,
+    logging_level: str,
+) -> None:
+    """Run a scheduler: move due jobs to their queues and enqueue cron entries.
+
+    Run as many as you like; one is active at a time.
+    """
+    _setup_logging(logging_level)
+    for path in reversed(("", *paths)):
+        if path not in sys.path:
+            sys.path.insert(0, path)
+    connection = _connection(ctx, url)
+    sched = Scheduler(connection, lease_s=lease)
+    for module_name in cron_modules:
+        _register_cron_module(sched, module_name)
+    sched.run(burst=burst)
+
+
+def _register_cron_module(sched: Scheduler, module_name: str) -> None:
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise click.BadParameter(
+            f"cannot import {module_name!r}: {exc}", param_hint="--cron-module"
+        ) from None
+    register = getattr(module, "register", None)
+    if not callable(register):
+        raise click.BadParameter(
+            f"module {module_name!r} has no register(scheduler) function",
+            param_hint="--cron-module",
+        )
+    register(sched)
+
+
+@main.group()
+def cron() -> None:
+    """List, add and remove cron entries (stored in Redis, run by the scheduler)."""
+
+
+@cron.command("list")
+@url_option
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def cron_list(ctx: click.Context, url: str | None, as_json: bool) -> None:
+    """Show every cron entry, soonest next run first."""
+    entries = Scheduler(_connection(ctx, url)).entries()
+    if as_json:
+        click.echo(json.dumps([e.to_dict() for e in entries], indent=2))
+        return
+    if not entries:
+        click.echo("(no cron entries)")
+        return
+    for e in entries:
+        last = e.last_run.isoformat() if e.last_run else "never"
+        nxt = e.next_run.isoformat() if e.next_run else "-"
+        click.echo(
+            f"{e.name}: {e.func_name} on {e.queue_name}, {e.schedule} ({e.timezone}); "
+            f"next {nxt}, last {last}, last job {e.last_job_id or '-'}"
+        )
+
+
+@cron.command("add")
+@click.argument("func")
+@click.argument("args", nargs=-1)
+@click.option("--cron", "cron_string", default=None, help="Cron string, e.g. '*/5 * * * *'.")
+@click.option("--every", default=None, help="Interval: seconds or text like 30s, 5m, 1h.")
+@click.option("--name", default=None, help="Entry name (default: FUNC and schedule).")
+@click.option("--queue", "queue_name", default="default", show_default=True)
+@click.option("--timezone", default="UTC", show_default=True, help="IANA time zone.")
+@click.option(
+    "--misfire", type=click.Choice(["once", "skip", "all"]), default="once", show_default=True
+)
+@click.option(
+    "-k",
+    "--kwarg",
+    "kwargs",
+    multiple=True,
+    metavar="NAME=JSON",
+    help="A keyword argument whose value is JSON (repeatable).",
+)
+@url_option
+@click.pass_context
+def cron_add(
+    ctx: click.Context,
+    func: str,
+    args: Sequence[str],
+    cron_string: str | None,
+    every: str | None,
+    name: str | None,
+    queue_name: str,
+    timezone: str,
+    misfire: str,
+    kwargs: Sequence[str],
+    url: str | None,
+) -> None:
+    """Add or update an entry running FUNC (a dotted path) with JSON ARGS."""
+    if (cron_string is None) == (every is None):
+        raise click.UsageError("give either --cron or --every")
+    values = [_parse_json(text, f"argument {i + 1}") for i, text in enumerate(args)]
+    named: dict[str, Any] = {}
+    for item in kwargs:
+        key, sep, text = item.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"{item!r} is not NAME=JSON", param_hint="--kwarg")
+        named[key] = _parse_json(text, f"keyword argument {key!r}")
+    sched = Scheduler(_connection(ctx, url))
+    if cron_string is not None:
+        entry = sched.cron(
+            cron_string,
+            func,
+            args=values,
+            kwargs=named,
+            queue_name=queue_name,
+            name=name,
+            timezone=timezone,
+            misfire=misfire,
+        )
+    else:
+        assert every is not None
+        entry = sched.every(
+            parse_duration(every, "--every", allow_zero=False),
+            func,
+            args=values,
+            kwargs=named,
+            queue_name=queue_name,
+            name=name,
+            misfire=misfire,
+        )
+    next_run = entry.next_run.isoformat() if entry.next_run else "-"
+    click.echo(f"{entry.name}: next run {next_run}")
+
+
+@cron.command("remove")
+@click.argument("name")
+@url_option
+@click.pass_context
+def cron_remove(ctx: click.Context, name: str, url: str | None) -> None:
+    """Delete the entry NAME."""
+    if not Scheduler(_connection(ctx, url)).remove(name):
+        raise click.ClickException(f"no cron entry named {name!r}")
+    click.echo(f"Removed {name}")
