@@ -111,7 +111,9 @@ def test_every_enqueue_form_stores_the_retry(queue: Queue) -> None:
         queue.enqueue_call(jobs.always_fail, retry=retry),
         queue.enqueue_many([Queue.prepare_data(jobs.always_fail, retry=retry)])[0],
         queue.enqueue_in(60, jobs.always_fail, retry=retry),
-        queue.enqueue_at(queue.enqueue_in(1, jobs.always_fail).created_at, jobs.always_fail, retry=retry),
+        queue.enqueue_at(
+            queue.enqueue_in(1, jobs.always_fail).created_at, jobs.always_fail, retry=retry
+        ),
     ]
     for job in made:
         stored = Job.fetch(job.id, connection=queue.connection)

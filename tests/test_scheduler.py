@@ -221,7 +221,9 @@ def test_burst_worker_with_scheduler_runs_due_jobs(queue: Queue, tmp_path: Path)
 
 
 @pytest.fixture
-def start_process(subprocess_env: dict[str, str]) -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
+def start_process(
+    subprocess_env: dict[str, str],
+) -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
     processes: list[subprocess.Popen[bytes]] = []
 
     def start(*args: str) -> subprocess.Popen[bytes]:
