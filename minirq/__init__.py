@@ -16,6 +16,7 @@ from .exceptions import (
     ShutdownRequested,
 )
 from .job import Job, JobStatus, get_current_job
+from .pool import WorkerPool
 from .queue import Queue
 from .registry import (
     CanceledJobRegistry,
@@ -63,6 +64,7 @@ __all__ = [
     "StartedJobRegistry",
     "Worker",
     "WorkerInfo",
+    "WorkerPool",
     "connect",
     "get_current_job",
 ]

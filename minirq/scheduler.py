@@ -528,7 +528,7 @@ class SchedulerProcess:
         self.pid: int | None = None
 
     def start(self) -> SchedulerProcess:
-        from .horse import _die_with_parent
+        from .horse import die_with_parent
 
         parent_pid = os.getpid()
         pid = os.fork()
@@ -538,7 +538,7 @@ class SchedulerProcess:
             return self
         exit_code = 1
         try:
-            _die_with_parent(parent_pid)
+            die_with_parent(parent_pid)
             signal.signal(signal.SIGINT, signal.SIG_IGN)
             Scheduler(
                 self.connection, prefix=self.prefix, name=f"{self.worker_name}:scheduler"
