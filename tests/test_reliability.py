@@ -15,7 +15,7 @@ import pytest
 import redis
 from click.testing import CliRunner
 
-from minirq import JobStatus, Queue, SimpleWorker, Worker
+from minirq import JobStatus, Queue, Retry, SimpleWorker, Worker
 from minirq.cli import main
 from minirq.horse import Outcome
 from minirq.job import Job
@@ -27,6 +27,7 @@ from tests.reliability_fixtures import (
     WorkerProcess,
     pid_alive,
     pid_then_sleep,
+    sigkill_first_run,
     wait_registered,
     wait_until,
 )
@@ -157,6 +158,18 @@ def test_dead_horse_goes_through_the_retry_plan(queue: Queue, connection: redis.
     assert job.get_status() == JobStatus.QUEUED
     assert "SIGKILL" in (job.exc_info or "")
     assert queue.job_ids == [job.id]
+
+
+@pytest.mark.parametrize("worker_class", [Worker, WorkerPool])
+def test_job_whose_horse_was_killed_is_retried_by_its_retry_policy(
+    queue: Queue, connection: redis.Redis, work_dir: Path, worker_class: type[BaseWorker]
+) -> None:
+    job = queue.enqueue(sigkill_first_run, str(work_dir), retry=Retry(max=1))
+    worker_class([queue], connection=connection).work(burst=True)
+    assert job.get_status() == JobStatus.FINISHED
+    assert job.return_value() == "second run"
+    job.refresh()
+    assert "SIGKILL" in (job.exc_info or "")
 
 
 # -- graceful shutdown ---------------------------------------------------------------------
