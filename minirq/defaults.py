@@ -31,3 +31,9 @@ STATS_TTL_S = 2 * 3600
 REAPER_LOCK_MS = 5000
 
 JOB_ID_MAX_LENGTH = 128
+
+# How often a worker re-reads which queues are paused and whether it is suspended: a pause
+# takes effect on every worker within this time.
+PAUSE_REFRESH_S = 1.0
+# How long a callback (on_success, on_failure, on_stopped) may run by default.
+DEFAULT_CALLBACK_TIMEOUT_S = 60
