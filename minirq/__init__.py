@@ -20,6 +20,7 @@ from .exceptions import (
 )
 from .group import Group
 from .job import Job, JobStatus, get_current_job
+from .pool import WorkerPool
 from .queue import Queue
 from .registry import (
     CanceledJobRegistry,
@@ -64,6 +65,7 @@ __all__ = [
     "StartedJobRegistry",
     "Worker",
     "WorkerInfo",
+    "WorkerPool",
     "connect",
     "get_current_job",
     "send_shutdown_command",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import ctypes.util
+import functools
 import os
 import pickle
 import signal
@@ -115,13 +115,20 @@ def _short(value: object) -> str:
     return text if len(text) < 80 else text[:77] + "..."
 
 
-def _die_with_parent(parent_pid: int) -> None:
+@functools.cache
+def load_libc() -> ctypes.CDLL | None:
+    """The C library (Linux), loaded once in the parent: loading it in every freshly
+    forked horse would cost that horse milliseconds."""
+    if not sys.platform.startswith("linux"):
+        return None
+    return ctypes.CDLL(None, use_errno=True)
+
+
+def die_with_parent(parent_pid: int) -> None:
     """Ask the kernel to kill this process when its parent dies (Linux)."""
-    if sys.platform.startswith("linux"):
-        libc_name = ctypes.util.find_library("c")
-        if libc_name:
-            libc = ctypes.CDLL(libc_name, use_errno=True)
-            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    libc = load_libc()
+    if libc is not None:
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     if os.getppid() != parent_pid:
         os._exit(1)
 
@@ -129,6 +136,7 @@ def _die_with_parent(parent_pid: int) -> None:
 def fork_horse(job: Job, max_result_bytes: int) -> tuple[int, int]:
     """Fork a work-horse that runs ``job``; returns its pid and the pipe to read from."""
     parent_pid = os.getpid()
+    load_libc()
     read_fd, write_fd = os.pipe()
     pid = os.fork()
     if pid != 0:
@@ -137,7 +145,7 @@ def fork_horse(job: Job, max_result_bytes: int) -> tuple[int, int]:
     exit_code = 1
     try:
         os.close(read_fd)
-        _die_with_parent(parent_pid)
+        die_with_parent(parent_pid)
         # The parent decides how to stop; Ctrl+C in a terminal reaches the whole group.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)

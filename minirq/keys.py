@@ -67,6 +67,10 @@ class Keys:
         """Counters of jobs processed and failed in one minute (epoch minutes)."""
         return f"{self.prefix}:stats:{minute}"
 
+    def job_stats(self, queue_name: str) -> str:
+        """Running totals of one queue's jobs: counts and a duration histogram."""
+        return f"{self.prefix}:jobstats:{queue_name}"
+
     @property
     def reaper_lock(self) -> str:
         return f"{self.prefix}:lock:reaper"

@@ -40,6 +40,7 @@ from .defaults import (
     DEFAULT_LEASE_S,
     DEFAULT_MAX_ORPHANINGS,
     DEFAULT_MAX_RESULT_BYTES,
+    DEFAULT_SHUTDOWN_TIMEOUT_S,
     HORSE_KILL_GRACE_S,
     IDLE_WAIT_S,
     PAUSE_REFRESH_S,
@@ -55,11 +56,11 @@ from .queue import Queue
 from .registry import REGISTRY_CLASSES
 from .scripts import scripts_for
 from .serializers import Serializer
+from .stats import JobStatsRecorder
 from .utils import decode, iso_utc, ms_to_datetime, now_ms
 
 logger = logging.getLogger("minirq.worker")
 
-DEFAULT_SHUTDOWN_TIMEOUT_S = 25.0
 # How often a busy worker reads its command channel (stop-job, shutdown).
 COMMAND_POLL_S = 0.1
 _REDIS_ERRORS = (redis.ConnectionError, redis.TimeoutError)
@@ -182,6 +183,7 @@ class BaseWorker:
         self.failed_job_count = 0
         self.total_working_time_s = 0.0
         self._pending_stats = {"successful": 0, "failed": 0, "working_ms": 0}
+        self.job_stats = JobStatsRecorder()
         self._last_flush = 0.0
         self._next_heartbeat = 0.0
         self._next_housekeeping = 0.0
@@ -352,7 +354,7 @@ class BaseWorker:
         self._stop_job_id = None
         self.state = WorkerState.BUSY
         started = time.monotonic()
-        logger.info("%s: %s (%s)", queue.name, job.description, job.id)
+        self._log_job_start(job, queue)
         try:
             outcome = self.run(job)
         finally:
@@ -364,15 +366,44 @@ class BaseWorker:
                 lambda: self._requeue_interrupted(job, queue), "putting an interrupted job back"
             )
             return
+        self._record_outcome(job, queue, outcome, elapsed_ms)
+
+    @staticmethod
+    def _log_job_start(job: Job, queue: Queue) -> None:
+        if logger.isEnabledFor(logging.INFO):
+            logger.info(
+                "%s: job %s started: %s",
+                queue.name,
+                job.id,
+                job.func_name,
+                extra={"job_id": job.id, "func": job.func_name, "queue": queue.name},
+            )
+
+    def _record_outcome(self, job: Job, queue: Queue, outcome: Outcome, elapsed_ms: int) -> None:
+        """Record a job's result or failure, count it, and flush counters when due."""
         self._pending_stats["working_ms"] += elapsed_ms
         self.total_working_time_s += elapsed_ms / 1000
+        self.job_stats.observe(queue.name, elapsed_ms, outcome.ok)
+        fields: dict[str, Any] = {
+            "job_id": job.id,
+            "func": job.func_name,
+            "queue": queue.name,
+            "duration_ms": elapsed_ms,
+        }
         if outcome.ok:
             self._call_redis(
                 lambda: self._record_success(job, queue, outcome), "recording a result"
             )
             self.successful_job_count += 1
             self._pending_stats["successful"] += 1
-            logger.info("%s: job %s finished in %d ms", queue.name, job.id, elapsed_ms)
+            logger.info(
+                "%s: job %s finished in %d ms: %s",
+                queue.name,
+                job.id,
+                elapsed_ms,
+                job.func_name,
+                extra={**fields, "status": "finished"},
+            )
         else:
             self._call_redis(
                 lambda: self._record_failure(job, queue, outcome), "recording a failure"
@@ -380,11 +411,13 @@ class BaseWorker:
             self.failed_job_count += 1
             self._pending_stats["failed"] += 1
             logger.error(
-                "%s: job %s failed in %d ms: %s",
+                "%s: job %s failed in %d ms: %s: %s",
                 queue.name,
                 job.id,
                 elapsed_ms,
+                job.func_name,
                 _last_line(outcome.traceback),
+                extra={**fields, "status": "failed"},
             )
         if outcome.callback_error or outcome.exc_type == JOB_STOPPED:
             self._after_callbacks(job, outcome)
@@ -470,14 +503,19 @@ class BaseWorker:
                 self.request_stop()
             elif kind == STOP_JOB:
                 job_id = command.get("job_id")
-                job = self.current_job
-                if job is not None and job.id == job_id:
+                running = [job for job in self.running_jobs() if job.id == job_id]
+                if running:
                     logger.warning("%s: stop command received for job %s", self.name, job_id)
                     self._stop_job_id = job_id
+                    self._on_stop_job(running[0])
                 else:
                     logger.info("%s: job %s to stop is no longer running here", self.name, job_id)
             else:
                 logger.warning("%s: unknown command %r ignored", self.name, kind)
+
+    def _on_stop_job(self, job: Job) -> None:
+        """Hook for a worker that kills the job's horse itself (the pool); the forking
+        worker acts on ``_stop_job_id`` in its supervision loop."""
 
     def _refresh_pause_state(self) -> None:
         with self.connection.pipeline(transaction=False) as pipe:
@@ -580,9 +618,12 @@ class BaseWorker:
     def heartbeat(self) -> None:
         """Say we are alive, renew the running job's lease and flush counters."""
         now = now_ms()
-        job = self.current_job
+        running = self.running_jobs()
+        job = running[0] if running else None
         stats = self._pending_stats
-        with self.connection.pipeline(transaction=False) as pipe:
+        with self.connection.pipeline(transaction=False) as pipe, self.job_stats.flush_into(
+            pipe, self.keys
+        ):
             pipe.hset(
                 self.key,
                 mapping={
@@ -602,10 +643,10 @@ class BaseWorker:
                     pipe.hincrby(minute_key, "failed", stats["failed"])
                 pipe.expire(minute_key, STATS_TTL_S)
             pipe.expire(self.key, self.worker_ttl_s)
-            if job is not None:
+            for running_job in running:
                 pipe.zadd(
-                    self.keys.registry("started", job.origin),
-                    {job.id: now + int(self.lease_s * 1000)},
+                    self.keys.registry("started", running_job.origin),
+                    {running_job.id: now + int(self.lease_s * 1000)},
                     xx=True,
                 )
             pipe.sadd(self.keys.workers, self.name)
@@ -613,6 +654,10 @@ class BaseWorker:
         self._pending_stats = {"successful": 0, "failed": 0, "working_ms": 0}
         self._last_flush = time.monotonic()
         self._next_heartbeat = self._last_flush + self.heartbeat_interval_s
+
+    def running_jobs(self) -> list[Job]:
+        """The jobs whose leases this worker's heartbeat renews."""
+        return [self.current_job] if self.current_job is not None else []
 
     def _maybe_heartbeat(self) -> None:
         if time.monotonic() >= self._next_heartbeat:

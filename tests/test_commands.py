@@ -27,11 +27,16 @@ def wait_started(job: Job) -> None:
     ff.wait_until(lambda: job.get_status() == JobStatus.STARTED, what=f"{job.id} to start")
 
 
-def test_stop_a_running_job_on_a_forking_worker(
-    connection: redis.Redis, queue: Queue, minirq_command: list[str], subprocess_env: dict[str, str]
+@pytest.mark.parametrize("pool_args", [(), ("--pool", "2")], ids=["fork", "pool"])
+def test_stop_a_running_job(
+    connection: redis.Redis,
+    queue: Queue,
+    minirq_command: list[str],
+    subprocess_env: dict[str, str],
+    pool_args: tuple[str, ...],
 ) -> None:
     job = queue.enqueue(sleep_for, 30, on_stopped=ff.record_stopped)
-    worker = ff.start_worker(minirq_command, subprocess_env, "default")
+    worker = ff.start_worker(minirq_command, subprocess_env, "default", *pool_args)
     try:
         wait_started(job)
         send_stop_job_command(connection, job.id)
