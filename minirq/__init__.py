@@ -15,6 +15,7 @@ from .exceptions import (
     JobTimeoutException,
     MinirqError,
     NoSuchJobError,
+    RetryJob,
     SerializationError,
     ShutdownRequested,
 )
@@ -30,6 +31,8 @@ from .registry import (
     ScheduledJobRegistry,
     StartedJobRegistry,
 )
+from .retry import Repeat, Retry
+from .scheduler import CronEntry, Scheduler
 from .serializers import JSONSerializer, PickleSerializer
 from .worker import SimpleWorker, Worker, WorkerInfo
 
@@ -40,6 +43,7 @@ __all__ = [
     "CanceledJobRegistry",
     "ConfigurationError",
     "ConnectionFailed",
+    "CronEntry",
     "DeferredJobRegistry",
     "Dependency",
     "DeserializationError",
@@ -58,7 +62,11 @@ __all__ = [
     "NoSuchJobError",
     "PickleSerializer",
     "Queue",
+    "Repeat",
+    "Retry",
+    "RetryJob",
     "ScheduledJobRegistry",
+    "Scheduler",
     "SerializationError",
     "ShutdownRequested",
     "SimpleWorker",

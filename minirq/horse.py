@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from types import FrameType
 
 from .callbacks import run_exception_handlers, run_failure_callback, run_success_callback
-from .exceptions import JobTimeoutException, ShutdownRequested
+from .exceptions import JobTimeoutException, RetryJob, ShutdownRequested
 from .job import Job
 
 _PR_SET_PDEATHSIG = 1
@@ -45,6 +45,15 @@ class Outcome:
     traceback: str | None = None
     # Traceback text of a callback or exception handler that failed (see callbacks.py).
     callback_error: str | None = None
+    # Set when the job raised or returned RetryJob: (delay_s, max_retries).
+    retry_request: tuple[float | None, int | None] | None = None
+
+    def retry_job(self) -> RetryJob | None:
+        """The :class:`RetryJob` the job raised or returned, if any."""
+        if self.retry_request is None:
+            return None
+        delay_s, max_retries = self.retry_request
+        return RetryJob(delay_s=delay_s, max_retries=max_retries)
 
     @classmethod
     def failure(cls, exc_type: str, message: str) -> Outcome:
@@ -80,10 +89,14 @@ def run_job(job: Job, max_result_bytes: int) -> Outcome:
             value = job.perform()
     except ShutdownRequested:
         raise
+    except RetryJob as exc:
+        return _retry_requested(exc, traceback.format_exc())
     except BaseException as exc:
         outcome = Outcome(False, exc_type=type(exc).__name__, traceback=traceback.format_exc())
         outcome.callback_error = _after_failure(job, exc)
         return outcome
+    if isinstance(value, RetryJob):
+        return _retry_requested(value, f"RetryJob: {value}\n")
     try:
         data = job.serializer.dumps(value)
     except Exception as exc:
@@ -108,6 +121,15 @@ def _after_failure(job: Job, exc: BaseException) -> str | None:
         run_exception_handlers(job, type(exc), exc, exc.__traceback__),
     ]
     return "\n".join(e for e in errors if e) or None
+
+
+def _retry_requested(request: RetryJob, text: str) -> Outcome:
+    return Outcome(
+        False,
+        exc_type="RetryJob",
+        traceback=text,
+        retry_request=(request.delay_s, request.max_retries),
+    )
 
 
 def _short(value: object) -> str:

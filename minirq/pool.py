@@ -107,13 +107,15 @@ class WorkerPool(BaseWorker):
         burst: bool = False,
         max_jobs: int | None = None,
         logging_level: str | int | None = None,
+        with_scheduler: bool = False,
     ) -> bool:
         """Take and run jobs in the horses until stopped; returns whether any job ran.
 
         ``burst`` stops once the queues are empty and every horse is idle; ``max_jobs``
         stops after that many jobs. SIGTERM/SIGINT stop fetching and let running jobs
         finish within the shutdown timeout; a second signal stops at once. Jobs cut
-        short go back to the front of their queues.
+        short go back to the front of their queues. ``with_scheduler`` also runs a
+        scheduler, as in :meth:`BaseWorker.work`.
         """
         if logging_level is not None:
             logging.getLogger("minirq").setLevel(logging_level)
@@ -125,11 +127,14 @@ class WorkerPool(BaseWorker):
         dispatched = 0
         # Horses forked from now on run these after a job fails (see callbacks.py).
         install_exception_handlers(self.exception_handlers)
+        scheduler = self._start_scheduler(burst) if with_scheduler else None
         try:
             self._subscribe()
             for _ in range(self.size):
                 self._spawn()
             while True:
+                if scheduler is not None:
+                    scheduler.ensure_running()
                 self._maybe_housekeep()
                 self._poll_features()
                 if self._shutdown_due():
@@ -153,6 +158,8 @@ class WorkerPool(BaseWorker):
                 self._wait(watch_queues=may_take)
         finally:
             self._commands.close()
+            if scheduler is not None:
+                scheduler.stop()
             self._stop_horses()
             os.close(self._wake_r)
             os.close(self._wake_w)

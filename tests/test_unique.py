@@ -92,3 +92,28 @@ def test_race_two_enqueues_of_a_unique_job_at_once(connection: redis.Redis) -> N
             t.join()
         assert sorted(outcomes) == ["duplicate", "duplicate", "duplicate", "ok"]
     assert Queue("default", connection=connection).count == 20
+
+
+def test_unique_with_enqueue_at_and_enqueue_in(connection: redis.Redis, queue: Queue) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    later = datetime.now(UTC) + timedelta(hours=1)
+    job = queue.enqueue_at(later, add, 1, 2, job_id="sched", unique=True)
+    assert job.get_status() == JobStatus.SCHEDULED
+    with pytest.raises(DuplicateJobError, match="sched is already scheduled"):
+        queue.enqueue_in(timedelta(minutes=5), add, 1, 2, job_id="sched", unique=True)
+    with pytest.raises(DuplicateJobError, match="already scheduled"):
+        queue.enqueue(add, 1, 2, job_id="sched", unique=True)
+    assert queue.scheduled_job_registry.get_job_ids() == ["sched"]
+    queue.enqueue(add, 1, 2, job_id="live", unique=True)
+    with pytest.raises(DuplicateJobError, match="live is already queued"):
+        queue.enqueue_at(later, add, 1, 2, job_id="live", unique=True)
+
+
+def test_depends_on_is_refused_with_scheduling(connection: redis.Redis, queue: Queue) -> None:
+    from datetime import timedelta
+
+    parent = queue.enqueue(add, 1, 2)
+    with pytest.raises(InvalidJobError, match="depends_on cannot be combined"):
+        queue.enqueue_in(timedelta(seconds=5), add, 1, 2, depends_on=parent)
+    assert queue.scheduled_job_registry.count == 0

@@ -23,6 +23,12 @@ SCRIPT_NAMES: tuple[str, ...] = (
     "reap",
     "cancel",
     "empty",
+    # scheduling
+    "schedule",
+    "move_due",
+    "scheduler_lease",
+    "cron_fire",
+    "repeat",
 )
 # Scripts of the job features (dependencies, unique jobs).
 SCRIPT_NAMES += ("enqueue_checked",)
