@@ -11,6 +11,7 @@ from .exceptions import (
     JobTimeoutException,
     MinirqError,
     NoSuchJobError,
+    RetryJob,
     SerializationError,
     ShutdownRequested,
 )
@@ -25,6 +26,8 @@ from .registry import (
     ScheduledJobRegistry,
     StartedJobRegistry,
 )
+from .retry import Repeat, Retry
+from .scheduler import CronEntry, Scheduler
 from .serializers import JSONSerializer, PickleSerializer
 from .worker import SimpleWorker, Worker, WorkerInfo
 
@@ -34,6 +37,7 @@ __all__ = [
     "CanceledJobRegistry",
     "ConfigurationError",
     "ConnectionFailed",
+    "CronEntry",
     "DeferredJobRegistry",
     "DeserializationError",
     "FailedJobRegistry",
@@ -49,7 +53,11 @@ __all__ = [
     "NoSuchJobError",
     "PickleSerializer",
     "Queue",
+    "Repeat",
+    "Retry",
+    "RetryJob",
     "ScheduledJobRegistry",
+    "Scheduler",
     "SerializationError",
     "ShutdownRequested",
     "SimpleWorker",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
 import time
@@ -13,6 +14,7 @@ import redis
 
 from .config import Settings, load_settings
 from .connection import redact_url, redis_url_from_env
+from .defaults import SCHEDULER_LEASE_S
 from .exceptions import MinirqError
 from .job import Job
 from .keys import REGISTRY_KINDS, Keys
@@ -20,7 +22,8 @@ from .logs import setup_logging
 from .pool import WorkerPool
 from .queue import Queue
 from .registry import REGISTRY_CLASSES
-from .utils import decode
+from .scheduler import Scheduler
+from .utils import decode, parse_duration
 from .worker import BaseWorker, worker_class
 
 
@@ -151,6 +154,11 @@ def main() -> None:
     metavar="MB",
     help="With --pool: replace a work-horse once it uses this many MB of memory.",
 )
+@click.option(
+    "--with-scheduler",
+    is_flag=True,
+    help="Also run the scheduler (delayed jobs, retries, cron) in a child process.",
+)
 @click.pass_context
 def worker(
     ctx: click.Context,
@@ -169,6 +177,7 @@ def worker(
     pool_size: int | None,
     max_jobs_per_child: int | None,
     max_memory_per_child: float | None,
+    with_scheduler: bool,
 ) -> None:
     """Run a worker on QUEUES (default: "default"), highest priority first."""
     if pool_size is None and (max_jobs_per_child or max_memory_per_child):
@@ -211,7 +220,7 @@ def worker(
             lease_s=settings.lease_s,
             shutdown_timeout_s=settings.shutdown_timeout_s,
         )
-    w.work(burst=burst, max_jobs=max_jobs)
+    w.work(burst=burst, max_jobs=max_jobs, with_scheduler=with_scheduler)
 
 
 _FLAG_NAMES = {
@@ -401,3 +410,195 @@ def _parse_json(text: str, what: str) -> Any:
         raise click.BadParameter(
             f"{what} {text!r} is not JSON ({exc.msg}); quote text as '\"text\"'"
         ) from None
+
+
+@main.command()
+@url_option
+@config_option
+@click.option(
+    "--cron-module",
+    "cron_modules",
+    multiple=True,
+    metavar="MODULE",
+    help="Import MODULE and call its register(scheduler) to add cron entries (repeatable).",
+)
+@click.option(
+    "--path",
+    "paths",
+    multiple=True,
+    type=click.Path(file_okay=False),
+    help="Add a folder to the import path (repeatable; the current folder is always included).",
+)
+@click.option(
+    "--lease",
+    type=click.FloatRange(min=0.1),
+    default=SCHEDULER_LEASE_S,
+    show_default=True,
+    help="Seconds of the active scheduler's lease; a standby takes over within 4/3 of it.",
+)
+@click.option("--burst", is_flag=True, help="Make one pass and stop.")
+@click.option(
+    "--logging-level",
+    default=None,
+    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
+    help="Default INFO.",
+)
+@click.option(
+    "--log-format",
+    default=None,
+    type=click.Choice(["text", "json"]),
+    help="text (default), or json: one object per line for log drains.",
+)
+@click.pass_context
+def scheduler(
+    ctx: click.Context,
+    url: str | None,
+    config_module: str | None,
+    cron_modules: Sequence[str],
+    paths: Sequence[str],
+    lease: float,
+    burst: bool,
+    logging_level: str | None,
+    log_format: str | None,
+) -> None:
+    """Run a scheduler: move due jobs to their queues and enqueue cron entries.
+
+    Run as many as you like; one is active at a time.
+    """
+    _add_to_path(paths)
+    settings = load_settings(
+        {"redis_url": url, "log_level": logging_level, "log_format": log_format},
+        module=config_module,
+        flag_names=_FLAG_NAMES,
+    )
+    setup_logging(settings.log_level, settings.log_format)
+    connection = _connection(ctx, settings=settings)
+    sched = Scheduler(connection, prefix=settings.prefix, lease_s=lease)
+    for module_name in cron_modules:
+        _register_cron_module(sched, module_name)
+    sched.run(burst=burst)
+
+
+def _register_cron_module(sched: Scheduler, module_name: str) -> None:
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise click.BadParameter(
+            f"cannot import {module_name!r}: {exc}", param_hint="--cron-module"
+        ) from None
+    register = getattr(module, "register", None)
+    if not callable(register):
+        raise click.BadParameter(
+            f"module {module_name!r} has no register(scheduler) function",
+            param_hint="--cron-module",
+        )
+    register(sched)
+
+
+@main.group()
+def cron() -> None:
+    """List, add and remove cron entries (stored in Redis, run by the scheduler)."""
+
+
+@cron.command("list")
+@url_option
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def cron_list(ctx: click.Context, url: str | None, as_json: bool) -> None:
+    """Show every cron entry, soonest next run first."""
+    entries = Scheduler(_connection(ctx, url)).entries()
+    if as_json:
+        click.echo(json.dumps([e.to_dict() for e in entries], indent=2))
+        return
+    if not entries:
+        click.echo("(no cron entries)")
+        return
+    for e in entries:
+        last = e.last_run.isoformat() if e.last_run else "never"
+        nxt = e.next_run.isoformat() if e.next_run else "-"
+        click.echo(
+            f"{e.name}: {e.func_name} on {e.queue_name}, {e.schedule} ({e.timezone}); "
+            f"next {nxt}, last {last}, last job {e.last_job_id or '-'}"
+        )
+
+
+@cron.command("add")
+@click.argument("func")
+@click.argument("args", nargs=-1)
+@click.option("--cron", "cron_string", default=None, help="Cron string, e.g. '*/5 * * * *'.")
+@click.option("--every", default=None, help="Interval: seconds or text like 30s, 5m, 1h.")
+@click.option("--name", default=None, help="Entry name (default: FUNC and schedule).")
+@click.option("--queue", "queue_name", default="default", show_default=True)
+@click.option("--timezone", default="UTC", show_default=True, help="IANA time zone.")
+@click.option(
+    "--misfire", type=click.Choice(["once", "skip", "all"]), default="once", show_default=True
+)
+@click.option(
+    "-k",
+    "--kwarg",
+    "kwargs",
+    multiple=True,
+    metavar="NAME=JSON",
+    help="A keyword argument whose value is JSON (repeatable).",
+)
+@url_option
+@click.pass_context
+def cron_add(
+    ctx: click.Context,
+    func: str,
+    args: Sequence[str],
+    cron_string: str | None,
+    every: str | None,
+    name: str | None,
+    queue_name: str,
+    timezone: str,
+    misfire: str,
+    kwargs: Sequence[str],
+    url: str | None,
+) -> None:
+    """Add or update an entry running FUNC (a dotted path) with JSON ARGS."""
+    if (cron_string is None) == (every is None):
+        raise click.UsageError("give either --cron or --every")
+    values = [_parse_json(text, f"argument {i + 1}") for i, text in enumerate(args)]
+    named: dict[str, Any] = {}
+    for item in kwargs:
+        key, sep, text = item.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"{item!r} is not NAME=JSON", param_hint="--kwarg")
+        named[key] = _parse_json(text, f"keyword argument {key!r}")
+    sched = Scheduler(_connection(ctx, url))
+    if cron_string is not None:
+        entry = sched.cron(
+            cron_string,
+            func,
+            args=values,
+            kwargs=named,
+            queue_name=queue_name,
+            name=name,
+            timezone=timezone,
+            misfire=misfire,
+        )
+    else:
+        assert every is not None
+        entry = sched.every(
+            parse_duration(every, "--every", allow_zero=False),
+            func,
+            args=values,
+            kwargs=named,
+            queue_name=queue_name,
+            name=name,
+            misfire=misfire,
+        )
+    next_run = entry.next_run.isoformat() if entry.next_run else "-"
+    click.echo(f"{entry.name}: next run {next_run}")
+
+
+@cron.command("remove")
+@click.argument("name")
+@url_option
+@click.pass_context
+def cron_remove(ctx: click.Context, name: str, url: str | None) -> None:
+    """Delete the entry NAME."""
+    if not Scheduler(_connection(ctx, url)).remove(name):
+        raise click.ClickException(f"no cron entry named {name!r}")
+    click.echo(f"Removed {name}")

@@ -39,3 +39,22 @@ JOB_DURATION_BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 1
 REAPER_LOCK_MS = 5000
 
 JOB_ID_MAX_LENGTH = 128
+
+# The active scheduler's lease; a standby tries to take it every SCHEDULER_LEASE_S / 3,
+# so a dead scheduler is replaced within SCHEDULER_LEASE_S * 4 / 3 (under 15 s).
+SCHEDULER_LEASE_S = 10.0
+# Due jobs moved per atomic script call.
+SCHEDULER_BATCH_SIZE = 500
+# How often a scheduler runs the reaper of jobs whose worker died.
+SCHEDULER_HOUSEKEEPING_S = 10.0
+# A missed cron slot older than this is not run with misfire="skip".
+CRON_MISFIRE_GRACE_S = 60
+# At most this many missed slots are run with misfire="all".
+CRON_MISFIRE_CAP = 100
+# How long the idempotency key of a fired cron slot is kept.
+CRON_SLOT_TTL_S = 3600
+# Retry back-off defaults (seconds) for Retry(backoff="exponential").
+RETRY_BACKOFF_BASE_S = 1.0
+RETRY_BACKOFF_CAP_S = 300.0
+# Attempts a job enqueued without a Retry gets when it raises or returns RetryJob.
+RETRY_JOB_DEFAULT_MAX = 3

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from types import FrameType
 
-from .exceptions import JobTimeoutException, ShutdownRequested
+from .exceptions import JobTimeoutException, RetryJob, ShutdownRequested
 from .job import Job
 
 _PR_SET_PDEATHSIG = 1
@@ -42,6 +42,15 @@ class Outcome:
     result: bytes | None = None
     exc_type: str | None = None
     traceback: str | None = None
+    # Set when the job raised or returned RetryJob: (delay_s, max_retries).
+    retry_request: tuple[float | None, int | None] | None = None
+
+    def retry_job(self) -> RetryJob | None:
+        """The :class:`RetryJob` the job raised or returned, if any."""
+        if self.retry_request is None:
+            return None
+        delay_s, max_retries = self.retry_request
+        return RetryJob(delay_s=delay_s, max_retries=max_retries)
 
     @classmethod
     def failure(cls, exc_type: str, message: str) -> Outcome:
@@ -77,8 +86,12 @@ def run_job(job: Job, max_result_bytes: int) -> Outcome:
             value = job.perform()
     except ShutdownRequested:
         raise
+    except RetryJob as exc:
+        return _retry_requested(exc, traceback.format_exc())
     except BaseException as exc:
         return Outcome(False, exc_type=type(exc).__name__, traceback=traceback.format_exc())
+    if isinstance(value, RetryJob):
+        return _retry_requested(value, f"RetryJob: {value}\n")
     try:
         data = job.serializer.dumps(value)
     except Exception as exc:
@@ -94,6 +107,15 @@ def run_job(job: Job, max_result_bytes: int) -> Outcome:
             "store large results elsewhere and return a reference",
         )
     return Outcome(True, result=data)
+
+
+def _retry_requested(request: RetryJob, text: str) -> Outcome:
+    return Outcome(
+        False,
+        exc_type="RetryJob",
+        traceback=text,
+        retry_request=(request.delay_s, request.max_retries),
+    )
 
 
 def _short(value: object) -> str:

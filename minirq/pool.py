@@ -105,13 +105,15 @@ class WorkerPool(BaseWorker):
         burst: bool = False,
         max_jobs: int | None = None,
         logging_level: str | int | None = None,
+        with_scheduler: bool = False,
     ) -> bool:
         """Take and run jobs in the horses until stopped; returns whether any job ran.
 
         ``burst`` stops once the queues are empty and every horse is idle; ``max_jobs``
         stops after that many jobs. SIGTERM/SIGINT stop fetching and let running jobs
         finish within the shutdown timeout; a second signal stops at once. Jobs cut
-        short go back to the front of their queues.
+        short go back to the front of their queues. ``with_scheduler`` also runs a
+        scheduler, as in :meth:`BaseWorker.work`.
         """
         if logging_level is not None:
             logging.getLogger("minirq").setLevel(logging_level)
@@ -121,11 +123,14 @@ class WorkerPool(BaseWorker):
         self.register_birth()
         self.state = WorkerState.IDLE
         dispatched = 0
+        scheduler = self._start_scheduler(burst) if with_scheduler else None
         try:
             self._subscribe()
             for _ in range(self.size):
                 self._spawn()
             while True:
+                if scheduler is not None:
+                    scheduler.ensure_running()
                 self._maybe_housekeep()
                 if self._shutdown_due():
                     self._interrupt_all()
@@ -147,6 +152,8 @@ class WorkerPool(BaseWorker):
                     break
                 self._wait(watch_queues=may_take)
         finally:
+            if scheduler is not None:
+                scheduler.stop()
             self._stop_horses()
             os.close(self._wake_r)
             os.close(self._wake_w)

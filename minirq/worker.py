@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from types import FrameType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import redis
 
@@ -44,10 +44,14 @@ from .job import Job, JobStatus
 from .keys import Keys
 from .queue import Queue
 from .registry import REGISTRY_CLASSES
+from .retry import plan_repeat, plan_retry
 from .scripts import scripts_for
 from .serializers import Serializer
 from .stats import JobStatsRecorder
 from .utils import decode, iso_utc, ms_to_datetime, now_ms
+
+if TYPE_CHECKING:
+    from .scheduler import SchedulerProcess
 
 logger = logging.getLogger("minirq.worker")
 
@@ -192,21 +196,26 @@ class BaseWorker:
         burst: bool = False,
         max_jobs: int | None = None,
         logging_level: str | int | None = None,
+        with_scheduler: bool = False,
     ) -> bool:
         """Take and run jobs until stopped; returns whether any job ran.
 
         With ``burst``, stop once every queue is empty. With ``max_jobs``, stop after that
-        many jobs. SIGTERM or SIGINT stop fetching and let the current job finish within
-        the shutdown timeout; a second signal stops at once. Either way a job that was cut
-        short goes back to the front of its queue.
+        many jobs. With ``with_scheduler``, also run a :class:`~minirq.Scheduler` (in a
+        child process; with ``burst``, one pass first). SIGTERM or SIGINT stop fetching
+        and let the current job finish within the shutdown timeout; a second signal stops
+        at once. Either way a job that was cut short goes back to the front of its queue.
         """
         if logging_level is not None:
             logging.getLogger("minirq").setLevel(logging_level)
         self._install_signal_handlers()
         self.register_birth()
         jobs_done = 0
+        scheduler = self._start_scheduler(burst) if with_scheduler else None
         try:
             while not self.stop_requested:
+                if scheduler is not None:
+                    scheduler.ensure_running()
                 if max_jobs is not None and jobs_done >= max_jobs:
                     logger.info("%s: ran %d jobs, stopping", self.name, jobs_done)
                     break
@@ -221,8 +230,20 @@ class BaseWorker:
                 self.execute_job(job, queue)
                 jobs_done += 1
         finally:
+            if scheduler is not None:
+                scheduler.stop()
             self.register_death()
         return jobs_done > 0
+
+    def _start_scheduler(self, burst: bool) -> SchedulerProcess | None:
+        from .scheduler import Scheduler, SchedulerProcess
+
+        if burst:
+            Scheduler(self.connection, prefix=self.keys.prefix, name=f"{self.name}:scheduler").run(
+                burst=True
+            )
+            return None
+        return SchedulerProcess(self.connection, self.keys.prefix, self.name).start()
 
     @property
     def stop_requested(self) -> bool:
@@ -398,6 +419,8 @@ class BaseWorker:
         raise NotImplementedError
 
     def _record_success(self, job: Job, queue: Queue, outcome: Outcome) -> None:
+        if self._record_repeat(job, queue, outcome):
+            return
         recorded = scripts_for(self.connection).run(
             "finish",
             [
@@ -413,6 +436,32 @@ class BaseWorker:
                 "its result was not recorded",
                 job.id,
             )
+
+    def _record_repeat(self, job: Job, queue: Queue, outcome: Outcome) -> bool:
+        """Send a successful job with a :class:`~minirq.Repeat` back for its next run."""
+        plan = plan_repeat(job, now_ms())
+        if plan is None:
+            return False
+        when, repeats_left = plan
+        recorded = scripts_for(self.connection).run(
+            "repeat",
+            [
+                job.key,
+                self.keys.registry("started", queue.name),
+                queue.key,
+                self.keys.registry("scheduled", queue.name),
+                self.keys.wake_channel(queue.name),
+                self.keys.scheduler_wake,
+            ],
+            [job.id, self.name, now_ms(), outcome.result or b"", when, repeats_left],
+        )
+        if not recorded:
+            logger.warning(
+                "job %s finished, but its lease had passed to another worker; "
+                "it was not repeated",
+                job.id,
+            )
+        return True
 
     def _record_failure(self, job: Job, queue: Queue, outcome: Outcome) -> None:
         retry, retries_left = self.retry_plan(job, outcome)
@@ -437,6 +486,9 @@ class BaseWorker:
                 JobStatus.FAILED.value,
             ],
         )
+        if recorded and retry not in ("", "now"):
+            # The scheduler may be asleep until a later job; this retry may be due first.
+            self.connection.publish(self.keys.scheduler_wake, retry)
         if not recorded:
             logger.warning(
                 "job %s failed, but its lease had passed to another worker; "
@@ -446,8 +498,11 @@ class BaseWorker:
 
     def retry_plan(self, job: Job, outcome: Outcome) -> tuple[str, int]:
         """Whether a failed job runs again: ``("", 0)`` to fail it for good, ``("now", n)``
-        to requeue it with ``n`` retries left, or ``(due_ms, n)`` to schedule it."""
-        return "", 0
+        to requeue it with ``n`` retries left, or ``(due_ms, n)`` to schedule it.
+
+        Follows the job's :class:`~minirq.Retry`, or the :class:`~minirq.RetryJob` it
+        raised or returned."""
+        return plan_retry(job, outcome.retry_job(), now_ms())
 
     def _requeue_interrupted(self, job: Job, queue: Queue) -> None:
         moved = scripts_for(self.connection).run(

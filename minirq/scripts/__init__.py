@@ -11,7 +11,22 @@ from typing import Any
 import redis
 from redis.commands.core import Script
 
-SCRIPT_NAMES = ("enqueue", "fetch", "finish", "fail", "requeue", "reap", "cancel", "empty")
+SCRIPT_NAMES = (
+    "enqueue",
+    "fetch",
+    "finish",
+    "fail",
+    "requeue",
+    "reap",
+    "cancel",
+    "empty",
+    # scheduling
+    "schedule",
+    "move_due",
+    "scheduler_lease",
+    "cron_fire",
+    "repeat",
+)
 
 _SOURCES: dict[str, str] = {}
 
