@@ -168,9 +168,10 @@ def fork_horse(job: Job, max_result_bytes: int) -> tuple[int, int]:
     try:
         os.close(read_fd)
         die_with_parent(parent_pid)
-        # The parent decides how to stop; Ctrl+C in a terminal reaches the whole group.
+        # The parent decides how to stop: Ctrl+C in a terminal, and SIGTERM from Heroku,
+        # honcho or systemd, reach the whole group, and must not kill the job.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         outcome = run_job(job, max_result_bytes)
         payload = pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL)
         with os.fdopen(write_fd, "wb") as pipe:

@@ -263,8 +263,9 @@ class WorkerPool(BaseWorker):
             os.close(self._wake_r)
             os.close(self._wake_w)
             die_with_parent(parent_pid)
+            # As in fork_horse: signals sent to the whole group are the parent's to handle.
             signal.signal(signal.SIGINT, signal.SIG_IGN)
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
             while True:
                 message = _read_frame(read_fd)
                 if message is None:
