@@ -11,7 +11,17 @@ from typing import Any
 import redis
 from redis.commands.core import Script
 
-SCRIPT_NAMES = ("enqueue", "fetch", "finish", "fail", "requeue", "reap", "cancel", "empty")
+SCRIPT_NAMES = (
+    "enqueue",
+    "fetch",
+    "finish",
+    "fail",
+    "requeue",
+    "reap",
+    "cancel",
+    "empty",
+    "empty_registry",
+)
 
 _SOURCES: dict[str, str] = {}
 
