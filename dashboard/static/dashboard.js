@@ -266,7 +266,8 @@
   // -- the chart -----------------------------------------------------------------------
 
   function drawChart(container, points) {
-    var W = 720, H = 170, left = 34, bottom = 18, top = 8;
+    // Drawn at the container's own size so that labels keep their shape at any width.
+    var W = Math.max(container.clientWidth - 16, 240), H = 164, left = 34, bottom = 18, top = 8;
     var max = 1;
     points.forEach(function (p) { max = Math.max(max, p.processed, p.failed); });
     var plotH = H - top - bottom;
