@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint venv clean
+.PHONY: run test lint venv clean bench
 
 # The virtual environment, rebuilt when the package metadata changes.
 $(STAMP): setup.cfg pyproject.toml
@@ -22,6 +22,10 @@ run: venv
 ## make test: lint, type-check and run every test against a private redis-server
 test: venv lint
 	$(BIN)/python -m pytest
+
+## make bench: minirq against RQ 2.12 side by side; writes bench/RESULTS.md (a few minutes)
+bench:
+	$(PYTHON) bench/run.py
 
 lint: venv
 	$(BIN)/ruff check .

@@ -66,7 +66,8 @@ def enqueue_now(source: Source, job_id: str) -> Job:
         )
     registry = ScheduledJobRegistry(queue=source.queue(job.origin))
     try:
-        return registry.requeue(job)
+        # As the scheduler would: a job enqueued with at_front goes to the front.
+        return registry.requeue(job, at_front=job._get("at_front") == "1")
     except InvalidJobOperation:
         raise ActionError(
             409, f"job {job_id} is no longer scheduled (the scheduler may have enqueued it)"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, cast
 
 import redis
@@ -19,6 +19,7 @@ from minirq import Job, Queue, Worker
 from minirq.exceptions import DeserializationError
 from minirq.keys import Keys
 from minirq.registry import REGISTRY_CLASSES
+from minirq.scheduler import Scheduler
 from minirq.serializers import Serializer
 from minirq.utils import decode, iso_utc, now_ms
 
@@ -57,9 +58,10 @@ class Source:
 
 
 def iso(value: datetime | None) -> str | None:
-    return None if value is None else value.isoformat(timespec="milliseconds").replace(
-        "+00:00", "Z"
-    )
+    """ISO 8601 in UTC with milliseconds, as every timestamp the dashboard sends."""
+    if value is None:
+        return None
+    return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def ms_of(value: datetime | None) -> int | None:
@@ -444,6 +446,32 @@ def failed_groups(source: Source, names: Sequence[str], now: int | None = None) 
     }
 
 
+def cron_entries(source: Source, now: int | None = None) -> list[dict[str, Any]]:
+    """The scheduler's cron entries, soonest next run first."""
+    now = now_ms() if now is None else now
+    entries = Scheduler(
+        source.connection, prefix=source.prefix, serializer=source.serializer
+    ).entries()
+    rows = []
+    for entry in entries:
+        next_ms = ms_of(entry.next_run)
+        rows.append(
+            {
+                "name": entry.name,
+                "schedule": entry.schedule,
+                "timezone": entry.timezone,
+                "func_name": entry.func_name,
+                "queue": entry.queue_name,
+                "misfire": entry.misfire,
+                "next_run": iso(entry.next_run),
+                "next_in_s": None if next_ms is None else (next_ms - now) / 1000,
+                "last_run": iso(entry.last_run),
+                "last_job_id": entry.last_job_id,
+            }
+        )
+    return rows
+
+
 def scheduled_jobs(
     source: Source, names: Sequence[str], limit: int, now: int | None = None
 ) -> dict[str, Any]:
@@ -476,4 +504,5 @@ def scheduled_jobs(
         "total": sum(totals.values()),
         "queues": [{"name": n, "scheduled": c} for n, c in totals.items() if c],
         "jobs": rows,
+        "cron": cron_entries(source, now),
     }

@@ -11,10 +11,12 @@ from .exceptions import (
     JobTimeoutException,
     MinirqError,
     NoSuchJobError,
+    RetryJob,
     SerializationError,
     ShutdownRequested,
 )
 from .job import Job, JobStatus, get_current_job
+from .pool import WorkerPool
 from .queue import Queue
 from .registry import (
     CanceledJobRegistry,
@@ -24,6 +26,8 @@ from .registry import (
     ScheduledJobRegistry,
     StartedJobRegistry,
 )
+from .retry import Repeat, Retry
+from .scheduler import CronEntry, Scheduler
 from .serializers import JSONSerializer, PickleSerializer
 from .worker import SimpleWorker, Worker, WorkerInfo
 
@@ -33,6 +37,7 @@ __all__ = [
     "CanceledJobRegistry",
     "ConfigurationError",
     "ConnectionFailed",
+    "CronEntry",
     "DeferredJobRegistry",
     "DeserializationError",
     "FailedJobRegistry",
@@ -48,13 +53,18 @@ __all__ = [
     "NoSuchJobError",
     "PickleSerializer",
     "Queue",
+    "Repeat",
+    "Retry",
+    "RetryJob",
     "ScheduledJobRegistry",
+    "Scheduler",
     "SerializationError",
     "ShutdownRequested",
     "SimpleWorker",
     "StartedJobRegistry",
     "Worker",
     "WorkerInfo",
+    "WorkerPool",
     "connect",
     "get_current_job",
 ]

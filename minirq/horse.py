@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import ctypes.util
+import functools
 import os
 import pickle
 import signal
@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from types import FrameType
 
-from .exceptions import JobTimeoutException, ShutdownRequested
+from .exceptions import JobTimeoutException, RetryJob, ShutdownRequested
 from .job import Job
 
 _PR_SET_PDEATHSIG = 1
@@ -42,6 +42,15 @@ class Outcome:
     result: bytes | None = None
     exc_type: str | None = None
     traceback: str | None = None
+    # Set when the job raised or returned RetryJob: (delay_s, max_retries).
+    retry_request: tuple[float | None, int | None] | None = None
+
+    def retry_job(self) -> RetryJob | None:
+        """The :class:`RetryJob` the job raised or returned, if any."""
+        if self.retry_request is None:
+            return None
+        delay_s, max_retries = self.retry_request
+        return RetryJob(delay_s=delay_s, max_retries=max_retries)
 
     @classmethod
     def failure(cls, exc_type: str, message: str) -> Outcome:
@@ -77,8 +86,12 @@ def run_job(job: Job, max_result_bytes: int) -> Outcome:
             value = job.perform()
     except ShutdownRequested:
         raise
+    except RetryJob as exc:
+        return _retry_requested(exc, traceback.format_exc())
     except BaseException as exc:
         return Outcome(False, exc_type=type(exc).__name__, traceback=traceback.format_exc())
+    if isinstance(value, RetryJob):
+        return _retry_requested(value, f"RetryJob: {value}\n")
     try:
         data = job.serializer.dumps(value)
     except Exception as exc:
@@ -96,18 +109,34 @@ def run_job(job: Job, max_result_bytes: int) -> Outcome:
     return Outcome(True, result=data)
 
 
+def _retry_requested(request: RetryJob, text: str) -> Outcome:
+    return Outcome(
+        False,
+        exc_type="RetryJob",
+        traceback=text,
+        retry_request=(request.delay_s, request.max_retries),
+    )
+
+
 def _short(value: object) -> str:
     text = repr(value)
     return text if len(text) < 80 else text[:77] + "..."
 
 
-def _die_with_parent(parent_pid: int) -> None:
+@functools.cache
+def load_libc() -> ctypes.CDLL | None:
+    """The C library (Linux), loaded once in the parent: loading it in every freshly
+    forked horse would cost that horse milliseconds."""
+    if not sys.platform.startswith("linux"):
+        return None
+    return ctypes.CDLL(None, use_errno=True)
+
+
+def die_with_parent(parent_pid: int) -> None:
     """Ask the kernel to kill this process when its parent dies (Linux)."""
-    if sys.platform.startswith("linux"):
-        libc_name = ctypes.util.find_library("c")
-        if libc_name:
-            libc = ctypes.CDLL(libc_name, use_errno=True)
-            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    libc = load_libc()
+    if libc is not None:
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     if os.getppid() != parent_pid:
         os._exit(1)
 
@@ -115,6 +144,7 @@ def _die_with_parent(parent_pid: int) -> None:
 def fork_horse(job: Job, max_result_bytes: int) -> tuple[int, int]:
     """Fork a work-horse that runs ``job``; returns its pid and the pipe to read from."""
     parent_pid = os.getpid()
+    load_libc()
     read_fd, write_fd = os.pipe()
     pid = os.fork()
     if pid != 0:
@@ -123,7 +153,7 @@ def fork_horse(job: Job, max_result_bytes: int) -> tuple[int, int]:
     exit_code = 1
     try:
         os.close(read_fd)
-        _die_with_parent(parent_pid)
+        die_with_parent(parent_pid)
         # The parent decides how to stop; Ctrl+C in a terminal reaches the whole group.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)

@@ -29,6 +29,7 @@ from .utils import decode, import_attribute, ms_to_datetime, now_ms
 
 if TYPE_CHECKING:
     from .queue import Queue
+    from .retry import Retry
 
 _JOB_ID_RE = re.compile(r"^[A-Za-z0-9_.:-]+$")
 _ARG_REPR_LIMIT = 60
@@ -437,6 +438,25 @@ class Job:
     def orphaned_count(self) -> int:
         """How many times the job lost its worker and was recovered."""
         return self._get_int("orphaned") or 0
+
+    @property
+    def retries_left(self) -> int | None:
+        """Retries left; ``None`` for a job without a :class:`~minirq.Retry` not yet retried."""
+        return self._get_int("retries_left")
+
+    @property
+    def retry(self) -> Retry | None:
+        """The :class:`~minirq.Retry` the job was enqueued with, if any."""
+        from .retry import job_retry
+
+        return job_retry(self)
+
+    @property
+    def attempts(self) -> int:
+        """How many times the job has been started, counting the current run."""
+        from .retry import attempts_started
+
+        return attempts_started(self)
 
     @property
     def is_queued(self) -> bool:

@@ -67,6 +67,39 @@ class Keys:
         """Counters of jobs processed and failed in one minute (epoch minutes)."""
         return f"{self.prefix}:stats:{minute}"
 
+    def job_stats(self, queue_name: str) -> str:
+        """Running totals of one queue's jobs: counts and a duration histogram."""
+        return f"{self.prefix}:jobstats:{queue_name}"
+
     @property
     def reaper_lock(self) -> str:
         return f"{self.prefix}:lock:reaper"
+
+    # -- scheduling --------------------------------------------------------------------
+
+    @property
+    def scheduler_lease(self) -> str:
+        """The active scheduler's lease: ``<fencing token>:<holder>`` with a TTL."""
+        return f"{self.prefix}:scheduler:lease"
+
+    @property
+    def scheduler_fence(self) -> str:
+        """A counter incremented at each lease acquisition, giving the fencing tokens."""
+        return f"{self.prefix}:scheduler:fence"
+
+    @property
+    def scheduler_wake(self) -> str:
+        """The pub/sub channel that wakes schedulers when an earlier job is scheduled."""
+        return f"{self.prefix}:scheduler:wake"
+
+    @property
+    def cron_entries(self) -> str:
+        """A sorted set of cron entry names, scored by their next run (epoch ms)."""
+        return f"{self.prefix}:cron:entries"
+
+    def cron_entry(self, name: str) -> str:
+        return f"{self.prefix}:cron:entry:{name}"
+
+    def cron_slot(self, name: str, slot_ms: int) -> str:
+        """The idempotency key of one slot of a cron entry."""
+        return f"{self.prefix}:cron:slot:{name}:{slot_ms}"

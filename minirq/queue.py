@@ -22,9 +22,11 @@ from .registry import (
     ScheduledJobRegistry,
     StartedJobRegistry,
 )
+from .retry import Repeat, Retry
+from .retry import job_fields as retry_job_fields
 from .scripts import scripts_for
 from .serializers import Serializer, resolve_serializer
-from .utils import decode, now_ms, parse_duration
+from .utils import decode, delay_ms, due_ms_at, now_ms, parse_duration
 
 QUEUE_NAME_MAX_LENGTH = 200
 _EMPTY_BATCH = 1000
@@ -43,6 +45,8 @@ class JobOptions:
     meta: Mapping[str, Any] | None = None
     at_front: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
+    retry: Any = None
+    repeat: Any = None
 
 
 # Keyword arguments of enqueue() that configure the job instead of being passed to it.
@@ -55,6 +59,8 @@ JOB_OPTION_NAMES = (
     "description",
     "meta",
     "at_front",
+    "retry",
+    "repeat",
 )
 
 
@@ -69,6 +75,8 @@ def pop_job_options(kwargs: dict[str, Any]) -> JobOptions:
         description=kwargs.pop("description", None),
         meta=kwargs.pop("meta", None),
         at_front=bool(kwargs.pop("at_front", False)),
+        retry=kwargs.pop("retry", None),
+        repeat=kwargs.pop("repeat", None),
     )
 
 
@@ -231,7 +239,8 @@ class Queue:
 
         ``f`` is a module-level callable or a dotted path ``"package.module.function"``.
         Job options are taken from the keyword arguments: ``job_id``, ``job_timeout``,
-        ``result_ttl``, ``ttl``, ``failure_ttl``, ``description``, ``meta``, ``at_front``.
+        ``result_ttl``, ``ttl``, ``failure_ttl``, ``description``, ``meta``, ``at_front``,
+        ``retry`` (a :class:`~minirq.Retry`) and ``repeat`` (a :class:`~minirq.Repeat`).
         Use :meth:`enqueue_call` to pass keyword arguments with those names to ``f``.
 
         Raises :class:`InvalidJobError` (or a subclass) for bad input; nothing is written.
@@ -254,6 +263,8 @@ class Queue:
         job_id: str | None = None,
         at_front: bool = False,
         meta: Mapping[str, Any] | None = None,
+        retry: Retry | None = None,
+        repeat: Repeat | None = None,
     ) -> Job:
         """Enqueue ``func`` with explicit ``args`` and ``kwargs``; options as in :meth:`enqueue`."""
         options = JobOptions(
@@ -265,6 +276,8 @@ class Queue:
             description=description,
             meta=meta,
             at_front=at_front,
+            retry=retry,
+            repeat=repeat,
         )
         return self.enqueue_job(self.create_job(func, args, kwargs, options), at_front=at_front)
 
@@ -281,6 +294,8 @@ class Queue:
         job_id: str | None = None,
         at_front: bool = False,
         meta: Mapping[str, Any] | None = None,
+        retry: Retry | None = None,
+        repeat: Repeat | None = None,
     ) -> EnqueueData:
         """Describe one job for :meth:`enqueue_many`."""
         return EnqueueData(
@@ -296,6 +311,8 @@ class Queue:
                 description=description,
                 meta=meta,
                 at_front=at_front,
+                retry=retry,
+                repeat=repeat,
             ),
         )
 
@@ -365,8 +382,64 @@ class Queue:
             ttl_s=ttl,
             description=options.description,
             meta=options.meta,
-            extra_fields=options.extra,
+            extra_fields={**options.extra, **retry_job_fields(options.retry, options.repeat)},
         )
+
+    def enqueue_at(
+        self, datetime: Any, f: Callable[..., Any] | str, *args: Any, **kwargs: Any
+    ) -> Job:
+        """Enqueue ``f(*args, **kwargs)`` to run at ``datetime``; job options as in
+        :meth:`enqueue`.
+
+        An aware datetime is honoured in its own zone; a naive one is local time, as
+        ``datetime.now()`` gives. A time in the past runs as soon as a scheduler sees it.
+        The job is saved with status ``scheduled`` in :attr:`scheduled_job_registry`; it
+        never starts before its due time. Raises :class:`ConfigurationError` if
+        ``datetime`` is not a datetime, and as :meth:`enqueue` for other bad input.
+        """
+        due = due_ms_at(datetime)
+        options = pop_job_options(kwargs)
+        return self.schedule_job(self.create_job(f, args, kwargs, options), due, options.at_front)
+
+    def enqueue_in(
+        self, time_delta: Any, f: Callable[..., Any] | str, *args: Any, **kwargs: Any
+    ) -> Job:
+        """Enqueue ``f(*args, **kwargs)`` to run after ``time_delta`` (a timedelta or
+        seconds); as :meth:`enqueue_at` otherwise. Raises :class:`ConfigurationError` for a
+        negative delay."""
+        delay = delay_ms(time_delta, "time_delta")
+        options = pop_job_options(kwargs)
+        job = self.create_job(f, args, kwargs, options)
+        return self.schedule_job(job, now_ms() + delay, options.at_front)
+
+    def schedule_job(self, job: Job, due_ms: int, at_front: bool = False) -> Job:
+        """Write a job built by :meth:`create_job` to run at ``due_ms`` (epoch ms)."""
+        if not self.is_async:
+            return self.run_sync(job)
+        job._fields["status"] = JobStatus.SCHEDULED.value.encode()
+        if at_front:
+            job._fields["at_front"] = b"1"
+        flat: list[Any] = []
+        for name, value in job._fields.items():
+            flat += (name, value)
+        scripts_for(self.connection).run(
+            "schedule",
+            keys=[
+                job.key,
+                self.keys.registry("scheduled", self.name),
+                self.keys.queues,
+                self.keys.scheduler_wake,
+            ],
+            args=[
+                job.id,
+                self.name,
+                due_ms,
+                job.ttl or 0,
+                "1" if job.replaces_existing else "0",
+                *flat,
+            ],
+        )
+        return job
 
     def enqueue_job(self, job: Job, at_front: bool = False) -> Job:
         """Write a job built by :meth:`create_job` and push it onto the queue."""

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from types import FrameType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import redis
 
@@ -31,6 +31,7 @@ from .defaults import (
     DEFAULT_LEASE_S,
     DEFAULT_MAX_ORPHANINGS,
     DEFAULT_MAX_RESULT_BYTES,
+    DEFAULT_SHUTDOWN_TIMEOUT_S,
     HORSE_KILL_GRACE_S,
     IDLE_WAIT_S,
     REAPER_LOCK_MS,
@@ -43,13 +44,17 @@ from .job import Job, JobStatus
 from .keys import Keys
 from .queue import Queue
 from .registry import REGISTRY_CLASSES
+from .retry import plan_repeat, plan_retry
 from .scripts import scripts_for
 from .serializers import Serializer
+from .stats import JobStatsRecorder
 from .utils import decode, iso_utc, ms_to_datetime, now_ms
+
+if TYPE_CHECKING:
+    from .scheduler import SchedulerProcess
 
 logger = logging.getLogger("minirq.worker")
 
-DEFAULT_SHUTDOWN_TIMEOUT_S = 25.0
 _REDIS_ERRORS = (redis.ConnectionError, redis.TimeoutError)
 _T = TypeVar("_T")
 
@@ -169,6 +174,7 @@ class BaseWorker:
         self.failed_job_count = 0
         self.total_working_time_s = 0.0
         self._pending_stats = {"successful": 0, "failed": 0, "working_ms": 0}
+        self.job_stats = JobStatsRecorder()
         self._last_flush = 0.0
         self._next_heartbeat = 0.0
         self._next_housekeeping = 0.0
@@ -190,21 +196,26 @@ class BaseWorker:
         burst: bool = False,
         max_jobs: int | None = None,
         logging_level: str | int | None = None,
+        with_scheduler: bool = False,
     ) -> bool:
         """Take and run jobs until stopped; returns whether any job ran.
 
         With ``burst``, stop once every queue is empty. With ``max_jobs``, stop after that
-        many jobs. SIGTERM or SIGINT stop fetching and let the current job finish within
-        the shutdown timeout; a second signal stops at once. Either way a job that was cut
-        short goes back to the front of its queue.
+        many jobs. With ``with_scheduler``, also run a :class:`~minirq.Scheduler` (in a
+        child process; with ``burst``, one pass first). SIGTERM or SIGINT stop fetching
+        and let the current job finish within the shutdown timeout; a second signal stops
+        at once. Either way a job that was cut short goes back to the front of its queue.
         """
         if logging_level is not None:
             logging.getLogger("minirq").setLevel(logging_level)
         self._install_signal_handlers()
         self.register_birth()
         jobs_done = 0
+        scheduler = self._start_scheduler(burst) if with_scheduler else None
         try:
             while not self.stop_requested:
+                if scheduler is not None:
+                    scheduler.ensure_running()
                 if max_jobs is not None and jobs_done >= max_jobs:
                     logger.info("%s: ran %d jobs, stopping", self.name, jobs_done)
                     break
@@ -219,8 +230,20 @@ class BaseWorker:
                 self.execute_job(job, queue)
                 jobs_done += 1
         finally:
+            if scheduler is not None:
+                scheduler.stop()
             self.register_death()
         return jobs_done > 0
+
+    def _start_scheduler(self, burst: bool) -> SchedulerProcess | None:
+        from .scheduler import Scheduler, SchedulerProcess
+
+        if burst:
+            Scheduler(self.connection, prefix=self.keys.prefix, name=f"{self.name}:scheduler").run(
+                burst=True
+            )
+            return None
+        return SchedulerProcess(self.connection, self.keys.prefix, self.name).start()
 
     @property
     def stop_requested(self) -> bool:
@@ -323,7 +346,7 @@ class BaseWorker:
         self.current_job = job
         self.state = WorkerState.BUSY
         started = time.monotonic()
-        logger.info("%s: %s (%s)", queue.name, job.description, job.id)
+        self._log_job_start(job, queue)
         try:
             outcome = self.run(job)
         finally:
@@ -335,15 +358,44 @@ class BaseWorker:
                 lambda: self._requeue_interrupted(job, queue), "putting an interrupted job back"
             )
             return
+        self._record_outcome(job, queue, outcome, elapsed_ms)
+
+    @staticmethod
+    def _log_job_start(job: Job, queue: Queue) -> None:
+        if logger.isEnabledFor(logging.INFO):
+            logger.info(
+                "%s: job %s started: %s",
+                queue.name,
+                job.id,
+                job.func_name,
+                extra={"job_id": job.id, "func": job.func_name, "queue": queue.name},
+            )
+
+    def _record_outcome(self, job: Job, queue: Queue, outcome: Outcome, elapsed_ms: int) -> None:
+        """Record a job's result or failure, count it, and flush counters when due."""
         self._pending_stats["working_ms"] += elapsed_ms
         self.total_working_time_s += elapsed_ms / 1000
+        self.job_stats.observe(queue.name, elapsed_ms, outcome.ok)
+        fields: dict[str, Any] = {
+            "job_id": job.id,
+            "func": job.func_name,
+            "queue": queue.name,
+            "duration_ms": elapsed_ms,
+        }
         if outcome.ok:
             self._call_redis(
                 lambda: self._record_success(job, queue, outcome), "recording a result"
             )
             self.successful_job_count += 1
             self._pending_stats["successful"] += 1
-            logger.info("%s: job %s finished in %d ms", queue.name, job.id, elapsed_ms)
+            logger.info(
+                "%s: job %s finished in %d ms: %s",
+                queue.name,
+                job.id,
+                elapsed_ms,
+                job.func_name,
+                extra={**fields, "status": "finished"},
+            )
         else:
             self._call_redis(
                 lambda: self._record_failure(job, queue, outcome), "recording a failure"
@@ -351,11 +403,13 @@ class BaseWorker:
             self.failed_job_count += 1
             self._pending_stats["failed"] += 1
             logger.error(
-                "%s: job %s failed in %d ms: %s",
+                "%s: job %s failed in %d ms: %s: %s",
                 queue.name,
                 job.id,
                 elapsed_ms,
+                job.func_name,
                 _last_line(outcome.traceback),
+                extra={**fields, "status": "failed"},
             )
         if time.monotonic() - self._last_flush >= STATS_FLUSH_S:
             self._call_redis(self.heartbeat, "sending a heartbeat")
@@ -365,6 +419,8 @@ class BaseWorker:
         raise NotImplementedError
 
     def _record_success(self, job: Job, queue: Queue, outcome: Outcome) -> None:
+        if self._record_repeat(job, queue, outcome):
+            return
         recorded = scripts_for(self.connection).run(
             "finish",
             [
@@ -380,6 +436,32 @@ class BaseWorker:
                 "its result was not recorded",
                 job.id,
             )
+
+    def _record_repeat(self, job: Job, queue: Queue, outcome: Outcome) -> bool:
+        """Send a successful job with a :class:`~minirq.Repeat` back for its next run."""
+        plan = plan_repeat(job, now_ms())
+        if plan is None:
+            return False
+        when, repeats_left = plan
+        recorded = scripts_for(self.connection).run(
+            "repeat",
+            [
+                job.key,
+                self.keys.registry("started", queue.name),
+                queue.key,
+                self.keys.registry("scheduled", queue.name),
+                self.keys.wake_channel(queue.name),
+                self.keys.scheduler_wake,
+            ],
+            [job.id, self.name, now_ms(), outcome.result or b"", when, repeats_left],
+        )
+        if not recorded:
+            logger.warning(
+                "job %s finished, but its lease had passed to another worker; "
+                "it was not repeated",
+                job.id,
+            )
+        return True
 
     def _record_failure(self, job: Job, queue: Queue, outcome: Outcome) -> None:
         retry, retries_left = self.retry_plan(job, outcome)
@@ -404,6 +486,9 @@ class BaseWorker:
                 JobStatus.FAILED.value,
             ],
         )
+        if recorded and retry not in ("", "now"):
+            # The scheduler may be asleep until a later job; this retry may be due first.
+            self.connection.publish(self.keys.scheduler_wake, retry)
         if not recorded:
             logger.warning(
                 "job %s failed, but its lease had passed to another worker; "
@@ -413,8 +498,11 @@ class BaseWorker:
 
     def retry_plan(self, job: Job, outcome: Outcome) -> tuple[str, int]:
         """Whether a failed job runs again: ``("", 0)`` to fail it for good, ``("now", n)``
-        to requeue it with ``n`` retries left, or ``(due_ms, n)`` to schedule it."""
-        return "", 0
+        to requeue it with ``n`` retries left, or ``(due_ms, n)`` to schedule it.
+
+        Follows the job's :class:`~minirq.Retry`, or the :class:`~minirq.RetryJob` it
+        raised or returned."""
+        return plan_retry(job, outcome.retry_job(), now_ms())
 
     def _requeue_interrupted(self, job: Job, queue: Queue) -> None:
         moved = scripts_for(self.connection).run(
@@ -481,9 +569,12 @@ class BaseWorker:
     def heartbeat(self) -> None:
         """Say we are alive, renew the running job's lease and flush counters."""
         now = now_ms()
-        job = self.current_job
+        running = self.running_jobs()
+        job = running[0] if running else None
         stats = self._pending_stats
-        with self.connection.pipeline(transaction=False) as pipe:
+        with self.connection.pipeline(transaction=False) as pipe, self.job_stats.flush_into(
+            pipe, self.keys
+        ):
             pipe.hset(
                 self.key,
                 mapping={
@@ -503,10 +594,10 @@ class BaseWorker:
                     pipe.hincrby(minute_key, "failed", stats["failed"])
                 pipe.expire(minute_key, STATS_TTL_S)
             pipe.expire(self.key, self.worker_ttl_s)
-            if job is not None:
+            for running_job in running:
                 pipe.zadd(
-                    self.keys.registry("started", job.origin),
-                    {job.id: now + int(self.lease_s * 1000)},
+                    self.keys.registry("started", running_job.origin),
+                    {running_job.id: now + int(self.lease_s * 1000)},
                     xx=True,
                 )
             pipe.sadd(self.keys.workers, self.name)
@@ -514,6 +605,10 @@ class BaseWorker:
         self._pending_stats = {"successful": 0, "failed": 0, "working_ms": 0}
         self._last_flush = time.monotonic()
         self._next_heartbeat = self._last_flush + self.heartbeat_interval_s
+
+    def running_jobs(self) -> list[Job]:
+        """The jobs whose leases this worker's heartbeat renews."""
+        return [self.current_job] if self.current_job is not None else []
 
     def _maybe_heartbeat(self) -> None:
         if time.monotonic() >= self._next_heartbeat:

@@ -26,6 +26,7 @@ from minirq.cli import main
 from minirq.exceptions import ConfigurationError
 from minirq.keys import Keys
 from minirq.queue import JobOptions
+from minirq.scheduler import Scheduler
 from minirq.utils import now_ms
 from tests import fixtures
 from tests.conftest import free_port
@@ -80,13 +81,9 @@ def finished_job(queue: Queue, func: Any = fixtures.add, *args: Any) -> Job:
 
 def scheduled_job(queue: Queue, due_ms: int) -> Job:
     """A job waiting in the scheduled registry, as ``enqueue_at`` leaves it."""
-    job = queue.create_job(fixtures.say_hello, ("later",), {}, JobOptions())
-    with queue.connection.pipeline(transaction=True) as pipe:
-        pipe.hset(job.key, mapping={**job._fields, "status": "scheduled"})  # type: ignore[arg-type]
-        pipe.sadd(queue.keys.queues, queue.name)
-        pipe.zadd(queue.keys.registry("scheduled", queue.name), {job.id: due_ms})
-        pipe.execute()
-    return job
+    return queue.schedule_job(
+        queue.create_job(fixtures.say_hello, ("later",), {}, JobOptions()), due_ms
+    )
 
 
 def api(client: FlaskClient, url: str) -> Any:
@@ -287,6 +284,25 @@ def test_scheduled_page_soonest_first(client: FlaskClient, connection: redis.Red
     html = client.get("/scheduled").data.decode()
     assert soon.id in html and "in 5" in html  # "in 59.9 s"-like, relative to now
     assert api(client, "/api/scheduled?limit=1")["jobs"][0]["id"] == soon.id
+
+
+def test_cron_entries_on_the_scheduled_page(
+    client: FlaskClient, connection: redis.Redis
+) -> None:
+    scheduler = Scheduler(connection)
+    scheduler.cron("*/5 * * * *", fixtures.say_hello, name=f"five{SCRIPT}", timezone="Europe/Paris")
+    scheduler.cron("0 3 * * *", "tests.fixtures.add", args=(1, 2), name="nightly")
+    cron = api(client, "/api/scheduled")["cron"]
+    by_name = {c["name"]: c for c in cron}
+    five = by_name[f"five{SCRIPT}"]
+    assert five["schedule"] == "*/5 * * * *" and five["timezone"] == "Europe/Paris"
+    assert five["func_name"] == "tests.fixtures.say_hello" and five["queue"] == "default"
+    assert five["next_run"].endswith("Z") and 0 < five["next_in_s"] <= 300
+    assert five["last_run"] is None and five["last_job_id"] is None
+    assert by_name["nightly"]["schedule"] == "0 3 * * *"
+    html = client.get("/scheduled").data.decode()
+    assert "Cron entries" in html and "nightly" in html and "Europe/Paris" in html
+    assert SCRIPT not in html and "five&lt;script&gt;" in html
 
 
 def test_find_a_job_by_id(client: FlaskClient, queue: Queue) -> None:

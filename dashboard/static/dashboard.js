@@ -550,6 +550,21 @@
             ])
           ]));
         });
+        var cron = $('#cron-body');
+        clear(cron);
+        if (!data.cron.length) cron.appendChild(emptyRow(9, 'No cron entries.'));
+        data.cron.forEach(function (c) {
+          cron.appendChild(el('tr', {}, [
+            el('td', { text: c.name }), el('td', {}, [el('code', { text: c.schedule })]),
+            el('td', { text: c.timezone }), el('td', {}, [el('code', { text: c.func_name })]),
+            el('td', { text: c.queue }),
+            el('td', {}, [when(c.next_run)]),
+            el('td', { className: 'num', text: duration(c.next_in_s, true) }),
+            el('td', {}, [when(c.last_run)]),
+            el('td', {}, [c.last_job_id ? el('a', { href: jobUrl(c.last_job_id), text: c.last_job_id })
+              : el('span', { className: 'muted', text: 'never run' })])
+          ]));
+        });
       });
     });
   }

@@ -21,6 +21,12 @@ SCRIPT_NAMES = (
     "cancel",
     "empty",
     "empty_registry",
+    # scheduling
+    "schedule",
+    "move_due",
+    "scheduler_lease",
+    "cron_fire",
+    "repeat",
 )
 
 _SOURCES: dict[str, str] = {}

@@ -1,0 +1,448 @@
+"""A prefork pool: N work-horses forked once and reused for many jobs.
+
+The parent is an ordinary worker: it alone talks to Redis (fetch with a lease, record
+outcomes, heartbeats that renew the lease of every running job, housekeeping) and hands
+each fetched job to an idle horse over a pipe. A horse runs jobs one after another and
+is replaced after ``max_jobs_per_child`` jobs or once it uses ``max_memory_per_child_mb``.
+A job that outlives its timeout is stopped by killing its horse; a job that crashes its
+horse fails alone and the horse is replaced. Shutdown works as in :class:`Worker`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import logging
+import os
+import pickle
+import select
+import signal
+import struct
+import time
+import traceback
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis
+
+from .defaults import HORSE_KILL_GRACE_S, IDLE_WAIT_S
+from .exceptions import ConfigurationError
+from .horse import Outcome, describe_exit, die_with_parent, load_libc, run_job
+from .job import Job
+from .queue import Queue
+from .serializers import Serializer
+from .worker import BaseWorker, WorkerState
+
+logger = logging.getLogger("minirq.pool")
+
+DEFAULT_POOL_SIZE = 2
+_HEADER = struct.Struct("!I")
+_READ_CHUNK = 1 << 20
+
+
+@dataclass
+class _Horse:
+    """A forked child, the pipes to talk to it, and the job it runs (if any)."""
+
+    pid: int
+    to_horse: int  # parent writes job assignments here
+    from_horse: int  # parent reads outcomes here
+    jobs_done: int = 0
+    job: Job | None = None
+    queue: Queue | None = None
+    started: float = 0.0
+    kill_at: float = float("inf")
+    buffer: bytearray = field(default_factory=bytearray)
+
+    @property
+    def busy(self) -> bool:
+        return self.job is not None
+
+
+class WorkerPool(BaseWorker):
+    """Runs jobs in ``size`` long-lived work-horses.
+
+    ``max_jobs_per_child`` recycles a horse after that many jobs, and
+    ``max_memory_per_child_mb`` once its resident memory reaches that many megabytes
+    after a job (``None``: never). Other parameters are those of :class:`Worker`.
+    """
+
+    def __init__(
+        self,
+        queues: Queue | str | Iterable[Queue | str],
+        connection: redis.Redis | None = None,
+        name: str | None = None,
+        serializer: Serializer | str | None = None,
+        prefix: str | None = None,
+        *,
+        size: int = DEFAULT_POOL_SIZE,
+        max_jobs_per_child: int | None = None,
+        max_memory_per_child_mb: float | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if not isinstance(size, int) or isinstance(size, bool) or size < 1:
+            raise ConfigurationError(f"a pool needs at least one horse, not size={size!r}")
+        if max_jobs_per_child is not None and max_jobs_per_child < 1:
+            raise ConfigurationError(
+                f"max_jobs_per_child must be 1 or more, not {max_jobs_per_child!r}"
+            )
+        if max_memory_per_child_mb is not None and max_memory_per_child_mb <= 0:
+            raise ConfigurationError(
+                f"max_memory_per_child_mb must be more than 0, not {max_memory_per_child_mb!r}"
+            )
+        super().__init__(queues, connection, name, serializer, prefix, **kwargs)
+        self.size = size
+        self.max_jobs_per_child = max_jobs_per_child
+        self.max_memory_per_child_mb = max_memory_per_child_mb
+        self._horses: list[_Horse] = []
+        self._wake_r = self._wake_w = -1
+
+    # -- the main loop -----------------------------------------------------------------
+
+    def work(
+        self,
+        burst: bool = False,
+        max_jobs: int | None = None,
+        logging_level: str | int | None = None,
+        with_scheduler: bool = False,
+    ) -> bool:
+        """Take and run jobs in the horses until stopped; returns whether any job ran.
+
+        ``burst`` stops once the queues are empty and every horse is idle; ``max_jobs``
+        stops after that many jobs. SIGTERM/SIGINT stop fetching and let running jobs
+        finish within the shutdown timeout; a second signal stops at once. Jobs cut
+        short go back to the front of their queues. ``with_scheduler`` also runs a
+        scheduler, as in :meth:`BaseWorker.work`.
+        """
+        if logging_level is not None:
+            logging.getLogger("minirq").setLevel(logging_level)
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_w, False)
+        self._install_signal_handlers()
+        self.register_birth()
+        self.state = WorkerState.IDLE
+        dispatched = 0
+        scheduler = self._start_scheduler(burst) if with_scheduler else None
+        try:
+            self._subscribe()
+            for _ in range(self.size):
+                self._spawn()
+            while True:
+                if scheduler is not None:
+                    scheduler.ensure_running()
+                self._maybe_housekeep()
+                if self._shutdown_due():
+                    self._interrupt_all()
+                    break
+                fetched_any = False
+                while self._may_take(dispatched, max_jobs) and any(
+                    not h.busy for h in self._horses
+                ):
+                    fetched = self._call_redis(self._fetch, "fetching a job")
+                    if fetched is None:
+                        break
+                    self._dispatch(*fetched)
+                    dispatched += 1
+                    fetched_any = True
+                may_take = self._may_take(dispatched, max_jobs)
+                if not any(h.busy for h in self._horses) and (
+                    not may_take or (burst and not fetched_any)
+                ):
+                    break
+                self._wait(watch_queues=may_take)
+        finally:
+            if scheduler is not None:
+                scheduler.stop()
+            self._stop_horses()
+            os.close(self._wake_r)
+            os.close(self._wake_w)
+            self.register_death()
+        return dispatched > 0
+
+    def _may_take(self, dispatched: int, max_jobs: int | None) -> bool:
+        return not self.stop_requested and (max_jobs is None or dispatched < max_jobs)
+
+    def request_stop(self, force: bool = False) -> None:
+        super().request_stop(force)
+        # Wake the main loop out of select() so that it acts on the request at once.
+        if self._wake_w >= 0:
+            with contextlib.suppress(OSError):
+                os.write(self._wake_w, b"x")
+
+    def running_jobs(self) -> list[Job]:
+        return [h.job for h in self._horses if h.job is not None]
+
+    # -- waiting -----------------------------------------------------------------------
+
+    def _subscribe(self) -> None:
+        self._pubsub = self.connection.pubsub(  # type: ignore[no-untyped-call]
+            ignore_subscribe_messages=True
+        )
+        self._pubsub.subscribe(*(self.keys.wake_channel(q.name) for q in self.queues))
+
+    def _pubsub_fd(self) -> int | None:
+        """The socket of the wake-up subscription, once every message in it is consumed."""
+        try:
+            if self._pubsub is None:
+                self._subscribe()
+            while self._pubsub.get_message(timeout=0) is not None:
+                pass
+            sock = getattr(self._pubsub.connection, "_sock", None)
+            return sock.fileno() if sock is not None else None
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            logger.error("%s: wake-up subscription lost (%s)", self.name, exc)
+            self._close_pubsub()
+            return None
+
+    def _wait(self, watch_queues: bool) -> None:
+        """Block until a horse reports, a stop is requested, an enqueue wakes an idle
+        horse, or a heartbeat, housekeeping or kill deadline is due."""
+        now = time.monotonic()
+        deadline = min(
+            [now + IDLE_WAIT_S, self._next_heartbeat, self._next_housekeeping]
+            + [h.kill_at for h in self._horses]
+        )
+        if self._stop_requested_at is not None:
+            deadline = min(deadline, self._stop_requested_at + self.shutdown_timeout_s)
+        fds = [self._wake_r] + [h.from_horse for h in self._horses]
+        pubsub_fd = None
+        if watch_queues and any(not h.busy for h in self._horses):
+            pubsub_fd = self._pubsub_fd()
+            if pubsub_fd is None:
+                # Without a subscription, look at the queues again soon instead.
+                deadline = min(deadline, now + 0.1)
+            else:
+                fds.append(pubsub_fd)
+        ready, _, _ = select.select(fds, [], [], max(0.0, deadline - now))
+        if self._wake_r in ready:
+            with contextlib.suppress(BlockingIOError):
+                os.read(self._wake_r, 64)
+        for horse in list(self._horses):
+            if horse.from_horse in ready:
+                self._read_from(horse)
+        now = time.monotonic()
+        for horse in list(self._horses):
+            if horse.busy and now >= horse.kill_at:
+                self._kill_for_timeout(horse)
+
+    # -- horses ------------------------------------------------------------------------
+
+    def _spawn(self) -> _Horse:
+        to_r, to_w = os.pipe()
+        from_r, from_w = os.pipe()
+        parent_pid = os.getpid()
+        load_libc()
+        # Objects that exist now are never collected in the child, so the child's garbage
+        # collector does not write to (and copy) the pages it shares with the parent.
+        gc.freeze()
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - runs in the child, which leaves by os._exit
+            os.close(to_w)
+            os.close(from_r)
+            self._horse_main(parent_pid, to_r, from_w)
+        gc.unfreeze()
+        os.close(to_r)
+        os.close(from_w)
+        horse = _Horse(pid=pid, to_horse=to_w, from_horse=from_r)
+        self._horses.append(horse)
+        return horse
+
+    def _horse_main(self, parent_pid: int, read_fd: int, write_fd: int) -> None:
+        exit_code = 1
+        try:
+            for other in self._horses:
+                os.close(other.to_horse)
+                os.close(other.from_horse)
+            os.close(self._wake_r)
+            os.close(self._wake_w)
+            die_with_parent(parent_pid)
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            while True:
+                message = _read_frame(read_fd)
+                if message is None:
+                    exit_code = 0
+                    break
+                job_id, queue_index, fields = pickle.loads(message)
+                queue = self.queues[queue_index]
+                job = Job.from_fields(
+                    job_id, fields, self.connection, queue.serializer, self.keys.prefix
+                )
+                outcome = run_job(job, self.max_result_bytes)
+                payload = pickle.dumps((outcome, _rss_bytes()), protocol=pickle.HIGHEST_PROTOCOL)
+                _write_all(write_fd, _HEADER.pack(len(payload)) + payload)
+        except BaseException:
+            traceback.print_exc()
+        finally:
+            os._exit(exit_code)
+
+    def _dispatch(self, job: Job, queue: Queue) -> None:
+        horse = next(h for h in self._horses if not h.busy)
+        self._log_job_start(job, queue)
+        message = pickle.dumps(
+            (job.id, self.queues.index(queue), job._fields), protocol=pickle.HIGHEST_PROTOCOL
+        )
+        horse.job, horse.queue = job, queue
+        horse.started = time.monotonic()
+        horse.kill_at = (
+            horse.started + job.timeout + HORSE_KILL_GRACE_S if job.timeout > 0 else float("inf")
+        )
+        self.state = WorkerState.BUSY
+        try:
+            _write_all(horse.to_horse, _HEADER.pack(len(message)) + message)
+        except OSError:
+            # The horse died while idle; the job has not started, so it goes back first.
+            self._settle(horse, None)
+            self._replace(horse)
+
+    def _read_from(self, horse: _Horse) -> None:
+        try:
+            chunk = os.read(horse.from_horse, _READ_CHUNK)
+        except OSError:
+            chunk = b""
+        if not chunk:
+            self._on_horse_died(horse)
+            return
+        horse.buffer += chunk
+        while len(horse.buffer) >= _HEADER.size:
+            (length,) = _HEADER.unpack_from(horse.buffer)
+            if len(horse.buffer) < _HEADER.size + length:
+                return
+            data = bytes(horse.buffer[_HEADER.size : _HEADER.size + length])
+            del horse.buffer[: _HEADER.size + length]
+            outcome, rss = pickle.loads(data)
+            horse.jobs_done += 1
+            self._settle(horse, outcome)
+            if self._should_recycle(horse, rss):
+                self._replace(horse)
+
+    def _should_recycle(self, horse: _Horse, rss_bytes: int) -> bool:
+        if self.max_jobs_per_child is not None and horse.jobs_done >= self.max_jobs_per_child:
+            logger.info(
+                "%s: horse %d ran %d jobs; replacing it", self.name, horse.pid, horse.jobs_done
+            )
+            return True
+        limit = self.max_memory_per_child_mb
+        if limit is not None and rss_bytes >= limit * 1024 * 1024:
+            logger.info(
+                "%s: horse %d uses %.1f MB (limit %s MB); replacing it",
+                self.name,
+                horse.pid,
+                rss_bytes / 1024 / 1024,
+                limit,
+            )
+            return True
+        return False
+
+    def _settle(self, horse: _Horse, outcome: Outcome | None) -> None:
+        """Record the outcome of the horse's job (``None``: interrupted, requeue it)."""
+        job, queue = horse.job, horse.queue
+        horse.job = horse.queue = None
+        horse.kill_at = float("inf")
+        if not any(h.busy for h in self._horses):
+            self.state = WorkerState.IDLE
+        if job is None or queue is None:
+            return
+        if outcome is None:
+            self._call_redis(
+                lambda: self._requeue_interrupted(job, queue), "putting an interrupted job back"
+            )
+            return
+        elapsed_ms = int((time.monotonic() - horse.started) * 1000)
+        self._record_outcome(job, queue, outcome, elapsed_ms)
+
+    def _on_horse_died(self, horse: _Horse) -> None:
+        _, status = os.waitpid(horse.pid, 0)
+        if horse.busy:
+            self._settle(horse, Outcome.failure("WorkHorseDied", describe_exit(status)))
+        else:
+            logger.warning(
+                "%s: idle horse %d died: %s", self.name, horse.pid, describe_exit(status)
+            )
+        self._replace(horse, reap=False)
+
+    def _kill_for_timeout(self, horse: _Horse) -> None:
+        job = horse.job
+        assert job is not None
+        _kill(horse.pid)
+        self._settle(
+            horse,
+            Outcome.failure(
+                "JobTimeoutException",
+                f"job exceeded its timeout of {job.timeout} s and its work-horse was killed",
+            ),
+        )
+        self._replace(horse)
+
+    def _replace(self, horse: _Horse, reap: bool = True) -> None:
+        """Retire ``horse`` and, unless the pool is stopping, fork a fresh one."""
+        self._retire(horse, reap)
+        if not self.stop_requested:
+            self._spawn()
+
+    def _retire(self, horse: _Horse, reap: bool = True) -> None:
+        self._horses.remove(horse)
+        # Closing its command pipe tells an idle horse to exit; a busy one is killed first.
+        os.close(horse.to_horse)
+        os.close(horse.from_horse)
+        if reap:
+            os.waitpid(horse.pid, 0)
+
+    def _interrupt_all(self) -> None:
+        """Kill every busy horse and put its job back at the front of its queue."""
+        for horse in list(self._horses):
+            if horse.busy:
+                _kill(horse.pid)
+                self._settle(horse, None)
+
+    def _stop_horses(self) -> None:
+        for horse in list(self._horses):
+            if horse.busy:
+                # Only reached when the loop failed (an exception): do not lose the job.
+                _kill(horse.pid)
+                with contextlib.suppress(Exception):
+                    self._settle(horse, None)
+            self._retire(horse)
+
+
+def _kill(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+
+
+def _rss_bytes() -> int:
+    """This process's resident memory."""
+    try:
+        with open("/proc/self/statm", "rb") as handle:
+            return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        import resource
+
+        # Peak rather than current, where /proc is missing (macOS reports bytes).
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def _read_exactly(fd: int, size: int) -> bytes | None:
+    chunks = []
+    while size:
+        chunk = os.read(fd, min(size, _READ_CHUNK))
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        size -= len(chunk)
+    return b"".join(chunks)
+
+
+def _read_frame(fd: int) -> bytes | None:
+    header = _read_exactly(fd, _HEADER.size)
+    if header is None:
+        return None
+    return _read_exactly(fd, _HEADER.unpack(header)[0])
