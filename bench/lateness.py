@@ -1,9 +1,10 @@
 """Scheduling lateness, minirq against RQ 2.12: ``python3 bench/lateness.py``.
 
-For each library, with one idle forking worker and its scheduler already running, enqueues
-``--jobs`` jobs with ``enqueue_at`` due at random times over ``--spread`` seconds, and
-measures each job's lateness: the time its function started minus its due time. Prints
-p50, p99, max and min (a negative min is a job started early).
+For each library, with one idle worker (forking, or ``--worker simple``) and its
+scheduler already running, enqueues ``--jobs`` jobs with ``enqueue_at`` due at random
+times over ``--spread`` seconds, and measures each job's lateness: the time its function
+started minus its due time. Prints p50, p99, max and min (a negative min is a job that
+started early).
 
 minirq runs ``minirq scheduler`` next to ``minirq worker``; RQ runs
 ``rq worker --with-scheduler``. Starts a private redis-server on a free port and creates
@@ -116,7 +117,10 @@ def run_minirq(url: str, env: dict[str, str], args: argparse.Namespace) -> list[
     common = ["-u", url, "--logging-level", "WARNING"]
     processes = [
         subprocess.Popen([str(PYTHON), "-m", "minirq", "scheduler", *common], env=env),
-        subprocess.Popen([str(PYTHON), "-m", "minirq", "worker", QUEUE, *common], env=env),
+        subprocess.Popen(
+            [str(PYTHON), "-m", "minirq", "worker", QUEUE, "--worker-class", args.worker, *common],
+            env=env,
+        ),
     ]
     try:
         wait_for(lambda: connection.exists(Keys().scheduler_lease) == 1, "the minirq scheduler")
@@ -154,7 +158,17 @@ def run_rq(url: str, env: dict[str, str], args: argparse.Namespace) -> list[floa
     connection.flushall()
     processes = [
         subprocess.Popen(
-            [str(VENV / "bin" / "rq"), "worker", "--with-scheduler", "-u", url, "-q", QUEUE],
+            [
+                str(VENV / "bin" / "rq"),
+                "worker",
+                "--with-scheduler",
+                "-w",
+                "rq.worker.SimpleWorker" if args.worker == "simple" else "rq.worker.Worker",
+                "-u",
+                url,
+                "-q",
+                QUEUE,
+            ],
             env=env,
         )
     ]
@@ -210,7 +224,10 @@ def inside(args: argparse.Namespace) -> None:
         if server is not None:
             server.stop()
     print()
-    print(f"lateness = job start - due time, ms ({args.jobs} jobs over {args.spread} s)")
+    print(
+        f"lateness = job start - due time, ms ({args.jobs} jobs over {args.spread} s, "
+        f"{args.worker} worker)"
+    )
     print(f"{'':8} {'p50':>9} {'p99':>9} {'max':>9} {'min':>9}")
     for name, figures in results.items():
         print(f"{name:8} " + " ".join(f"{figures[k]:9.1f}" for k in ("p50", "p99", "max", "min")))
@@ -230,6 +247,12 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=50)
     parser.add_argument("--spread", type=float, default=3.0, help="seconds the due times span")
     parser.add_argument("--lead", type=float, default=1.5, help="seconds before the first")
+    parser.add_argument(
+        "--worker",
+        choices=["fork", "simple"],
+        default="fork",
+        help="fork: a work-horse per job (both libraries' default); simple: in-process",
+    )
     parser.add_argument("--redis-url", default=None, help="use this Redis (it is flushed!)")
     parser.add_argument("--json", action="store_true", help="also print the figures as JSON")
     parser.add_argument("--verbose", action="store_true", help="show where minirq's time goes")
