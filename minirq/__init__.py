@@ -1,10 +1,14 @@
 """minirq: a Redis-backed background job queue in the style of RQ."""
 
+from .callbacks import Callback
+from .commands import send_shutdown_command, send_stop_job_command
 from .connection import connect
+from .dependency import Dependency
 from .exceptions import (
     ConfigurationError,
     ConnectionFailed,
     DeserializationError,
+    DuplicateJobError,
     InvalidFunctionError,
     InvalidJobError,
     InvalidJobOperation,
@@ -15,6 +19,7 @@ from .exceptions import (
     SerializationError,
     ShutdownRequested,
 )
+from .group import Group
 from .job import Job, JobStatus, get_current_job
 from .pool import WorkerPool
 from .queue import Queue
@@ -34,14 +39,18 @@ from .worker import SimpleWorker, Worker, WorkerInfo
 __version__ = "0.1.0"
 
 __all__ = [
+    "Callback",
     "CanceledJobRegistry",
     "ConfigurationError",
     "ConnectionFailed",
     "CronEntry",
     "DeferredJobRegistry",
+    "Dependency",
     "DeserializationError",
+    "DuplicateJobError",
     "FailedJobRegistry",
     "FinishedJobRegistry",
+    "Group",
     "InvalidFunctionError",
     "InvalidJobError",
     "InvalidJobOperation",
@@ -67,4 +76,6 @@ __all__ = [
     "WorkerPool",
     "connect",
     "get_current_job",
+    "send_shutdown_command",
+    "send_stop_job_command",
 ]

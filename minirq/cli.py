@@ -12,10 +12,12 @@ from typing import Any
 import click
 import redis
 
+from . import suspension
+from .commands import send_shutdown_command, send_stop_job_command
 from .config import Settings, load_settings
 from .connection import redact_url, redis_url_from_env
 from .defaults import SCHEDULER_LEASE_S
-from .exceptions import MinirqError
+from .exceptions import ConfigurationError, MinirqError
 from .job import Job
 from .keys import REGISTRY_KINDS, Keys
 from .logs import setup_logging
@@ -23,7 +25,8 @@ from .pool import WorkerPool
 from .queue import Queue
 from .registry import REGISTRY_CLASSES
 from .scheduler import Scheduler
-from .utils import decode, parse_duration
+from .serializers import SERIALIZERS, Serializer
+from .utils import decode, import_attribute, parse_duration
 from .worker import BaseWorker, worker_class
 
 
@@ -51,6 +54,32 @@ url_option = click.option(
     default=None,
     help="Redis URL (default: $REDIS_URL, else redis://localhost:6379/0).",
 )
+serializer_option = click.option(
+    "--serializer",
+    default=None,
+    metavar="NAME|DOTTED.PATH",
+    help="pickle (default), json, or the dotted path of an object with dumps() and "
+    "loads(); enqueuer and worker must use the same.",
+)
+
+
+def _serializer(value: str | None) -> Serializer | str | None:
+    """A serializer name as is, or the object a dotted path names."""
+    if value is None or value in SERIALIZERS:
+        return value
+    if "." not in value:
+        raise ConfigurationError(
+            f"unknown serializer {value!r}; choose one of {sorted(SERIALIZERS)} or give the "
+            "dotted path of an object with dumps() and loads()"
+        )
+    try:
+        return import_attribute(value)  # type: ignore[no-any-return]
+    except Exception as exc:
+        raise ConfigurationError(
+            f"cannot import serializer {value!r}: {type(exc).__name__}: {exc}"
+        ) from exc
+
+
 config_option = click.option(
     "-c",
     "--config",
@@ -159,6 +188,15 @@ def main() -> None:
     is_flag=True,
     help="Also run the scheduler (delayed jobs, retries, cron) in a child process.",
 )
+@click.option(
+    "--exception-handler",
+    "exception_handlers",
+    multiple=True,
+    metavar="DOTTED.PATH",
+    help="Call this function on each job failure (repeatable; in order, until one "
+    "returns False).",
+)
+@serializer_option
 @click.pass_context
 def worker(
     ctx: click.Context,
@@ -178,6 +216,8 @@ def worker(
     max_jobs_per_child: int | None,
     max_memory_per_child: float | None,
     with_scheduler: bool,
+    exception_handlers: Sequence[str],
+    serializer: str | None,
 ) -> None:
     """Run a worker on QUEUES (default: "default"), highest priority first."""
     if pool_size is None and (max_jobs_per_child or max_memory_per_child):
@@ -207,6 +247,8 @@ def worker(
             prefix=settings.prefix,
             lease_s=settings.lease_s,
             shutdown_timeout_s=settings.shutdown_timeout_s,
+            exception_handlers=exception_handlers,
+            serializer=_serializer(serializer),
             size=pool_size,
             max_jobs_per_child=max_jobs_per_child,
             max_memory_per_child_mb=max_memory_per_child,
@@ -219,6 +261,8 @@ def worker(
             prefix=settings.prefix,
             lease_s=settings.lease_s,
             shutdown_timeout_s=settings.shutdown_timeout_s,
+            exception_handlers=exception_handlers,
+            serializer=_serializer(serializer),
         )
     w.work(burst=burst, max_jobs=max_jobs, with_scheduler=with_scheduler)
 
@@ -377,6 +421,7 @@ def empty(ctx: click.Context, queues: Sequence[str], url: str | None) -> None:
 )
 @click.option("--job-id", default=None)
 @click.option("--timeout", default=None, help="Job timeout: seconds or text like 5m.")
+@serializer_option
 @url_option
 @click.pass_context
 def enqueue(
@@ -387,6 +432,7 @@ def enqueue(
     kwargs: Sequence[str],
     job_id: str | None,
     timeout: str | None,
+    serializer: str | None,
     url: str | None,
 ) -> None:
     """Enqueue FUNC (a dotted path) on QUEUE_NAME with JSON ARGS."""
@@ -398,7 +444,7 @@ def enqueue(
             raise click.BadParameter(f"{item!r} is not NAME=JSON", param_hint="--kwarg")
         named[key] = _parse_json(text, f"keyword argument {key!r}")
     connection = _connection(ctx, url)
-    queue = Queue(queue_name, connection=connection)
+    queue = Queue(queue_name, connection=connection, serializer=_serializer(serializer))
     job: Job = queue.enqueue_call(func, args=values, kwargs=named, job_id=job_id, timeout=timeout)
     click.echo(job.id)
 
@@ -602,3 +648,78 @@ def cron_remove(ctx: click.Context, name: str, url: str | None) -> None:
     if not Scheduler(_connection(ctx, url)).remove(name):
         raise click.ClickException(f"no cron entry named {name!r}")
     click.echo(f"Removed {name}")
+
+
+# -- job features: pause, suspend, stop, shutdown ----------------------------------------
+
+
+@main.command()
+@click.argument("queues", nargs=-1, required=True)
+@url_option
+@click.pass_context
+def pause(ctx: click.Context, queues: Sequence[str], url: str | None) -> None:
+    """Make workers skip QUEUES (within about a second) until `minirq resume QUEUES`."""
+    connection = _connection(ctx, url)
+    for name in queues:
+        Queue(name, connection=connection).pause()
+        click.echo(f"Paused {name}")
+
+
+@main.command()
+@click.argument("queues", nargs=-1)
+@url_option
+@click.pass_context
+def resume(ctx: click.Context, queues: Sequence[str], url: str | None) -> None:
+    """Resume QUEUES; without QUEUES, lift `minirq suspend`."""
+    connection = _connection(ctx, url)
+    if not queues:
+        suspension.resume(connection)
+        click.echo("Workers resumed")
+        return
+    for name in queues:
+        Queue(name, connection=connection).resume()
+        click.echo(f"Resumed {name}")
+
+
+@main.command()
+@click.option(
+    "--duration",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Seconds after which the suspension ends by itself.",
+)
+@url_option
+@click.pass_context
+def suspend(ctx: click.Context, duration: int | None, url: str | None) -> None:
+    """Make every worker stop fetching jobs (running jobs finish) until `minirq resume`."""
+    connection = _connection(ctx, url)
+    suspension.suspend(connection, duration)
+    until = f" for {duration} s" if duration else " until `minirq resume`"
+    click.echo(f"Workers suspended{until}")
+
+
+@main.command()
+@click.argument("job_ids", nargs=-1, required=True)
+@url_option
+@click.pass_context
+def stop(ctx: click.Context, job_ids: Sequence[str], url: str | None) -> None:
+    """Stop running jobs on whichever worker runs them (they end `stopped`)."""
+    connection = _connection(ctx, url)
+    for job_id in job_ids:
+        send_stop_job_command(connection, job_id)
+        click.echo(f"Stop sent to job {job_id}")
+
+
+@main.command()
+@click.argument("worker_names", nargs=-1, required=True)
+@url_option
+@click.pass_context
+def shutdown(ctx: click.Context, worker_names: Sequence[str], url: str | None) -> None:
+    """Ask workers to stop after their current job, as on SIGTERM."""
+    connection = _connection(ctx, url)
+    missing = [n for n in worker_names if not send_shutdown_command(connection, n)]
+    for name in worker_names:
+        if name not in missing:
+            click.echo(f"Shutdown sent to {name}")
+    if missing:
+        raise click.ClickException(f"no listening worker named {', '.join(missing)}")

@@ -58,3 +58,8 @@ RETRY_BACKOFF_BASE_S = 1.0
 RETRY_BACKOFF_CAP_S = 300.0
 # Attempts a job enqueued without a Retry gets when it raises or returns RetryJob.
 RETRY_JOB_DEFAULT_MAX = 3
+# How often a worker re-reads which queues are paused and whether it is suspended: a pause
+# takes effect on every worker within this time.
+PAUSE_REFRESH_S = 1.0
+# How long a callback (on_success, on_failure, on_stopped) may run by default.
+DEFAULT_CALLBACK_TIMEOUT_S = 60

@@ -29,6 +29,10 @@ class SerializationError(InvalidJobError):
     """The job's arguments cannot be encoded by the queue's serializer."""
 
 
+class DuplicateJobError(InvalidJobError):
+    """A ``unique=True`` job was enqueued while a live job with its id exists."""
+
+
 class NoSuchJobError(MinirqError, LookupError):
     """No job with that id exists (it was deleted or has expired)."""
 

@@ -103,3 +103,37 @@ class Keys:
     def cron_slot(self, name: str, slot_ms: int) -> str:
         """The idempotency key of one slot of a cron entry."""
         return f"{self.prefix}:cron:slot:{name}:{slot_ms}"
+    # -- job features (dependencies, pause, commands, groups) ---------------------------
+    # Scripts that reach a key known only from data (a dependent job, its queue) build it
+    # as ``<prefix>:<kind>:<name>`` from the prefix they receive; these methods spell the
+    # same names, and tests/test_dependencies.py checks that they agree.
+
+    def dependents(self, job_id: str) -> str:
+        """SET of the ids of jobs waiting for ``job_id``."""
+        return f"{self.prefix}:dependents:{job_id}"
+
+    def dependencies(self, job_id: str) -> str:
+        """SET of the ids of the parents ``job_id`` still waits for."""
+        return f"{self.prefix}:dependencies:{job_id}"
+
+    @property
+    def paused_queues(self) -> str:
+        """SET of the names of paused queues."""
+        return f"{self.prefix}:paused"
+
+    @property
+    def suspended(self) -> str:
+        """Present while every worker is suspended."""
+        return f"{self.prefix}:suspended"
+
+    def worker_commands(self, worker_name: str) -> str:
+        """The pub/sub channel a worker listens on for commands."""
+        return f"{self.prefix}:commands:{worker_name}"
+
+    def group(self, name: str) -> str:
+        """SET of the job ids of a group."""
+        return f"{self.prefix}:group:{name}"
+
+    @property
+    def groups(self) -> str:
+        return f"{self.prefix}:groups"

@@ -26,6 +26,8 @@ from typing import Any
 
 import redis
 
+from .callbacks import horse_callback_allowance_s, install_exception_handlers
+from .commands import JOB_STOPPED
 from .defaults import HORSE_KILL_GRACE_S, IDLE_WAIT_S
 from .exceptions import ConfigurationError
 from .horse import Outcome, describe_exit, die_with_parent, load_libc, run_job
@@ -123,6 +125,8 @@ class WorkerPool(BaseWorker):
         self.register_birth()
         self.state = WorkerState.IDLE
         dispatched = 0
+        # Horses forked from now on run these after a job fails (see callbacks.py).
+        install_exception_handlers(self.exception_handlers)
         scheduler = self._start_scheduler(burst) if with_scheduler else None
         try:
             self._subscribe()
@@ -132,6 +136,7 @@ class WorkerPool(BaseWorker):
                 if scheduler is not None:
                     scheduler.ensure_running()
                 self._maybe_housekeep()
+                self._poll_features()
                 if self._shutdown_due():
                     self._interrupt_all()
                     break
@@ -152,6 +157,7 @@ class WorkerPool(BaseWorker):
                     break
                 self._wait(watch_queues=may_take)
         finally:
+            self._commands.close()
             if scheduler is not None:
                 scheduler.stop()
             self._stop_horses()
@@ -257,8 +263,9 @@ class WorkerPool(BaseWorker):
             os.close(self._wake_r)
             os.close(self._wake_w)
             die_with_parent(parent_pid)
+            # As in fork_horse: signals sent to the whole group are the parent's to handle.
             signal.signal(signal.SIGINT, signal.SIG_IGN)
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
             while True:
                 message = _read_frame(read_fd)
                 if message is None:
@@ -285,9 +292,8 @@ class WorkerPool(BaseWorker):
         )
         horse.job, horse.queue = job, queue
         horse.started = time.monotonic()
-        horse.kill_at = (
-            horse.started + job.timeout + HORSE_KILL_GRACE_S if job.timeout > 0 else float("inf")
-        )
+        grace_s = HORSE_KILL_GRACE_S + horse_callback_allowance_s(job)
+        horse.kill_at = horse.started + job.timeout + grace_s if job.timeout > 0 else float("inf")
         self.state = WorkerState.BUSY
         try:
             _write_all(horse.to_horse, _HEADER.pack(len(message)) + message)
@@ -354,13 +360,23 @@ class WorkerPool(BaseWorker):
 
     def _on_horse_died(self, horse: _Horse) -> None:
         _, status = os.waitpid(horse.pid, 0)
-        if horse.busy:
+        if horse.busy and horse.job is not None and horse.job.id == self._stop_job_id:
+            # Killed by a stop-job command before it reported (see _on_stop_job).
+            self._settle(horse, Outcome.failure(JOB_STOPPED, "stopped by a stop-job command"))
+        elif horse.busy:
             self._settle(horse, Outcome.failure("WorkHorseDied", describe_exit(status)))
         else:
             logger.warning(
                 "%s: idle horse %d died: %s", self.name, horse.pid, describe_exit(status)
             )
         self._replace(horse, reap=False)
+
+    def _on_stop_job(self, job: Job) -> None:
+        # Its pipe then ends: an outcome it reported just before is read and stands,
+        # else _on_horse_died records the job stopped.
+        for horse in self._horses:
+            if horse.job is not None and horse.job.id == job.id:
+                _kill(horse.pid)
 
     def _kill_for_timeout(self, horse: _Horse) -> None:
         job = horse.job

@@ -11,7 +11,14 @@ import redis
 
 from .connection import resolve_connection
 from .defaults import DEFAULT_JOB_TIMEOUT_S, DEFAULT_QUEUE_NAME
-from .exceptions import ConfigurationError, InvalidJobError, InvalidJobOperation
+from .dependency import apply_enqueue_result, needs_checked_enqueue, run_checked_enqueue
+from .exceptions import (
+    ConfigurationError,
+    DuplicateJobError,
+    InvalidJobError,
+    InvalidJobOperation,
+)
+from .features import FEATURE_OPTION_NAMES, feature_fields, pop_feature_options
 from .job import Job, JobStatus
 from .keys import REGISTRY_KINDS, Keys
 from .registry import (
@@ -47,6 +54,8 @@ class JobOptions:
     extra: dict[str, Any] = field(default_factory=dict)
     retry: Any = None
     repeat: Any = None
+    # depends_on, unique, on_success, on_failure, on_stopped (see minirq/features.py).
+    features: dict[str, Any] = field(default_factory=dict)
 
 
 # Keyword arguments of enqueue() that configure the job instead of being passed to it.
@@ -61,6 +70,7 @@ JOB_OPTION_NAMES = (
     "at_front",
     "retry",
     "repeat",
+    *FEATURE_OPTION_NAMES,
 )
 
 
@@ -77,6 +87,7 @@ def pop_job_options(kwargs: dict[str, Any]) -> JobOptions:
         at_front=bool(kwargs.pop("at_front", False)),
         retry=kwargs.pop("retry", None),
         repeat=kwargs.pop("repeat", None),
+        features=pop_feature_options(kwargs),
     )
 
 
@@ -206,6 +217,24 @@ class Queue:
             pipe.srem(self.keys.queues, self.name)
             pipe.execute()
 
+    # -- pausing (see minirq/suspension.py) -------------------------------------------
+
+    def pause(self) -> None:
+        """Make workers skip this queue (within about a second) until :meth:`resume`."""
+        from .suspension import pause_queue
+
+        pause_queue(self.connection, self.name, self.keys.prefix)
+
+    def resume(self) -> None:
+        """Let workers take jobs from this queue again."""
+        from .suspension import resume_queue
+
+        resume_queue(self.connection, self.name, self.keys.prefix)
+
+    @property
+    def is_paused(self) -> bool:
+        return bool(self.connection.sismember(self.keys.paused_queues, self.name))
+
     # -- registries --------------------------------------------------------------------
 
     @property
@@ -265,8 +294,14 @@ class Queue:
         meta: Mapping[str, Any] | None = None,
         retry: Retry | None = None,
         repeat: Repeat | None = None,
+        depends_on: Any = None,
+        unique: bool = False,
+        on_success: Any = None,
+        on_failure: Any = None,
+        on_stopped: Any = None,
     ) -> Job:
         """Enqueue ``func`` with explicit ``args`` and ``kwargs``; options as in :meth:`enqueue`."""
+        features = _given_features(depends_on, unique, on_success, on_failure, on_stopped)
         options = JobOptions(
             job_id=job_id,
             timeout=timeout,
@@ -278,6 +313,7 @@ class Queue:
             at_front=at_front,
             retry=retry,
             repeat=repeat,
+            features=features,
         )
         return self.enqueue_job(self.create_job(func, args, kwargs, options), at_front=at_front)
 
@@ -296,6 +332,11 @@ class Queue:
         meta: Mapping[str, Any] | None = None,
         retry: Retry | None = None,
         repeat: Repeat | None = None,
+        depends_on: Any = None,
+        unique: bool = False,
+        on_success: Any = None,
+        on_failure: Any = None,
+        on_stopped: Any = None,
     ) -> EnqueueData:
         """Describe one job for :meth:`enqueue_many`."""
         return EnqueueData(
@@ -313,13 +354,16 @@ class Queue:
                 at_front=at_front,
                 retry=retry,
                 repeat=repeat,
+                features=_given_features(depends_on, unique, on_success, on_failure, on_stopped),
             ),
         )
 
     def enqueue_many(self, job_datas: Iterable[EnqueueData]) -> list[Job]:
         """Enqueue many jobs in one round trip.
 
-        Every job is validated first; if any is refused, none is written.
+        Every job is validated first; if any is refused, none is written. A ``unique``
+        job whose id is live is the exception: it is found in Redis, so the others are
+        written and :class:`DuplicateJobError` then names the duplicates.
         """
         jobs = [
             (self.create_job(d.func, d.args, d.kwargs, d.options), d.options.at_front)
@@ -330,7 +374,8 @@ class Queue:
         with self.connection.pipeline(transaction=False) as pipe:
             for job, at_front in jobs:
                 self._run_enqueue_script(job, at_front, pipe)
-            pipe.execute()
+            results = pipe.execute()
+        check_enqueue_results([job for job, _ in jobs], results)
         return [job for job, _ in jobs]
 
     def create_job(
@@ -382,7 +427,11 @@ class Queue:
             ttl_s=ttl,
             description=options.description,
             meta=options.meta,
-            extra_fields={**options.extra, **retry_job_fields(options.retry, options.repeat)},
+            extra_fields={
+                **options.extra,
+                **retry_job_fields(options.retry, options.repeat),
+                **feature_fields(options.features, options.job_id),
+            },
         )
 
     def enqueue_at(
@@ -414,6 +463,11 @@ class Queue:
 
     def schedule_job(self, job: Job, due_ms: int, at_front: bool = False) -> Job:
         """Write a job built by :meth:`create_job` to run at ``due_ms`` (epoch ms)."""
+        if "dependency_ids" in job._fields:
+            raise InvalidJobError(
+                "depends_on cannot be combined with enqueue_at or enqueue_in; enqueue the "
+                "dependent with depends_on only, or schedule it from the parent"
+            )
         if not self.is_async:
             return self.run_sync(job)
         job._fields["status"] = JobStatus.SCHEDULED.value.encode()
@@ -422,7 +476,7 @@ class Queue:
         flat: list[Any] = []
         for name, value in job._fields.items():
             flat += (name, value)
-        scripts_for(self.connection).run(
+        scheduled = scripts_for(self.connection).run(
             "schedule",
             keys=[
                 job.key,
@@ -439,6 +493,8 @@ class Queue:
                 *flat,
             ],
         )
+        if scheduled != 1:
+            apply_enqueue_result(job, [0, scheduled])
         return job
 
     def enqueue_job(self, job: Job, at_front: bool = False) -> Job:
@@ -448,14 +504,16 @@ class Queue:
         self._run_enqueue_script(job, at_front)
         return job
 
-    def _run_enqueue_script(self, job: Job, at_front: bool, client: Any = None) -> None:
+    def _run_enqueue_script(self, job: Job, at_front: bool, client: Any = None) -> Any:
         enqueued = str(now_ms()).encode()
         job._fields["status"] = JobStatus.QUEUED.value.encode()
         job._fields["enqueued_ms"] = enqueued
         flat: list[Any] = []
         for name, value in job._fields.items():
             flat += (name, value)
-        scripts_for(self.connection).run(
+        if needs_checked_enqueue(job):
+            return run_checked_enqueue(self, job, at_front, flat, client)
+        return scripts_for(self.connection).run(
             "enqueue",
             keys=[job.key, self.key, self.keys.queues, self.keys.wake_channel(self.name)],
             args=[
@@ -507,6 +565,7 @@ class Queue:
                     "",
                     0,
                     JobStatus.FAILED.value,
+                    self.keys.prefix,
                 ],
             )
             job.refresh()
@@ -518,16 +577,25 @@ class Queue:
                 self.keys.registry("started", self.name),
                 self.keys.registry("finished", self.name),
             ],
-            args=[job.id, "sync", now_ms(), job.result_ttl, job._encode(value, "the result")],
+            args=[
+                job.id,
+                "sync",
+                now_ms(),
+                job.result_ttl,
+                job._encode(value, "the result"),
+                self.keys.prefix,
+            ],
         )
         if job.result_ttl != 0:
             job.refresh()
         return job
 
-    def cancel_job(self, job: Job | str) -> None:
+    def cancel_job(self, job: Job | str, enqueue_dependents: bool = False) -> None:
         """Cancel a job that is queued, scheduled or deferred.
 
-        Raises :class:`InvalidJobOperation` if the job is running or done.
+        Its dependents stay deferred, unless ``enqueue_dependents`` enqueues those that
+        wait for nothing else (as in RQ). Raises :class:`InvalidJobOperation` if the job
+        is running or done.
         """
         job_id = job.id if isinstance(job, Job) else job
         job = (
@@ -543,8 +611,15 @@ class Queue:
                 self.keys.registry("scheduled", self.name),
                 self.keys.registry("deferred", self.name),
                 self.keys.registry("canceled", self.name),
+                self.keys.dependencies(job.id),
             ],
-            args=[job.id, now_ms(), job.failure_ttl],
+            args=[
+                job.id,
+                now_ms(),
+                job.failure_ttl,
+                "1" if enqueue_dependents else "0",
+                self.keys.prefix,
+            ],
         )
         if not done:
             raise InvalidJobOperation(
@@ -552,3 +627,34 @@ class Queue:
                 "deferred jobs can be canceled"
             )
         job.refresh()
+
+
+def _given_features(
+    depends_on: Any, unique: bool, on_success: Any, on_failure: Any, on_stopped: Any
+) -> dict[str, Any]:
+    given = {
+        "depends_on": depends_on,
+        "on_success": on_success,
+        "on_failure": on_failure,
+        "on_stopped": on_stopped,
+    }
+    features = {k: v for k, v in given.items() if v is not None}
+    if unique is not False:
+        features["unique"] = unique
+    return features
+
+
+def check_enqueue_results(jobs: list[Job], results: list[Any]) -> None:
+    """Apply pipelined enqueue answers to ``jobs``; raise for refused duplicates."""
+    duplicates = []
+    for job, result in zip(jobs, results, strict=True):
+        if needs_checked_enqueue(job):
+            try:
+                apply_enqueue_result(job, result)
+            except DuplicateJobError:
+                duplicates.append(job.id)
+    if duplicates:
+        raise DuplicateJobError(
+            f"unique=True refused job(s) {', '.join(duplicates)}: a live job has that id; "
+            "the other jobs were enqueued"
+        )

@@ -25,6 +25,15 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import redis
 
+from .callbacks import (
+    ExceptionHandler,
+    horse_callback_allowance_s,
+    install_exception_handlers,
+    record_callback_error,
+    resolve_exception_handlers,
+    run_stopped_callback,
+)
+from .commands import JOB_STOPPED, SHUTDOWN, STOP_JOB, CommandListener
 from .connection import resolve_connection
 from .defaults import (
     DEFAULT_FAILURE_TTL_S,
@@ -34,6 +43,7 @@ from .defaults import (
     DEFAULT_SHUTDOWN_TIMEOUT_S,
     HORSE_KILL_GRACE_S,
     IDLE_WAIT_S,
+    PAUSE_REFRESH_S,
     REAPER_LOCK_MS,
     STATS_FLUSH_S,
     STATS_TTL_S,
@@ -55,6 +65,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("minirq.worker")
 
+# How often a busy worker reads its command channel (stop-job, shutdown).
+COMMAND_POLL_S = 0.1
 _REDIS_ERRORS = (redis.ConnectionError, redis.TimeoutError)
 _T = TypeVar("_T")
 
@@ -143,6 +155,7 @@ class BaseWorker:
         shutdown_timeout_s: float = DEFAULT_SHUTDOWN_TIMEOUT_S,
         max_orphanings: int = DEFAULT_MAX_ORPHANINGS,
         max_result_bytes: int = DEFAULT_MAX_RESULT_BYTES,
+        exception_handlers: Iterable[ExceptionHandler | str] | None = None,
     ) -> None:
         self.connection = resolve_connection(connection)
         if isinstance(queues, Queue | str):
@@ -181,6 +194,14 @@ class BaseWorker:
         self._stop_requested_at: float | None = None
         self._force_stop = False
         self._pubsub: Any = None
+        # Job features (minirq/callbacks.py, commands.py, suspension.py).
+        self.exception_handlers = resolve_exception_handlers(exception_handlers)
+        self._commands = CommandListener(self.connection, self.keys, self.name)
+        self._next_command_poll = 0.0
+        self._stop_job_id: str | None = None
+        self._paused_names: set[str] = set()
+        self._suspended = False
+        self._next_pause_refresh = 0.0
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name}>"
@@ -210,6 +231,7 @@ class BaseWorker:
             logging.getLogger("minirq").setLevel(logging_level)
         self._install_signal_handlers()
         self.register_birth()
+        install_exception_handlers(self.exception_handlers)
         jobs_done = 0
         scheduler = self._start_scheduler(burst) if with_scheduler else None
         try:
@@ -220,6 +242,7 @@ class BaseWorker:
                     logger.info("%s: ran %d jobs, stopping", self.name, jobs_done)
                     break
                 self._maybe_housekeep()
+                self._poll_features()
                 fetched = self._call_redis(self._fetch, "fetching a job")
                 if fetched is None:
                     if burst:
@@ -230,6 +253,8 @@ class BaseWorker:
                 self.execute_job(job, queue)
                 jobs_done += 1
         finally:
+            self._commands.close()
+            install_exception_handlers([])
             if scheduler is not None:
                 scheduler.stop()
             self.register_death()
@@ -290,8 +315,11 @@ class BaseWorker:
     # -- fetching ----------------------------------------------------------------------
 
     def _fetch(self) -> tuple[Job, Queue] | None:
+        queues = self._fetchable_queues()
+        if not queues:
+            return None
         script_keys: list[str] = []
-        for queue in self.queues:
+        for queue in queues:
             script_keys += [queue.key, self.keys.registry("started", queue.name)]
         now = now_ms()
         index, job_id, fields, dropped = scripts_for(self.connection).run(
@@ -306,7 +334,7 @@ class BaseWorker:
             )
         if not index:
             return None
-        queue = self.queues[int(index) - 1]
+        queue = queues[int(index) - 1]
         pairs = dict(zip(fields[::2], fields[1::2], strict=True))
         job = Job.from_fields(
             decode(job_id) or "", pairs, self.connection, queue.serializer, self.keys.prefix
@@ -344,6 +372,7 @@ class BaseWorker:
     def execute_job(self, job: Job, queue: Queue) -> None:
         """Run one fetched job and record its outcome."""
         self.current_job = job
+        self._stop_job_id = None
         self.state = WorkerState.BUSY
         started = time.monotonic()
         self._log_job_start(job, queue)
@@ -411,6 +440,8 @@ class BaseWorker:
                 _last_line(outcome.traceback),
                 extra={**fields, "status": "failed"},
             )
+        if outcome.callback_error or outcome.exc_type == JOB_STOPPED:
+            self._after_callbacks(job, outcome)
         if time.monotonic() - self._last_flush >= STATS_FLUSH_S:
             self._call_redis(self.heartbeat, "sending a heartbeat")
 
@@ -428,7 +459,14 @@ class BaseWorker:
                 self.keys.registry("started", queue.name),
                 self.keys.registry("finished", queue.name),
             ],
-            [job.id, self.name, now_ms(), job.result_ttl, outcome.result or b""],
+            [
+                job.id,
+                self.name,
+                now_ms(),
+                job.result_ttl,
+                outcome.result or b"",
+                self.keys.prefix,
+            ],
         )
         if not recorded:
             logger.warning(
@@ -464,7 +502,8 @@ class BaseWorker:
         return True
 
     def _record_failure(self, job: Job, queue: Queue, outcome: Outcome) -> None:
-        retry, retries_left = self.retry_plan(job, outcome)
+        stopped = outcome.exc_type == JOB_STOPPED
+        retry, retries_left = ("", 0) if stopped else self.retry_plan(job, outcome)
         recorded = scripts_for(self.connection).run(
             "fail",
             [
@@ -483,7 +522,8 @@ class BaseWorker:
                 job.failure_ttl,
                 retry,
                 retries_left,
-                JobStatus.FAILED.value,
+                JobStatus.STOPPED.value if stopped else JobStatus.FAILED.value,
+                self.keys.prefix,
             ],
         )
         if recorded and retry not in ("", "now"):
@@ -494,6 +534,70 @@ class BaseWorker:
                 "job %s failed, but its lease had passed to another worker; "
                 "the failure was not recorded",
                 job.id,
+            )
+
+    # -- job features: commands, pause, callbacks -------------------------------------
+
+    def _poll_features(self) -> None:
+        """Read worker commands and the paused queues when due; cheap when not."""
+        now = time.monotonic()
+        if now >= self._next_command_poll:
+            self._poll_commands()
+        if now >= self._next_pause_refresh:
+            self._call_redis(self._refresh_pause_state, "reading paused queues")
+
+    def _poll_commands(self) -> None:
+        self._next_command_poll = time.monotonic() + COMMAND_POLL_S
+        for command in self._commands.poll():
+            kind = command.get("command")
+            if kind == SHUTDOWN:
+                logger.warning("%s: shutdown command received", self.name)
+                self.request_stop()
+            elif kind == STOP_JOB:
+                job_id = command.get("job_id")
+                running = [job for job in self.running_jobs() if job.id == job_id]
+                if running:
+                    logger.warning("%s: stop command received for job %s", self.name, job_id)
+                    self._stop_job_id = job_id
+                    self._on_stop_job(running[0])
+                else:
+                    logger.info("%s: job %s to stop is no longer running here", self.name, job_id)
+            else:
+                logger.warning("%s: unknown command %r ignored", self.name, kind)
+
+    def _on_stop_job(self, job: Job) -> None:
+        """Hook for a worker that kills the job's horse itself (the pool); the forking
+        worker acts on ``_stop_job_id`` in its supervision loop."""
+
+    def _refresh_pause_state(self) -> None:
+        with self.connection.pipeline(transaction=False) as pipe:
+            pipe.smembers(self.keys.paused_queues)
+            pipe.exists(self.keys.suspended)
+            paused, suspended = pipe.execute()
+        self._next_pause_refresh = time.monotonic() + PAUSE_REFRESH_S
+        self._paused_names = {decode(n) or "" for n in paused}
+        if bool(suspended) != self._suspended:
+            self._suspended = bool(suspended)
+            logger.warning("%s: %s", self.name, "suspended" if suspended else "resumed")
+            self.state = WorkerState.SUSPENDED if suspended else WorkerState.IDLE
+
+    def _fetchable_queues(self) -> list[Queue]:
+        if self._suspended:
+            return []
+        if not self._paused_names:
+            return self.queues
+        return [q for q in self.queues if q.name not in self._paused_names]
+
+    def _after_callbacks(self, job: Job, outcome: Outcome) -> None:
+        """Run ``on_stopped`` for a stopped job; record a failed callback on the job."""
+        errors = [outcome.callback_error]
+        if outcome.exc_type == JOB_STOPPED:
+            errors.append(run_stopped_callback(job))
+        text = "\n".join(e for e in errors if e)
+        if text:
+            self._call_redis(
+                lambda: record_callback_error(self.connection, job, text),
+                "recording a callback failure",
             )
 
     def retry_plan(self, job: Job, outcome: Outcome) -> tuple[str, int]:
@@ -714,8 +818,9 @@ class Worker(BaseWorker):
         pid, read_fd = fork_horse(job, self.max_result_bytes)
         chunks: list[bytes] = []
         start = time.monotonic()
-        kill_at = start + job.timeout + HORSE_KILL_GRACE_S if job.timeout > 0 else float("inf")
-        killed_for_timeout = interrupted = False
+        grace_s = HORSE_KILL_GRACE_S + horse_callback_allowance_s(job)
+        kill_at = start + job.timeout + grace_s if job.timeout > 0 else float("inf")
+        killed_for_timeout = interrupted = stopped = False
         try:
             while True:
                 now = time.monotonic()
@@ -726,6 +831,15 @@ class Worker(BaseWorker):
                 if now >= kill_at:
                     _kill(pid)
                     killed_for_timeout = True
+                    break
+                if now >= self._next_command_poll:
+                    self._poll_commands()
+                if self._stop_job_id == job.id:
+                    _kill(pid)
+                    # The horse may have reported just before: then its outcome stands.
+                    while chunk := os.read(read_fd, 1 << 20):
+                        chunks.append(chunk)
+                    stopped = True
                     break
                 if now >= self._next_heartbeat:
                     self._try_heartbeat()
@@ -741,6 +855,9 @@ class Worker(BaseWorker):
             _, status = os.waitpid(pid, 0)
         if interrupted:
             return None
+        if stopped:
+            reported = decode_outcome(b"".join(chunks))
+            return reported or Outcome.failure(JOB_STOPPED, "stopped by a stop-job command")
         if killed_for_timeout:
             return Outcome.failure(
                 "JobTimeoutException",

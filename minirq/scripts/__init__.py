@@ -1,17 +1,20 @@
 """The Lua scripts behind every state transition, registered once per connection.
 
-Each ``.lua`` file in this folder starts with a comment listing its KEYS and ARGV.
+Each ``.lua`` file in this folder starts with a comment listing its KEYS and ARGV. A
+``lib_*.lua`` file is a library, not a script: a line ``-- @include lib_name`` in a script
+is replaced by its text when the script is loaded.
 """
 
 from __future__ import annotations
 
+import re
 from importlib import resources
 from typing import Any
 
 import redis
 from redis.commands.core import Script
 
-SCRIPT_NAMES = (
+SCRIPT_NAMES: tuple[str, ...] = (
     "enqueue",
     "fetch",
     "finish",
@@ -27,6 +30,10 @@ SCRIPT_NAMES = (
     "cron_fire",
     "repeat",
 )
+# Scripts of the job features (dependencies, unique jobs).
+SCRIPT_NAMES += ("enqueue_checked",)
+
+_INCLUDE_RE = re.compile(r"^-- @include (lib_\w+)$", re.MULTILINE)
 
 _SOURCES: dict[str, str] = {}
 
@@ -34,7 +41,8 @@ _SOURCES: dict[str, str] = {}
 def script_source(name: str) -> str:
     """The text of ``<name>.lua``."""
     if name not in _SOURCES:
-        _SOURCES[name] = resources.files(__package__).joinpath(f"{name}.lua").read_text()
+        text = resources.files(__package__).joinpath(f"{name}.lua").read_text()
+        _SOURCES[name] = _INCLUDE_RE.sub(lambda m: script_source(m.group(1)), text)
     return _SOURCES[name]
 
 

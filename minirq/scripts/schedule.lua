@@ -11,6 +11,19 @@
 -- ARGV[4] seconds the job may wait once due before it expires, "0" for no limit
 -- ARGV[5] "1" to replace a job hash of the same id (a caller-chosen id), else "0"
 -- ARGV[6..] field, value pairs of the job hash
+--
+-- Returns 1, or the status of the live job a unique job was refused for.
+for i = 6, #ARGV, 2 do
+  -- A unique job (enqueue_checked.lua) is refused while a live job has its id.
+  if ARGV[i] == 'unique' then
+    local status = redis.call('HGET', KEYS[1], 'status')
+    if status == 'queued' or status == 'started' or status == 'scheduled' or
+        status == 'deferred' then
+      return status
+    end
+    break
+  end
+end
 if ARGV[5] == '1' then
   redis.call('DEL', KEYS[1])
 end
