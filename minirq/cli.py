@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import ipaddress
 import json
 import logging
 import sys
@@ -371,6 +372,11 @@ def _render_info(connection: redis.Redis, names: Sequence[str], prefix: str | No
         )
     if not selected:
         lines.append("(no queues)")
+    paused = sorted(suspension.paused_queue_names(connection, prefix))
+    if paused:
+        lines.append(f"paused: {', '.join(paused)}")
+    if suspension.is_suspended(connection, prefix):
+        lines.append("workers are suspended (minirq resume lifts it)")
     workers = BaseWorker.all(connection=connection, prefix=prefix)
     keys = Keys(prefix)
     with connection.pipeline(transaction=False) as pipe:
@@ -465,6 +471,98 @@ def enqueue(
     queue = Queue(queue_name, connection=connection, serializer=_serializer(serializer))
     job: Job = queue.enqueue_call(func, args=values, kwargs=named, job_id=job_id, timeout=timeout)
     click.echo(job.id)
+
+
+@main.command()
+@url_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    envvar="PORT",
+    default=9181,
+    help="Port to listen on (default: $PORT, else 9181).",
+)
+@click.option("--url-prefix", default="", help="Serve under this path, such as /rq.")
+@click.option(
+    "--username",
+    envvar="MINIRQ_DASHBOARD_USERNAME",
+    default="admin",
+    show_default=True,
+    help="Login name when a password is set.",
+)
+@click.option(
+    "--password",
+    envvar="MINIRQ_DASHBOARD_PASSWORD",
+    default=None,
+    help="Require HTTP Basic login with this password (default: $MINIRQ_DASHBOARD_PASSWORD).",
+)
+@click.option("--read-only", is_flag=True, help="Show everything, change nothing.")
+@click.option(
+    "--no-auth",
+    is_flag=True,
+    help="Serve a non-loopback address without a password (something else guards it).",
+)
+@click.pass_context
+def dashboard(
+    ctx: click.Context,
+    url: str | None,
+    host: str,
+    port: int,
+    url_prefix: str,
+    username: str,
+    password: str | None,
+    read_only: bool,
+    no_auth: bool,
+) -> None:
+    """Serve the web dashboard (needs the `dashboard` extra: pip install 'minirq[dashboard]')."""
+    try:
+        from werkzeug.serving import make_server
+
+        from dashboard.app import config_from_env, create_app
+    except ImportError as exc:
+        raise click.ClickException(
+            f"the dashboard needs Flask ({exc}); install it with: pip install 'minirq[dashboard]'"
+        ) from None
+    if not password and not no_auth and not _is_loopback(host):
+        raise click.UsageError(
+            f"refusing to serve the dashboard on {host} without a password: give --password "
+            "(or MINIRQ_DASHBOARD_PASSWORD), or --no-auth if something else guards it"
+        )
+    settings = load_settings({"redis_url": url}, flag_names={"redis_url": "--url"})
+    connection = _connection(ctx, settings=settings)
+    config = config_from_env()
+    config.update(
+        MINIRQ_REDIS_CONNECTION=connection,
+        MINIRQ_PREFIX=settings.prefix,
+        MINIRQ_DASHBOARD_URL_PREFIX=url_prefix,
+        MINIRQ_DASHBOARD_USERNAME=username,
+        MINIRQ_DASHBOARD_PASSWORD=password or "",
+        MINIRQ_DASHBOARD_READ_ONLY=read_only,
+    )
+    app = create_app(config)
+    server = make_server(host, port, app, threaded=True)
+    shown = f"[{host}]" if ":" in host else host
+    click.echo(
+        f"minirq dashboard on http://{shown}:{server.server_port}{url_prefix.rstrip('/')}/ "
+        f"(Redis {redact_url(ctx.meta['minirq.url'])}"
+        f"{', read-only' if read_only else ''}{', login required' if password else ''})"
+    )
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def _parse_json(text: str, what: str) -> Any:

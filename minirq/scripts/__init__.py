@@ -23,6 +23,7 @@ SCRIPT_NAMES: tuple[str, ...] = (
     "reap",
     "cancel",
     "empty",
+    "empty_registry",
     # scheduling
     "schedule",
     "move_due",
