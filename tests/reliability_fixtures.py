@@ -37,10 +37,17 @@ def record_run(folder: str, key: str, seconds: float = 0.0) -> str:
 
 def pid_then_sleep(folder: str, seconds: float) -> str:
     """Write this process's pid to ``folder/pid``, sleep, then write ``folder/done``."""
-    (Path(folder) / "pid").write_text(str(os.getpid()))
+    _write_atomically(Path(folder) / "pid", str(os.getpid()))
     time.sleep(seconds)
-    (Path(folder) / "done").write_text(str(os.getpid()))
+    _write_atomically(Path(folder) / "done", str(os.getpid()))
     return "slept"
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Readers polling for ``path`` never see it empty."""
+    partial = path.with_name(f"{path.name}.{os.getpid()}.partial")
+    partial.write_text(text)
+    partial.rename(path)
 
 
 def runs(folder: Path, key: str | None = None) -> list[dict[str, object]]:
