@@ -162,6 +162,26 @@ def requeue_failed(name: str) -> ResponseReturnValue:
     return _done(f"requeued {count} failed job(s) of {name}", count=count)
 
 
+@blueprint.post("/api/queues/<path:name>/pause", endpoint="api_pause")
+def pause(name: str) -> ResponseReturnValue:
+    name = params.queue_name(name)
+    try:
+        actions.pause(source(), name)
+    except ActionError as exc:
+        abort(exc.status, description=exc.message)
+    return _done(f"paused {name}: workers skip it until it is resumed")
+
+
+@blueprint.post("/api/queues/<path:name>/resume", endpoint="api_resume")
+def resume(name: str) -> ResponseReturnValue:
+    name = params.queue_name(name)
+    try:
+        actions.resume(source(), name)
+    except ActionError as exc:
+        abort(exc.status, description=exc.message)
+    return _done(f"resumed {name}")
+
+
 @blueprint.post("/api/failed/requeue", endpoint="api_requeue_all_failed")
 def requeue_all_failed() -> ResponseReturnValue:
     count = actions.requeue_all_failed(source())

@@ -131,15 +131,15 @@ def _meta(job: Job) -> dict[str, Any] | None:
 
 
 def _progress(meta: dict[str, Any] | None) -> dict[str, Any] | None:
-    """The progress a job reported with ``job.set_progress`` (kept in its meta)."""
+    """The progress a job reported with ``job.set_progress``: a 0..1 fraction in its meta."""
     if not meta or "progress" not in meta:
         return None
     value = meta.get("progress")
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    message = meta.get("message")
+    message = meta.get("progress_message")
     return {
-        "percent": max(0.0, min(100.0, float(value))),
+        "percent": max(0.0, min(100.0, float(value) * 100)),
         "message": shorten(str(message), 500)[0] if message is not None else None,
     }
 
@@ -217,12 +217,15 @@ def queue_counts(source: Source, names: Sequence[str], now: int) -> list[dict[st
     with source.connection.pipeline(transaction=False) as pipe:
         for name in names:
             _count_commands(pipe, keys, name, now)
-        results = pipe.execute()
+        pipe.smembers(keys.paused_queues)
+        *results, paused_raw = pipe.execute()
+    paused = {decode(n) for n in paused_raw}
     width = len(REGISTRIES)
     return [
         {
             "name": name,
             "counts": dict(zip(REGISTRIES, results[i * width : (i + 1) * width], strict=True)),
+            "paused": name in paused,
         }
         for i, name in enumerate(names)
     ]

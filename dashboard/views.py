@@ -43,13 +43,14 @@ def queue(name: str) -> ResponseReturnValue:
     page = params.page_args()
     now = now_ms()
     listing = data.list_jobs(source(), name, page, now)
-    counts = data.queue_counts(source(), [name], now)[0]["counts"]
+    row = data.queue_counts(source(), [name], now)[0]
     return render_page(
         "queue.html",
         page="queue",
         name=name,
         listing=listing,
-        counts=counts,
+        counts=row["counts"],
+        paused=row["paused"],
         registries=data.REGISTRIES,
         actions=LIST_ACTIONS[page.registry],
         emptiable=page.registry in actions.EMPTIABLE,

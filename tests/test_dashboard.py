@@ -181,12 +181,8 @@ def test_registry_lists_sort_by_score(client: FlaskClient, queue: Queue) -> None
 
 def test_job_page_shows_everything(client: FlaskClient, queue: Queue) -> None:
     long_text = "x" * 500
-    job = queue.enqueue(
-        fixtures.echo,
-        long_text,
-        flag=True,
-        meta={"progress": 42, "message": "halfway", "owner": "ops"},
-    )
+    job = queue.enqueue(fixtures.echo, long_text, flag=True, meta={"owner": "ops"})
+    job.set_progress(0.42, "halfway")
     html = client.get(f"/jobs/{job.id}").data.decode()
     assert "tests.fixtures.echo(" in html
     assert '<details class="long">' in html and long_text in html
@@ -196,6 +192,8 @@ def test_job_page_shows_everything(client: FlaskClient, queue: Queue) -> None:
     detail = api(client, f"/api/jobs/{job.id}")
     assert detail["args"] == [repr(long_text)] and detail["kwargs"] == {"flag": "True"}
     assert detail["progress"] == {"percent": 42.0, "message": "halfway"}
+    listed = api(client, "/api/queues/default/jobs")["jobs"][0]
+    assert listed["progress"] == {"percent": 42.0, "message": "halfway"}
     assert detail["status"] == "queued" and detail["origin"] == "default"
 
 
@@ -502,6 +500,7 @@ def test_read_only_refuses_actions_and_hides_them(redis_url: str, queue: Queue) 
         f"/api/jobs/{job.id}/delete",
         "/api/queues/default/empty",
         "/api/queues/default/requeue-failed",
+        "/api/queues/default/pause",
         "/api/failed/requeue",
     ):
         response = client.post(url, json={}, headers={"X-CSRF-Token": token})
@@ -601,6 +600,20 @@ def test_running_jobs_are_not_deleted(client: FlaskClient, queue: Queue) -> None
     response = post(client, f"/api/jobs/{job.id}/delete")
     assert response.status_code == 409 and "running" in response.get_json()["error"]
     assert job.exists()
+
+
+def test_pause_and_resume_a_queue(client: FlaskClient, queue: Queue) -> None:
+    queue.enqueue(fixtures.add, 1, 2)
+    assert api(client, "/api/queues")["queues"][0]["paused"] is False
+    response = post(client, "/api/queues/default/pause")
+    assert response.status_code == 200 and queue.is_paused
+    assert api(client, "/api/queues")["queues"][0]["paused"] is True
+    html = client.get("/").data.decode()
+    assert 'class="badge paused">paused' in html and ">Resume</button>" in html
+    assert 'id="paused-badge" class="badge paused">' in client.get("/queues/default").data.decode()
+    assert post(client, "/api/queues/default/resume").status_code == 200
+    assert not queue.is_paused
+    assert post(client, "/api/queues/nosuchqueue/pause").status_code == 404
 
 
 def test_empty_queue_and_registries(client: FlaskClient, queue: Queue) -> None:
