@@ -9,7 +9,7 @@ from flask.typing import ResponseReturnValue
 
 from minirq.utils import iso_utc, now_ms
 
-from . import actions, data, params
+from . import actions, data, params, present
 from .actions import ActionError
 from .app import blueprint, json_response, settings, source
 
@@ -59,7 +59,7 @@ def job(job_id: str) -> ResponseReturnValue:
         found = actions.load_job(source(), job_id)
     except ActionError as exc:
         abort(exc.status, description=exc.message)
-    return json_response(data.job_detail(found, now_ms()))
+    return json_response(present.job_detail(found, now_ms()))
 
 
 @blueprint.get("/api/stats", endpoint="api_stats")

@@ -438,6 +438,7 @@
         set('worker', job.worker || '–');
         set('retries_left', job.retries_left === null ? '–' : String(job.retries_left));
         set('orphaned_count', String(job.orphaned_count));
+        set('attempts', String(job.attempts));
         set('result', job.result || '');
         set('exc_info', job.exc_info || '');
         set('exception_type', job.exception_type || '');
