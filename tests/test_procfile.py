@@ -86,6 +86,7 @@ def honcho(
     process = subprocess.Popen(
         [str(BIN / "honcho"), "start", "--no-colour", "-f", str(ROOT / "Procfile"),
          "-d", str(ROOT), "-e", str(tmp_path / ".env"), "-p", str(port)],
+        cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
