@@ -131,15 +131,16 @@ def _meta(job: Job) -> dict[str, Any] | None:
 
 
 def _progress(meta: dict[str, Any] | None) -> dict[str, Any] | None:
-    """The progress a job reported with ``job.set_progress`` (kept in its meta)."""
+    """The progress a job reported with ``job.set_progress`` (kept in its meta as
+    ``progress``, a fraction from 0 to 1, and ``progress_message``)."""
     if not meta or "progress" not in meta:
         return None
     value = meta.get("progress")
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    message = meta.get("message")
+    message = meta.get("progress_message")
     return {
-        "percent": max(0.0, min(100.0, float(value))),
+        "percent": max(0.0, min(100.0, float(value) * 100)),
         "message": shorten(str(message), 500)[0] if message is not None else None,
     }
 

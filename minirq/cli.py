@@ -354,6 +354,11 @@ def _render_info(connection: redis.Redis, names: Sequence[str], prefix: str | No
         )
     if not selected:
         lines.append("(no queues)")
+    paused = sorted(suspension.paused_queue_names(connection, prefix))
+    if paused:
+        lines.append(f"paused: {', '.join(paused)}")
+    if suspension.is_suspended(connection, prefix):
+        lines.append("workers are suspended (minirq resume lifts it)")
     workers = BaseWorker.all(connection=connection, prefix=prefix)
     keys = Keys(prefix)
     with connection.pipeline(transaction=False) as pipe:

@@ -61,6 +61,8 @@ _REDIS_ERRORS = (redis.ConnectionError, redis.TimeoutError)
 # The longest a scheduler waits between checks of its stop flag; no Redis call is made.
 _STOP_CHECK_S = 0.5
 _RELEASED = b"released"
+# A worker restarts its scheduler process no more often than this.
+_RESTART_DELAY_S = 1.0
 _T = TypeVar("_T")
 
 
@@ -526,6 +528,7 @@ class SchedulerProcess:
         self.prefix = prefix
         self.worker_name = worker_name
         self.pid: int | None = None
+        self._restart_at = 0.0
 
     def start(self) -> SchedulerProcess:
         from .horse import die_with_parent
@@ -550,24 +553,27 @@ class SchedulerProcess:
             os._exit(exit_code)
 
     def ensure_running(self) -> None:
-        """Restart the child if it has died."""
-        if self.pid is None:
-            return
-        try:
-            pid, status = os.waitpid(self.pid, os.WNOHANG)
-        except ChildProcessError:
-            pid, status = self.pid, 0
-        if pid:
+        """Restart the child if it has died (at most once a second)."""
+        if self.pid is not None:
+            try:
+                pid, status = os.waitpid(self.pid, os.WNOHANG)
+            except ChildProcessError:
+                pid, status = self.pid, 0
+            if not pid:
+                return
             logger.error(
                 "%s: the scheduler process ended (status %d); restarting it",
                 self.worker_name,
                 status,
             )
             self.pid = None
+            self._restart_at = time.monotonic() + _RESTART_DELAY_S
+        if time.monotonic() >= self._restart_at:
             self.start()
 
     def stop(self, timeout_s: float = 5.0) -> None:
         """Stop the child (it releases its lease), killing it after ``timeout_s``."""
+        self._restart_at = float("inf")
         if self.pid is None:
             return
         pid, self.pid = self.pid, None

@@ -125,7 +125,15 @@ def reap_expired_leases(
         requeued, failed = scripts_for(connection).run(
             "reap",
             script_keys,
-            [now, keys.job_prefix, max_orphanings, iso_utc(now), limit, DEFAULT_FAILURE_TTL_S],
+            [
+                now,
+                keys.job_prefix,
+                max_orphanings,
+                iso_utc(now),
+                limit,
+                DEFAULT_FAILURE_TTL_S,
+                keys.prefix,
+            ],
         )
     finally:
         # Release the lock only if it is still ours.

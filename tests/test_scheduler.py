@@ -15,7 +15,9 @@ import redis
 
 from minirq import ConfigurationError, Job, JobStatus, Queue, Scheduler, SimpleWorker, Worker
 from minirq.keys import Keys
+from minirq.pool import WorkerPool
 from minirq.utils import now_ms
+from minirq.worker import BaseWorker
 from tests import scheduling_jobs as jobs
 
 KEYS = Keys()
@@ -208,11 +210,14 @@ def test_an_earlier_job_wakes_the_scheduler(queue: Queue, connection: redis.Redi
         pubsub.close()
 
 
-def test_burst_worker_with_scheduler_runs_due_jobs(queue: Queue, tmp_path: Path) -> None:
+@pytest.mark.parametrize("worker_class", [Worker, SimpleWorker, WorkerPool])
+def test_burst_worker_with_scheduler_runs_due_jobs(
+    queue: Queue, tmp_path: Path, worker_class: type[BaseWorker]
+) -> None:
     path = tmp_path / "runs"
     queue.enqueue_at(datetime(2000, 1, 1, tzinfo=UTC), jobs.record, str(path))
     later = queue.enqueue_in(3600, jobs.record, str(path))
-    Worker([queue], connection=queue.connection).work(burst=True, with_scheduler=True)
+    worker_class([queue], connection=queue.connection).work(burst=True, with_scheduler=True)
     assert len(path.read_text().splitlines()) == 1
     assert later.get_status() == JobStatus.SCHEDULED
 
@@ -316,3 +321,29 @@ def test_worker_with_scheduler_runs_delayed_jobs(
     assert worker.wait(15) == 0
     assert len(path.read_text().splitlines()) == 1
     assert queue.connection.get(KEYS.scheduler_lease) is None
+
+
+def child_pids(parent: int) -> set[int]:
+    children = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == parent:
+            children.add(int(stat.parent.name))
+    return children
+
+
+def test_a_worker_restarts_its_scheduler_process(
+    queue: Queue,
+    minirq_command: list[str],
+    start_process: Callable[..., subprocess.Popen[bytes]],
+) -> None:
+    worker = start_process(*minirq_command, "worker", "--with-scheduler", "default")
+    wait_for(lambda: len(child_pids(worker.pid)) == 1)
+    [first] = child_pids(worker.pid)
+    os.kill(first, signal.SIGKILL)
+    wait_for(lambda: len(child_pids(worker.pid) - {first}) == 1)
+    worker.send_signal(signal.SIGTERM)
+    assert worker.wait(15) == 0
