@@ -21,7 +21,7 @@ from typing import Any, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import redis
-from croniter import croniter
+from croniter import CroniterError, croniter
 
 from .defaults import CRON_MISFIRE_CAP, CRON_MISFIRE_GRACE_S
 from .exceptions import ConfigurationError
@@ -101,6 +101,7 @@ class Schedule:
                     "weekday) or 6 with seconds last, e.g. '*/5 * * * *'"
                 )
             self._every_hour = croniter(cron).expanded[1] == ["*"]
+            self.next_after(0)
         elif interval_ms is not None and interval_ms <= 0:
             raise ConfigurationError("an interval must be more than zero")
 
@@ -163,7 +164,12 @@ class Schedule:
         best: int | None = None
         best_wall: datetime | None = None
         while True:
-            naive = candidates.get_next(datetime)
+            try:
+                naive = candidates.get_next(datetime)
+            except CroniterError:
+                raise ConfigurationError(
+                    f"cron string {self.cron!r} never matches a date"
+                ) from None
             if best_wall is not None and (not near_change or naive >= best_wall + _DST_WINDOW):
                 return cast(int, best)
             for instant in self._instants(naive):
