@@ -33,7 +33,6 @@ ENTRY_NAME_MAX_LENGTH = 200
 # Prefix of the entry hash fields that hold the job template.
 JOB_FIELD_PREFIX = "job."
 # Daylight-saving shifts are at most a couple of hours; look this far around them.
-_DST_WINDOW = timedelta(hours=3)
 _DST_WINDOW_MS = 3 * 3600 * 1000
 # How far back to look for the latest missed slot, smallest window first.
 _LOOKBACK_MS = (60_000, 3_600_000, 86_400_000, 32 * 86_400_000, 366 * 86_400_000)
@@ -154,15 +153,19 @@ class Schedule:
 
     def _cron_next_after(self, after_ms: int) -> int:
         assert self.cron is not None
-        near_change = self._offset_at(after_ms - _DST_WINDOW_MS) != self._offset_at(
-            after_ms + _DST_WINDOW_MS
-        )
         wall = datetime.fromtimestamp(after_ms / 1000, self.tz).replace(tzinfo=None)
-        # Near a change, naive wall times and instants are not in the same order: look
-        # around the change and keep the earliest instant after ``after_ms``.
-        candidates = croniter(self.cron, wall - _DST_WINDOW if near_change else wall)
+        # Wall times map to instants in the same order, except that a schedule running
+        # every hour runs a repeated hour twice: near such a change, look back by the
+        # size of the change and keep the earliest instant after ``after_ms``.
+        shift = timedelta(0)
+        if self._every_hour:
+            before = self._offset_at(after_ms - _DST_WINDOW_MS)
+            later = self._offset_at(after_ms + _DST_WINDOW_MS)
+            if before is not None and later is not None:
+                shift = abs(later - before)
+        candidates = croniter(self.cron, wall - shift)
         best: int | None = None
-        best_wall: datetime | None = None
+        best_wall = wall
         while True:
             try:
                 naive = candidates.get_next(datetime)
@@ -170,12 +173,11 @@ class Schedule:
                 raise ConfigurationError(
                     f"cron string {self.cron!r} never matches a date"
                 ) from None
-            if best_wall is not None and (not near_change or naive >= best_wall + _DST_WINDOW):
-                return cast(int, best)
+            if best is not None and naive > best_wall + shift:
+                return best
             for instant in self._instants(naive):
                 if instant > after_ms and (best is None or instant < best):
-                    best = instant
-                    best_wall = naive
+                    best, best_wall = instant, naive
 
     def _instants(self, naive: datetime) -> list[int]:
         """The instants (epoch ms) at which wall time ``naive`` runs in this zone."""
