@@ -229,8 +229,13 @@ def plan_slots(
         if slot <= now_ms:
             return slots, schedule.next_after(now_ms), True
         return slots, slot, False
-    latest = schedule.latest_at_or_before(now_ms, next_ms) or next_ms
-    following = schedule.next_after(now_ms)
+    following = schedule.next_after(next_ms)
+    if following > now_ms:
+        # The usual case: only the expected slot is due.
+        latest = next_ms
+    else:
+        latest = schedule.latest_at_or_before(now_ms, next_ms) or next_ms
+        following = schedule.next_after(now_ms)
     if misfire == "skip" and now_ms - latest > grace_ms:
         return [], following, True
     return [latest], following, latest != next_ms
