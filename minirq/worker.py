@@ -175,6 +175,11 @@ class BaseWorker:
         self._stop_requested_at: float | None = None
         self._force_stop = False
         self._pubsub: Any = None
+        # The loop sets _fetch_next while a job runs when it will want another one: the
+        # next fetch then rides in the round trip that records the outcome, and its reply
+        # waits in _prefetched (a 1-tuple; (None,) means the queues were empty).
+        self._fetch_next = False
+        self._prefetched: tuple[tuple[Job, Queue] | None] | None = None
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name}>"
@@ -209,16 +214,21 @@ class BaseWorker:
                     logger.info("%s: ran %d jobs, stopping", self.name, jobs_done)
                     break
                 self._maybe_housekeep()
-                fetched = self._call_redis(self._fetch, "fetching a job")
+                fetched = self._take_prefetched()
                 if fetched is None:
                     if burst:
                         break
                     self._wait_for_work()
                     continue
                 job, queue = fetched
-                self.execute_job(job, queue)
+                self._fetch_next = max_jobs is None or jobs_done + 1 < max_jobs
+                try:
+                    self.execute_job(job, queue)
+                finally:
+                    self._fetch_next = False
                 jobs_done += 1
         finally:
+            self._requeue_prefetched()
             self.register_death()
         return jobs_done > 0
 
@@ -267,15 +277,23 @@ class BaseWorker:
     # -- fetching ----------------------------------------------------------------------
 
     def _fetch(self) -> tuple[Job, Queue] | None:
+        return self._fetched(scripts_for(self.connection).run(*self._fetch_call()))
+
+    def _fetch_call(self) -> tuple[str, list[str], list[Any]]:
+        """The fetch script's name, keys and arguments, for now."""
         script_keys: list[str] = []
         for queue in self.queues:
             script_keys += [queue.key, self.keys.registry("started", queue.name)]
         now = now_ms()
-        index, job_id, fields, dropped = scripts_for(self.connection).run(
+        return (
             "fetch",
             script_keys,
             [now, now + int(self.lease_s * 1000), self.name, self.keys.job_prefix],
         )
+
+    def _fetched(self, reply: Any) -> tuple[Job, Queue] | None:
+        """The job a fetch script call took, if any."""
+        index, job_id, fields, dropped = reply
         for dropped_id in dropped:
             logger.warning(
                 "job %s was queued but its data is gone (expired or deleted); skipped",
@@ -289,6 +307,42 @@ class BaseWorker:
             decode(job_id) or "", pairs, self.connection, queue.serializer, self.keys.prefix
         )
         return job, queue
+
+    def _take_prefetched(self) -> tuple[Job, Queue] | None:
+        """The job fetched along with the last outcome, else one fetched now."""
+        if self._prefetched is not None:
+            (fetched,), self._prefetched = self._prefetched, None
+            return fetched
+        return self._call_redis(self._fetch, "fetching a job")
+
+    def _requeue_prefetched(self) -> None:
+        """Put a job fetched for a next round that will not come back at the front."""
+        if self._prefetched is None:
+            return
+        (fetched,), self._prefetched = self._prefetched, None
+        if fetched is not None:
+            job, queue = fetched
+            try:
+                self._call_redis(
+                    lambda: self._requeue_interrupted(job, queue), "putting a fetched job back"
+                )
+            except _REDIS_ERRORS:
+                logger.error(
+                    "%s: job %s stays leased; the reaper will recover it", self.name, job.id
+                )
+
+    def _run_recording_script(self, name: str, keys: list[str], args: list[Any]) -> Any:
+        """Run the script that records an outcome, and the next fetch in the same round
+        trip when the loop wants another job (two atomic steps, one round trip)."""
+        scripts = scripts_for(self.connection)
+        if not self._fetch_next or self.stop_requested or self._prefetched is not None:
+            return scripts.run(name, keys, args)
+        recorded, fetched = scripts.run_many([(name, keys, args), self._fetch_call()])
+        if not isinstance(fetched, Exception):
+            self._prefetched = (self._fetched(fetched),)
+        if isinstance(recorded, Exception):
+            raise recorded
+        return recorded
 
     def _wait_for_work(self) -> None:
         """Block until an enqueue wakes us, or until housekeeping is due."""
@@ -323,7 +377,8 @@ class BaseWorker:
         self.current_job = job
         self.state = WorkerState.BUSY
         started = time.monotonic()
-        logger.info("%s: %s (%s)", queue.name, job.description, job.id)
+        if logger.isEnabledFor(logging.INFO):  # a description decodes the arguments
+            logger.info("%s: %s (%s)", queue.name, job.description, job.id)
         try:
             outcome = self.run(job)
         finally:
@@ -369,7 +424,7 @@ class BaseWorker:
         raise NotImplementedError
 
     def _record_success(self, job: Job, queue: Queue, outcome: Outcome) -> None:
-        recorded = scripts_for(self.connection).run(
+        recorded = self._run_recording_script(
             "finish",
             [
                 job.key,
@@ -387,7 +442,7 @@ class BaseWorker:
 
     def _record_failure(self, job: Job, queue: Queue, outcome: Outcome) -> None:
         retry, retries_left = self.retry_plan(job, outcome)
-        recorded = scripts_for(self.connection).run(
+        recorded = self._run_recording_script(
             "fail",
             [
                 job.key,
@@ -624,7 +679,22 @@ class Worker(BaseWorker):
     its own job.
     """
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Horses that reported their outcome and are exiting: reaped before the next fork,
+        # so that the parent records the outcome while the kernel tears the horse down.
+        self._exiting_horses: list[int] = []
+
+    def _reap_exiting_horses(self) -> None:
+        while self._exiting_horses:
+            os.waitpid(self._exiting_horses.pop(), 0)
+
+    def register_death(self) -> None:
+        self._reap_exiting_horses()
+        super().register_death()
+
     def run(self, job: Job) -> Outcome | None:
+        self._reap_exiting_horses()
         pid, read_fd = fork_horse(job, self.max_result_bytes)
         chunks: list[bytes] = []
         start = time.monotonic()
@@ -650,9 +720,17 @@ class Worker(BaseWorker):
                     if not chunk:
                         break
                     chunks.append(chunk)
+        except BaseException:
+            _kill(pid)
+            os.waitpid(pid, 0)
+            raise
         finally:
             os.close(read_fd)
-            _, status = os.waitpid(pid, 0)
+        outcome = None if interrupted or killed_for_timeout else decode_outcome(b"".join(chunks))
+        if outcome is not None:
+            self._exiting_horses.append(pid)
+            return outcome
+        _, status = os.waitpid(pid, 0)
         if interrupted:
             return None
         if killed_for_timeout:
@@ -660,10 +738,7 @@ class Worker(BaseWorker):
                 "JobTimeoutException",
                 f"job exceeded its timeout of {job.timeout} s and its work-horse was killed",
             )
-        outcome = decode_outcome(b"".join(chunks))
-        if outcome is None:
-            return Outcome.failure("WorkHorseDied", describe_exit(status))
-        return outcome
+        return Outcome.failure("WorkHorseDied", describe_exit(status))
 
     def _try_heartbeat(self) -> None:
         try:
