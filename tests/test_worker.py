@@ -10,6 +10,7 @@ import pytest
 import redis
 
 from minirq import Job, JobStatus, Queue, SimpleWorker, Worker
+from minirq.scripts import scripts_for
 from minirq.worker import BaseWorker
 from tests import fixtures
 
@@ -255,3 +256,49 @@ def test_job_fields_after_finish(
     fetched = Job.fetch(job.id, connection=connection)
     assert fetched.worker_name == simple_worker.name
     assert fetched.started_at is not None
+
+
+def test_outcome_and_next_fetch_share_one_round_trip(
+    queue: Queue, connection: redis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    jobs = [queue.enqueue(fixtures.add, i, 1) for i in range(3)]
+    scripts = scripts_for(connection)
+    batches: list[list[str]] = []
+    run_many = scripts.run_many
+
+    def recording_run_many(calls: list[tuple[str, list[str], list[object]]]) -> list[object]:
+        batches.append([name for name, _, _ in calls])
+        return run_many(calls)
+
+    monkeypatch.setattr(scripts, "run_many", recording_run_many)
+    SimpleWorker([queue], connection=connection).work(max_jobs=3)
+    assert [job.return_value() for job in jobs] == [1, 2, 3]
+    # Jobs 1 and 2 are recorded along with the next fetch; job 3, the last, alone.
+    assert batches == [["finish", "fetch"], ["finish", "fetch"]]
+
+
+def test_max_jobs_does_not_take_a_job_it_will_not_run(
+    queue: Queue, connection: redis.Redis
+) -> None:
+    first = queue.enqueue(fixtures.say_hello)
+    second = queue.enqueue(fixtures.say_hello)
+    SimpleWorker([queue], connection=connection).work(max_jobs=1)
+    assert first.is_finished
+    assert second.get_status() == JobStatus.QUEUED
+    assert queue.job_ids == [second.id]
+    assert queue.started_job_registry.count == 0
+
+
+def test_prefetched_job_goes_back_to_the_front_when_the_loop_stops(
+    queue: Queue, connection: redis.Redis
+) -> None:
+    first = queue.enqueue(fixtures.say_hello)
+    second = queue.enqueue(fixtures.say_hello)
+    worker = SimpleWorker([queue], connection=connection)
+    fetched = worker._fetch()
+    assert fetched is not None and fetched[0].id == first.id
+    worker._prefetched = (fetched,)
+    worker._requeue_prefetched()
+    assert first.get_status() == JobStatus.QUEUED
+    assert queue.job_ids == [first.id, second.id]
+    assert queue.started_job_registry.count == 0
