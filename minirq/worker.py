@@ -755,16 +755,32 @@ class SimpleWorker(BaseWorker):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._running_in_process = False
+        # One heartbeat thread for the worker's whole run renews the lease while a job
+        # runs in the main thread (starting a thread per job cost more than a no-op job).
+        self._beater: threading.Thread | None = None
+        self._stop_beating = threading.Event()
+        self._heartbeat_lock = threading.Lock()
+
+    def register_birth(self) -> None:
+        super().register_birth()
+        self._stop_beating.clear()
+        self._beater = threading.Thread(
+            target=self._beat_while_running, name="minirq-heartbeat", daemon=True
+        )
+        self._beater.start()
+
+    def register_death(self) -> None:
+        if self._beater is not None:
+            self._stop_beating.set()
+            self._beater.join()
+            self._beater = None
+        super().register_death()
+
+    def heartbeat(self) -> None:
+        with self._heartbeat_lock:
+            super().heartbeat()
 
     def run(self, job: Job) -> Outcome | None:
-        stop_beating = threading.Event()
-        beater = threading.Thread(
-            target=self._beat_while_running,
-            args=(stop_beating,),
-            name="minirq-heartbeat",
-            daemon=True,
-        )
-        beater.start()
         self._running_in_process = True
         try:
             return run_job(job, self.max_result_bytes)
@@ -772,16 +788,19 @@ class SimpleWorker(BaseWorker):
             return None
         finally:
             self._running_in_process = False
-            stop_beating.set()
-            beater.join()
 
-    def _beat_while_running(self, stop: threading.Event) -> None:
-        while not stop.wait(max(0.0, self._next_heartbeat - time.monotonic())):
-            try:
-                self.heartbeat()
-            except _REDIS_ERRORS as exc:
-                logger.error("%s: heartbeat failed (%s)", self.name, exc)
-                self._next_heartbeat = time.monotonic() + 1.0
+    def _beat_while_running(self) -> None:
+        timeout = 0.0
+        while not self._stop_beating.wait(timeout):
+            if self._running_in_process and time.monotonic() >= self._next_heartbeat:
+                try:
+                    self.heartbeat()
+                except _REDIS_ERRORS as exc:
+                    logger.error("%s: heartbeat failed (%s)", self.name, exc)
+                    self._next_heartbeat = time.monotonic() + 1.0
+            # Between jobs the main loop sends the heartbeats; look again shortly after
+            # the next one is due, in case a job is running by then.
+            timeout = max(0.1, self._next_heartbeat - time.monotonic())
 
     def _on_forced_stop(self) -> None:
         if self._running_in_process:

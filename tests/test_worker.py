@@ -302,3 +302,37 @@ def test_prefetched_job_goes_back_to_the_front_when_the_loop_stops(
     assert first.get_status() == JobStatus.QUEUED
     assert queue.job_ids == [first.id, second.id]
     assert queue.started_job_registry.count == 0
+
+
+@pytest.mark.parametrize("worker_class_name", ["simple", "fork"])
+def test_heartbeat_renews_the_lease_while_a_job_runs(
+    worker_class_name: str,
+    queue: Queue,
+    connection: redis.Redis,
+    subprocess_env: dict[str, str],
+) -> None:
+    job = queue.enqueue(fixtures.sleep_for, 2)
+    worker = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "minirq", "worker"),
+            *("--worker-class", worker_class_name, "--lease", "1", "--burst"),
+        ],
+        env=subprocess_env,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 15
+        while queue.started_job_registry.count == 0:
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        time.sleep(1.3)
+        # Past the first lease: a renewed lease lies in the future.
+        ((_, score),) = connection.zrange(
+            queue.started_job_registry.key, 0, -1, withscores=True
+        )
+        assert score > time.time() * 1000
+        assert worker.wait(20) == 0
+    finally:
+        worker.kill()
+        worker.wait()
+    assert job.get_status() == JobStatus.FINISHED
