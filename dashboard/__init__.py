@@ -1,1 +1,24 @@
-"""The minirq web dashboard (a Flask blueprint and app factory)."""
+"""The minirq web dashboard: a Flask blueprint and an app factory.
+
+Run it with ``minirq dashboard``, serve ``dashboard.wsgi:app`` with gunicorn, or mount it
+in your own Flask app::
+
+    from dashboard import blueprint
+    app.config["MINIRQ_REDIS_URL"] = "redis://..."
+    app.register_blueprint(blueprint, url_prefix="/jobs")
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from .app import Settings, blueprint, config_from_env, create_app
+
+# The modules whose routes hang on ``blueprint``; a new page or endpoint (for instance a
+# /metrics route) is one more module named here.
+ROUTE_MODULES = ("dashboard.views", "dashboard.api")
+
+for _module in ROUTE_MODULES:
+    importlib.import_module(_module)
+
+__all__ = ["ROUTE_MODULES", "Settings", "blueprint", "config_from_env", "create_app"]

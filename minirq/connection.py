@@ -1,16 +1,43 @@
-"""Redis connections: from a URL or ``REDIS_URL``, with passwords kept out of output."""
+"""Redis connections: from a URL or ``REDIS_URL``, with TLS, Sentinel, and passwords kept
+out of output.
+
+URL forms:
+
+- ``redis://[[user]:password@]host[:port][/db]``: plain TCP.
+- ``rediss://...``: TLS. Certificates are checked unless ``?ssl_cert_reqs=none`` is in the
+  URL or ``MINIRQ_REDIS_SSL_CERT_REQS=none`` is set (Heroku Redis serves a self-signed
+  certificate, so it needs one of them). ``?ssl_ca_certs=/path/ca.pem`` or
+  ``MINIRQ_REDIS_SSL_CA_CERTS`` trusts a private CA instead.
+- ``unix:///path/redis.sock?db=0``: a local socket.
+- ``redis+sentinel://[[user]:password@]host[:port][,host[:port]...]/service[/db]``: ask
+  the Sentinels (port 26379 by default) for the current master of ``service``.
+  ``rediss+sentinel://`` uses TLS to the Sentinels and the master; ``?sentinel_password=``
+  authenticates to the Sentinels (the URL's own password is the master's).
+"""
 
 from __future__ import annotations
 
 import os
 import re
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl, unquote
 
 import redis
+from redis.sentinel import Sentinel
 
-from .defaults import DEFAULT_REDIS_URL
+from .defaults import DEFAULT_REDIS_URL, DEFAULT_SENTINEL_PORT, REDIS_HEALTH_CHECK_INTERVAL_S
 from .exceptions import ConfigurationError
 
-_PASSWORD_RE = re.compile(r"(?P<scheme>[a-z+]+://)(?P<user>[^:@/]*):(?P<password>[^@/]*)@")
+SSL_CERT_REQS_ENV = "MINIRQ_REDIS_SSL_CERT_REQS"
+SSL_CA_CERTS_ENV = "MINIRQ_REDIS_SSL_CA_CERTS"
+SSL_CERT_REQS_CHOICES = ("required", "optional", "none")
+SENTINEL_SCHEMES = ("redis+sentinel", "rediss+sentinel")
+
+_PASSWORD_RE = re.compile(r"(?P<scheme>[a-z+]+://)(?P<user>[^:@/\s]*):(?P<password>[^@/\s]*)@")
+_QUERY_SECRET_RE = re.compile(r"(?P<name>\b(?:sentinel_)?password=)[^&\s]*")
+_SSL_CERT_REQS_RE = re.compile(r"[?&]ssl_cert_reqs=([^&]*)")
+_NUMBER_OPTIONS = ("socket_timeout", "socket_connect_timeout", "health_check_interval")
 
 
 def redis_url_from_env() -> str:
@@ -18,20 +45,166 @@ def redis_url_from_env() -> str:
 
 
 def redact_url(url: str) -> str:
-    """The URL with its password replaced by ``***``."""
-    return _PASSWORD_RE.sub(lambda m: f"{m['scheme']}{m['user']}:***@", url)
+    """``url`` (or any text holding URLs) with passwords replaced by ``***``."""
+    text = _PASSWORD_RE.sub(lambda m: f"{m['scheme']}{m['user']}:***@", url)
+    return _QUERY_SECRET_RE.sub(lambda m: f"{m['name']}***", text)
 
 
-def connect(url: str | None = None) -> redis.Redis:
+@dataclass(frozen=True)
+class SentinelURL:
+    """A parsed ``redis+sentinel://`` URL."""
+
+    hosts: tuple[tuple[str, int], ...]
+    service_name: str
+    db: int = 0
+    username: str | None = None
+    password: str | None = None
+    sentinel_password: str | None = None
+    ssl: bool = False
+    options: dict[str, str] = field(default_factory=dict)
+
+
+def parse_sentinel_url(url: str) -> SentinelURL:
+    """Parse ``redis+sentinel://[[user]:password@]h1[:p1][,h2[:p2]...]/service[/db][?...]``.
+
+    Raises :class:`ConfigurationError` naming what is wrong.
+    """
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme not in SENTINEL_SCHEMES:
+        raise ConfigurationError(f"not a Sentinel URL (scheme must be one of {SENTINEL_SCHEMES})")
+    rest, _, query = rest.partition("?")
+    netloc, _, path = rest.partition("/")
+    username = password = None
+    if "@" in netloc:
+        userinfo, _, netloc = netloc.rpartition("@")
+        user, has_password, secret = userinfo.partition(":")
+        username = unquote(user) or None
+        password = unquote(secret) if has_password else None
+    if not netloc:
+        raise ConfigurationError("a Sentinel URL needs at least one host:port")
+    hosts = tuple(_parse_host(item) for item in netloc.split(","))
+    parts = [p for p in path.split("/") if p]
+    if not parts or len(parts) > 2:
+        raise ConfigurationError("a Sentinel URL's path must be /service_name or /service_name/db")
+    service_name = unquote(parts[0])
+    db = 0
+    if len(parts) == 2:
+        if not parts[1].isdigit():
+            raise ConfigurationError(f"database {parts[1]!r} is not a number")
+        db = int(parts[1])
+    options = dict(parse_qsl(query, keep_blank_values=True))
+    sentinel_password = options.pop("sentinel_password", None)
+    if "db" in options:
+        if not options["db"].isdigit():
+            raise ConfigurationError(f"database {options['db']!r} is not a number")
+        db = int(options.pop("db"))
+    return SentinelURL(
+        hosts=hosts,
+        service_name=service_name,
+        db=db,
+        username=username,
+        password=password,
+        sentinel_password=sentinel_password or None,
+        ssl=scheme == "rediss+sentinel",
+        options=options,
+    )
+
+
+def _parse_host(item: str) -> tuple[str, int]:
+    if item.startswith("["):
+        host, _, port_text = item[1:].partition("]")
+        port_text = port_text.removeprefix(":")
+    else:
+        host, _, port_text = item.partition(":")
+    if not host:
+        raise ConfigurationError(f"empty host in {item!r}")
+    if not port_text:
+        return host, DEFAULT_SENTINEL_PORT
+    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise ConfigurationError(f"port {port_text!r} of {host!r} is not a port number")
+    return host, int(port_text)
+
+
+def _ssl_options(url: str, ssl_cert_reqs: str | None, ssl_ca_certs: str | None) -> dict[str, Any]:
+    """TLS keyword arguments from the settings and the environment, checked."""
+    options: dict[str, Any] = {}
+    match = _SSL_CERT_REQS_RE.search(url)
+    from_url = unquote(match[1]) if match else None
+    reqs = ssl_cert_reqs or os.environ.get(SSL_CERT_REQS_ENV) or None
+    checked = ((from_url, "ssl_cert_reqs in the URL"), (reqs, SSL_CERT_REQS_ENV))
+    for value, where in checked:
+        if value is not None and value.lower() not in SSL_CERT_REQS_CHOICES:
+            raise ConfigurationError(
+                f"invalid {where} {value!r}: choose one of {', '.join(SSL_CERT_REQS_CHOICES)}"
+            )
+    if reqs is not None and from_url is None:
+        options["ssl_cert_reqs"] = reqs.lower()
+    ca_certs = ssl_ca_certs or os.environ.get(SSL_CA_CERTS_ENV) or None
+    if ca_certs is not None and "ssl_ca_certs=" not in url:
+        if not os.path.isfile(ca_certs):
+            raise ConfigurationError(f"invalid {SSL_CA_CERTS_ENV} {ca_certs!r}: no such file")
+        options["ssl_ca_certs"] = ca_certs
+    return options
+
+
+def connect(
+    url: str | None = None,
+    *,
+    ssl_cert_reqs: str | None = None,
+    ssl_ca_certs: str | None = None,
+) -> redis.Redis:
     """A client for ``url``, or for ``REDIS_URL`` (default ``redis://localhost:6379/0``).
 
-    Raises :class:`ConfigurationError` for a URL that cannot be parsed.
+    ``ssl_cert_reqs`` (``required``, ``optional`` or ``none``) and ``ssl_ca_certs`` apply to
+    ``rediss://`` URLs; when not given they come from ``MINIRQ_REDIS_SSL_CERT_REQS`` and
+    ``MINIRQ_REDIS_SSL_CA_CERTS``, and a value in the URL's query wins over both. No
+    connection is made until the first command. Raises :class:`ConfigurationError` for a
+    URL or TLS setting that cannot be used.
     """
     url = url or redis_url_from_env()
+    scheme = url.partition("://")[0].lower()
+    tls = scheme in ("rediss", "rediss+sentinel")
+    ssl_options = _ssl_options(url, ssl_cert_reqs, ssl_ca_certs) if tls else {}
     try:
-        return redis.Redis.from_url(url, health_check_interval=30)
-    except ValueError as exc:
+        if scheme in SENTINEL_SCHEMES:
+            return _connect_sentinel(parse_sentinel_url(url), ssl_options)
+        return redis.Redis.from_url(
+            url, health_check_interval=REDIS_HEALTH_CHECK_INTERVAL_S, **ssl_options
+        )
+    except (ValueError, ConfigurationError) as exc:
         raise ConfigurationError(f"invalid Redis URL {redact_url(url)!r}: {exc}") from None
+
+
+def _connect_sentinel(parsed: SentinelURL, ssl_options: dict[str, Any]) -> redis.Redis:
+    common: dict[str, Any] = {}
+    for name, value in parsed.options.items():
+        if name in _NUMBER_OPTIONS:
+            try:
+                common[name] = float(value)
+            except ValueError:
+                raise ConfigurationError(f"{name} {value!r} is not a number") from None
+        elif name.startswith("ssl_"):
+            common[name] = value
+        else:
+            raise ConfigurationError(f"unknown option {name!r} in a Sentinel URL")
+    if parsed.ssl:
+        common["ssl"] = True
+        common.update(ssl_options)
+    sentinel_kwargs = dict(common)
+    if parsed.sentinel_password:
+        sentinel_kwargs["password"] = parsed.sentinel_password
+    sentinel = Sentinel(  # type: ignore[no-untyped-call]
+        list(parsed.hosts), sentinel_kwargs=sentinel_kwargs
+    )
+    common.setdefault("health_check_interval", REDIS_HEALTH_CHECK_INTERVAL_S)
+    client: redis.Redis = sentinel.master_for(  # type: ignore[no-untyped-call]
+        parsed.service_name,
+        db=parsed.db,
+        username=parsed.username,
+        password=parsed.password,
+        **common,
+    )
+    return client
 
 
 def resolve_connection(connection: redis.Redis | None) -> redis.Redis:

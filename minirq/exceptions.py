@@ -29,6 +29,10 @@ class SerializationError(InvalidJobError):
     """The job's arguments cannot be encoded by the queue's serializer."""
 
 
+class DuplicateJobError(InvalidJobError):
+    """A ``unique=True`` job was enqueued while a live job with its id exists."""
+
+
 class NoSuchJobError(MinirqError, LookupError):
     """No job with that id exists (it was deleted or has expired)."""
 
@@ -51,3 +55,26 @@ class JobTimeoutException(BaseException):
 
 class ShutdownRequested(BaseException):
     """Raised in a worker to stop at once after a second shutdown signal."""
+
+
+class RetryJob(Exception):
+    """Raise (or return) this from a job to ask for another attempt.
+
+    ``delay_s`` overrides the delay of the job's :class:`~minirq.Retry` (default: its own
+    schedule, or at once). The request uses one of the job's retries; a job enqueued
+    without a ``Retry`` gets ``max_retries`` of them. With none left the job fails.
+    """
+
+    def __init__(
+        self, reason: str = "", delay_s: float | None = None, max_retries: int | None = None
+    ) -> None:
+        if delay_s is not None and (isinstance(delay_s, bool) or not delay_s >= 0):
+            raise ValueError(f"RetryJob delay_s must be zero or more seconds, not {delay_s!r}")
+        if max_retries is not None and (
+            isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 1
+        ):
+            raise ValueError(f"RetryJob max_retries must be an int >= 1, not {max_retries!r}")
+        super().__init__(reason or "the job asked to be retried")
+        self.reason = reason
+        self.delay_s = delay_s
+        self.max_retries = max_retries

@@ -20,7 +20,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from types import FrameType
 
-from .exceptions import JobTimeoutException, ShutdownRequested
+from .callbacks import run_exception_handlers, run_failure_callback, run_success_callback
+from .exceptions import JobTimeoutException, RetryJob, ShutdownRequested
 from .job import Job
 
 _PR_SET_PDEATHSIG = 1
@@ -43,6 +44,17 @@ class Outcome:
     result: bytes | None = None
     exc_type: str | None = None
     traceback: str | None = None
+    # Traceback text of a callback or exception handler that failed (see callbacks.py).
+    callback_error: str | None = None
+    # Set when the job raised or returned RetryJob: (delay_s, max_retries).
+    retry_request: tuple[float | None, int | None] | None = None
+
+    def retry_job(self) -> RetryJob | None:
+        """The :class:`RetryJob` the job raised or returned, if any."""
+        if self.retry_request is None:
+            return None
+        delay_s, max_retries = self.retry_request
+        return RetryJob(delay_s=delay_s, max_retries=max_retries)
 
     @classmethod
     def failure(cls, exc_type: str, message: str) -> Outcome:
@@ -78,8 +90,14 @@ def run_job(job: Job, max_result_bytes: int) -> Outcome:
             value = job.perform()
     except ShutdownRequested:
         raise
+    except RetryJob as exc:
+        return _retry_requested(exc, traceback.format_exc())
     except BaseException as exc:
-        return Outcome(False, exc_type=type(exc).__name__, traceback=traceback.format_exc())
+        outcome = Outcome(False, exc_type=type(exc).__name__, traceback=traceback.format_exc())
+        outcome.callback_error = _after_failure(job, exc)
+        return outcome
+    if isinstance(value, RetryJob):
+        return _retry_requested(value, f"RetryJob: {value}\n")
     try:
         data = job.serializer.dumps(value)
     except Exception as exc:
@@ -94,7 +112,25 @@ def run_job(job: Job, max_result_bytes: int) -> Outcome:
             f"the result is {len(data)} bytes, above the limit of {max_result_bytes} bytes; "
             "store large results elsewhere and return a reference",
         )
-    return Outcome(True, result=data)
+    return Outcome(True, result=data, callback_error=run_success_callback(job, value))
+
+
+def _after_failure(job: Job, exc: BaseException) -> str | None:
+    """Run the job's ``on_failure`` callback, then the worker's exception handlers."""
+    errors = [
+        run_failure_callback(job, type(exc), exc, exc.__traceback__),
+        run_exception_handlers(job, type(exc), exc, exc.__traceback__),
+    ]
+    return "\n".join(e for e in errors if e) or None
+
+
+def _retry_requested(request: RetryJob, text: str) -> Outcome:
+    return Outcome(
+        False,
+        exc_type="RetryJob",
+        traceback=text,
+        retry_request=(request.delay_s, request.max_retries),
+    )
 
 
 def _short(value: object) -> str:
@@ -137,9 +173,10 @@ def fork_horse(job: Job, max_result_bytes: int) -> tuple[int, int]:
     try:
         os.close(read_fd)
         die_with_parent(parent_pid)
-        # The parent decides how to stop; Ctrl+C in a terminal reaches the whole group.
+        # The parent decides how to stop: Ctrl+C in a terminal, and SIGTERM from Heroku,
+        # honcho or systemd, reach the whole group, and must not kill the job.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         outcome = run_job(job, max_result_bytes)
         payload = pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL)
         with os.fdopen(write_fd, "wb") as pipe:

@@ -29,6 +29,7 @@ from .utils import decode, import_attribute, ms_to_datetime, now_ms
 
 if TYPE_CHECKING:
     from .queue import Queue
+    from .retry import Retry
 
 _JOB_ID_RE = re.compile(r"^[A-Za-z0-9_.:-]+$")
 _ARG_REPR_LIMIT = 60
@@ -439,6 +440,25 @@ class Job:
         return self._get_int("orphaned") or 0
 
     @property
+    def retries_left(self) -> int | None:
+        """Retries left; ``None`` for a job without a :class:`~minirq.Retry` not yet retried."""
+        return self._get_int("retries_left")
+
+    @property
+    def retry(self) -> Retry | None:
+        """The :class:`~minirq.Retry` the job was enqueued with, if any."""
+        from .retry import job_retry
+
+        return job_retry(self)
+
+    @property
+    def attempts(self) -> int:
+        """How many times the job has been started, counting the current run."""
+        from .retry import attempts_started
+
+        return attempts_started(self)
+
+    @property
     def is_queued(self) -> bool:
         return self.get_status() == JobStatus.QUEUED
 
@@ -584,6 +604,77 @@ class Job:
                 self._fields["meta"] = data
         return self.meta
 
+    # -- dependencies, progress, callbacks (see dependency.py and callbacks.py) ---------
+
+    @property
+    def dependency_ids(self) -> list[str]:
+        """Ids of the jobs this job depends on (``depends_on``)."""
+        text = self._get("dependency_ids")
+        return text.split(",") if text else []
+
+    @property
+    def allow_dependency_failures(self) -> bool:
+        return self._get("allow_failure") == "1"
+
+    @property
+    def dependency(self) -> Job | None:
+        """The first job this job depends on, if it still exists."""
+        jobs = self.fetch_dependencies()
+        return jobs[0] if jobs else None
+
+    def fetch_dependencies(self) -> list[Job]:
+        """The jobs this job depends on that still exist."""
+        jobs = Job.fetch_many(
+            self.dependency_ids, self.connection, self.serializer, self.keys.prefix
+        )
+        return [job for job in jobs if job is not None]
+
+    @property
+    def dependent_ids(self) -> list[str]:
+        """Ids of deferred jobs still waiting for this job."""
+        members = self.connection.smembers(self.keys.dependents(self.id))
+        return sorted(decode(m) or "" for m in members)
+
+    def set_progress(self, fraction: float, message: str | None = None) -> None:
+        """Record how far the running job is (0.0 to 1.0), visible from outside at once.
+
+        Stored in :attr:`meta` as ``progress`` and ``progress_message``. Raises
+        :class:`InvalidJobOperation` for a fraction outside 0..1 or not a number.
+        """
+        if (
+            isinstance(fraction, bool)
+            or not isinstance(fraction, int | float)
+            or not 0.0 <= fraction <= 1.0
+        ):
+            raise InvalidJobOperation(
+                f"progress must be a number from 0.0 to 1.0, not {fraction!r}"
+            )
+        if message is not None and not isinstance(message, str):
+            raise InvalidJobOperation(f"progress message must be text, not {message!r}")
+        self.meta["progress"] = float(fraction)
+        if message is None:
+            self.meta.pop("progress_message", None)
+        else:
+            self.meta["progress_message"] = message
+        self.save_meta()
+
+    @property
+    def progress(self) -> tuple[float, str | None] | None:
+        """``(fraction, message)`` as last saved by :meth:`set_progress`, else ``None``."""
+        meta = self.get_meta()
+        if "progress" not in meta:
+            return None
+        return float(meta["progress"]), meta.get("progress_message")
+
+    @property
+    def callback_exc(self) -> str | None:
+        """The traceback of a callback or exception handler that failed on this job."""
+        return self._get("callback_exc")
+
+    @property
+    def group_id(self) -> str | None:
+        return self._get("group_id")
+
     # -- operations --------------------------------------------------------------------
 
     def requeue(self, at_front: bool = False) -> Job:
@@ -613,10 +704,11 @@ class Job:
         self.refresh()
         return self
 
-    def cancel(self) -> None:
-        """Cancel a queued job: take it off its queue into the canceled registry.
+    def cancel(self, enqueue_dependents: bool = False) -> None:
+        """Cancel a queued, scheduled or deferred job: move it to the canceled registry.
 
-        Raises :class:`InvalidJobOperation` if the job is not queued.
+        Its dependents stay deferred unless ``enqueue_dependents`` (as in RQ).
+        Raises :class:`InvalidJobOperation` if the job is running or done.
         """
         from .queue import Queue
 
@@ -626,12 +718,22 @@ class Job:
             serializer=self.serializer,
             prefix=self.keys.prefix,
         )
-        queue.cancel_job(self)
+        queue.cancel_job(self, enqueue_dependents=enqueue_dependents)
 
-    def delete(self, remove_from_queue: bool = True) -> None:
-        """Delete the job's hash and take its id out of its queue and every registry."""
+    def delete(self, remove_from_queue: bool = True, delete_dependents: bool = False) -> None:
+        """Delete the job's hash and take its id out of its queue and every registry.
+
+        Jobs that depend on it stay deferred (as in RQ); ``delete_dependents`` deletes
+        them too, with their own dependents, in the same transaction.
+        """
+        if delete_dependents:
+            from .dependency import delete_with_dependents
+
+            delete_with_dependents(self)
+            return
         origin = self.origin or self._origin_from_redis()
         with self.connection.pipeline(transaction=True) as pipe:
+            pipe.delete(self.keys.dependents(self.id), self.keys.dependencies(self.id))
             if origin and remove_from_queue:
                 pipe.lrem(self.keys.queue(origin), 0, self.id)
                 for kind in REGISTRY_KINDS:

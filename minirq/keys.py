@@ -67,6 +67,73 @@ class Keys:
         """Counters of jobs processed and failed in one minute (epoch minutes)."""
         return f"{self.prefix}:stats:{minute}"
 
+    def job_stats(self, queue_name: str) -> str:
+        """Running totals of one queue's jobs: counts and a duration histogram."""
+        return f"{self.prefix}:jobstats:{queue_name}"
+
     @property
     def reaper_lock(self) -> str:
         return f"{self.prefix}:lock:reaper"
+
+    # -- scheduling --------------------------------------------------------------------
+
+    @property
+    def scheduler_lease(self) -> str:
+        """The active scheduler's lease: ``<fencing token>:<holder>`` with a TTL."""
+        return f"{self.prefix}:scheduler:lease"
+
+    @property
+    def scheduler_fence(self) -> str:
+        """A counter incremented at each lease acquisition, giving the fencing tokens."""
+        return f"{self.prefix}:scheduler:fence"
+
+    @property
+    def scheduler_wake(self) -> str:
+        """The pub/sub channel that wakes schedulers when an earlier job is scheduled."""
+        return f"{self.prefix}:scheduler:wake"
+
+    @property
+    def cron_entries(self) -> str:
+        """A sorted set of cron entry names, scored by their next run (epoch ms)."""
+        return f"{self.prefix}:cron:entries"
+
+    def cron_entry(self, name: str) -> str:
+        return f"{self.prefix}:cron:entry:{name}"
+
+    def cron_slot(self, name: str, slot_ms: int) -> str:
+        """The idempotency key of one slot of a cron entry."""
+        return f"{self.prefix}:cron:slot:{name}:{slot_ms}"
+    # -- job features (dependencies, pause, commands, groups) ---------------------------
+    # Scripts that reach a key known only from data (a dependent job, its queue) build it
+    # as ``<prefix>:<kind>:<name>`` from the prefix they receive; these methods spell the
+    # same names, and tests/test_dependencies.py checks that they agree.
+
+    def dependents(self, job_id: str) -> str:
+        """SET of the ids of jobs waiting for ``job_id``."""
+        return f"{self.prefix}:dependents:{job_id}"
+
+    def dependencies(self, job_id: str) -> str:
+        """SET of the ids of the parents ``job_id`` still waits for."""
+        return f"{self.prefix}:dependencies:{job_id}"
+
+    @property
+    def paused_queues(self) -> str:
+        """SET of the names of paused queues."""
+        return f"{self.prefix}:paused"
+
+    @property
+    def suspended(self) -> str:
+        """Present while every worker is suspended."""
+        return f"{self.prefix}:suspended"
+
+    def worker_commands(self, worker_name: str) -> str:
+        """The pub/sub channel a worker listens on for commands."""
+        return f"{self.prefix}:commands:{worker_name}"
+
+    def group(self, name: str) -> str:
+        """SET of the job ids of a group."""
+        return f"{self.prefix}:group:{name}"
+
+    @property
+    def groups(self) -> str:
+        return f"{self.prefix}:groups"

@@ -26,6 +26,8 @@ from typing import Any
 
 import redis
 
+from .callbacks import horse_callback_allowance_s, install_exception_handlers
+from .commands import JOB_STOPPED
 from .defaults import HORSE_KILL_GRACE_S, IDLE_WAIT_S
 from .exceptions import ConfigurationError
 from .horse import Outcome, describe_exit, die_with_parent, load_libc, run_job
@@ -105,13 +107,15 @@ class WorkerPool(BaseWorker):
         burst: bool = False,
         max_jobs: int | None = None,
         logging_level: str | int | None = None,
+        with_scheduler: bool = False,
     ) -> bool:
         """Take and run jobs in the horses until stopped; returns whether any job ran.
 
         ``burst`` stops once the queues are empty and every horse is idle; ``max_jobs``
         stops after that many jobs. SIGTERM/SIGINT stop fetching and let running jobs
         finish within the shutdown timeout; a second signal stops at once. Jobs cut
-        short go back to the front of their queues.
+        short go back to the front of their queues. ``with_scheduler`` also runs a
+        scheduler, as in :meth:`BaseWorker.work`.
         """
         if logging_level is not None:
             logging.getLogger("minirq").setLevel(logging_level)
@@ -121,12 +125,18 @@ class WorkerPool(BaseWorker):
         self.register_birth()
         self.state = WorkerState.IDLE
         dispatched = 0
+        # Horses forked from now on run these after a job fails (see callbacks.py).
+        install_exception_handlers(self.exception_handlers)
+        scheduler = self._start_scheduler(burst) if with_scheduler else None
         try:
             self._subscribe()
             for _ in range(self.size):
                 self._spawn()
             while True:
+                if scheduler is not None:
+                    scheduler.ensure_running()
                 self._maybe_housekeep()
+                self._poll_features()
                 if self._shutdown_due():
                     self._interrupt_all()
                     break
@@ -147,6 +157,9 @@ class WorkerPool(BaseWorker):
                     break
                 self._wait(watch_queues=may_take)
         finally:
+            self._commands.close()
+            if scheduler is not None:
+                scheduler.stop()
             self._stop_horses()
             os.close(self._wake_r)
             os.close(self._wake_w)
@@ -250,8 +263,9 @@ class WorkerPool(BaseWorker):
             os.close(self._wake_r)
             os.close(self._wake_w)
             die_with_parent(parent_pid)
+            # As in fork_horse: signals sent to the whole group are the parent's to handle.
             signal.signal(signal.SIGINT, signal.SIG_IGN)
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
             while True:
                 message = _read_frame(read_fd)
                 if message is None:
@@ -272,16 +286,14 @@ class WorkerPool(BaseWorker):
 
     def _dispatch(self, job: Job, queue: Queue) -> None:
         horse = next(h for h in self._horses if not h.busy)
-        if logger.isEnabledFor(logging.INFO):
-            logger.info("%s: %s (%s)", queue.name, job.description, job.id)
+        self._log_job_start(job, queue)
         message = pickle.dumps(
             (job.id, self.queues.index(queue), job._fields), protocol=pickle.HIGHEST_PROTOCOL
         )
         horse.job, horse.queue = job, queue
         horse.started = time.monotonic()
-        horse.kill_at = (
-            horse.started + job.timeout + HORSE_KILL_GRACE_S if job.timeout > 0 else float("inf")
-        )
+        grace_s = HORSE_KILL_GRACE_S + horse_callback_allowance_s(job)
+        horse.kill_at = horse.started + job.timeout + grace_s if job.timeout > 0 else float("inf")
         self.state = WorkerState.BUSY
         try:
             _write_all(horse.to_horse, _HEADER.pack(len(message)) + message)
@@ -348,13 +360,23 @@ class WorkerPool(BaseWorker):
 
     def _on_horse_died(self, horse: _Horse) -> None:
         _, status = os.waitpid(horse.pid, 0)
-        if horse.busy:
+        if horse.busy and horse.job is not None and horse.job.id == self._stop_job_id:
+            # Killed by a stop-job command before it reported (see _on_stop_job).
+            self._settle(horse, Outcome.failure(JOB_STOPPED, "stopped by a stop-job command"))
+        elif horse.busy:
             self._settle(horse, Outcome.failure("WorkHorseDied", describe_exit(status)))
         else:
             logger.warning(
                 "%s: idle horse %d died: %s", self.name, horse.pid, describe_exit(status)
             )
         self._replace(horse, reap=False)
+
+    def _on_stop_job(self, job: Job) -> None:
+        # Its pipe then ends: an outcome it reported just before is read and stands,
+        # else _on_horse_died records the job stopped.
+        for horse in self._horses:
+            if horse.job is not None and horse.job.id == job.id:
+                _kill(horse.pid)
 
     def _kill_for_timeout(self, horse: _Horse) -> None:
         job = horse.job

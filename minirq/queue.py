@@ -11,7 +11,14 @@ import redis
 
 from .connection import resolve_connection
 from .defaults import DEFAULT_JOB_TIMEOUT_S, DEFAULT_QUEUE_NAME
-from .exceptions import ConfigurationError, InvalidJobError, InvalidJobOperation
+from .dependency import apply_enqueue_result, needs_checked_enqueue, run_checked_enqueue
+from .exceptions import (
+    ConfigurationError,
+    DuplicateJobError,
+    InvalidJobError,
+    InvalidJobOperation,
+)
+from .features import FEATURE_OPTION_NAMES, feature_fields, pop_feature_options
 from .job import Job, JobStatus
 from .keys import REGISTRY_KINDS, Keys
 from .registry import (
@@ -22,9 +29,11 @@ from .registry import (
     ScheduledJobRegistry,
     StartedJobRegistry,
 )
+from .retry import Repeat, Retry
+from .retry import job_fields as retry_job_fields
 from .scripts import scripts_for
 from .serializers import Serializer, resolve_serializer
-from .utils import decode, now_ms, parse_duration
+from .utils import decode, delay_ms, due_ms_at, now_ms, parse_duration
 
 QUEUE_NAME_MAX_LENGTH = 200
 _EMPTY_BATCH = 1000
@@ -43,6 +52,10 @@ class JobOptions:
     meta: Mapping[str, Any] | None = None
     at_front: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
+    retry: Any = None
+    repeat: Any = None
+    # depends_on, unique, on_success, on_failure, on_stopped (see minirq/features.py).
+    features: dict[str, Any] = field(default_factory=dict)
 
 
 # Keyword arguments of enqueue() that configure the job instead of being passed to it.
@@ -55,6 +68,9 @@ JOB_OPTION_NAMES = (
     "description",
     "meta",
     "at_front",
+    "retry",
+    "repeat",
+    *FEATURE_OPTION_NAMES,
 )
 
 
@@ -69,6 +85,9 @@ def pop_job_options(kwargs: dict[str, Any]) -> JobOptions:
         description=kwargs.pop("description", None),
         meta=kwargs.pop("meta", None),
         at_front=bool(kwargs.pop("at_front", False)),
+        retry=kwargs.pop("retry", None),
+        repeat=kwargs.pop("repeat", None),
+        features=pop_feature_options(kwargs),
     )
 
 
@@ -198,6 +217,24 @@ class Queue:
             pipe.srem(self.keys.queues, self.name)
             pipe.execute()
 
+    # -- pausing (see minirq/suspension.py) -------------------------------------------
+
+    def pause(self) -> None:
+        """Make workers skip this queue (within about a second) until :meth:`resume`."""
+        from .suspension import pause_queue
+
+        pause_queue(self.connection, self.name, self.keys.prefix)
+
+    def resume(self) -> None:
+        """Let workers take jobs from this queue again."""
+        from .suspension import resume_queue
+
+        resume_queue(self.connection, self.name, self.keys.prefix)
+
+    @property
+    def is_paused(self) -> bool:
+        return bool(self.connection.sismember(self.keys.paused_queues, self.name))
+
     # -- registries --------------------------------------------------------------------
 
     @property
@@ -231,7 +268,8 @@ class Queue:
 
         ``f`` is a module-level callable or a dotted path ``"package.module.function"``.
         Job options are taken from the keyword arguments: ``job_id``, ``job_timeout``,
-        ``result_ttl``, ``ttl``, ``failure_ttl``, ``description``, ``meta``, ``at_front``.
+        ``result_ttl``, ``ttl``, ``failure_ttl``, ``description``, ``meta``, ``at_front``,
+        ``retry`` (a :class:`~minirq.Retry`) and ``repeat`` (a :class:`~minirq.Repeat`).
         Use :meth:`enqueue_call` to pass keyword arguments with those names to ``f``.
 
         Raises :class:`InvalidJobError` (or a subclass) for bad input; nothing is written.
@@ -254,8 +292,16 @@ class Queue:
         job_id: str | None = None,
         at_front: bool = False,
         meta: Mapping[str, Any] | None = None,
+        retry: Retry | None = None,
+        repeat: Repeat | None = None,
+        depends_on: Any = None,
+        unique: bool = False,
+        on_success: Any = None,
+        on_failure: Any = None,
+        on_stopped: Any = None,
     ) -> Job:
         """Enqueue ``func`` with explicit ``args`` and ``kwargs``; options as in :meth:`enqueue`."""
+        features = _given_features(depends_on, unique, on_success, on_failure, on_stopped)
         options = JobOptions(
             job_id=job_id,
             timeout=timeout,
@@ -265,6 +311,9 @@ class Queue:
             description=description,
             meta=meta,
             at_front=at_front,
+            retry=retry,
+            repeat=repeat,
+            features=features,
         )
         return self.enqueue_job(self.create_job(func, args, kwargs, options), at_front=at_front)
 
@@ -281,6 +330,13 @@ class Queue:
         job_id: str | None = None,
         at_front: bool = False,
         meta: Mapping[str, Any] | None = None,
+        retry: Retry | None = None,
+        repeat: Repeat | None = None,
+        depends_on: Any = None,
+        unique: bool = False,
+        on_success: Any = None,
+        on_failure: Any = None,
+        on_stopped: Any = None,
     ) -> EnqueueData:
         """Describe one job for :meth:`enqueue_many`."""
         return EnqueueData(
@@ -296,13 +352,18 @@ class Queue:
                 description=description,
                 meta=meta,
                 at_front=at_front,
+                retry=retry,
+                repeat=repeat,
+                features=_given_features(depends_on, unique, on_success, on_failure, on_stopped),
             ),
         )
 
     def enqueue_many(self, job_datas: Iterable[EnqueueData]) -> list[Job]:
         """Enqueue many jobs in one round trip.
 
-        Every job is validated first; if any is refused, none is written.
+        Every job is validated first; if any is refused, none is written. A ``unique``
+        job whose id is live is the exception: it is found in Redis, so the others are
+        written and :class:`DuplicateJobError` then names the duplicates.
         """
         jobs = [
             (self.create_job(d.func, d.args, d.kwargs, d.options), d.options.at_front)
@@ -313,7 +374,8 @@ class Queue:
         with self.connection.pipeline(transaction=False) as pipe:
             for job, at_front in jobs:
                 self._run_enqueue_script(job, at_front, pipe)
-            pipe.execute()
+            results = pipe.execute()
+        check_enqueue_results([job for job, _ in jobs], results)
         return [job for job, _ in jobs]
 
     def create_job(
@@ -365,8 +427,75 @@ class Queue:
             ttl_s=ttl,
             description=options.description,
             meta=options.meta,
-            extra_fields=options.extra,
+            extra_fields={
+                **options.extra,
+                **retry_job_fields(options.retry, options.repeat),
+                **feature_fields(options.features, options.job_id),
+            },
         )
+
+    def enqueue_at(
+        self, datetime: Any, f: Callable[..., Any] | str, *args: Any, **kwargs: Any
+    ) -> Job:
+        """Enqueue ``f(*args, **kwargs)`` to run at ``datetime``; job options as in
+        :meth:`enqueue`.
+
+        An aware datetime is honoured in its own zone; a naive one is local time, as
+        ``datetime.now()`` gives. A time in the past runs as soon as a scheduler sees it.
+        The job is saved with status ``scheduled`` in :attr:`scheduled_job_registry`; it
+        never starts before its due time. Raises :class:`ConfigurationError` if
+        ``datetime`` is not a datetime, and as :meth:`enqueue` for other bad input.
+        """
+        due = due_ms_at(datetime)
+        options = pop_job_options(kwargs)
+        return self.schedule_job(self.create_job(f, args, kwargs, options), due, options.at_front)
+
+    def enqueue_in(
+        self, time_delta: Any, f: Callable[..., Any] | str, *args: Any, **kwargs: Any
+    ) -> Job:
+        """Enqueue ``f(*args, **kwargs)`` to run after ``time_delta`` (a timedelta or
+        seconds); as :meth:`enqueue_at` otherwise. Raises :class:`ConfigurationError` for a
+        negative delay."""
+        delay = delay_ms(time_delta, "time_delta")
+        options = pop_job_options(kwargs)
+        job = self.create_job(f, args, kwargs, options)
+        return self.schedule_job(job, now_ms() + delay, options.at_front)
+
+    def schedule_job(self, job: Job, due_ms: int, at_front: bool = False) -> Job:
+        """Write a job built by :meth:`create_job` to run at ``due_ms`` (epoch ms)."""
+        if "dependency_ids" in job._fields:
+            raise InvalidJobError(
+                "depends_on cannot be combined with enqueue_at or enqueue_in; enqueue the "
+                "dependent with depends_on only, or schedule it from the parent"
+            )
+        if not self.is_async:
+            return self.run_sync(job)
+        job._fields["status"] = JobStatus.SCHEDULED.value.encode()
+        if at_front:
+            job._fields["at_front"] = b"1"
+        flat: list[Any] = []
+        for name, value in job._fields.items():
+            flat += (name, value)
+        scheduled = scripts_for(self.connection).run(
+            "schedule",
+            keys=[
+                job.key,
+                self.keys.registry("scheduled", self.name),
+                self.keys.queues,
+                self.keys.scheduler_wake,
+            ],
+            args=[
+                job.id,
+                self.name,
+                due_ms,
+                job.ttl or 0,
+                "1" if job.replaces_existing else "0",
+                *flat,
+            ],
+        )
+        if scheduled != 1:
+            apply_enqueue_result(job, [0, scheduled])
+        return job
 
     def enqueue_job(self, job: Job, at_front: bool = False) -> Job:
         """Write a job built by :meth:`create_job` and push it onto the queue."""
@@ -375,14 +504,16 @@ class Queue:
         self._run_enqueue_script(job, at_front)
         return job
 
-    def _run_enqueue_script(self, job: Job, at_front: bool, client: Any = None) -> None:
+    def _run_enqueue_script(self, job: Job, at_front: bool, client: Any = None) -> Any:
         enqueued = str(now_ms()).encode()
         job._fields["status"] = JobStatus.QUEUED.value.encode()
         job._fields["enqueued_ms"] = enqueued
         flat: list[Any] = []
         for name, value in job._fields.items():
             flat += (name, value)
-        scripts_for(self.connection).run(
+        if needs_checked_enqueue(job):
+            return run_checked_enqueue(self, job, at_front, flat, client)
+        return scripts_for(self.connection).run(
             "enqueue",
             keys=[job.key, self.key, self.keys.queues, self.keys.wake_channel(self.name)],
             args=[
@@ -434,6 +565,7 @@ class Queue:
                     "",
                     0,
                     JobStatus.FAILED.value,
+                    self.keys.prefix,
                 ],
             )
             job.refresh()
@@ -445,16 +577,25 @@ class Queue:
                 self.keys.registry("started", self.name),
                 self.keys.registry("finished", self.name),
             ],
-            args=[job.id, "sync", now_ms(), job.result_ttl, job._encode(value, "the result")],
+            args=[
+                job.id,
+                "sync",
+                now_ms(),
+                job.result_ttl,
+                job._encode(value, "the result"),
+                self.keys.prefix,
+            ],
         )
         if job.result_ttl != 0:
             job.refresh()
         return job
 
-    def cancel_job(self, job: Job | str) -> None:
+    def cancel_job(self, job: Job | str, enqueue_dependents: bool = False) -> None:
         """Cancel a job that is queued, scheduled or deferred.
 
-        Raises :class:`InvalidJobOperation` if the job is running or done.
+        Its dependents stay deferred, unless ``enqueue_dependents`` enqueues those that
+        wait for nothing else (as in RQ). Raises :class:`InvalidJobOperation` if the job
+        is running or done.
         """
         job_id = job.id if isinstance(job, Job) else job
         job = (
@@ -470,8 +611,15 @@ class Queue:
                 self.keys.registry("scheduled", self.name),
                 self.keys.registry("deferred", self.name),
                 self.keys.registry("canceled", self.name),
+                self.keys.dependencies(job.id),
             ],
-            args=[job.id, now_ms(), job.failure_ttl],
+            args=[
+                job.id,
+                now_ms(),
+                job.failure_ttl,
+                "1" if enqueue_dependents else "0",
+                self.keys.prefix,
+            ],
         )
         if not done:
             raise InvalidJobOperation(
@@ -479,3 +627,34 @@ class Queue:
                 "deferred jobs can be canceled"
             )
         job.refresh()
+
+
+def _given_features(
+    depends_on: Any, unique: bool, on_success: Any, on_failure: Any, on_stopped: Any
+) -> dict[str, Any]:
+    given = {
+        "depends_on": depends_on,
+        "on_success": on_success,
+        "on_failure": on_failure,
+        "on_stopped": on_stopped,
+    }
+    features = {k: v for k, v in given.items() if v is not None}
+    if unique is not False:
+        features["unique"] = unique
+    return features
+
+
+def check_enqueue_results(jobs: list[Job], results: list[Any]) -> None:
+    """Apply pipelined enqueue answers to ``jobs``; raise for refused duplicates."""
+    duplicates = []
+    for job, result in zip(jobs, results, strict=True):
+        if needs_checked_enqueue(job):
+            try:
+                apply_enqueue_result(job, result)
+            except DuplicateJobError:
+                duplicates.append(job.id)
+    if duplicates:
+        raise DuplicateJobError(
+            f"unique=True refused job(s) {', '.join(duplicates)}: a live job has that id; "
+            "the other jobs were enqueued"
+        )

@@ -110,3 +110,35 @@ def decode(value: bytes | str | None) -> str | None:
     if value is None or isinstance(value, str):
         return value
     return value.decode()
+
+
+def due_ms_at(when: Any) -> int:
+    """Epoch milliseconds of ``when``, a datetime; a naive one is local time.
+
+    Raises :class:`ConfigurationError` for anything but a datetime.
+    """
+    if not isinstance(when, datetime):
+        raise ConfigurationError(
+            f"the time to run at must be a datetime, not {type(when).__name__} {when!r}"
+        )
+    return datetime_to_ms(when)
+
+
+def delay_ms(delay: Any, option: str = "delay") -> int:
+    """Milliseconds of a delay given as a timedelta or seconds (int or float).
+
+    Raises :class:`ConfigurationError` for a negative delay or anything else.
+    """
+    if isinstance(delay, timedelta):
+        seconds = delay.total_seconds()
+    elif isinstance(delay, int | float) and not isinstance(delay, bool):
+        seconds = float(delay)
+    else:
+        raise ConfigurationError(
+            f"{option} must be a timedelta or a number of seconds, not {type(delay).__name__}"
+        )
+    if seconds != seconds or seconds == float("inf"):
+        raise ConfigurationError(f"{option}={delay!r} is not a finite duration")
+    if seconds < 0:
+        raise ConfigurationError(f"{option}={delay!r} is negative; it must be zero or more")
+    return round(seconds * 1000)

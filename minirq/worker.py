@@ -21,18 +21,29 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from types import FrameType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import redis
 
+from .callbacks import (
+    ExceptionHandler,
+    horse_callback_allowance_s,
+    install_exception_handlers,
+    record_callback_error,
+    resolve_exception_handlers,
+    run_stopped_callback,
+)
+from .commands import JOB_STOPPED, SHUTDOWN, STOP_JOB, CommandListener
 from .connection import resolve_connection
 from .defaults import (
     DEFAULT_FAILURE_TTL_S,
     DEFAULT_LEASE_S,
     DEFAULT_MAX_ORPHANINGS,
     DEFAULT_MAX_RESULT_BYTES,
+    DEFAULT_SHUTDOWN_TIMEOUT_S,
     HORSE_KILL_GRACE_S,
     IDLE_WAIT_S,
+    PAUSE_REFRESH_S,
     REAPER_LOCK_MS,
     STATS_FLUSH_S,
     STATS_TTL_S,
@@ -43,13 +54,19 @@ from .job import Job, JobStatus
 from .keys import Keys
 from .queue import Queue
 from .registry import REGISTRY_CLASSES
+from .retry import plan_repeat, plan_retry
 from .scripts import scripts_for
 from .serializers import Serializer
+from .stats import JobStatsRecorder
 from .utils import decode, iso_utc, ms_to_datetime, now_ms
+
+if TYPE_CHECKING:
+    from .scheduler import SchedulerProcess
 
 logger = logging.getLogger("minirq.worker")
 
-DEFAULT_SHUTDOWN_TIMEOUT_S = 25.0
+# How often a busy worker reads its command channel (stop-job, shutdown).
+COMMAND_POLL_S = 0.1
 _REDIS_ERRORS = (redis.ConnectionError, redis.TimeoutError)
 _T = TypeVar("_T")
 
@@ -138,6 +155,7 @@ class BaseWorker:
         shutdown_timeout_s: float = DEFAULT_SHUTDOWN_TIMEOUT_S,
         max_orphanings: int = DEFAULT_MAX_ORPHANINGS,
         max_result_bytes: int = DEFAULT_MAX_RESULT_BYTES,
+        exception_handlers: Iterable[ExceptionHandler | str] | None = None,
     ) -> None:
         self.connection = resolve_connection(connection)
         if isinstance(queues, Queue | str):
@@ -169,6 +187,7 @@ class BaseWorker:
         self.failed_job_count = 0
         self.total_working_time_s = 0.0
         self._pending_stats = {"successful": 0, "failed": 0, "working_ms": 0}
+        self.job_stats = JobStatsRecorder()
         self._last_flush = 0.0
         self._next_heartbeat = 0.0
         self._next_housekeeping = 0.0
@@ -180,6 +199,14 @@ class BaseWorker:
         # waits in _prefetched (a 1-tuple; (None,) means the queues were empty).
         self._fetch_next = False
         self._prefetched: tuple[tuple[Job, Queue] | None] | None = None
+        # Job features (minirq/callbacks.py, commands.py, suspension.py).
+        self.exception_handlers = resolve_exception_handlers(exception_handlers)
+        self._commands = CommandListener(self.connection, self.keys, self.name)
+        self._next_command_poll = 0.0
+        self._stop_job_id: str | None = None
+        self._paused_names: set[str] = set()
+        self._suspended = False
+        self._next_pause_refresh = 0.0
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name}>"
@@ -195,25 +222,32 @@ class BaseWorker:
         burst: bool = False,
         max_jobs: int | None = None,
         logging_level: str | int | None = None,
+        with_scheduler: bool = False,
     ) -> bool:
         """Take and run jobs until stopped; returns whether any job ran.
 
         With ``burst``, stop once every queue is empty. With ``max_jobs``, stop after that
-        many jobs. SIGTERM or SIGINT stop fetching and let the current job finish within
-        the shutdown timeout; a second signal stops at once. Either way a job that was cut
-        short goes back to the front of its queue.
+        many jobs. With ``with_scheduler``, also run a :class:`~minirq.Scheduler` (in a
+        child process; with ``burst``, one pass first). SIGTERM or SIGINT stop fetching
+        and let the current job finish within the shutdown timeout; a second signal stops
+        at once. Either way a job that was cut short goes back to the front of its queue.
         """
         if logging_level is not None:
             logging.getLogger("minirq").setLevel(logging_level)
         self._install_signal_handlers()
         self.register_birth()
+        install_exception_handlers(self.exception_handlers)
         jobs_done = 0
+        scheduler = self._start_scheduler(burst) if with_scheduler else None
         try:
             while not self.stop_requested:
+                if scheduler is not None:
+                    scheduler.ensure_running()
                 if max_jobs is not None and jobs_done >= max_jobs:
                     logger.info("%s: ran %d jobs, stopping", self.name, jobs_done)
                     break
                 self._maybe_housekeep()
+                self._poll_features()
                 fetched = self._take_prefetched()
                 if fetched is None:
                     if burst:
@@ -229,8 +263,22 @@ class BaseWorker:
                 jobs_done += 1
         finally:
             self._requeue_prefetched()
+            self._commands.close()
+            install_exception_handlers([])
+            if scheduler is not None:
+                scheduler.stop()
             self.register_death()
         return jobs_done > 0
+
+    def _start_scheduler(self, burst: bool) -> SchedulerProcess | None:
+        from .scheduler import Scheduler, SchedulerProcess
+
+        if burst:
+            Scheduler(self.connection, prefix=self.keys.prefix, name=f"{self.name}:scheduler").run(
+                burst=True
+            )
+            return None
+        return SchedulerProcess(self.connection, self.keys.prefix, self.name).start()
 
     @property
     def stop_requested(self) -> bool:
@@ -277,12 +325,16 @@ class BaseWorker:
     # -- fetching ----------------------------------------------------------------------
 
     def _fetch(self) -> tuple[Job, Queue] | None:
-        return self._fetched(scripts_for(self.connection).run(*self._fetch_call()))
+        queues = self._fetchable_queues()
+        if not queues:
+            return None
+        reply = scripts_for(self.connection).run(*self._fetch_call(queues))
+        return self._fetched(reply, queues)
 
-    def _fetch_call(self) -> tuple[str, list[str], list[Any]]:
+    def _fetch_call(self, queues: list[Queue]) -> tuple[str, list[str], list[Any]]:
         """The fetch script's name, keys and arguments, for now."""
         script_keys: list[str] = []
-        for queue in self.queues:
+        for queue in queues:
             script_keys += [queue.key, self.keys.registry("started", queue.name)]
         now = now_ms()
         return (
@@ -291,8 +343,8 @@ class BaseWorker:
             [now, now + int(self.lease_s * 1000), self.name, self.keys.job_prefix],
         )
 
-    def _fetched(self, reply: Any) -> tuple[Job, Queue] | None:
-        """The job a fetch script call took, if any."""
+    def _fetched(self, reply: Any, queues: list[Queue]) -> tuple[Job, Queue] | None:
+        """The job a fetch script call took from ``queues``, if any."""
         index, job_id, fields, dropped = reply
         for dropped_id in dropped:
             logger.warning(
@@ -301,7 +353,7 @@ class BaseWorker:
             )
         if not index:
             return None
-        queue = self.queues[int(index) - 1]
+        queue = queues[int(index) - 1]
         pairs = dict(zip(fields[::2], fields[1::2], strict=True))
         job = Job.from_fields(
             decode(job_id) or "", pairs, self.connection, queue.serializer, self.keys.prefix
@@ -335,11 +387,12 @@ class BaseWorker:
         """Run the script that records an outcome, and the next fetch in the same round
         trip when the loop wants another job (two atomic steps, one round trip)."""
         scripts = scripts_for(self.connection)
-        if not self._fetch_next or self.stop_requested or self._prefetched is not None:
+        queues = self._fetchable_queues() if self._fetch_next else []
+        if not queues or self.stop_requested or self._prefetched is not None:
             return scripts.run(name, keys, args)
-        recorded, fetched = scripts.run_many([(name, keys, args), self._fetch_call()])
+        recorded, fetched = scripts.run_many([(name, keys, args), self._fetch_call(queues)])
         if not isinstance(fetched, Exception):
-            self._prefetched = (self._fetched(fetched),)
+            self._prefetched = (self._fetched(fetched, queues),)
         if isinstance(recorded, Exception):
             raise recorded
         return recorded
@@ -375,10 +428,10 @@ class BaseWorker:
     def execute_job(self, job: Job, queue: Queue) -> None:
         """Run one fetched job and record its outcome."""
         self.current_job = job
+        self._stop_job_id = None
         self.state = WorkerState.BUSY
         started = time.monotonic()
-        if logger.isEnabledFor(logging.INFO):  # a description decodes the arguments
-            logger.info("%s: %s (%s)", queue.name, job.description, job.id)
+        self._log_job_start(job, queue)
         try:
             outcome = self.run(job)
         finally:
@@ -392,17 +445,42 @@ class BaseWorker:
             return
         self._record_outcome(job, queue, outcome, elapsed_ms)
 
+    @staticmethod
+    def _log_job_start(job: Job, queue: Queue) -> None:
+        if logger.isEnabledFor(logging.INFO):
+            logger.info(
+                "%s: job %s started: %s",
+                queue.name,
+                job.id,
+                job.func_name,
+                extra={"job_id": job.id, "func": job.func_name, "queue": queue.name},
+            )
+
     def _record_outcome(self, job: Job, queue: Queue, outcome: Outcome, elapsed_ms: int) -> None:
         """Record a job's result or failure, count it, and flush counters when due."""
         self._pending_stats["working_ms"] += elapsed_ms
         self.total_working_time_s += elapsed_ms / 1000
+        self.job_stats.observe(queue.name, elapsed_ms, outcome.ok)
+        fields: dict[str, Any] = {
+            "job_id": job.id,
+            "func": job.func_name,
+            "queue": queue.name,
+            "duration_ms": elapsed_ms,
+        }
         if outcome.ok:
             self._call_redis(
                 lambda: self._record_success(job, queue, outcome), "recording a result"
             )
             self.successful_job_count += 1
             self._pending_stats["successful"] += 1
-            logger.info("%s: job %s finished in %d ms", queue.name, job.id, elapsed_ms)
+            logger.info(
+                "%s: job %s finished in %d ms: %s",
+                queue.name,
+                job.id,
+                elapsed_ms,
+                job.func_name,
+                extra={**fields, "status": "finished"},
+            )
         else:
             self._call_redis(
                 lambda: self._record_failure(job, queue, outcome), "recording a failure"
@@ -410,12 +488,16 @@ class BaseWorker:
             self.failed_job_count += 1
             self._pending_stats["failed"] += 1
             logger.error(
-                "%s: job %s failed in %d ms: %s",
+                "%s: job %s failed in %d ms: %s: %s",
                 queue.name,
                 job.id,
                 elapsed_ms,
+                job.func_name,
                 _last_line(outcome.traceback),
+                extra={**fields, "status": "failed"},
             )
+        if outcome.callback_error or outcome.exc_type == JOB_STOPPED:
+            self._after_callbacks(job, outcome)
         if time.monotonic() - self._last_flush >= STATS_FLUSH_S:
             self._call_redis(self.heartbeat, "sending a heartbeat")
 
@@ -424,6 +506,8 @@ class BaseWorker:
         raise NotImplementedError
 
     def _record_success(self, job: Job, queue: Queue, outcome: Outcome) -> None:
+        if self._record_repeat(job, queue, outcome):
+            return
         recorded = self._run_recording_script(
             "finish",
             [
@@ -431,7 +515,14 @@ class BaseWorker:
                 self.keys.registry("started", queue.name),
                 self.keys.registry("finished", queue.name),
             ],
-            [job.id, self.name, now_ms(), job.result_ttl, outcome.result or b""],
+            [
+                job.id,
+                self.name,
+                now_ms(),
+                job.result_ttl,
+                outcome.result or b"",
+                self.keys.prefix,
+            ],
         )
         if not recorded:
             logger.warning(
@@ -440,8 +531,35 @@ class BaseWorker:
                 job.id,
             )
 
+    def _record_repeat(self, job: Job, queue: Queue, outcome: Outcome) -> bool:
+        """Send a successful job with a :class:`~minirq.Repeat` back for its next run."""
+        plan = plan_repeat(job, now_ms())
+        if plan is None:
+            return False
+        when, repeats_left = plan
+        recorded = scripts_for(self.connection).run(
+            "repeat",
+            [
+                job.key,
+                self.keys.registry("started", queue.name),
+                queue.key,
+                self.keys.registry("scheduled", queue.name),
+                self.keys.wake_channel(queue.name),
+                self.keys.scheduler_wake,
+            ],
+            [job.id, self.name, now_ms(), outcome.result or b"", when, repeats_left],
+        )
+        if not recorded:
+            logger.warning(
+                "job %s finished, but its lease had passed to another worker; "
+                "it was not repeated",
+                job.id,
+            )
+        return True
+
     def _record_failure(self, job: Job, queue: Queue, outcome: Outcome) -> None:
-        retry, retries_left = self.retry_plan(job, outcome)
+        stopped = outcome.exc_type == JOB_STOPPED
+        retry, retries_left = ("", 0) if stopped else self.retry_plan(job, outcome)
         recorded = self._run_recording_script(
             "fail",
             [
@@ -460,9 +578,13 @@ class BaseWorker:
                 job.failure_ttl,
                 retry,
                 retries_left,
-                JobStatus.FAILED.value,
+                JobStatus.STOPPED.value if stopped else JobStatus.FAILED.value,
+                self.keys.prefix,
             ],
         )
+        if recorded and retry not in ("", "now"):
+            # The scheduler may be asleep until a later job; this retry may be due first.
+            self.connection.publish(self.keys.scheduler_wake, retry)
         if not recorded:
             logger.warning(
                 "job %s failed, but its lease had passed to another worker; "
@@ -470,10 +592,77 @@ class BaseWorker:
                 job.id,
             )
 
+    # -- job features: commands, pause, callbacks -------------------------------------
+
+    def _poll_features(self) -> None:
+        """Read worker commands and the paused queues when due; cheap when not."""
+        now = time.monotonic()
+        if now >= self._next_command_poll:
+            self._poll_commands()
+        if now >= self._next_pause_refresh:
+            self._call_redis(self._refresh_pause_state, "reading paused queues")
+
+    def _poll_commands(self) -> None:
+        self._next_command_poll = time.monotonic() + COMMAND_POLL_S
+        for command in self._commands.poll():
+            kind = command.get("command")
+            if kind == SHUTDOWN:
+                logger.warning("%s: shutdown command received", self.name)
+                self.request_stop()
+            elif kind == STOP_JOB:
+                job_id = command.get("job_id")
+                running = [job for job in self.running_jobs() if job.id == job_id]
+                if running:
+                    logger.warning("%s: stop command received for job %s", self.name, job_id)
+                    self._stop_job_id = job_id
+                    self._on_stop_job(running[0])
+                else:
+                    logger.info("%s: job %s to stop is no longer running here", self.name, job_id)
+            else:
+                logger.warning("%s: unknown command %r ignored", self.name, kind)
+
+    def _on_stop_job(self, job: Job) -> None:
+        """Hook for a worker that kills the job's horse itself (the pool); the forking
+        worker acts on ``_stop_job_id`` in its supervision loop."""
+
+    def _refresh_pause_state(self) -> None:
+        with self.connection.pipeline(transaction=False) as pipe:
+            pipe.smembers(self.keys.paused_queues)
+            pipe.exists(self.keys.suspended)
+            paused, suspended = pipe.execute()
+        self._next_pause_refresh = time.monotonic() + PAUSE_REFRESH_S
+        self._paused_names = {decode(n) or "" for n in paused}
+        if bool(suspended) != self._suspended:
+            self._suspended = bool(suspended)
+            logger.warning("%s: %s", self.name, "suspended" if suspended else "resumed")
+            self.state = WorkerState.SUSPENDED if suspended else WorkerState.IDLE
+
+    def _fetchable_queues(self) -> list[Queue]:
+        if self._suspended:
+            return []
+        if not self._paused_names:
+            return self.queues
+        return [q for q in self.queues if q.name not in self._paused_names]
+
+    def _after_callbacks(self, job: Job, outcome: Outcome) -> None:
+        """Run ``on_stopped`` for a stopped job; record a failed callback on the job."""
+        errors = [outcome.callback_error]
+        if outcome.exc_type == JOB_STOPPED:
+            errors.append(run_stopped_callback(job))
+        text = "\n".join(e for e in errors if e)
+        if text:
+            self._call_redis(
+                lambda: record_callback_error(self.connection, job, text),
+                "recording a callback failure",
+            )
+
     def retry_plan(self, job: Job, outcome: Outcome) -> tuple[str, int]:
         """Whether a failed job runs again: ``("", 0)`` to fail it for good, ``("now", n)``
-        to requeue it with ``n`` retries left, or ``(due_ms, n)`` to schedule it."""
-        return "", 0
+        to requeue it with ``n`` retries left, or ``(due_ms, n)`` to schedule it.
+
+        Follows the job's :class:`~minirq.Retry`, or the :class:`~minirq.RetryJob` it
+        raised or returned."""
+        return plan_retry(job, outcome.retry_job(), now_ms())
 
     def _requeue_interrupted(self, job: Job, queue: Queue) -> None:
         moved = scripts_for(self.connection).run(
@@ -543,7 +732,9 @@ class BaseWorker:
         running = self.running_jobs()
         job = running[0] if running else None
         stats = self._pending_stats
-        with self.connection.pipeline(transaction=False) as pipe:
+        with self.connection.pipeline(transaction=False) as pipe, self.job_stats.flush_into(
+            pipe, self.keys
+        ):
             pipe.hset(
                 self.key,
                 mapping={
@@ -698,8 +889,9 @@ class Worker(BaseWorker):
         pid, read_fd = fork_horse(job, self.max_result_bytes)
         chunks: list[bytes] = []
         start = time.monotonic()
-        kill_at = start + job.timeout + HORSE_KILL_GRACE_S if job.timeout > 0 else float("inf")
-        killed_for_timeout = interrupted = False
+        grace_s = HORSE_KILL_GRACE_S + horse_callback_allowance_s(job)
+        kill_at = start + job.timeout + grace_s if job.timeout > 0 else float("inf")
+        killed_for_timeout = interrupted = stopped = False
         try:
             while True:
                 now = time.monotonic()
@@ -710,6 +902,15 @@ class Worker(BaseWorker):
                 if now >= kill_at:
                     _kill(pid)
                     killed_for_timeout = True
+                    break
+                if now >= self._next_command_poll:
+                    self._poll_commands()
+                if self._stop_job_id == job.id:
+                    _kill(pid)
+                    # The horse may have reported just before: then its outcome stands.
+                    while chunk := os.read(read_fd, 1 << 20):
+                        chunks.append(chunk)
+                    stopped = True
                     break
                 if now >= self._next_heartbeat:
                     self._try_heartbeat()
@@ -726,19 +927,26 @@ class Worker(BaseWorker):
             raise
         finally:
             os.close(read_fd)
-        outcome = None if interrupted or killed_for_timeout else decode_outcome(b"".join(chunks))
-        if outcome is not None:
-            self._exiting_horses.append(pid)
-            return outcome
+        if not (interrupted or stopped or killed_for_timeout):
+            reported = decode_outcome(b"".join(chunks))
+            if reported is not None:
+                self._exiting_horses.append(pid)
+                return reported
         _, status = os.waitpid(pid, 0)
         if interrupted:
             return None
+        if stopped:
+            reported = decode_outcome(b"".join(chunks))
+            return reported or Outcome.failure(JOB_STOPPED, "stopped by a stop-job command")
         if killed_for_timeout:
             return Outcome.failure(
                 "JobTimeoutException",
                 f"job exceeded its timeout of {job.timeout} s and its work-horse was killed",
             )
-        return Outcome.failure("WorkHorseDied", describe_exit(status))
+        outcome = decode_outcome(b"".join(chunks))
+        if outcome is None:
+            return Outcome.failure("WorkHorseDied", describe_exit(status))
+        return outcome
 
     def _try_heartbeat(self) -> None:
         try:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 
@@ -80,3 +81,44 @@ def test_refused_enqueue_is_clear(redis_url: str) -> None:
     )
     assert result.exit_code == 1
     assert "invalid job_id" in result.output
+
+
+def test_info_draws_bars_and_shows_current_jobs(redis_url: str, connection: redis.Redis) -> None:
+    big, small = Queue("big", connection=connection), Queue("small", connection=connection)
+    for _ in range(4):
+        big.enqueue(fixtures.say_hello)
+    small.enqueue(fixtures.say_hello)
+    busy = SimpleWorker([small], connection=connection, name="w1")
+    busy.register_birth()
+    busy.current_job = Job.fetch(small.job_ids[0], connection=connection)
+    busy.state = "busy"
+    busy.heartbeat()
+    result = CliRunner().invoke(main, ["info", "-u", redis_url])
+    assert result.exit_code == 0, result.output
+    rows = {line.split()[0]: line for line in result.output.splitlines() if line}
+    assert rows["big"].count("█") == 30 and rows["big"].split()[-7] == "4"
+    assert rows["small"].count("█") == 8  # a quarter of the width, rounded up
+    assert f"w1 busy on small job {busy.current_job.id} tests.fixtures.say_hello" in result.output
+
+
+def test_info_refreshes_until_interrupted(
+    subprocess_env: dict[str, str], minirq_command: list[str], connection: redis.Redis
+) -> None:
+    Queue("mail", connection=connection).enqueue(fixtures.say_hello)
+    process = subprocess.Popen(
+        [*minirq_command, "info", "--interval", "0.2"],
+        env=subprocess_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    refreshes = 0
+    for line in process.stdout:
+        refreshes += "worker(s)" in line
+        if refreshes == 2:
+            break
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 0, stderr
+    assert refreshes == 2

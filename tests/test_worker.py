@@ -258,6 +258,40 @@ def test_job_fields_after_finish(
     assert fetched.started_at is not None
 
 
+@pytest.mark.parametrize("mode", [["--worker-class", "fork"], ["--pool", "1"]], ids=str)
+def test_sigterm_to_the_whole_process_group_lets_the_job_finish(
+    mode: list[str],
+    queue: Queue,
+    subprocess_env: dict[str, str],
+    minirq_command: list[str],
+) -> None:
+    # Heroku, honcho and systemd signal every process of the worker, horses included.
+    job = queue.enqueue(fixtures.sleep_for, 1)
+    waiting = queue.enqueue(fixtures.say_hello)
+    process = subprocess.Popen(
+        [*minirq_command, "worker", *mode],
+        env=subprocess_env,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 15
+        while queue.started_job_registry.count == 0:
+            assert time.monotonic() < deadline, "the job did not start"
+            time.sleep(0.02)
+        os.killpg(process.pid, signal.SIGTERM)
+        _, stderr = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    assert process.returncode == 0, stderr
+    assert job.get_status() == JobStatus.FINISHED, job.exc_info
+    assert queue.job_ids == [waiting.id]
+
+
+
 def test_outcome_and_next_fetch_share_one_round_trip(
     queue: Queue, connection: redis.Redis, monkeypatch: pytest.MonkeyPatch
 ) -> None:

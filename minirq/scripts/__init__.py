@@ -1,13 +1,17 @@
 """The Lua scripts behind every state transition, registered once per connection.
 
-Each ``.lua`` file in this folder starts with a comment listing its KEYS and ARGV.
+Each ``.lua`` file in this folder starts with a comment listing its KEYS and ARGV. A
+``lib_*.lua`` file is a library, not a script: a line ``-- @include lib_name`` in a script
+is replaced by its text when the script is loaded.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import threading
+import weakref
 from importlib import resources
 from typing import Any
 
@@ -15,7 +19,27 @@ import redis
 from redis.commands.core import Script
 from redis.exceptions import NoScriptError
 
-SCRIPT_NAMES = ("enqueue", "fetch", "finish", "fail", "requeue", "reap", "cancel", "empty")
+SCRIPT_NAMES: tuple[str, ...] = (
+    "enqueue",
+    "fetch",
+    "finish",
+    "fail",
+    "requeue",
+    "reap",
+    "cancel",
+    "empty",
+    "empty_registry",
+    # scheduling
+    "schedule",
+    "move_due",
+    "scheduler_lease",
+    "cron_fire",
+    "repeat",
+)
+# Scripts of the job features (dependencies, unique jobs).
+SCRIPT_NAMES += ("enqueue_checked",)
+
+_INCLUDE_RE = re.compile(r"^-- @include (lib_\w+)$", re.MULTILINE)
 
 _SOURCES: dict[str, str] = {}
 
@@ -23,7 +47,8 @@ _SOURCES: dict[str, str] = {}
 def script_source(name: str) -> str:
     """The text of ``<name>.lua``."""
     if name not in _SOURCES:
-        _SOURCES[name] = resources.files(__package__).joinpath(f"{name}.lua").read_text()
+        text = resources.files(__package__).joinpath(f"{name}.lua").read_text()
+        _SOURCES[name] = _INCLUDE_RE.sub(lambda m: script_source(m.group(1)), text)
     return _SOURCES[name]
 
 
@@ -105,6 +130,9 @@ class Scripts:
         if own is None or own[0] != pid:
             own = (pid, self._connection.connection_pool.get_connection())
             self._local.connection = own
+            # The pool never gets it back, so it does not close it when it is collected
+            # (client and scripts refer to each other): close it with these scripts.
+            weakref.finalize(self, own[1].disconnect)
         return own[1]
 
     def run_many(self, calls: list[tuple[str, list[str], list[Any]]]) -> list[Any]:

@@ -17,6 +17,8 @@
 --         the next attempt
 -- ARGV[7] retries left after this failure (written when retrying)
 -- ARGV[8] final status: "failed" or "stopped"
+-- ARGV[9] key prefix, read only for a job that has dependents (see lib_dependents.lua)
+-- @include lib_dependents
 if ARGV[2] ~= '' and redis.call('HGET', KEYS[1], 'worker') ~= ARGV[2] then
   return 0
 end
@@ -34,6 +36,9 @@ if retry == '' then
   else
     redis.call('PERSIST', KEYS[1])
     redis.call('ZADD', KEYS[3], '+inf', ARGV[1])
+  end
+  if redis.call('HGET', KEYS[1], 'has_dependents') == '1' then
+    release_dependents(ARGV[9], ARGV[1], ARGV[3], false)
   end
 elseif retry == 'now' then
   redis.call('HSET', KEYS[1], 'status', 'queued', 'enqueued_ms', ARGV[3], 'exc', ARGV[4],

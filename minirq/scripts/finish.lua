@@ -10,9 +10,14 @@
 -- ARGV[3] now, epoch milliseconds
 -- ARGV[4] result ttl in seconds: -1 keeps the job, 0 deletes it at once
 -- ARGV[5] the serialized result
+-- ARGV[6] key prefix, read only for a job that has dependents (see lib_dependents.lua)
+-- @include lib_dependents
 if redis.call('HGET', KEYS[1], 'worker') ~= ARGV[2] or
     redis.call('ZREM', KEYS[2], ARGV[1]) == 0 then
   return 0
+end
+if redis.call('HGET', KEYS[1], 'has_dependents') == '1' then
+  release_dependents(ARGV[6], ARGV[1], ARGV[3], true)
 end
 local ttl = tonumber(ARGV[4])
 if ttl == 0 then

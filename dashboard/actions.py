@@ -1,0 +1,178 @@
+"""What the dashboard's buttons do; each change of a job is one atomic minirq step."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, cast
+
+from minirq import Job, JobStatus
+from minirq.exceptions import InvalidJobError, InvalidJobOperation, NoSuchJobError
+from minirq.job import validate_job_id
+from minirq.registry import ScheduledJobRegistry
+from minirq.scripts import scripts_for
+from minirq.utils import decode, now_ms
+
+from .data import REGISTRIES, Source, queue_names
+
+# Jobs moved or deleted per round trip by the bulk actions.
+BATCH = 500
+MAX_BULK_IDS = 1000
+EMPTIABLE = ("queued", "scheduled", "deferred", "finished", "failed", "canceled")
+
+
+class ActionError(Exception):
+    """An action refused, with the HTTP status that says why."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def load_job(source: Source, job_id: str) -> Job:
+    """The job ``job_id``; :class:`ActionError` 400 for a bad id, 404 if it is gone."""
+    try:
+        validate_job_id(job_id)
+        return Job.fetch(job_id, source.connection, source.serializer, source.prefix)
+    except InvalidJobError as exc:
+        raise ActionError(400, str(exc)) from None
+    except NoSuchJobError:
+        raise ActionError(404, f"no job with id {job_id!r}") from None
+
+
+def requeue(source: Source, job_id: str) -> Job:
+    job = load_job(source, job_id)
+    try:
+        return job.requeue()
+    except InvalidJobOperation as exc:
+        raise ActionError(409, str(exc)) from None
+
+
+def cancel(source: Source, job_id: str) -> Job:
+    job = load_job(source, job_id)
+    try:
+        source.queue(job.origin).cancel_job(job)
+    except InvalidJobOperation as exc:
+        raise ActionError(409, str(exc)) from None
+    return job
+
+
+def enqueue_now(source: Source, job_id: str) -> Job:
+    """Move a scheduled job onto its queue now instead of at its due time."""
+    job = load_job(source, job_id)
+    if job.status != JobStatus.SCHEDULED:
+        raise ActionError(
+            409, f"job {job_id} is {job.status or 'gone'}; only scheduled jobs can be enqueued now"
+        )
+    registry = ScheduledJobRegistry(queue=source.queue(job.origin))
+    try:
+        # As the scheduler would: a job enqueued with at_front goes to the front.
+        return registry.requeue(job, at_front=job._get("at_front") == "1")
+    except InvalidJobOperation:
+        raise ActionError(
+            409, f"job {job_id} is no longer scheduled (the scheduler may have enqueued it)"
+        ) from None
+
+
+def delete(source: Source, job_id: str) -> Job:
+    """Delete a job that is not running (a running job is stopped, not deleted)."""
+    job = load_job(source, job_id)
+    if job.status == JobStatus.STARTED:
+        raise ActionError(
+            409, f"job {job_id} is running; it can be deleted once it has finished or failed"
+        )
+    job.delete()
+    return job
+
+
+ACTIONS: dict[str, Callable[[Source, str], Job]] = {
+    "requeue": requeue,
+    "delete": delete,
+    "cancel": cancel,
+    "enqueue-now": enqueue_now,
+}
+
+
+def bulk(source: Source, action: str, ids: Sequence[Any]) -> dict[str, Any]:
+    """Apply one action to many jobs; each job's outcome is reported, none stops the rest."""
+    if action not in ACTIONS:
+        raise ActionError(400, f"unknown action {action!r}; choose one of {sorted(ACTIONS)}")
+    if not isinstance(ids, list | tuple) or not ids:
+        raise ActionError(400, "give a non-empty list of job ids in 'ids'")
+    if len(ids) > MAX_BULK_IDS:
+        raise ActionError(400, f"at most {MAX_BULK_IDS} ids per request, got {len(ids)}")
+    if not all(isinstance(i, str) for i in ids):
+        raise ActionError(400, "every id in 'ids' must be a string")
+    done: list[str] = []
+    errors: dict[str, str] = {}
+    for job_id in dict.fromkeys(ids):
+        try:
+            ACTIONS[action](source, job_id)
+            done.append(job_id)
+        except ActionError as exc:
+            errors[job_id] = exc.message
+    return {"action": action, "done": done, "errors": errors}
+
+
+def require_queue(source: Source, name: str) -> None:
+    if not source.connection.sismember(source.keys.queues, name):
+        raise ActionError(404, f"no queue named {name!r}")
+
+
+def empty(source: Source, queue: str, registry: str) -> int:
+    """Delete every job of a queue in one state, in batches; returns how many."""
+    require_queue(source, queue)
+    if registry not in EMPTIABLE:
+        raise ActionError(
+            400,
+            f"cannot empty {registry!r}: choose one of {', '.join(EMPTIABLE)} "
+            "(running jobs are never deleted)"
+            if registry in REGISTRIES
+            else f"unknown registry {registry!r}; choose one of {', '.join(EMPTIABLE)}",
+        )
+    if registry == "queued":
+        return source.queue(queue).empty()
+    scripts = scripts_for(source.connection)
+    key = source.keys.registry(registry, queue)
+    total = 0
+    while True:
+        removed = int(scripts.run("empty_registry", [key], [source.keys.job_prefix, BATCH]))
+        total += removed
+        if removed == 0:
+            return total
+
+
+def requeue_failed(source: Source, queue: str) -> int:
+    """Requeue every failed job of ``queue``, a batch of scripts per round trip."""
+    require_queue(source, queue)
+    keys = source.keys
+    failed_key = keys.registry("failed", queue)
+    scripts = scripts_for(source.connection)
+    # Bounded by the size at the start, so that jobs failing meanwhile cannot keep it going.
+    rounds = -(-int(source.connection.zcard(failed_key)) // BATCH)
+    moved = 0
+    for _ in range(rounds):
+        ids = [decode(i) or "" for i in cast(list[bytes], source.connection.zrange(
+            failed_key, 0, BATCH - 1
+        ))]
+        if not ids:
+            break
+        with source.connection.pipeline(transaction=False) as pipe:
+            for job_id in ids:
+                scripts.run(
+                    "requeue",
+                    keys=[
+                        keys.job(job_id),
+                        failed_key,
+                        keys.queue(queue),
+                        keys.wake_channel(queue),
+                    ],
+                    args=[job_id, now_ms(), "0", ""],
+                    client=pipe,
+                )
+            moved += sum(int(r) for r in pipe.execute())
+    return moved
+
+
+def requeue_all_failed(source: Source) -> int:
+    return sum(requeue_failed(source, name) for name in queue_names(source))

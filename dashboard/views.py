@@ -1,0 +1,99 @@
+"""The HTML pages: each renders its data once, then its script keeps it fresh from the API."""
+
+from __future__ import annotations
+
+from flask import abort, redirect, request, url_for
+from flask.typing import ResponseReturnValue
+
+from minirq.utils import now_ms
+
+from . import actions, data, params
+from .actions import ActionError
+from .api import known_queue, overview_data
+from .app import EXTENSION, blueprint, render_page, source
+
+# Which actions apply to a job in each status (the job page shows only those).
+JOB_ACTIONS = {
+    "requeue": ("failed", "stopped", "canceled"),
+    "cancel": ("queued", "scheduled", "deferred"),
+    "enqueue-now": ("scheduled",),
+    "delete": ("queued", "scheduled", "deferred", "finished", "failed", "stopped", "canceled"),
+}
+# Which bulk actions the list of each registry offers.
+LIST_ACTIONS = {
+    "queued": ("cancel", "delete"),
+    "started": (),
+    "scheduled": ("enqueue-now", "cancel", "delete"),
+    "deferred": ("cancel", "delete"),
+    "finished": ("delete",),
+    "failed": ("requeue", "delete"),
+    "canceled": ("requeue", "delete"),
+}
+
+
+@blueprint.get("/", endpoint="overview")
+def overview() -> ResponseReturnValue:
+    stats = data.stats(source(), 60)
+    return render_page("overview.html", page="overview", overview=overview_data(), stats=stats)
+
+
+@blueprint.get("/queues/<path:name>", endpoint="queue")
+def queue(name: str) -> ResponseReturnValue:
+    name = known_queue(name)
+    page = params.page_args()
+    now = now_ms()
+    listing = data.list_jobs(source(), name, page, now)
+    counts = data.queue_counts(source(), [name], now)[0]["counts"]
+    return render_page(
+        "queue.html",
+        page="queue",
+        name=name,
+        listing=listing,
+        counts=counts,
+        registries=data.REGISTRIES,
+        actions=LIST_ACTIONS[page.registry],
+        emptiable=page.registry in actions.EMPTIABLE,
+    )
+
+
+@blueprint.get("/jobs", endpoint="find_job")
+def find_job() -> ResponseReturnValue:
+    """The search box: go to the job with that id, or say clearly that there is none."""
+    job_id = (request.args.get("id") or "").strip()
+    if not job_id:
+        abort(400, description="type a job id to find it")
+    params.job_id(job_id)
+    return redirect(url_for(f"{EXTENSION}.job", job_id=job_id), code=303)
+
+
+@blueprint.get("/jobs/<job_id>", endpoint="job")
+def job(job_id: str) -> ResponseReturnValue:
+    try:
+        found = actions.load_job(source(), job_id)
+    except ActionError as exc:
+        abort(exc.status, description=exc.message)
+    detail = data.job_detail(found, now_ms())
+    return render_page("job.html", page="job", job=detail, job_actions=JOB_ACTIONS)
+
+
+@blueprint.get("/workers", endpoint="workers")
+def workers() -> ResponseReturnValue:
+    return render_page("workers.html", page="workers", workers=data.workers(source()))
+
+
+@blueprint.get("/failed", endpoint="failed")
+def failed() -> ResponseReturnValue:
+    src = source()
+    return render_page(
+        "failed.html", page="failed", failed=data.failed_groups(src, data.queue_names(src))
+    )
+
+
+@blueprint.get("/scheduled", endpoint="scheduled")
+def scheduled() -> ResponseReturnValue:
+    src = source()
+    return render_page(
+        "scheduled.html",
+        page="scheduled",
+        scheduled=data.scheduled_jobs(src, data.queue_names(src), 100),
+    )

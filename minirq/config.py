@@ -1,0 +1,197 @@
+"""Settings for minirq's processes, from four sources in a fixed precedence.
+
+Highest first:
+
+1. command-line flags (``minirq worker --lease 60``);
+2. environment variables: ``REDIS_URL`` and ``MINIRQ_*`` (``MINIRQ_LEASE_S=60``);
+3. a settings module named by ``-c myapp.minirq_settings`` or ``MINIRQ_SETTINGS``, holding
+   upper-case names (``LEASE_S = 60``, ``QUEUES = ["high", "default"]``);
+4. the defaults below.
+
+An invalid value raises :class:`ConfigurationError` with one line naming the setting and
+where it came from.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from types import ModuleType
+from typing import Any
+
+import redis
+
+from .connection import SSL_CERT_REQS_CHOICES, connect
+from .defaults import (
+    DEFAULT_LEASE_S,
+    DEFAULT_PREFIX,
+    DEFAULT_QUEUE_NAME,
+    DEFAULT_REDIS_URL,
+    DEFAULT_SHUTDOWN_TIMEOUT_S,
+)
+from .exceptions import ConfigurationError
+from .keys import Keys
+from .queue import validate_queue_name
+
+SETTINGS_MODULE_ENV = "MINIRQ_SETTINGS"
+WORKER_CLASS_CHOICES = ("fork", "simple")
+LOG_LEVEL_CHOICES = ("DEBUG", "INFO", "WARNING", "ERROR")
+LOG_FORMAT_CHOICES = ("text", "json")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What ``minirq worker``, ``info`` and the other commands run with."""
+
+    redis_url: str = DEFAULT_REDIS_URL
+    redis_ssl_cert_reqs: str | None = None
+    redis_ssl_ca_certs: str | None = None
+    prefix: str = DEFAULT_PREFIX
+    queues: tuple[str, ...] = (DEFAULT_QUEUE_NAME,)
+    worker_class: str = "fork"
+    lease_s: float = DEFAULT_LEASE_S
+    shutdown_timeout_s: float = DEFAULT_SHUTDOWN_TIMEOUT_S
+    log_level: str = "INFO"
+    log_format: str = "text"
+
+    def connect(self) -> redis.Redis:
+        """A Redis client for these settings (no connection is made yet)."""
+        return connect(
+            self.redis_url,
+            ssl_cert_reqs=self.redis_ssl_cert_reqs,
+            ssl_ca_certs=self.redis_ssl_ca_certs,
+        )
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("must be non-empty text")
+    return value.strip()
+
+
+def _choice(choices: tuple[str, ...], upper: bool = False) -> Callable[[Any], str]:
+    def parse(value: Any) -> str:
+        text = _text(value)
+        text = text.upper() if upper else text.lower()
+        if text not in choices:
+            raise ValueError(f"choose one of {', '.join(choices)}")
+        return text
+
+    return parse
+
+
+def _seconds(minimum: float) -> Callable[[Any], float]:
+    def parse(value: Any) -> float:
+        if isinstance(value, bool):
+            raise ValueError("must be a number of seconds")
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise ValueError("must be a number of seconds") from None
+        if not number >= minimum:  # also refuses NaN
+            raise ValueError(f"must be at least {minimum:g}")
+        return number
+
+    return parse
+
+
+def _queues(value: Any) -> tuple[str, ...]:
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list | tuple) or not items:
+        raise ValueError("must be queue names, comma-separated or a list")
+    names = tuple(validate_queue_name(str(item).strip()) for item in items)
+    if len(set(names)) != len(names):
+        raise ValueError("names a queue twice")
+    return names
+
+
+def _prefix(value: Any) -> str:
+    return Keys(_text(value)).prefix
+
+
+# Each setting: its parser, its environment variable, its name in a settings module.
+_FIELDS: dict[str, tuple[Callable[[Any], Any], str, str]] = {
+    "redis_url": (_text, "REDIS_URL", "REDIS_URL"),
+    "redis_ssl_cert_reqs": (
+        _choice(SSL_CERT_REQS_CHOICES),
+        "MINIRQ_REDIS_SSL_CERT_REQS",
+        "REDIS_SSL_CERT_REQS",
+    ),
+    "redis_ssl_ca_certs": (_text, "MINIRQ_REDIS_SSL_CA_CERTS", "REDIS_SSL_CA_CERTS"),
+    "prefix": (_prefix, "MINIRQ_PREFIX", "PREFIX"),
+    "queues": (_queues, "MINIRQ_QUEUES", "QUEUES"),
+    "worker_class": (_choice(WORKER_CLASS_CHOICES), "MINIRQ_WORKER_CLASS", "WORKER_CLASS"),
+    "lease_s": (_seconds(1), "MINIRQ_LEASE_S", "LEASE_S"),
+    "shutdown_timeout_s": (_seconds(0), "MINIRQ_SHUTDOWN_TIMEOUT_S", "SHUTDOWN_TIMEOUT_S"),
+    "log_level": (_choice(LOG_LEVEL_CHOICES, upper=True), "MINIRQ_LOG_LEVEL", "LOG_LEVEL"),
+    "log_format": (_choice(LOG_FORMAT_CHOICES), "MINIRQ_LOG_FORMAT", "LOG_FORMAT"),
+}
+ENVIRONMENT_VARIABLES = tuple(env for _, env, _ in _FIELDS.values())
+
+
+def _parse(name: str, value: Any, where: str) -> Any:
+    try:
+        return _FIELDS[name][0](value)
+    except (ValueError, ConfigurationError) as exc:
+        raise ConfigurationError(f"invalid {where} {value!r}: {exc}") from None
+
+
+def import_settings_module(dotted: str) -> ModuleType:
+    """Import a settings module, turning any failure into one clear line."""
+    try:
+        return importlib.import_module(dotted)
+    except Exception as exc:
+        raise ConfigurationError(
+            f"cannot import settings module {dotted!r}: {type(exc).__name__}: {exc}"
+        ) from None
+
+
+def load_settings(
+    flags: Mapping[str, Any] | None = None,
+    *,
+    module: str | None = None,
+    environ: Mapping[str, str] | None = None,
+    flag_names: Mapping[str, str] | None = None,
+) -> Settings:
+    """Settings from ``flags`` (``None`` values are not given), the environment, the
+    settings module (``module`` or ``$MINIRQ_SETTINGS``) and the defaults.
+
+    ``flag_names`` maps a setting to the flag that set it (``{"lease_s": "--lease"}``), so
+    that an error names what the user typed.
+
+    Raises :class:`ConfigurationError` for an unknown flag name, a module that cannot be
+    imported, or an invalid value.
+    """
+    environ = os.environ if environ is None else environ
+    flags = dict(flags or {})
+    unknown = set(flags) - set(_FIELDS)
+    if unknown:
+        raise ConfigurationError(f"unknown settings: {', '.join(sorted(unknown))}")
+    values: dict[str, Any] = {}
+    module_name = module or environ.get(SETTINGS_MODULE_ENV) or None
+    if module_name:
+        loaded = import_settings_module(module_name)
+        for name, (_, _, attribute) in _FIELDS.items():
+            if hasattr(loaded, attribute):
+                values[name] = _parse(
+                    name, getattr(loaded, attribute), f"{attribute} in {module_name}"
+                )
+    for name, (_, env, _) in _FIELDS.items():
+        if environ.get(env, "") != "":
+            values[name] = _parse(name, environ[env], env)
+    for name, value in flags.items():
+        if value is not None:
+            flag = (flag_names or {}).get(name) or "--" + name.replace("_", "-")
+            values[name] = _parse(name, value, flag)
+    return replace(Settings(), **values)
+
+
+__all__ = [
+    "ENVIRONMENT_VARIABLES",
+    "SETTINGS_MODULE_ENV",
+    "Settings",
+    "import_settings_module",
+    "load_settings",
+]

@@ -1,0 +1,40 @@
+-- Move one batch of due jobs from a queue's scheduled set onto the queue, as one step,
+-- and only for the scheduler that holds the lease: a scheduler that lost its lease
+-- mid-pass (paused, partitioned) must not enqueue what its successor already moved.
+--
+-- KEYS[1] the scheduler lease
+-- KEYS[2] scheduled registry of the queue
+-- KEYS[3] queue list
+-- KEYS[4] wake channel of the queue
+-- ARGV[1] the caller's lease value ("<fencing token>:<holder>")
+-- ARGV[2] now, epoch milliseconds: only jobs due at or before it move
+-- ARGV[3] batch size
+-- ARGV[4] job key prefix
+-- Returns -1 if the caller does not hold the lease, else how many ids left the set.
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then
+  return -1
+end
+local ids = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[2], 'LIMIT', 0, tonumber(ARGV[3]))
+if #ids == 0 then
+  return 0
+end
+local was_empty = redis.call('LLEN', KEYS[3]) == 0
+local pushed = 0
+for _, id in ipairs(ids) do
+  redis.call('ZREM', KEYS[2], id)
+  local job_key = ARGV[4] .. id
+  -- A job whose hash expired or was deleted while it waited is dropped with its id.
+  if redis.call('EXISTS', job_key) == 1 then
+    redis.call('HSET', job_key, 'status', 'queued', 'enqueued_ms', ARGV[2])
+    if redis.call('HGET', job_key, 'at_front') == '1' then
+      redis.call('LPUSH', KEYS[3], id)
+    else
+      redis.call('RPUSH', KEYS[3], id)
+    end
+    pushed = pushed + 1
+  end
+end
+if was_empty and pushed > 0 then
+  redis.call('PUBLISH', KEYS[4], '1')
+end
+return #ids
