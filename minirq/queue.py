@@ -9,6 +9,7 @@ from typing import Any, NamedTuple
 
 import redis
 
+from .callbacks import record_callback_error, run_failure_callback, run_success_callback
 from .connection import resolve_connection
 from .defaults import DEFAULT_JOB_TIMEOUT_S, DEFAULT_QUEUE_NAME
 from .dependency import apply_enqueue_result, needs_checked_enqueue, run_checked_enqueue
@@ -545,7 +546,7 @@ class Queue:
         scripts = scripts_for(self.connection)
         try:
             value = job.perform()
-        except Exception:
+        except Exception as exc:
             scripts.run(
                 "fail",
                 keys=[
@@ -568,6 +569,9 @@ class Queue:
                     self.keys.prefix,
                 ],
             )
+            callback_error = run_failure_callback(job, type(exc), exc, exc.__traceback__)
+            if callback_error:
+                record_callback_error(self.connection, job, callback_error)
             job.refresh()
             raise
         scripts.run(
@@ -586,6 +590,9 @@ class Queue:
                 self.keys.prefix,
             ],
         )
+        callback_error = run_success_callback(job, value)
+        if callback_error:
+            record_callback_error(self.connection, job, callback_error)
         if job.result_ttl != 0:
             job.refresh()
         return job

@@ -116,3 +116,17 @@ def test_bad_exception_handler_is_refused(connection: redis.Redis, queue: Queue)
         Worker([queue], connection=connection, exception_handlers=["tests.nope.handler"])
     with pytest.raises(ConfigurationError, match="not callable"):
         Worker([queue], connection=connection, exception_handlers=[42])  # type: ignore[list-item]
+
+
+def test_callbacks_run_in_sync_mode() -> None:
+    import fakeredis
+
+    connection = fakeredis.FakeRedis()
+    queue = Queue(is_async=False, connection=connection)
+    ok = queue.enqueue(add, 1, 2, on_success=ff.record_success)
+    assert calls(connection, ok.id) == [["success", 3]]
+    with pytest.raises(ZeroDivisionError):
+        queue.enqueue(div_by_zero, job_id="bad", on_failure=ff.record_failure)
+    assert calls(connection, "bad") == [
+        ["failure", "ZeroDivisionError", "division by zero", "traceback"]
+    ]

@@ -20,7 +20,7 @@ from flask.testing import FlaskClient
 
 from dashboard import blueprint, create_app
 from dashboard.app import CONTENT_SECURITY_POLICY, CSRF_COOKIE, format_duration
-from dashboard.data import exception_type
+from dashboard.present import exception_type
 from minirq import Job, JobStatus, Queue, SimpleWorker
 from minirq.cli import main
 from minirq.exceptions import ConfigurationError
@@ -172,6 +172,9 @@ def test_queue_list_pages_and_orders(client: FlaskClient, queue: Queue) -> None:
 def test_registry_lists_sort_by_score(client: FlaskClient, queue: Queue) -> None:
     a = failed_job(queue, 1)
     b = failed_job(queue, 2)
+    # Both may fail within one millisecond: make their order certain.
+    far = now_ms() + 10**9
+    queue.connection.zadd(queue.keys.registry("failed", "default"), {a.id: far, b.id: far + 1})
     newest = api(client, "/api/queues/default/jobs?registry=failed")
     assert [j["id"] for j in newest["jobs"]] == [b.id, a.id]
     oldest = api(client, "/api/queues/default/jobs?registry=failed&order=asc")
@@ -181,12 +184,8 @@ def test_registry_lists_sort_by_score(client: FlaskClient, queue: Queue) -> None
 
 def test_job_page_shows_everything(client: FlaskClient, queue: Queue) -> None:
     long_text = "x" * 500
-    job = queue.enqueue(
-        fixtures.echo,
-        long_text,
-        flag=True,
-        meta={"progress": 42, "message": "halfway", "owner": "ops"},
-    )
+    job = queue.enqueue(fixtures.echo, long_text, flag=True, meta={"owner": "ops"})
+    job.set_progress(0.42, "halfway")
     html = client.get(f"/jobs/{job.id}").data.decode()
     assert "tests.fixtures.echo(" in html
     assert '<details class="long">' in html and long_text in html
@@ -196,6 +195,8 @@ def test_job_page_shows_everything(client: FlaskClient, queue: Queue) -> None:
     detail = api(client, f"/api/jobs/{job.id}")
     assert detail["args"] == [repr(long_text)] and detail["kwargs"] == {"flag": "True"}
     assert detail["progress"] == {"percent": 42.0, "message": "halfway"}
+    listed = api(client, "/api/queues/default/jobs")["jobs"][0]
+    assert listed["progress"] == {"percent": 42.0, "message": "halfway"}
     assert detail["status"] == "queued" and detail["origin"] == "default"
 
 
@@ -502,6 +503,7 @@ def test_read_only_refuses_actions_and_hides_them(redis_url: str, queue: Queue) 
         f"/api/jobs/{job.id}/delete",
         "/api/queues/default/empty",
         "/api/queues/default/requeue-failed",
+        "/api/queues/default/pause",
         "/api/failed/requeue",
     ):
         response = client.post(url, json={}, headers={"X-CSRF-Token": token})
@@ -603,6 +605,20 @@ def test_running_jobs_are_not_deleted(client: FlaskClient, queue: Queue) -> None
     assert job.exists()
 
 
+def test_pause_and_resume_a_queue(client: FlaskClient, queue: Queue) -> None:
+    queue.enqueue(fixtures.add, 1, 2)
+    assert api(client, "/api/queues")["queues"][0]["paused"] is False
+    response = post(client, "/api/queues/default/pause")
+    assert response.status_code == 200 and queue.is_paused
+    assert api(client, "/api/queues")["queues"][0]["paused"] is True
+    html = client.get("/").data.decode()
+    assert 'class="badge paused">paused' in html and ">Resume</button>" in html
+    assert 'id="paused-badge" class="badge paused">' in client.get("/queues/default").data.decode()
+    assert post(client, "/api/queues/default/resume").status_code == 200
+    assert not queue.is_paused
+    assert post(client, "/api/queues/nosuchqueue/pause").status_code == 404
+
+
 def test_empty_queue_and_registries(client: FlaskClient, queue: Queue) -> None:
     failed = [failed_job(queue, i) for i in range(2)]
     queued = [queue.enqueue(fixtures.add, i, i) for i in range(3)]
@@ -636,7 +652,6 @@ def test_requeue_all_failed_per_queue_and_everywhere(
     failed_job(b)
     response = post(client, "/api/queues/a/requeue-failed")
     assert response.get_json()["count"] == 3
-    # Jobs that fail within the same millisecond share a score, so compare as sets.
     assert sorted(a.job_ids) == sorted(j.id for j in jobs_a)
     assert a.failed_job_registry.count == 0
     assert b.failed_job_registry.count == 1
@@ -864,3 +879,18 @@ def test_format_duration() -> None:
     assert format_duration(200_000) == "2d 7h"
     assert format_duration(30, signed=True) == "in 30.0 s"
     assert format_duration(-30, signed=True) == "30.0 s ago"
+
+
+def test_metrics_endpoint_serves_prometheus_text_behind_the_login(
+    redis_url: str, queue: Queue, connection: redis.Redis
+) -> None:
+    finished_job(queue, fixtures.add, 1, 2)
+    client = make_app(redis_url, MINIRQ_DASHBOARD_PASSWORD="s3cret").test_client()
+    assert client.get("/metrics").status_code == 401
+    response = client.get("/metrics", auth=("admin", "s3cret"))
+    assert response.status_code == 200
+    assert response.content_type.startswith("text/plain; version=")
+    assert response.headers["Cache-Control"] == "no-store"
+    text = response.get_data(as_text=True)
+    assert 'minirq_jobs_processed_total{queue="default"} 1.0' in text
+    assert 'minirq_queue_jobs{queue="default",state="finished"} 1.0' in text

@@ -258,3 +258,20 @@ def test_two_parents_finishing_at_once_enqueue_the_child_exactly_once(
         assert child.get_status() == JobStatus.QUEUED
         assert children.job_ids == [child.id]
         children.empty()
+
+
+def test_parent_failed_by_the_reaper_releases_allow_failure_dependents(
+    connection: redis.Redis, queue: Queue
+) -> None:
+    from minirq.worker import reap_expired_leases
+
+    parent = queue.enqueue(add, 1, 2)
+    lenient = queue.enqueue(say_hello, depends_on=Dependency(jobs=parent, allow_failure=True))
+    strict = queue.enqueue(say_hello, depends_on=parent)
+    assert SimpleWorker([queue], connection=connection, name="dead")._fetch() is not None
+    connection.hset(parent.key, "orphaned", 2)
+    connection.zadd(queue.started_job_registry.key, {parent.id: 1})  # an expired lease
+    _, failed = reap_expired_leases(connection, Keys(), max_orphanings=3)
+    assert failed == [parent.id]
+    assert lenient.get_status() == JobStatus.QUEUED
+    assert strict.get_status() == JobStatus.DEFERRED

@@ -91,3 +91,16 @@ def test_cli_pause_resume_suspend(
     assert "resumed" in run("resume").stdout
     assert not is_suspended(connection)
     assert paused_queue_names(connection) == {"a"}
+
+
+def test_info_shows_paused_queues_and_suspension(
+    connection: redis.Redis, minirq_command: list[str], subprocess_env: dict[str, str]
+) -> None:
+    Queue("slow", connection=connection).pause()
+    suspend(connection)
+    done = subprocess.run(
+        [*minirq_command, "info"], env=subprocess_env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert "paused: slow" in done.stdout
+    assert "workers are suspended" in done.stdout

@@ -13,6 +13,8 @@
 -- ARGV[4] now as ISO 8601 text, for the failure reason
 -- ARGV[5] at most this many jobs per queue per call
 -- ARGV[6] failure ttl in seconds when the job has none of its own
+-- ARGV[7] key prefix, read only for a failed job that has dependents (lib_dependents.lua)
+-- @include lib_dependents
 --
 -- Returns {requeued ids, failed ids}.
 local requeued, failed = {}, {}
@@ -36,6 +38,9 @@ for i = 1, #KEYS, 4 do
           redis.call('ZADD', KEYS[i + 2], tonumber(ARGV[1]) + ttl * 1000, id)
         else
           redis.call('ZADD', KEYS[i + 2], '+inf', id)
+        end
+        if redis.call('HGET', job_key, 'has_dependents') == '1' then
+          release_dependents(ARGV[7], id, ARGV[1], false)
         end
         failed[#failed + 1] = id
       else
