@@ -283,10 +283,13 @@ def test_damaged_job_fails_alone_and_the_worker_goes_on(
     damage: Callable[[redis.Redis, str], object],
     reason: str,
 ) -> None:
+    # A job before the broken one, so that the broken one may come with its outcome.
+    before = queue.enqueue(fixtures.say_hello, "before")
     broken = queue.enqueue(fixtures.say_hello)
     damage(connection, broken.key)
     good = queue.enqueue(fixtures.say_hello, "after")
     worker_class([queue], connection=connection).work(burst=True)
+    assert before.return_value() == "Hi there, before!"
     assert broken.get_status() == JobStatus.FAILED
     broken.refresh()
     assert reason in (broken.exc_info or "")
