@@ -548,7 +548,8 @@ class BaseWorker:
 
     def _record_repeat(self, job: Job, queue: Queue, outcome: Outcome) -> bool:
         """Send a successful job with a :class:`~minirq.Repeat` back for its next run."""
-        plan = plan_repeat(job, now_ms())
+        now = now_ms()
+        plan = plan_repeat(job, now)
         if plan is None:
             return False
         when, repeats_left = plan
@@ -562,7 +563,7 @@ class BaseWorker:
                 self.keys.wake_channel(queue.name),
                 self.keys.scheduler_wake,
             ],
-            [job.id, self.name, now_ms(), outcome.result or b"", when, repeats_left],
+            [job.id, self.name, now, outcome.result or b"", when, repeats_left],
         )
         if not recorded:
             logger.warning(
