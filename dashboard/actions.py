@@ -174,5 +174,16 @@ def requeue_failed(source: Source, queue: str) -> int:
     return moved
 
 
+def pause(source: Source, queue: str) -> None:
+    """Make workers skip ``queue`` until it is resumed."""
+    require_queue(source, queue)
+    source.queue(queue).pause()
+
+
+def resume(source: Source, queue: str) -> None:
+    require_queue(source, queue)
+    source.queue(queue).resume()
+
+
 def requeue_all_failed(source: Source) -> int:
     return sum(requeue_failed(source, name) for name in queue_names(source))

@@ -9,7 +9,7 @@ from flask.typing import ResponseReturnValue
 
 from minirq.utils import iso_utc, now_ms
 
-from . import actions, data, params
+from . import actions, data, params, present
 from .actions import ActionError
 from .app import blueprint, json_response, settings, source
 
@@ -59,7 +59,7 @@ def job(job_id: str) -> ResponseReturnValue:
         found = actions.load_job(source(), job_id)
     except ActionError as exc:
         abort(exc.status, description=exc.message)
-    return json_response(data.job_detail(found, now_ms()))
+    return json_response(present.job_detail(found, now_ms()))
 
 
 @blueprint.get("/api/stats", endpoint="api_stats")
@@ -160,6 +160,26 @@ def requeue_failed(name: str) -> ResponseReturnValue:
     except ActionError as exc:
         abort(exc.status, description=exc.message)
     return _done(f"requeued {count} failed job(s) of {name}", count=count)
+
+
+@blueprint.post("/api/queues/<path:name>/pause", endpoint="api_pause")
+def pause(name: str) -> ResponseReturnValue:
+    name = params.queue_name(name)
+    try:
+        actions.pause(source(), name)
+    except ActionError as exc:
+        abort(exc.status, description=exc.message)
+    return _done(f"paused {name}: workers skip it until it is resumed")
+
+
+@blueprint.post("/api/queues/<path:name>/resume", endpoint="api_resume")
+def resume(name: str) -> ResponseReturnValue:
+    name = params.queue_name(name)
+    try:
+        actions.resume(source(), name)
+    except ActionError as exc:
+        abort(exc.status, description=exc.message)
+    return _done(f"resumed {name}")
 
 
 @blueprint.post("/api/failed/requeue", endpoint="api_requeue_all_failed")

@@ -10,18 +10,18 @@ from __future__ import annotations
 import heapq
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, cast
 
 import redis
 
 from minirq import Job, Queue, Worker
-from minirq.exceptions import DeserializationError
 from minirq.keys import Keys
 from minirq.registry import REGISTRY_CLASSES
 from minirq.scheduler import Scheduler
 from minirq.serializers import Serializer
 from minirq.utils import decode, iso_utc, now_ms
+
+from .present import exception_type, iso, job_summary, ms_of, shorten
 
 # The states a queue's jobs can be listed in, in the order the pages show them.
 REGISTRIES = ("queued", "started", "scheduled", "deferred", "finished", "failed", "canceled")
@@ -31,9 +31,6 @@ MAX_STATS_MINUTES = 120
 # The failed page groups only the newest failed jobs of each queue by exception type,
 # so that it reads a bounded number of tracebacks however many jobs failed.
 FAILED_GROUP_SAMPLE = 500
-# The longest repr of one value shown in full on the job page.
-FULL_REPR_LIMIT = 20_000
-SHORT_REPR_LIMIT = 60
 
 
 @dataclass(frozen=True)
@@ -52,141 +49,6 @@ class Source:
         return Queue(
             name, connection=self.connection, serializer=self.serializer, prefix=self.prefix
         )
-
-
-# -- formatting -----------------------------------------------------------------------
-
-
-def iso(value: datetime | None) -> str | None:
-    """ISO 8601 in UTC with milliseconds, as every timestamp the dashboard sends."""
-    if value is None:
-        return None
-    return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def ms_of(value: datetime | None) -> int | None:
-    return None if value is None else int(value.timestamp() * 1000)
-
-
-def shorten(text: str, limit: int) -> tuple[str, bool]:
-    """``text`` cut to ``limit`` characters, and whether it was cut."""
-    if len(text) <= limit:
-        return text, False
-    return text[: limit - 1] + "…", True
-
-
-def safe_repr(value: Any, limit: int = FULL_REPR_LIMIT) -> str:
-    try:
-        text = repr(value)
-    except Exception as exc:
-        text = f"<repr failed: {type(exc).__name__}>"
-    if len(text) > limit:
-        text = f"{text[:limit]}… ({len(text) - limit} more characters)"
-    return text
-
-
-def exception_type(traceback_text: str | None) -> str:
-    """The exception's class name from the last line of a traceback."""
-    for line in reversed((traceback_text or "").strip().splitlines()):
-        line = line.strip()
-        if line:
-            head = line.split(":", 1)[0].strip()
-            return head if head and " " not in head else "(unknown)"
-    return "(unknown)"
-
-
-def duration_s(job: Job, now: int) -> float | None:
-    started = ms_of(job.started_at)
-    if started is None:
-        return None
-    ended = ms_of(job.ended_at)
-    if ended is None:
-        return (now - started) / 1000 if job.status == "started" else None
-    return max(ended - started, 0) / 1000
-
-
-def job_summary(job: Job, now: int) -> dict[str, Any]:
-    """One row of a job list."""
-    call, _ = shorten(job.get_call_string(shorten=True), 200)
-    meta = _meta(job)
-    return {
-        "id": job.id,
-        "call": call,
-        "status": job.status.value if job.status else None,
-        "origin": job.origin,
-        "enqueued_at": iso(job.enqueued_at),
-        "started_at": iso(job.started_at),
-        "ended_at": iso(job.ended_at),
-        "duration_s": duration_s(job, now),
-        "worker": job.worker_name,
-        "progress": _progress(meta),
-    }
-
-
-def _meta(job: Job) -> dict[str, Any] | None:
-    try:
-        return job.meta
-    except DeserializationError:
-        return None
-
-
-def _progress(meta: dict[str, Any] | None) -> dict[str, Any] | None:
-    """The progress a job reported with ``job.set_progress`` (kept in its meta as
-    ``progress``, a fraction from 0 to 1, and ``progress_message``)."""
-    if not meta or "progress" not in meta:
-        return None
-    value = meta.get("progress")
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    message = meta.get("progress_message")
-    return {
-        "percent": max(0.0, min(100.0, float(value) * 100)),
-        "message": shorten(str(message), 500)[0] if message is not None else None,
-    }
-
-
-def job_detail(job: Job, now: int) -> dict[str, Any]:
-    """Everything the job page shows; values are reprs, never raw objects."""
-    detail = job_summary(job, now)
-    try:
-        args: list[str] | None = [safe_repr(a) for a in job.args]
-        kwargs: dict[str, str] | None = {k: safe_repr(v) for k, v in job.kwargs.items()}
-        call_error = None
-    except DeserializationError as exc:
-        args, kwargs, call_error = None, None, str(exc)
-    meta = _meta(job)
-    try:
-        result: str | None = (
-            safe_repr(job.return_value(refresh=False)) if job.status == "finished" else None
-        )
-    except DeserializationError as exc:
-        result = f"<cannot decode the result: {exc}>"
-    fields = job.to_dict()
-    detail.update(
-        func_name=job.func_name,
-        description=job.description,
-        args=args,
-        kwargs=kwargs,
-        call_error=call_error,
-        created_at=iso(job.created_at),
-        timeout_s=job.timeout,
-        retries_left=_int_field(job, "retries_left"),
-        orphaned_count=fields["orphaned_count"],
-        meta=None if meta is None else {str(k): safe_repr(v) for k, v in meta.items()},
-        meta_error="the meta cannot be decoded" if meta is None and "meta" in job._fields else None,
-        result=result,
-        exc_info=job.exc_info,
-        exception_type=exception_type(job.exc_info) if job.exc_info else None,
-    )
-    return detail
-
-
-def _int_field(job: Job, field: str) -> int | None:
-    value = getattr(job, field, None)
-    if isinstance(value, int):
-        return value
-    raw = job._get(field)
-    return int(raw) if raw and raw.lstrip("-").isdigit() else None
 
 
 # -- queues -----------------------------------------------------------------------------
@@ -218,12 +80,15 @@ def queue_counts(source: Source, names: Sequence[str], now: int) -> list[dict[st
     with source.connection.pipeline(transaction=False) as pipe:
         for name in names:
             _count_commands(pipe, keys, name, now)
-        results = pipe.execute()
+        pipe.smembers(keys.paused_queues)
+        *results, paused_raw = pipe.execute()
+    paused = {decode(n) for n in paused_raw}
     width = len(REGISTRIES)
     return [
         {
             "name": name,
             "counts": dict(zip(REGISTRIES, results[i * width : (i + 1) * width], strict=True)),
+            "paused": name in paused,
         }
         for i, name in enumerate(names)
     ]

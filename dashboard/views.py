@@ -7,7 +7,7 @@ from flask.typing import ResponseReturnValue
 
 from minirq.utils import now_ms
 
-from . import actions, data, params
+from . import actions, data, params, present
 from .actions import ActionError
 from .api import known_queue, overview_data
 from .app import EXTENSION, blueprint, render_page, source
@@ -43,13 +43,14 @@ def queue(name: str) -> ResponseReturnValue:
     page = params.page_args()
     now = now_ms()
     listing = data.list_jobs(source(), name, page, now)
-    counts = data.queue_counts(source(), [name], now)[0]["counts"]
+    row = data.queue_counts(source(), [name], now)[0]
     return render_page(
         "queue.html",
         page="queue",
         name=name,
         listing=listing,
-        counts=counts,
+        counts=row["counts"],
+        paused=row["paused"],
         registries=data.REGISTRIES,
         actions=LIST_ACTIONS[page.registry],
         emptiable=page.registry in actions.EMPTIABLE,
@@ -72,7 +73,7 @@ def job(job_id: str) -> ResponseReturnValue:
         found = actions.load_job(source(), job_id)
     except ActionError as exc:
         abort(exc.status, description=exc.message)
-    detail = data.job_detail(found, now_ms())
+    detail = present.job_detail(found, now_ms())
     return render_page("job.html", page="job", job=detail, job_actions=JOB_ACTIONS)
 
 

@@ -20,7 +20,7 @@ from flask.testing import FlaskClient
 
 from dashboard import blueprint, create_app
 from dashboard.app import CONTENT_SECURITY_POLICY, CSRF_COOKIE, format_duration
-from dashboard.data import exception_type
+from dashboard.present import exception_type
 from minirq import Job, JobStatus, Queue, SimpleWorker
 from minirq.cli import main
 from minirq.exceptions import ConfigurationError
@@ -172,6 +172,9 @@ def test_queue_list_pages_and_orders(client: FlaskClient, queue: Queue) -> None:
 def test_registry_lists_sort_by_score(client: FlaskClient, queue: Queue) -> None:
     a = failed_job(queue, 1)
     b = failed_job(queue, 2)
+    # Both may fail within one millisecond: make their order certain.
+    far = now_ms() + 10**9
+    queue.connection.zadd(queue.keys.registry("failed", "default"), {a.id: far, b.id: far + 1})
     newest = api(client, "/api/queues/default/jobs?registry=failed")
     assert [j["id"] for j in newest["jobs"]] == [b.id, a.id]
     oldest = api(client, "/api/queues/default/jobs?registry=failed&order=asc")
@@ -181,12 +184,7 @@ def test_registry_lists_sort_by_score(client: FlaskClient, queue: Queue) -> None
 
 def test_job_page_shows_everything(client: FlaskClient, queue: Queue) -> None:
     long_text = "x" * 500
-    job = queue.enqueue(
-        fixtures.echo,
-        long_text,
-        flag=True,
-        meta={"owner": "ops"},
-    )
+    job = queue.enqueue(fixtures.echo, long_text, flag=True, meta={"owner": "ops"})
     job.set_progress(0.42, "halfway")
     html = client.get(f"/jobs/{job.id}").data.decode()
     assert "tests.fixtures.echo(" in html
@@ -197,6 +195,8 @@ def test_job_page_shows_everything(client: FlaskClient, queue: Queue) -> None:
     detail = api(client, f"/api/jobs/{job.id}")
     assert detail["args"] == [repr(long_text)] and detail["kwargs"] == {"flag": "True"}
     assert detail["progress"] == {"percent": 42.0, "message": "halfway"}
+    listed = api(client, "/api/queues/default/jobs")["jobs"][0]
+    assert listed["progress"] == {"percent": 42.0, "message": "halfway"}
     assert detail["status"] == "queued" and detail["origin"] == "default"
 
 
@@ -503,6 +503,7 @@ def test_read_only_refuses_actions_and_hides_them(redis_url: str, queue: Queue) 
         f"/api/jobs/{job.id}/delete",
         "/api/queues/default/empty",
         "/api/queues/default/requeue-failed",
+        "/api/queues/default/pause",
         "/api/failed/requeue",
     ):
         response = client.post(url, json={}, headers={"X-CSRF-Token": token})
@@ -604,6 +605,20 @@ def test_running_jobs_are_not_deleted(client: FlaskClient, queue: Queue) -> None
     assert job.exists()
 
 
+def test_pause_and_resume_a_queue(client: FlaskClient, queue: Queue) -> None:
+    queue.enqueue(fixtures.add, 1, 2)
+    assert api(client, "/api/queues")["queues"][0]["paused"] is False
+    response = post(client, "/api/queues/default/pause")
+    assert response.status_code == 200 and queue.is_paused
+    assert api(client, "/api/queues")["queues"][0]["paused"] is True
+    html = client.get("/").data.decode()
+    assert 'class="badge paused">paused' in html and ">Resume</button>" in html
+    assert 'id="paused-badge" class="badge paused">' in client.get("/queues/default").data.decode()
+    assert post(client, "/api/queues/default/resume").status_code == 200
+    assert not queue.is_paused
+    assert post(client, "/api/queues/nosuchqueue/pause").status_code == 404
+
+
 def test_empty_queue_and_registries(client: FlaskClient, queue: Queue) -> None:
     failed = [failed_job(queue, i) for i in range(2)]
     queued = [queue.enqueue(fixtures.add, i, i) for i in range(3)]
@@ -637,7 +652,6 @@ def test_requeue_all_failed_per_queue_and_everywhere(
     failed_job(b)
     response = post(client, "/api/queues/a/requeue-failed")
     assert response.get_json()["count"] == 3
-    # Jobs that failed in the same millisecond tie in the failed registry: any order.
     assert sorted(a.job_ids) == sorted(j.id for j in jobs_a)
     assert a.failed_job_registry.count == 0
     assert b.failed_job_registry.count == 1

@@ -258,14 +258,14 @@ def test_pause_stops_polling(tabs: Any, base_url: str, connection: redis.Redis) 
     page = tab.page
     page.goto(base_url + "workers")
     wait_for_update(page)
-    page.get_by_role("button", name="Pause").click()
+    page.get_by_role("button", name="Pause updates").click()
     assert page.locator("#live-status").inner_text() == "paused"
     paused_at = page.evaluate("document.body.dataset.updates")
     page.wait_for_timeout(1500)
     assert page.evaluate("document.body.dataset.updates") == paused_at
-    page.get_by_role("button", name="Resume").click()
+    page.get_by_role("button", name="Resume updates").click()
     wait_for_update(page)
     # The choice survives a reload.
-    page.get_by_role("button", name="Pause").click()
+    page.get_by_role("button", name="Pause updates").click()
     page.reload()
-    assert page.get_by_role("button", name="Resume").is_visible()
+    assert page.get_by_role("button", name="Resume updates").is_visible()

@@ -202,7 +202,7 @@
     var button = $('#live-toggle');
     if (!button) return;
     var render = function () {
-      button.textContent = paused ? 'Resume' : 'Pause';
+      button.textContent = paused ? 'Resume updates' : 'Pause updates';
       button.setAttribute('aria-pressed', paused ? 'true' : 'false');
       if (paused) setStatus('paused', false);
     };
@@ -311,7 +311,11 @@
         clear(tbody);
         if (!data.queues.length) tbody.appendChild(emptyRow(9, 'No queues yet: enqueue a job to see one here.'));
         data.queues.forEach(function (q) {
-          var cells = [el('td', {}, [el('a', { href: queueUrl(q.name), text: q.name })])];
+          var cells = [el('td', {}, [
+            el('a', { href: queueUrl(q.name), text: q.name }),
+            q.paused ? ' ' : null,
+            q.paused ? el('span', { className: 'badge paused', text: 'paused' }) : null
+          ])];
           REGISTRIES.forEach(function (r) {
             cells.push(el('td', { className: 'num' }, [el('a', {
               className: 'count count-' + r, 'data-registry': r, 'data-zero': q.counts[r] === 0,
@@ -322,6 +326,9 @@
             cells.push(el('td', { className: 'actions' }, [
               actionForm(apiUrl('queues/' + enc(q.name) + '/requeue-failed'), 'Requeue failed',
                 { confirm: 'Requeue every failed job of ' + q.name + '?' }),
+              ' ',
+              q.paused ? actionForm(apiUrl('queues/' + enc(q.name) + '/resume'), 'Resume')
+                : actionForm(apiUrl('queues/' + enc(q.name) + '/pause'), 'Pause'),
               ' ',
               actionForm(apiUrl('queues/' + enc(q.name) + '/empty'), 'Empty',
                 { confirm: 'Delete every queued job of ' + q.name + '?', danger: true })
@@ -370,6 +377,7 @@
       return getJSON(apiUrl('queues')).then(function (data) {
         data.queues.forEach(function (q) {
           if (q.name !== name) return;
+          $('#paused-badge').hidden = !q.paused;
           $all('.tab-count').forEach(function (node) {
             node.textContent = q.counts[node.dataset.registry];
           });
@@ -430,6 +438,7 @@
         set('worker', job.worker || '–');
         set('retries_left', job.retries_left === null ? '–' : String(job.retries_left));
         set('orphaned_count', String(job.orphaned_count));
+        set('attempts', String(job.attempts));
         set('result', job.result || '');
         set('exc_info', job.exc_info || '');
         set('exception_type', job.exception_type || '');
