@@ -16,7 +16,7 @@ from .app import Settings, blueprint, config_from_env, create_app
 
 # The modules whose routes hang on ``blueprint``; a new page or endpoint (for instance a
 # /metrics route) is one more module named here.
-ROUTE_MODULES = ("dashboard.views", "dashboard.api")
+ROUTE_MODULES = ("dashboard.views", "dashboard.api", "dashboard.metrics")
 
 for _module in ROUTE_MODULES:
     importlib.import_module(_module)

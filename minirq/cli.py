@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import ipaddress
 import json
+import logging
 import sys
 import time
 from collections.abc import Sequence
@@ -17,7 +18,7 @@ from . import suspension
 from .commands import send_shutdown_command, send_stop_job_command
 from .config import Settings, load_settings
 from .connection import redact_url, redis_url_from_env
-from .defaults import SCHEDULER_LEASE_S
+from .defaults import DEFAULT_MAX_RESULT_BYTES, SCHEDULER_LEASE_S
 from .exceptions import ConfigurationError, MinirqError
 from .job import Job
 from .keys import REGISTRY_KINDS, Keys
@@ -37,12 +38,13 @@ class MinirqGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except redis.AuthenticationError as exc:
+            # Before ConnectionError, which it derives from.
+            click.echo(f"Error: Redis refused the credentials: {exc}", err=True)
+            sys.exit(1)
         except (redis.ConnectionError, redis.TimeoutError) as exc:
             url = ctx.meta.get("minirq.url", redis_url_from_env())
             click.echo(f"Error: cannot reach Redis at {redact_url(url)}: {exc}", err=True)
-            sys.exit(1)
-        except redis.AuthenticationError as exc:
-            click.echo(f"Error: Redis refused the credentials: {exc}", err=True)
             sys.exit(1)
         except MinirqError as exc:
             click.echo(f"Error: {exc}", err=True)
@@ -185,6 +187,14 @@ def main() -> None:
     help="With --pool: replace a work-horse once it uses this many MB of memory.",
 )
 @click.option(
+    "--max-result-size",
+    "max_result_bytes",
+    type=click.IntRange(min=1),
+    default=DEFAULT_MAX_RESULT_BYTES,
+    show_default=True,
+    help="Bytes a serialized result may take; a larger one fails its job.",
+)
+@click.option(
     "--with-scheduler",
     is_flag=True,
     help="Also run the scheduler (delayed jobs, retries, cron) in a child process.",
@@ -216,6 +226,7 @@ def worker(
     pool_size: int | None,
     max_jobs_per_child: int | None,
     max_memory_per_child: float | None,
+    max_result_bytes: int,
     with_scheduler: bool,
     exception_handlers: Sequence[str],
     serializer: str | None,
@@ -238,7 +249,12 @@ def worker(
         flag_names=_FLAG_NAMES,
     )
     setup_logging(settings.log_level, settings.log_format)
-    connection = _connection(ctx, settings=settings)
+    # No ping: a worker started while Redis is down waits for it (logging once) instead
+    # of exiting, so that a process supervisor does not restart it in a loop.
+    ctx.meta["minirq.url"] = settings.redis_url
+    connection = settings.connect()
+    ctx.call_on_close(connection.close)
+    logging.getLogger("minirq.cli").info("using Redis at %s", redact_url(settings.redis_url))
     w: BaseWorker
     if pool_size is not None:
         w = WorkerPool(
@@ -248,6 +264,7 @@ def worker(
             prefix=settings.prefix,
             lease_s=settings.lease_s,
             shutdown_timeout_s=settings.shutdown_timeout_s,
+            max_result_bytes=max_result_bytes,
             exception_handlers=exception_handlers,
             serializer=_serializer(serializer),
             size=pool_size,
@@ -262,6 +279,7 @@ def worker(
             prefix=settings.prefix,
             lease_s=settings.lease_s,
             shutdown_timeout_s=settings.shutdown_timeout_s,
+            max_result_bytes=max_result_bytes,
             exception_handlers=exception_handlers,
             serializer=_serializer(serializer),
         )

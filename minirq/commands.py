@@ -77,6 +77,8 @@ class CommandListener:
         self.connection = connection
         self.channel = keys.worker_commands(worker_name)
         self._pubsub: Any = None
+        # Polled many times a second: an outage is logged once, not on every poll.
+        self._failing = False
 
     def _subscribe(self) -> None:
         pubsub = self.connection.pubsub()  # type: ignore[no-untyped-call]
@@ -104,9 +106,12 @@ class CommandListener:
                     continue
                 if isinstance(command, dict):
                     commands.append(command)
+            self._failing = False
             return commands
         except (redis.ConnectionError, redis.TimeoutError) as exc:
-            logger.error("command channel unreachable (%s); resubscribing later", exc)
+            if not self._failing:
+                logger.error("command channel unreachable (%s); resubscribing later", exc)
+                self._failing = True
             self.close()
             return []
 

@@ -21,7 +21,7 @@ from typing import Any, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import redis
-from croniter import croniter
+from croniter import CroniterError, croniter
 
 from .defaults import CRON_MISFIRE_CAP, CRON_MISFIRE_GRACE_S
 from .exceptions import ConfigurationError
@@ -33,7 +33,6 @@ ENTRY_NAME_MAX_LENGTH = 200
 # Prefix of the entry hash fields that hold the job template.
 JOB_FIELD_PREFIX = "job."
 # Daylight-saving shifts are at most a couple of hours; look this far around them.
-_DST_WINDOW = timedelta(hours=3)
 _DST_WINDOW_MS = 3 * 3600 * 1000
 # How far back to look for the latest missed slot, smallest window first.
 _LOOKBACK_MS = (60_000, 3_600_000, 86_400_000, 32 * 86_400_000, 366 * 86_400_000)
@@ -101,6 +100,7 @@ class Schedule:
                     "weekday) or 6 with seconds last, e.g. '*/5 * * * *'"
                 )
             self._every_hour = croniter(cron).expanded[1] == ["*"]
+            self.next_after(0)
         elif interval_ms is not None and interval_ms <= 0:
             raise ConfigurationError("an interval must be more than zero")
 
@@ -153,23 +153,31 @@ class Schedule:
 
     def _cron_next_after(self, after_ms: int) -> int:
         assert self.cron is not None
-        near_change = self._offset_at(after_ms - _DST_WINDOW_MS) != self._offset_at(
-            after_ms + _DST_WINDOW_MS
-        )
         wall = datetime.fromtimestamp(after_ms / 1000, self.tz).replace(tzinfo=None)
-        # Near a change, naive wall times and instants are not in the same order: look
-        # around the change and keep the earliest instant after ``after_ms``.
-        candidates = croniter(self.cron, wall - _DST_WINDOW if near_change else wall)
+        # Wall times map to instants in the same order, except that a schedule running
+        # every hour runs a repeated hour twice: near such a change, look back by the
+        # size of the change and keep the earliest instant after ``after_ms``.
+        shift = timedelta(0)
+        if self._every_hour:
+            before = self._offset_at(after_ms - _DST_WINDOW_MS)
+            later = self._offset_at(after_ms + _DST_WINDOW_MS)
+            if before is not None and later is not None:
+                shift = abs(later - before)
+        candidates = croniter(self.cron, wall - shift)
         best: int | None = None
-        best_wall: datetime | None = None
+        best_wall = wall
         while True:
-            naive = candidates.get_next(datetime)
-            if best_wall is not None and (not near_change or naive >= best_wall + _DST_WINDOW):
-                return cast(int, best)
+            try:
+                naive = candidates.get_next(datetime)
+            except CroniterError:
+                raise ConfigurationError(
+                    f"cron string {self.cron!r} never matches a date"
+                ) from None
+            if best is not None and naive > best_wall + shift:
+                return best
             for instant in self._instants(naive):
                 if instant > after_ms and (best is None or instant < best):
-                    best = instant
-                    best_wall = naive
+                    best, best_wall = instant, naive
 
     def _instants(self, naive: datetime) -> list[int]:
         """The instants (epoch ms) at which wall time ``naive`` runs in this zone."""
@@ -221,8 +229,13 @@ def plan_slots(
         if slot <= now_ms:
             return slots, schedule.next_after(now_ms), True
         return slots, slot, False
-    latest = schedule.latest_at_or_before(now_ms, next_ms) or next_ms
-    following = schedule.next_after(now_ms)
+    following = schedule.next_after(next_ms)
+    if following > now_ms:
+        # The usual case: only the expected slot is due.
+        latest = next_ms
+    else:
+        latest = schedule.latest_at_or_before(now_ms, next_ms) or next_ms
+        following = schedule.next_after(now_ms)
     if misfire == "skip" and now_ms - latest > grace_ms:
         return [], following, True
     return [latest], following, latest != next_ms

@@ -3,7 +3,8 @@
 Everything minirq raises for a caller to handle derives from :class:`MinirqError`.
 :class:`JobTimeoutException` is raised inside a running job when it exceeds its timeout;
 it is a control-flow exception and derives from ``BaseException`` so that a job's broad
-``except Exception`` does not swallow it.
+``except Exception`` does not swallow it. :class:`RetryJob` is raised (or returned) by a
+job to ask for another attempt; it is control flow too, not an error of minirq's.
 """
 
 from __future__ import annotations

@@ -133,7 +133,7 @@ class WorkerPool(BaseWorker):
             for _ in range(self.size):
                 self._spawn()
             while True:
-                if scheduler is not None:
+                if scheduler is not None and not self.stop_requested:
                     scheduler.ensure_running()
                 self._maybe_housekeep()
                 self._poll_features()

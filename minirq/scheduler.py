@@ -231,15 +231,16 @@ class Scheduler:
     def _fire_entry(self, name: str, now: int) -> list[str]:
         try:
             entry = load_entry(self.connection, self.keys, name)
+            if entry is not None:
+                slots, after, dropped = plan_slots(
+                    entry.schedule, entry.next_ms, now, entry.misfire
+                )
         except ConfigurationError as exc:
-            logger.error(
-                "cron entry %r cannot be read (%s); remove or register it again", name, exc
-            )
+            logger.error("cron entry %r cannot run (%s); it is set aside", name, exc)
             entry = None
         if entry is None:
             self.connection.zrem(self.keys.cron_entries, name)
             return []
-        slots, after, dropped = plan_slots(entry.schedule, entry.next_ms, now, entry.misfire)
         if dropped:
             logger.warning(
                 "cron entry %r missed runs while no scheduler was active (misfire=%s)",

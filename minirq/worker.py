@@ -43,6 +43,7 @@ from .defaults import (
     DEFAULT_SHUTDOWN_TIMEOUT_S,
     HORSE_KILL_GRACE_S,
     IDLE_WAIT_S,
+    MAX_RECONNECT_DELAY_S,
     PAUSE_REFRESH_S,
     REAPER_LOCK_MS,
     STATS_FLUSH_S,
@@ -202,6 +203,7 @@ class BaseWorker:
         self._stop_requested_at: float | None = None
         self._force_stop = False
         self._pubsub: Any = None
+        self._redis_down_since: float | None = None
         # Job features (minirq/callbacks.py, commands.py, suspension.py).
         self.exception_handlers = resolve_exception_handlers(exception_handlers)
         self._commands = CommandListener(self.connection, self.keys, self.name)
@@ -238,7 +240,8 @@ class BaseWorker:
         if logging_level is not None:
             logging.getLogger("minirq").setLevel(logging_level)
         self._install_signal_handlers()
-        self.register_birth()
+        self._call_redis(self.register_birth, "registering the worker")
+        self._call_redis(self.check_redis_settings, "reading the Redis settings")
         install_exception_handlers(self.exception_handlers)
         jobs_done = 0
         scheduler = self._start_scheduler(burst) if with_scheduler else None
@@ -249,16 +252,23 @@ class BaseWorker:
                 if max_jobs is not None and jobs_done >= max_jobs:
                     logger.info("%s: ran %d jobs, stopping", self.name, jobs_done)
                     break
-                self._maybe_housekeep()
-                self._poll_features()
-                fetched = self._call_redis(self._fetch, "fetching a job")
+                try:
+                    self._maybe_housekeep()
+                    self._poll_features()
+                    fetched = self._call_redis(self._fetch, "fetching a job", until_stop=True)
+                    if fetched is None and not burst:
+                        self._call_redis(self._wait_for_work, "waiting for work", until_stop=True)
+                except _REDIS_ERRORS:
+                    # Told to stop while Redis is away: nothing is held, so just go.
+                    if not self.stop_requested:
+                        raise
+                    break
                 if fetched is None:
                     if burst:
                         break
-                    self._wait_for_work()
                     continue
                 job, queue = fetched
-                self.execute_job(job, queue)
+                self._execute_safely(job, queue)
                 jobs_done += 1
         finally:
             self._commands.close()
@@ -323,6 +333,19 @@ class BaseWorker:
     # -- fetching ----------------------------------------------------------------------
 
     def _fetch(self) -> tuple[Job, Queue] | None:
+        """Take the next job to run; a job whose stored data is broken fails right here."""
+        while True:
+            fetched = self._fetch_one()
+            if fetched is None:
+                return None
+            job, queue = fetched
+            problem = broken_job_reason(job)
+            if problem is None:
+                return fetched
+            logger.error("%s: job %s failed: %s", queue.name, job.id, problem)
+            self._fail_broken(job, queue, problem)
+
+    def _fetch_one(self) -> tuple[Job, Queue] | None:
         queues = self._fetchable_queues()
         if not queues:
             return None
@@ -344,6 +367,9 @@ class BaseWorker:
             return None
         queue = queues[int(index) - 1]
         pairs = dict(zip(fields[::2], fields[1::2], strict=True))
+        # The lease is renewed in the started registry of the job's origin, so a hash that
+        # lost its origin field must still name the queue it came from.
+        pairs.setdefault(b"origin", queue.name.encode())
         job = Job.from_fields(
             decode(job_id) or "", pairs, self.connection, queue.serializer, self.keys.prefix
         )
@@ -376,6 +402,43 @@ class BaseWorker:
             self._pubsub = None
 
     # -- running -----------------------------------------------------------------------
+
+    def _execute_safely(self, job: Job, queue: Queue) -> None:
+        """Run a job; a job whose stored data breaks the worker fails alone."""
+        try:
+            self.execute_job(job, queue)
+            return
+        except _REDIS_ERRORS:
+            raise
+        except Exception as exc:
+            logger.exception("%s: job %s broke the worker", self.name, job.id)
+            problem = f"the worker could not run the job: {type(exc).__name__}: {exc}"
+        self.current_job = None
+        self.state = WorkerState.IDLE
+        self._call_redis(lambda: self._fail_broken(job, queue, problem), "recording a failure")
+
+    def _fail_broken(self, job: Job, queue: Queue, problem: str) -> None:
+        scripts_for(self.connection).run(
+            "fail",
+            [
+                job.key,
+                self.keys.registry("started", queue.name),
+                self.keys.registry("failed", queue.name),
+                queue.key,
+                self.keys.registry("scheduled", queue.name),
+                self.keys.wake_channel(queue.name),
+            ],
+            [
+                job.id,
+                self.name,
+                now_ms(),
+                f"InvalidJobError: {problem}\n",
+                DEFAULT_FAILURE_TTL_S,
+                "",
+                0,
+                JobStatus.FAILED.value,
+            ],
+        )
 
     def execute_job(self, job: Job, queue: Queue) -> None:
         """Run one fetched job and record its outcome."""
@@ -485,7 +548,8 @@ class BaseWorker:
 
     def _record_repeat(self, job: Job, queue: Queue, outcome: Outcome) -> bool:
         """Send a successful job with a :class:`~minirq.Repeat` back for its next run."""
-        plan = plan_repeat(job, now_ms())
+        now = now_ms()
+        plan = plan_repeat(job, now)
         if plan is None:
             return False
         when, repeats_left = plan
@@ -499,7 +563,7 @@ class BaseWorker:
                 self.keys.wake_channel(queue.name),
                 self.keys.scheduler_wake,
             ],
-            [job.id, self.name, now_ms(), outcome.result or b"", when, repeats_left],
+            [job.id, self.name, now, outcome.result or b"", when, repeats_left],
         )
         if not recorded:
             logger.warning(
@@ -552,7 +616,7 @@ class BaseWorker:
         if now >= self._next_command_poll:
             self._poll_commands()
         if now >= self._next_pause_refresh:
-            self._call_redis(self._refresh_pause_state, "reading paused queues")
+            self._call_redis(self._refresh_pause_state, "reading paused queues", until_stop=True)
 
     def _poll_commands(self) -> None:
         self._next_command_poll = time.monotonic() + COMMAND_POLL_S
@@ -724,7 +788,7 @@ class BaseWorker:
 
     def _maybe_heartbeat(self) -> None:
         if time.monotonic() >= self._next_heartbeat:
-            self._call_redis(self.heartbeat, "sending a heartbeat")
+            self._call_redis(self.heartbeat, "sending a heartbeat", until_stop=True)
 
     def _maybe_housekeep(self) -> None:
         self._maybe_heartbeat()
@@ -734,7 +798,7 @@ class BaseWorker:
         self._next_housekeeping = time.monotonic() + self.heartbeat_interval_s * (
             0.75 + random.random() / 2
         )
-        self._call_redis(self.housekeep, "cleaning registries")
+        self._call_redis(self.housekeep, "cleaning registries", until_stop=True)
 
     def housekeep(self) -> None:
         """Drop expired registry entries and recover jobs whose worker died."""
@@ -743,33 +807,75 @@ class BaseWorker:
                 REGISTRY_CLASSES[kind](queue=queue).cleanup()
         reap_expired_leases(self.connection, self.keys, self.max_orphanings)
 
-    def _call_redis(self, func: Callable[[], _T], doing: str) -> _T:
+    def _reap_while_busy(self) -> None:
+        """Recover dead workers' jobs even when no worker is idle; never raises."""
+        self._next_housekeeping = time.monotonic() + self.heartbeat_interval_s
+        try:
+            reap_expired_leases(self.connection, self.keys, self.max_orphanings)
+        except _REDIS_ERRORS as exc:
+            self._redis_failed("recovering jobs of dead workers", exc)
+        else:
+            self._redis_ok()
+
+    def check_redis_settings(self) -> None:
+        """Warn when Redis may evict keys, which would silently lose jobs."""
+        try:
+            config = self.connection.config_get("maxmemory-policy")
+        except redis.ResponseError as exc:
+            # Managed services often refuse CONFIG; the setting cannot be checked then.
+            logger.info(
+                "%s: cannot read maxmemory-policy (%s); make sure it is noeviction",
+                self.name,
+                exc,
+            )
+            return
+        policy = decode(config.get("maxmemory-policy")) or ""
+        if policy and policy != "noeviction":
+            logger.warning(
+                "%s: Redis maxmemory-policy is %r: when memory is full Redis will evict "
+                "keys and jobs will be lost; set maxmemory-policy noeviction",
+                self.name,
+                policy,
+            )
+
+    def _redis_failed(self, doing: str, exc: Exception) -> None:
+        """Note that Redis is unreachable; logs only when it was reachable before."""
+        if self._redis_down_since is None:
+            self._redis_down_since = time.monotonic()
+            logger.error("%s: Redis unreachable while %s (%s); retrying", self.name, doing, exc)
+
+    def _redis_ok(self) -> None:
+        """Note that Redis answered; logs only when it was unreachable before."""
+        if self._redis_down_since is not None:
+            logger.warning(
+                "%s: Redis is back after %.1f s",
+                self.name,
+                time.monotonic() - self._redis_down_since,
+            )
+            self._redis_down_since = None
+
+    def _call_redis(self, func: Callable[[], _T], doing: str, until_stop: bool = False) -> _T:
         """Call ``func``, retrying with back-off while Redis is unreachable.
 
-        Logs once when Redis goes away and once when it comes back. Gives up only when
-        a forced stop is requested, re-raising the connection error.
+        Logs once when Redis goes away and once when it comes back. Gives up, re-raising
+        the connection error, when a forced stop is requested, or with ``until_stop`` when
+        any stop is requested. Wrong credentials are not retried.
         """
         delay = 0.1
-        failing_since: float | None = None
         while True:
             try:
                 result = func()
+            except redis.AuthenticationError:
+                raise
             except _REDIS_ERRORS as exc:
-                if self._force_stop:
+                if self._force_stop or (until_stop and self.stop_requested):
                     raise
-                if failing_since is None:
-                    failing_since = time.monotonic()
-                    logger.error(
-                        "%s: Redis unreachable while %s (%s); retrying", self.name, doing, exc
-                    )
+                self._redis_failed(doing, exc)
                 self._close_pubsub()
                 time.sleep(delay)
-                delay = min(delay * 2, 5.0)
+                delay = min(delay * 2, MAX_RECONNECT_DELAY_S)
                 continue
-            if failing_since is not None:
-                logger.warning(
-                    "%s: Redis is back after %.1f s", self.name, time.monotonic() - failing_since
-                )
+            self._redis_ok()
             return result
 
     # -- inspection --------------------------------------------------------------------
@@ -851,6 +957,8 @@ class Worker(BaseWorker):
                     break
                 if now >= self._next_heartbeat:
                     self._try_heartbeat()
+                if now >= self._next_housekeeping:
+                    self._reap_while_busy()
                 wait = max(0.0, min(self._next_heartbeat, kill_at, now + 0.5) - now)
                 ready, _, _ = select.select([read_fd], [], [], wait)
                 if ready:
@@ -881,8 +989,10 @@ class Worker(BaseWorker):
             self.heartbeat()
         except _REDIS_ERRORS as exc:
             # The horse keeps running; the result is written once Redis is back.
-            logger.error("%s: heartbeat failed (%s)", self.name, exc)
+            self._redis_failed("renewing the lease of the running job", exc)
             self._next_heartbeat = time.monotonic() + 1.0
+        else:
+            self._redis_ok()
 
 
 class SimpleWorker(BaseWorker):
@@ -891,6 +1001,7 @@ class SimpleWorker(BaseWorker):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._running_in_process = False
+        self._timed_out = False
 
     def run(self, job: Job) -> Outcome | None:
         stop_beating = threading.Event()
@@ -912,16 +1023,58 @@ class SimpleWorker(BaseWorker):
             beater.join()
 
     def _beat_while_running(self, stop: threading.Event) -> None:
-        while not stop.wait(max(0.0, self._next_heartbeat - time.monotonic())):
-            try:
-                self.heartbeat()
-            except _REDIS_ERRORS as exc:
-                logger.error("%s: heartbeat failed (%s)", self.name, exc)
-                self._next_heartbeat = time.monotonic() + 1.0
+        # Wake at least twice a second to notice a shutdown timeout passing.
+        while not stop.wait(min(0.5, max(0.0, self._next_heartbeat - time.monotonic()))):
+            if self._shutdown_due() and not self._force_stop:
+                self._interrupt_job()
+            now = time.monotonic()
+            if now >= self._next_heartbeat:
+                try:
+                    self.heartbeat()
+                except _REDIS_ERRORS as exc:
+                    self._redis_failed("renewing the lease of the running job", exc)
+                    self._next_heartbeat = time.monotonic() + 1.0
+                else:
+                    self._redis_ok()
+            if now >= self._next_housekeeping:
+                self._reap_while_busy()
+
+    def _interrupt_job(self) -> None:
+        """Past the shutdown timeout: stop the job running in the main thread."""
+        self._timed_out = True
+        self.request_stop(force=True)
+        main = threading.main_thread().ident
+        if main is not None:
+            # The signal interrupts even a blocking call; its handler raises in the job.
+            signal.pthread_kill(main, signal.SIGTERM)
+
+    def _on_stop_signal(self, signum: int, frame: FrameType | None) -> None:
+        if self._timed_out:
+            self._timed_out = False
+            logger.warning(
+                "%s: the shutdown timeout of %s s has passed; stopping the job",
+                self.name,
+                self.shutdown_timeout_s,
+            )
+            self._on_forced_stop()
+            return
+        super()._on_stop_signal(signum, frame)
 
     def _on_forced_stop(self) -> None:
         if self._running_in_process:
             raise ShutdownRequested()
+
+
+def broken_job_reason(job: Job) -> str | None:
+    """Why a fetched job's stored fields cannot be run, or ``None`` if they look whole."""
+    if not job.func_name:
+        return "its stored data has no function name (the 'func' field is missing)"
+    for field in ("timeout", "result_ttl", "failure_ttl"):
+        try:
+            getattr(job, field)
+        except ValueError:
+            return f"its {field!r} field is not a whole number"
+    return None
 
 
 def _kill(pid: int) -> None:

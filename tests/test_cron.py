@@ -142,6 +142,7 @@ def test_misfire_policies() -> None:
         ({"cron": "* * *"}, "invalid cron string"),
         ({"cron": "* * * * * * * *"}, "invalid cron string"),
         ({"cron": "every day"}, "invalid cron string"),
+        ({"cron": "0 0 30 2 *"}, "never matches"),
         ({"cron": "* * * * *", "timezone": "Mars/Olympus"}, "unknown time zone"),
         ({"cron": "* * * * *", "timezone": "../etc/passwd"}, "unknown time zone"),
         ({"cron": "* * * * *", "timezone": ""}, "IANA zone name"),

@@ -879,3 +879,18 @@ def test_format_duration() -> None:
     assert format_duration(200_000) == "2d 7h"
     assert format_duration(30, signed=True) == "in 30.0 s"
     assert format_duration(-30, signed=True) == "30.0 s ago"
+
+
+def test_metrics_endpoint_serves_prometheus_text_behind_the_login(
+    redis_url: str, queue: Queue, connection: redis.Redis
+) -> None:
+    finished_job(queue, fixtures.add, 1, 2)
+    client = make_app(redis_url, MINIRQ_DASHBOARD_PASSWORD="s3cret").test_client()
+    assert client.get("/metrics").status_code == 401
+    response = client.get("/metrics", auth=("admin", "s3cret"))
+    assert response.status_code == 200
+    assert response.content_type.startswith("text/plain; version=")
+    assert response.headers["Cache-Control"] == "no-store"
+    text = response.get_data(as_text=True)
+    assert 'minirq_jobs_processed_total{queue="default"} 1.0' in text
+    assert 'minirq_queue_jobs{queue="default",state="finished"} 1.0' in text

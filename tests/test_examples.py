@@ -10,6 +10,9 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
+import urllib.parse
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,7 +21,7 @@ import pytest
 import redis
 
 from minirq import Job, JobStatus
-from tests.conftest import ROOT
+from tests.conftest import ROOT, free_port
 
 EXAMPLES = ROOT / "examples"
 BIN = Path(sys.executable).parent
@@ -68,8 +71,12 @@ def test_flask_app_example(
     monkeypatch.syspath_prepend(str(folder))
     from app import create_app  # type: ignore[import-not-found]
 
+    assert create_app(connection).test_client().get("/minirq/").status_code == 404
+    monkeypatch.setenv("MINIRQ_DASHBOARD_PASSWORD", "pw")
     client = create_app(connection).test_client()
     assert b"<form" in client.get("/").data
+    assert client.get("/minirq/").status_code == 401
+    assert client.get("/minirq/", auth=("admin", "pw")).status_code == 200
     assert client.post("/send", data={"to": "nobody", "subject": "x"}).status_code == 400
     response = client.post(
         "/send", data={"to": "ada@example.com", "subject": "Welcome", "body": "Hello Ada"}
@@ -115,6 +122,53 @@ def test_scheduling_example(subprocess_env: dict[str, str], minirq_command: list
     assert "'prices from https://prices.example' after 3 attempts" in out
     assert re.search(r"cron entry 'tick' last ran at .+, job \w+", out)
     assert "removed the cron entry" in out
+
+
+def test_flask_app_procfile_under_honcho(
+    subprocess_env: dict[str, str], connection: redis.Redis, tmp_path: Path
+) -> None:
+    folder = EXAMPLES / "flask_app"
+    port = free_port()
+    outbox = tmp_path / "outbox"
+    (tmp_path / ".env").write_text("")
+    env = {
+        **subprocess_env,
+        "PATH": f"{BIN}{os.pathsep}{subprocess_env['PATH']}",
+        "OUTBOX_DIR": str(outbox),
+        "MINIRQ_DASHBOARD_PASSWORD": "pw",
+    }
+    command = [str(BIN / "honcho"), "start", "-d", str(folder), "-f", str(folder / "Procfile"),
+               "-e", str(tmp_path / ".env"), "-p", str(port)]  # fmt: skip
+    process = subprocess.Popen(
+        command, cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True, start_new_session=True,
+    )  # fmt: skip
+    output = ""
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5).close()
+                break
+            except OSError:
+                if process.poll() is not None:
+                    output, _ = process.communicate()
+                assert time.monotonic() < deadline and process.poll() is None, output
+                time.sleep(0.05)
+        form = urllib.parse.urlencode({"to": "bob@example.com", "subject": "Hi"}).encode()
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/send", data=form, timeout=5).close()
+        while not list(outbox.glob("*.eml")):
+            assert time.monotonic() < deadline, "the worker sent no email"
+            time.sleep(0.05)
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+        try:
+            output, _ = process.communicate(timeout=30)
+        finally:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+    assert "Subject: Hi" in next(outbox.glob("*.eml")).read_text(), output
 
 
 # -- systemd ----------------------------------------------------------------------------

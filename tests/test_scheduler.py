@@ -62,6 +62,17 @@ def test_aware_datetimes_keep_their_zone_and_naive_ones_are_local(queue: Queue) 
     assert queue.scheduled_job_registry.get_score(local.id) == naive.timestamp() * 1000
 
 
+def test_naive_local_and_aware_forms_of_one_instant_get_one_score(queue: Queue) -> None:
+    naive = datetime(2030, 7, 1, 8, 30, 15, 500_000)
+    aware = naive.astimezone()  # the same local wall time, with the local offset attached
+    utc = aware.astimezone(UTC)
+    scores = {
+        queue.scheduled_job_registry.get_score(queue.enqueue_at(when, jobs.always_fail).id)
+        for when in (naive, aware, utc)
+    }
+    assert scores == {naive.timestamp() * 1000}
+
+
 def test_enqueue_in_adds_the_delay_to_now(queue: Queue) -> None:
     before = now_ms()
     job = queue.enqueue_in(timedelta(seconds=90), jobs.always_fail)
@@ -347,3 +358,19 @@ def test_a_worker_restarts_its_scheduler_process(
     wait_for(lambda: len(child_pids(worker.pid) - {first}) == 1)
     worker.send_signal(signal.SIGTERM)
     assert worker.wait(15) == 0
+
+
+def test_a_sleeping_scheduler_is_woken_by_an_earlier_job(
+    queue: Queue,
+    minirq_command: list[str],
+    start_process: Callable[..., subprocess.Popen[bytes]],
+) -> None:
+    # With a 30 s lease the scheduler checks its lease only every 10 s; between checks it
+    # sleeps until the next due time, so only the wake-up message can make it move a job
+    # that is scheduled while it sleeps.
+    process = start_process(*scheduler_args(minirq_command, lease_s=30))
+    wait_for(lambda: lease_holder_pid(queue.connection) == process.pid)
+    queue.enqueue_in(3600, jobs.always_fail)
+    time.sleep(0.2)
+    job = queue.enqueue_in(0.2, jobs.always_fail)
+    wait_for(lambda: job.get_status() == JobStatus.QUEUED, timeout_s=8)

@@ -2,18 +2,22 @@
 
     cd examples/flask_app
     minirq worker emails                                  # terminal 1
-    flask --app app run                                   # terminal 2, then open :5000
+    MINIRQ_DASHBOARD_PASSWORD=pw flask --app app run      # terminal 2, then open :5000
 
-On Heroku (or with `honcho start`) the Procfile next to this file runs both.
+On Heroku (or with `honcho start`) the Procfile next to this file runs both. With
+MINIRQ_DASHBOARD_PASSWORD set, the minirq dashboard is mounted at /minirq (login admin).
 """
 
 from __future__ import annotations
+
+import os
 
 import redis
 from emails import send_email
 from flask import Flask, abort, redirect, render_template_string, request, url_for
 from werkzeug.wrappers import Response
 
+from dashboard import blueprint as minirq_dashboard
 from minirq import Job, NoSuchJobError, Queue, connect
 
 PAGE = """<!doctype html>
@@ -27,6 +31,7 @@ PAGE = """<!doctype html>
 </form>
 {% if job %}<p id="status">Job {{ job.id }}: {{ status }}{% if result %} ({{ result }}){% endif %}
 {% endif %}
+{% if dashboard %}<p><a href="/minirq/">Jobs dashboard</a>{% endif %}
 """
 
 
@@ -35,10 +40,15 @@ def create_app(connection: redis.Redis | None = None) -> Flask:
     app = Flask(__name__)
     connection = connection if connection is not None else connect()
     queue = Queue("emails", connection=connection)
+    # The dashboard can requeue and delete jobs: mount it only behind a password.
+    dashboard = bool(os.environ.get("MINIRQ_DASHBOARD_PASSWORD"))
+    if dashboard:
+        app.config["MINIRQ_REDIS_CONNECTION"] = connection
+        app.register_blueprint(minirq_dashboard, url_prefix="/minirq")
 
     @app.get("/")
     def index() -> str:
-        return render_template_string(PAGE, job=None)
+        return render_template_string(PAGE, job=None, dashboard=dashboard)
 
     @app.post("/send")
     def send() -> Response:
@@ -56,6 +66,8 @@ def create_app(connection: redis.Redis | None = None) -> Flask:
             abort(404)
         status = job.get_status()
         result = job.return_value() if job.is_finished else None
-        return render_template_string(PAGE, job=job, status=status and status.value, result=result)
+        return render_template_string(
+            PAGE, job=job, status=status and status.value, result=result, dashboard=dashboard
+        )
 
     return app

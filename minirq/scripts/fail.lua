@@ -1,6 +1,7 @@
 -- Record a job's failure, or send it back for another attempt, and release its lease, as
 -- one step. With a worker name, only the worker that holds the lease may do so (0 is
--- returned otherwise); with an empty name the lease is not checked.
+-- returned otherwise, also when the reaper already took the job back: it must not be
+-- both queued and failed); with an empty name the lease is not checked.
 --
 -- KEYS[1] job hash
 -- KEYS[2] started registry of the job's queue
@@ -22,7 +23,9 @@
 if ARGV[2] ~= '' and redis.call('HGET', KEYS[1], 'worker') ~= ARGV[2] then
   return 0
 end
-redis.call('ZREM', KEYS[2], ARGV[1])
+if redis.call('ZREM', KEYS[2], ARGV[1]) == 0 and ARGV[2] ~= '' then
+  return 0
+end
 if redis.call('EXISTS', KEYS[1]) == 0 then
   return 0
 end

@@ -10,6 +10,8 @@
 -- ARGV[2] now, epoch milliseconds: only jobs due at or before it move
 -- ARGV[3] batch size
 -- ARGV[4] job key prefix
+-- Job hashes are reached through ARGV[4]: on Redis Cluster this needs every key of the
+-- prefix in one slot (a hash-tagged prefix such as "{myapp}").
 -- Returns -1 if the caller does not hold the lease, else how many ids left the set.
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then
   return -1
