@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import functools
+import gc
 import os
 import pickle
 import signal
@@ -160,8 +161,12 @@ def fork_horse(job: Job, max_result_bytes: int) -> tuple[int, int]:
     parent_pid = os.getpid()
     load_libc()
     read_fd, write_fd = os.pipe()
+    # Objects that exist now are never collected in the horse, so its garbage collector
+    # does not write to (and copy) the memory pages it shares with the parent.
+    gc.freeze()
     pid = os.fork()
     if pid != 0:
+        gc.unfreeze()
         os.close(write_fd)
         return pid, read_fd
     exit_code = 1

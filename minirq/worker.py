@@ -203,6 +203,11 @@ class BaseWorker:
         self._stop_requested_at: float | None = None
         self._force_stop = False
         self._pubsub: Any = None
+        # The loop sets _fetch_next while a job runs when it will want another one: the
+        # next fetch then rides in the round trip that records the outcome, and its reply
+        # waits in _prefetched (a 1-tuple; (None,) means the queues were empty).
+        self._fetch_next = False
+        self._prefetched: tuple[tuple[Job, Queue] | None] | None = None
         self._redis_down_since: float | None = None
         # Job features (minirq/callbacks.py, commands.py, suspension.py).
         self.exception_handlers = resolve_exception_handlers(exception_handlers)
@@ -255,7 +260,7 @@ class BaseWorker:
                 try:
                     self._maybe_housekeep()
                     self._poll_features()
-                    fetched = self._call_redis(self._fetch, "fetching a job", until_stop=True)
+                    fetched = self._take_prefetched()
                     if fetched is None and not burst:
                         self._call_redis(self._wait_for_work, "waiting for work", until_stop=True)
                 except _REDIS_ERRORS:
@@ -268,9 +273,14 @@ class BaseWorker:
                         break
                     continue
                 job, queue = fetched
-                self._execute_safely(job, queue)
+                self._fetch_next = max_jobs is None or jobs_done + 1 < max_jobs
+                try:
+                    self._execute_safely(job, queue)
+                finally:
+                    self._fetch_next = False
                 jobs_done += 1
         finally:
+            self._requeue_prefetched()
             self._commands.close()
             install_exception_handlers([])
             if scheduler is not None:
@@ -349,15 +359,24 @@ class BaseWorker:
         queues = self._fetchable_queues()
         if not queues:
             return None
+        reply = scripts_for(self.connection).run(*self._fetch_call(queues))
+        return self._fetched(reply, queues)
+
+    def _fetch_call(self, queues: list[Queue]) -> tuple[str, list[str], list[Any]]:
+        """The fetch script's name, keys and arguments, for now."""
         script_keys: list[str] = []
         for queue in queues:
             script_keys += [queue.key, self.keys.registry("started", queue.name)]
         now = now_ms()
-        index, job_id, fields, dropped = scripts_for(self.connection).run(
+        return (
             "fetch",
             script_keys,
             [now, now + int(self.lease_s * 1000), self.name, self.keys.job_prefix],
         )
+
+    def _fetched(self, reply: Any, queues: list[Queue]) -> tuple[Job, Queue] | None:
+        """The job a fetch script call took from ``queues``, if any."""
+        index, job_id, fields, dropped = reply
         for dropped_id in dropped:
             logger.warning(
                 "job %s was queued but its data is gone (expired or deleted); skipped",
@@ -374,6 +393,43 @@ class BaseWorker:
             decode(job_id) or "", pairs, self.connection, queue.serializer, self.keys.prefix
         )
         return job, queue
+
+    def _take_prefetched(self) -> tuple[Job, Queue] | None:
+        """The job fetched along with the last outcome, else one fetched now."""
+        if self._prefetched is not None:
+            (fetched,), self._prefetched = self._prefetched, None
+            return fetched
+        return self._call_redis(self._fetch, "fetching a job", until_stop=True)
+
+    def _requeue_prefetched(self) -> None:
+        """Put a job fetched for a next round that will not come back at the front."""
+        if self._prefetched is None:
+            return
+        (fetched,), self._prefetched = self._prefetched, None
+        if fetched is not None:
+            job, queue = fetched
+            try:
+                self._call_redis(
+                    lambda: self._requeue_interrupted(job, queue), "putting a fetched job back"
+                )
+            except _REDIS_ERRORS:
+                logger.error(
+                    "%s: job %s stays leased; the reaper will recover it", self.name, job.id
+                )
+
+    def _run_recording_script(self, name: str, keys: list[str], args: list[Any]) -> Any:
+        """Run the script that records an outcome, and the next fetch in the same round
+        trip when the loop wants another job (two atomic steps, one round trip)."""
+        scripts = scripts_for(self.connection)
+        queues = self._fetchable_queues() if self._fetch_next else []
+        if not queues or self.stop_requested or self._prefetched is not None:
+            return scripts.run(name, keys, args)
+        recorded, fetched = scripts.run_many([(name, keys, args), self._fetch_call(queues)])
+        if not isinstance(fetched, Exception):
+            self._prefetched = (self._fetched(fetched, queues),)
+        if isinstance(recorded, Exception):
+            raise recorded
+        return recorded
 
     def _wait_for_work(self) -> None:
         """Block until an enqueue wakes us, or until housekeeping is due."""
@@ -523,7 +579,7 @@ class BaseWorker:
     def _record_success(self, job: Job, queue: Queue, outcome: Outcome) -> None:
         if self._record_repeat(job, queue, outcome):
             return
-        recorded = scripts_for(self.connection).run(
+        recorded = self._run_recording_script(
             "finish",
             [
                 job.key,
@@ -576,7 +632,7 @@ class BaseWorker:
     def _record_failure(self, job: Job, queue: Queue, outcome: Outcome) -> None:
         stopped = outcome.exc_type == JOB_STOPPED
         retry, retries_left = ("", 0) if stopped else self.retry_plan(job, outcome)
-        recorded = scripts_for(self.connection).run(
+        recorded = self._run_recording_script(
             "fail",
             [
                 job.key,
@@ -928,7 +984,22 @@ class Worker(BaseWorker):
     its own job.
     """
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Horses that reported their outcome and are exiting: reaped before the next fork,
+        # so that the parent records the outcome while the kernel tears the horse down.
+        self._exiting_horses: list[int] = []
+
+    def _reap_exiting_horses(self) -> None:
+        while self._exiting_horses:
+            os.waitpid(self._exiting_horses.pop(), 0)
+
+    def register_death(self) -> None:
+        self._reap_exiting_horses()
+        super().register_death()
+
     def run(self, job: Job) -> Outcome | None:
+        self._reap_exiting_horses()
         pid, read_fd = fork_horse(job, self.max_result_bytes)
         chunks: list[bytes] = []
         start = time.monotonic()
@@ -966,9 +1037,18 @@ class Worker(BaseWorker):
                     if not chunk:
                         break
                     chunks.append(chunk)
+        except BaseException:
+            _kill(pid)
+            os.waitpid(pid, 0)
+            raise
         finally:
             os.close(read_fd)
-            _, status = os.waitpid(pid, 0)
+        if not (interrupted or stopped or killed_for_timeout):
+            reported = decode_outcome(b"".join(chunks))
+            if reported is not None:
+                self._exiting_horses.append(pid)
+                return reported
+        _, status = os.waitpid(pid, 0)
         if interrupted:
             return None
         if stopped:
@@ -1002,16 +1082,32 @@ class SimpleWorker(BaseWorker):
         super().__init__(*args, **kwargs)
         self._running_in_process = False
         self._timed_out = False
+        # One heartbeat thread for the worker's whole run renews the lease while a job
+        # runs in the main thread (starting a thread per job cost more than a no-op job).
+        self._beater: threading.Thread | None = None
+        self._stop_beating = threading.Event()
+        self._heartbeat_lock = threading.Lock()
+
+    def register_birth(self) -> None:
+        super().register_birth()
+        self._stop_beating.clear()
+        self._beater = threading.Thread(
+            target=self._beat_while_running, name="minirq-heartbeat", daemon=True
+        )
+        self._beater.start()
+
+    def register_death(self) -> None:
+        if self._beater is not None:
+            self._stop_beating.set()
+            self._beater.join()
+            self._beater = None
+        super().register_death()
+
+    def heartbeat(self) -> None:
+        with self._heartbeat_lock:
+            super().heartbeat()
 
     def run(self, job: Job) -> Outcome | None:
-        stop_beating = threading.Event()
-        beater = threading.Thread(
-            target=self._beat_while_running,
-            args=(stop_beating,),
-            name="minirq-heartbeat",
-            daemon=True,
-        )
-        beater.start()
         self._running_in_process = True
         try:
             return run_job(job, self.max_result_bytes)
@@ -1019,25 +1115,27 @@ class SimpleWorker(BaseWorker):
             return None
         finally:
             self._running_in_process = False
-            stop_beating.set()
-            beater.join()
 
-    def _beat_while_running(self, stop: threading.Event) -> None:
-        # Wake at least twice a second to notice a shutdown timeout passing.
-        while not stop.wait(min(0.5, max(0.0, self._next_heartbeat - time.monotonic()))):
-            if self._shutdown_due() and not self._force_stop:
-                self._interrupt_job()
-            now = time.monotonic()
-            if now >= self._next_heartbeat:
-                try:
-                    self.heartbeat()
-                except _REDIS_ERRORS as exc:
-                    self._redis_failed("renewing the lease of the running job", exc)
-                    self._next_heartbeat = time.monotonic() + 1.0
-                else:
-                    self._redis_ok()
-            if now >= self._next_housekeeping:
-                self._reap_while_busy()
+    def _beat_while_running(self) -> None:
+        timeout = 0.0
+        while not self._stop_beating.wait(timeout):
+            if self._running_in_process:
+                if self._shutdown_due() and not self._force_stop:
+                    self._interrupt_job()
+                now = time.monotonic()
+                if now >= self._next_heartbeat:
+                    try:
+                        self.heartbeat()
+                    except _REDIS_ERRORS as exc:
+                        self._redis_failed("renewing the lease of the running job", exc)
+                        self._next_heartbeat = time.monotonic() + 1.0
+                    else:
+                        self._redis_ok()
+                if now >= self._next_housekeeping:
+                    self._reap_while_busy()
+            # Wake at least twice a second to notice a shutdown timeout passing; between
+            # jobs the main loop sends the heartbeats.
+            timeout = min(0.5, max(0.05, self._next_heartbeat - time.monotonic()))
 
     def _interrupt_job(self) -> None:
         """Past the shutdown timeout: stop the job running in the main thread."""

@@ -10,6 +10,7 @@ import pytest
 import redis
 
 from minirq import Job, JobStatus, Queue, SimpleWorker, Worker
+from minirq.scripts import scripts_for
 from minirq.worker import BaseWorker
 from tests import fixtures
 
@@ -288,3 +289,84 @@ def test_sigterm_to_the_whole_process_group_lets_the_job_finish(
     assert process.returncode == 0, stderr
     assert job.get_status() == JobStatus.FINISHED, job.exc_info
     assert queue.job_ids == [waiting.id]
+
+
+
+def test_outcome_and_next_fetch_share_one_round_trip(
+    queue: Queue, connection: redis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    jobs = [queue.enqueue(fixtures.add, i, 1) for i in range(3)]
+    scripts = scripts_for(connection)
+    batches: list[list[str]] = []
+    run_many = scripts.run_many
+
+    def recording_run_many(calls: list[tuple[str, list[str], list[object]]]) -> list[object]:
+        batches.append([name for name, _, _ in calls])
+        return run_many(calls)
+
+    monkeypatch.setattr(scripts, "run_many", recording_run_many)
+    SimpleWorker([queue], connection=connection).work(max_jobs=3)
+    assert [job.return_value() for job in jobs] == [1, 2, 3]
+    # Jobs 1 and 2 are recorded along with the next fetch; job 3, the last, alone.
+    assert batches == [["finish", "fetch"], ["finish", "fetch"]]
+
+
+def test_max_jobs_does_not_take_a_job_it_will_not_run(
+    queue: Queue, connection: redis.Redis
+) -> None:
+    first = queue.enqueue(fixtures.say_hello)
+    second = queue.enqueue(fixtures.say_hello)
+    SimpleWorker([queue], connection=connection).work(max_jobs=1)
+    assert first.is_finished
+    assert second.get_status() == JobStatus.QUEUED
+    assert queue.job_ids == [second.id]
+    assert queue.started_job_registry.count == 0
+
+
+def test_prefetched_job_goes_back_to_the_front_when_the_loop_stops(
+    queue: Queue, connection: redis.Redis
+) -> None:
+    first = queue.enqueue(fixtures.say_hello)
+    second = queue.enqueue(fixtures.say_hello)
+    worker = SimpleWorker([queue], connection=connection)
+    fetched = worker._fetch()
+    assert fetched is not None and fetched[0].id == first.id
+    worker._prefetched = (fetched,)
+    worker._requeue_prefetched()
+    assert first.get_status() == JobStatus.QUEUED
+    assert queue.job_ids == [first.id, second.id]
+    assert queue.started_job_registry.count == 0
+
+
+@pytest.mark.parametrize("worker_class_name", ["simple", "fork"])
+def test_heartbeat_renews_the_lease_while_a_job_runs(
+    worker_class_name: str,
+    queue: Queue,
+    connection: redis.Redis,
+    subprocess_env: dict[str, str],
+) -> None:
+    job = queue.enqueue(fixtures.sleep_for, 2)
+    worker = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "minirq", "worker"),
+            *("--worker-class", worker_class_name, "--lease", "1", "--burst"),
+        ],
+        env=subprocess_env,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 15
+        while queue.started_job_registry.count == 0:
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        time.sleep(1.3)
+        # Past the first lease: a renewed lease lies in the future.
+        ((_, score),) = connection.zrange(
+            queue.started_job_registry.key, 0, -1, withscores=True
+        )
+        assert score > time.time() * 1000
+        assert worker.wait(20) == 0
+    finally:
+        worker.kill()
+        worker.wait()
+    assert job.get_status() == JobStatus.FINISHED
