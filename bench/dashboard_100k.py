@@ -147,6 +147,16 @@ def main() -> None:
                 times.sort()
                 p95 = times[min(len(times) - 1, int(len(times) * 0.95))]
                 print(f"{url:<62} {statistics.median(times):>10.1f} {p95:>8.1f}")
+            # The bulk actions, once each: they touch every job, so they take longer.
+            client.get("/")
+            token = client.get_cookie("minirq_csrf")
+            assert token is not None
+            for url in ("/api/queues/payments/requeue-failed", "/api/queues/big/empty"):
+                t0 = time.perf_counter()
+                response = client.post(url, headers={"X-CSRF-Token": token.value})
+                took = time.perf_counter() - t0
+                assert response.status_code == 200, response.data
+                print(f"POST {url}: {response.get_json()['message']} in {took:.2f} s")
         finally:
             process.terminate()
             process.wait(10)

@@ -7,6 +7,7 @@ from typing import Any
 from flask import abort, redirect, request
 from flask.typing import ResponseReturnValue
 
+from minirq import Worker
 from minirq.utils import iso_utc, now_ms
 
 from . import actions, data, params, present
@@ -23,7 +24,7 @@ def overview_data() -> dict[str, Any]:
     return {
         "queues": data.queue_counts(src, names, now),
         "registries": list(data.REGISTRIES),
-        "workers": len(data.workers(src, now)),
+        "workers": len(Worker.all(connection=src.connection, prefix=src.prefix)),
         "redis": data.redis_info(src),
         "read_only": settings().read_only,
         "now": iso_utc(now),

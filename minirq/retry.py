@@ -196,7 +196,7 @@ def attempts_started(job: Job) -> int:
         retry = job_retry(job)
         retried = (retry.max if retry is not None else RETRY_JOB_DEFAULT_MAX) - left
     status = job._get("status")
-    return retried + (0 if status in ("queued", "scheduled", "deferred", None) else 1)
+    return retried + (0 if status in ("queued", "scheduled", "deferred", "canceled", None) else 1)
 
 
 def plan_retry(

@@ -321,14 +321,20 @@ class Scheduler:
 
     # -- the loop ----------------------------------------------------------------------
 
-    def run(self, burst: bool = False, logging_level: str | int | None = None) -> None:
-        """Run until stopped (SIGTERM/SIGINT or :meth:`request_stop`); with ``burst``,
-        make one pass and return. Releases the lease on the way out."""
+    def run(
+        self,
+        burst: bool = False,
+        logging_level: str | int | None = None,
+        *,
+        stop_signals: tuple[signal.Signals, ...] = (signal.SIGTERM, signal.SIGINT),
+    ) -> None:
+        """Run until stopped (one of ``stop_signals`` or :meth:`request_stop`); with
+        ``burst``, make one pass and return. Releases the lease on the way out."""
         if logging_level is not None:
             logging.getLogger("minirq").setLevel(logging_level)
         if not burst and threading.current_thread() is threading.main_thread():
-            signal.signal(signal.SIGTERM, self._on_stop_signal)
-            signal.signal(signal.SIGINT, self._on_stop_signal)
+            for signum in stop_signals:
+                signal.signal(signum, self._on_stop_signal)
         logger.info("%s: scheduler started", self.name)
         try:
             while not self._stop:
@@ -543,10 +549,11 @@ class SchedulerProcess:
         exit_code = 1
         try:
             die_with_parent(parent_pid)
+            # Ctrl+C in a terminal reaches the whole group; the worker decides when we stop.
             signal.signal(signal.SIGINT, signal.SIG_IGN)
             Scheduler(
                 self.connection, prefix=self.prefix, name=f"{self.worker_name}:scheduler"
-            ).run()
+            ).run(stop_signals=(signal.SIGTERM,))
             exit_code = 0
         except BaseException:
             logger.exception("the scheduler process failed")

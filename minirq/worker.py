@@ -426,7 +426,12 @@ class BaseWorker:
             return scripts.run(name, keys, args)
         recorded, fetched = scripts.run_many([(name, keys, args), self._fetch_call(queues)])
         if not isinstance(fetched, Exception):
-            self._prefetched = (self._fetched(fetched, queues),)
+            taken = self._fetched(fetched, queues)
+            # Only a job taken is kept. Had Redis forgotten the recording script, run_many
+            # ran it again after the fetch, so "the queues were empty" may be stale: a retry
+            # it requeued would be missed (a burst worker would stop with a job queued).
+            if taken is not None:
+                self._prefetched = (taken,)
         if isinstance(recorded, Exception):
             raise recorded
         return recorded

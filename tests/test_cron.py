@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
@@ -377,6 +378,10 @@ def test_cron_cli_add_list_remove(redis_url: str, connection: redis.Redis) -> No
     missing = runner.invoke(main, ["cron", "remove", "often", "-u", redis_url])
     assert missing.exit_code != 0 and "no cron entry named 'often'" in missing.output
     assert [e.name for e in Scheduler(connection).entries()] == ["morning"]
+    as_json = runner.invoke(main, ["cron", "list", "--json", "-u", redis_url])
+    [entry] = json.loads(as_json.output)
+    assert entry["name"] == "morning" and entry["timezone"] == NEW_YORK
+    assert entry["next_run"] is not None and entry["last_run"] is None
 
 
 @pytest.mark.parametrize(

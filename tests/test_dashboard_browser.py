@@ -241,6 +241,7 @@ def test_bulk_delete_from_a_list(tabs: Any, base_url: str, connection: redis.Red
     page.evaluate("window.__notReloaded = true")
     page.locator("#select-all").check()
     assert page.locator("#selected-count").inner_text() == "5 selected"
+    screenshot(page, "failed-list-selected.png")
     # A poll in between keeps the selection.
     wait_for_update(page)
     assert page.locator("#selected-count").inner_text() == "5 selected"

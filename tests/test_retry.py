@@ -276,3 +276,16 @@ def test_repeat_with_an_interval_is_scheduled(queue: Queue, tmp_path: Path) -> N
     due = queue.scheduled_job_registry.get_score(job.id)
     assert due is not None and job.ended_at is not None
     assert due >= job.ended_at.timestamp() * 1000 + 45_000
+
+
+def test_a_retry_is_not_missed_when_redis_forgot_the_scripts(
+    queue: Queue, tmp_path: Path
+) -> None:
+    # After a Redis restart (or SCRIPT FLUSH) the worker's first failure re-runs the fail
+    # script after the fetch sent with it; the requeued retry must still be run.
+    queue.connection.script_flush()
+    path = tmp_path / "runs"
+    job = queue.enqueue(jobs.fail_until, str(path), 1, retry=Retry(1))
+    SimpleWorker([queue], connection=queue.connection).work(burst=True)
+    assert job.get_status() == JobStatus.FINISHED
+    assert len(lines(path)) == 2

@@ -374,3 +374,27 @@ def test_a_sleeping_scheduler_is_woken_by_an_earlier_job(
     time.sleep(0.2)
     job = queue.enqueue_in(0.2, jobs.always_fail)
     wait_for(lambda: job.get_status() == JobStatus.QUEUED, timeout_s=8)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"lease_s": 0}, "lease_s"),
+        ({"lease_s": "10"}, "lease_s"),
+        ({"batch_size": 0}, "batch_size"),
+        ({"prefix": "has space"}, "prefix"),
+    ],
+)
+def test_bad_scheduler_settings_are_refused(
+    connection: redis.Redis, kwargs: dict[str, object], message: str
+) -> None:
+    with pytest.raises(ConfigurationError, match=message):
+        Scheduler(connection, **kwargs)  # type: ignore[arg-type]
+
+
+def test_the_default_lease_is_taken_over_within_15_seconds() -> None:
+    from minirq.defaults import SCHEDULER_LEASE_S
+
+    # A standby retries every lease / 3, so it holds the lease at most 4/3 of it after
+    # the last renewal of a scheduler that died.
+    assert SCHEDULER_LEASE_S * 4 / 3 < 15
