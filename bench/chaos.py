@@ -91,20 +91,30 @@ class ChaosReport:
     worker_kills: int = 0
     horse_kills: int = 0
     redis_restarts: int = 0
-    recoveries: list[float] = field(default_factory=list)
+    # Seconds from a kill to the next run of the job it interrupted, by what was killed:
+    # "worker" (the reaper puts the job back at the front of its queue once the lease
+    # expires) or "horse" (the job fails and its Retry puts it at the back of its queue).
+    recoveries: dict[str, list[float]] = field(default_factory=lambda: {"worker": [], "horse": []})
+    # (seconds, what was killed, job key) of the slowest recoveries.
+    slowest: list[tuple[float, str, str]] = field(default_factory=list)
     elapsed_s: float = 0.0
     failure_reasons: Counter[str] = field(default_factory=Counter)
     lost_ids: list[str] = field(default_factory=list)
 
-    @property
-    def longest_recovery_s(self) -> float | None:
-        return max(self.recoveries) if self.recoveries else None
+    def longest_recovery_s(self, target: str) -> float | None:
+        values = self.recoveries[target]
+        return max(values) if values else None
+
+    def _recovery_line(self, target: str) -> str:
+        ordered = sorted(self.recoveries[target])
+        if not ordered:
+            return "n/a"
+        return (
+            f"longest {ordered[-1]:.2f} s, median {ordered[len(ordered) // 2]:.2f} s "
+            f"over {len(ordered)} interrupted jobs"
+        )
 
     def lines(self, config: ChaosConfig) -> list[str]:
-        longest = self.longest_recovery_s
-        recovery = "n/a" if longest is None else f"{longest:.2f} s"
-        ordered = sorted(self.recoveries)
-        median = f"{ordered[len(ordered) // 2]:.2f} s" if ordered else "n/a"
         lines = [
             f"jobs enqueued            {self.enqueued}",
             f"finished                 {self.finished}",
@@ -115,10 +125,14 @@ class ChaosReport:
             f"executions (run files)   {self.executions}",
             f"kills                    {self.worker_kills} worker parents, "
             f"{self.horse_kills} work-horses; Redis restarted {self.redis_restarts} time(s)",
-            f"recovery, kill to rerun  longest {recovery}, median {median} "
-            f"over {len(self.recoveries)} interrupted jobs (lease {config.lease_s:g} s)",
+            f"kill to rerun, worker    {self._recovery_line('worker')} "
+            f"(lease {config.lease_s:g} s)",
+            f"kill to rerun, horse     {self._recovery_line('horse')} (retried at the "
+            "back of the queue)",
             f"elapsed                  {self.elapsed_s:.1f} s",
         ]
+        for seconds, what, key in self.slowest:
+            lines.append(f"  recovery {seconds:.2f} s: {key} after killing {what}")
         if self.finished_without_a_run:
             lines.append(f"finished with no run file {self.finished_without_a_run}")
         for reason, count in self.failure_reasons.most_common(5):
@@ -248,10 +262,11 @@ class _Worker:
 
 
 def _read_runs(folder: Path) -> list[dict[str, Any]]:
+    """Every run, from the file names: a horse killed as it wrote its file still counts."""
     runs = []
     for path in folder.glob("*.run"):
-        with contextlib.suppress(OSError, ValueError):
-            runs.append(json.loads(path.read_text()))
+        key, pid, started_ns, _ = path.name.split(".")
+        runs.append({"key": key, "pid": int(pid), "started_ns": int(started_ns)})
     return runs
 
 
@@ -446,7 +461,11 @@ def _tally(
         key = str(max(before, key=lambda r: int(r["started_ns"]))["key"])
         later = [s for s in starts.get(key, []) if s > kill.at_ns]
         if later:
-            report.recoveries.append((min(later) - kill.at_ns) / 1e9)
+            seconds = (min(later) - kill.at_ns) / 1e9
+            report.recoveries[kill.target].append(seconds)
+            what = f"{kill.target} of {kill.worker} (horse {kill.horse_pid})"
+            report.slowest.append((seconds, what, key))
+    report.slowest = sorted(report.slowest, reverse=True)[:3]
 
 
 def main() -> int:

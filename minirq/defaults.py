@@ -35,6 +35,8 @@ STATS_FLUSH_S = 1.0
 STATS_TTL_S = 2 * 3600
 # Upper bounds (seconds) of the job duration histogram's buckets, as Prometheus counts them.
 JOB_DURATION_BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)
+# Where the kernel cannot kill a horse with its parent, the horse checks this often.
+PARENT_CHECK_S = 0.5
 # While Redis is unreachable, workers retry with back-off up to this delay.
 MAX_RECONNECT_DELAY_S = 5.0
 # The reaper's lock, so that only one process scans at a time.

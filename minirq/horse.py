@@ -15,12 +15,14 @@ import pickle
 import signal
 import sys
 import threading
+import time
 import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass
 from types import FrameType
 
 from .callbacks import run_exception_handlers, run_failure_callback, run_success_callback
+from .defaults import PARENT_CHECK_S
 from .exceptions import JobTimeoutException, RetryJob, ShutdownRequested
 from .job import Job
 
@@ -148,12 +150,28 @@ def load_libc() -> ctypes.CDLL | None:
 
 
 def die_with_parent(parent_pid: int) -> None:
-    """Ask the kernel to kill this process when its parent dies (Linux)."""
+    """Make this process die with its parent: the kernel does it on Linux; elsewhere a
+    thread notices that the parent changed (this process was re-parented) and exits."""
     libc = load_libc()
     if libc is not None:
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    else:
+        watch_parent(parent_pid, PARENT_CHECK_S)
     if os.getppid() != parent_pid:
         os._exit(1)
+
+
+def watch_parent(parent_pid: int, interval_s: float) -> threading.Thread:
+    """Exit this process at once when its parent is no longer ``parent_pid``."""
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(interval_s)
+        os._exit(1)
+
+    thread = threading.Thread(target=watch, name="minirq-parent-watch", daemon=True)
+    thread.start()
+    return thread
 
 
 def fork_horse(job: Job, max_result_bytes: int) -> tuple[int, int]:

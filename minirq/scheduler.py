@@ -369,6 +369,8 @@ class Scheduler:
 
     def _wait_until(self, wake_ms: int) -> None:
         """Sleep until ``wake_ms`` or until a wake-up message arrives."""
+        # A retry after an outage comes here with the subscription closed.
+        self._subscribe()
         while not self._stop:
             remaining_s = (wake_ms - _now()) / 1000
             if remaining_s <= 0:

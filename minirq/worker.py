@@ -346,14 +346,17 @@ class BaseWorker:
         """Take the next job to run; a job whose stored data is broken fails right here."""
         while True:
             fetched = self._fetch_one()
-            if fetched is None:
-                return None
-            job, queue = fetched
-            problem = broken_job_reason(job)
-            if problem is None:
+            if fetched is None or not self._failed_as_broken(*fetched):
                 return fetched
-            logger.error("%s: job %s failed: %s", queue.name, job.id, problem)
-            self._fail_broken(job, queue, problem)
+
+    def _failed_as_broken(self, job: Job, queue: Queue) -> bool:
+        """Fail ``job`` if its stored data cannot be run; returns whether it did."""
+        problem = broken_job_reason(job)
+        if problem is None:
+            return False
+        logger.error("%s: job %s failed: %s", queue.name, job.id, problem)
+        self._fail_broken(job, queue, problem)
+        return True
 
     def _fetch_one(self) -> tuple[Job, Queue] | None:
         queues = self._fetchable_queues()
@@ -398,7 +401,10 @@ class BaseWorker:
         """The job fetched along with the last outcome, else one fetched now."""
         if self._prefetched is not None:
             (fetched,), self._prefetched = self._prefetched, None
-            return fetched
+            if fetched is None or not self._call_redis(
+                lambda: self._failed_as_broken(*fetched), "recording a failure"
+            ):
+                return fetched
         return self._call_redis(self._fetch, "fetching a job", until_stop=True)
 
     def _requeue_prefetched(self) -> None:

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -303,3 +304,33 @@ def test_worker_runs_as_the_restricted_acl_user_the_readme_suggests(
     assert result.exit_code == 0, result.output
     done = Queue(connection=client).fetch_job(job.id)
     assert done is not None and done.return_value() == 3
+
+
+def test_scheduler_waits_through_a_restart_and_moves_due_jobs(
+    server: RedisServer, client: redis.Redis, env: dict[str, str], tmp_path: Path
+) -> None:
+    log_path = tmp_path / "scheduler.log"
+    with open(log_path, "wb") as log:
+        scheduler = subprocess.Popen(
+            [sys.executable, "-m", "minirq", "scheduler"], env=env, stdout=log, stderr=log
+        )
+        try:
+            wait_until(lambda: b"scheduler started" in log_path.read_bytes(), 20, "the start")
+            server.stop()
+            wait_until(lambda: DOWN in log_path.read_text(), 20, "the scheduler to notice")
+            time.sleep(1.0)
+            assert scheduler.poll() is None
+            server.start()
+            job = Queue(connection=client).enqueue_in(
+                timedelta(milliseconds=300), fixtures.add, 1, 1
+            )
+            wait_until(lambda: job.get_status() == JobStatus.QUEUED, 20, "the job to be due")
+            scheduler.send_signal(signal.SIGTERM)
+            assert scheduler.wait(30) == 0
+        finally:
+            if scheduler.poll() is None:
+                scheduler.kill()
+                scheduler.wait(10)
+    text = log_path.read_text()
+    assert text.count(DOWN) == 1 and text.count(BACK) == 1, text
+    assert "Traceback" not in text, text

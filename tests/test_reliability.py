@@ -6,6 +6,8 @@ Every test here runs real `minirq worker` processes and really kills or signals 
 from __future__ import annotations
 
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -23,6 +25,7 @@ from minirq.pool import WorkerPool
 from minirq.utils import now_ms
 from minirq.worker import BaseWorker
 from tests import fixtures
+from tests.conftest import ROOT
 from tests.reliability_fixtures import (
     WorkerProcess,
     pid_alive,
@@ -280,10 +283,13 @@ def test_damaged_job_fails_alone_and_the_worker_goes_on(
     damage: Callable[[redis.Redis, str], object],
     reason: str,
 ) -> None:
+    # A job before the broken one, so that the broken one may come with its outcome.
+    before = queue.enqueue(fixtures.say_hello, "before")
     broken = queue.enqueue(fixtures.say_hello)
     damage(connection, broken.key)
     good = queue.enqueue(fixtures.say_hello, "after")
     worker_class([queue], connection=connection).work(burst=True)
+    assert before.return_value() == "Hi there, before!"
     assert broken.get_status() == JobStatus.FAILED
     broken.refresh()
     assert reason in (broken.exc_info or "")
@@ -311,3 +317,20 @@ def test_max_result_size_from_the_command_line(redis_url: str, queue: Queue) -> 
     big.refresh()
     assert big.is_failed and "above the limit of 100 bytes" in (big.exc_info or "")
     assert small.return_value() == b"x" * 10
+
+
+def test_parent_watch_exits_once_the_parent_is_gone(tmp_path: Path) -> None:
+    """The fallback where PR_SET_PDEATHSIG does not exist: a thread polls the parent."""
+    code = (
+        "import os, sys, time\n"
+        "from minirq.horse import watch_parent\n"
+        "if os.fork() == 0:\n"
+        "    watch_parent(os.getppid(), 0.05)\n"
+        f"    open({str(tmp_path / 'pid')!r}, 'w').write(str(os.getpid()))\n"
+        "    time.sleep(30)\n"
+        "    os._exit(0)\n"
+        "time.sleep(0.5)\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=30, cwd=ROOT)
+    child = int((tmp_path / "pid").read_text())
+    wait_until(lambda: not pid_alive(child), 10, "the orphaned child to exit")
