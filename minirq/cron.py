@@ -340,37 +340,46 @@ def save_entry(
     """Create or update an entry. An entry whose schedule is unchanged keeps its next run;
     otherwise its next run is the first slot after ``now_ms``."""
     key = keys.cron_entry(name)
-    existing = cast(dict[bytes, bytes], connection.hgetall(key))
-    next_ms = schedule.next_after(now_ms)
-    if existing:
-        old = StoredEntry.load(name, existing)
-        same = (old.schedule.describe(), old.schedule.timezone) == (
-            schedule.describe(),
-            schedule.timezone,
-        )
-        # Registering at every start (a cron module) must not push the next run back.
-        if same and old.next_ms:
-            schedule, next_ms = old.schedule, old.next_ms
-    mapping: dict[str | bytes, str | bytes | int] = {
-        "name": name,
-        "cron": schedule.cron or "",
-        "interval_ms": schedule.interval_ms or "",
-        "anchor_ms": schedule.anchor_ms,
-        "timezone": schedule.timezone,
-        "queue": queue_name,
-        "misfire": misfire,
-        "next_ms": next_ms,
-        "updated_ms": now_ms,
-    }
-    for field, value in job_fields.items():
-        mapping[JOB_FIELD_PREFIX + field] = value
-    with connection.pipeline(transaction=True) as pipe:
+
+    def write(pipe: Any) -> None:
+        # WATCH makes the read and the write one step: a scheduler advancing the entry
+        # meanwhile must not have its next run put back.
+        existing = cast(dict[bytes, bytes], pipe.hgetall(key))
+        kept, next_ms = schedule, schedule.next_after(now_ms)
+        if existing:
+            try:
+                old: StoredEntry | None = StoredEntry.load(name, existing)
+            except ConfigurationError:
+                old = None
+            # Registering at every start (a cron module) must not push the next run back.
+            if (
+                old is not None
+                and old.next_ms
+                and (old.schedule.describe(), old.schedule.timezone)
+                == (schedule.describe(), schedule.timezone)
+            ):
+                kept, next_ms = old.schedule, old.next_ms
+        mapping: dict[str | bytes, str | bytes | int] = {
+            "name": name,
+            "cron": kept.cron or "",
+            "interval_ms": kept.interval_ms or "",
+            "anchor_ms": kept.anchor_ms,
+            "timezone": kept.timezone,
+            "queue": queue_name,
+            "misfire": misfire,
+            "next_ms": next_ms,
+            "updated_ms": now_ms,
+        }
+        for field, value in job_fields.items():
+            mapping[JOB_FIELD_PREFIX + field] = value
         stale = [f for f in existing if (decode(f) or "").startswith(JOB_FIELD_PREFIX)]
+        pipe.multi()
         if stale:
             pipe.hdel(key, *stale)
-        pipe.hset(key, mapping=mapping)  # type: ignore[arg-type]
+        pipe.hset(key, mapping=mapping)
         pipe.zadd(keys.cron_entries, {name: next_ms})
-        pipe.execute()
+
+    connection.transaction(write, key)
     entry = load_entry(connection, keys, name)
     assert entry is not None
     return entry

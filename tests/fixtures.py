@@ -103,3 +103,15 @@ def nested_function_factory() -> Any:
         return None
 
     return inner
+
+
+def describe_current_run() -> dict[str, Any]:
+    """What a running job sees of itself: it must describe this run, not the previous one."""
+    job = get_current_job()
+    assert job is not None
+    return {
+        "status": str(job.get_status(refresh=False)),
+        "worker": job.worker_name,
+        "started_at": job.started_at,
+        "attempts": job.attempts,
+    }

@@ -130,3 +130,34 @@ def test_callbacks_run_in_sync_mode() -> None:
     assert calls(connection, "bad") == [
         ["failure", "ZeroDivisionError", "division by zero", "traceback"]
     ]
+
+
+def test_cli_exception_handler_option(
+    connection: redis.Redis, queue: Queue, minirq_command: list[str], subprocess_env: dict[str, str]
+) -> None:
+    import subprocess
+
+    queue.enqueue(div_by_zero)
+    base = [*minirq_command, "worker", "--burst"]
+    done = subprocess.run(
+        [
+            *base,
+            "--exception-handler",
+            "tests.feature_fixtures.handler_stop_chain",
+            "--exception-handler",
+            "tests.feature_fixtures.handler_never_reached",
+        ],
+        env=subprocess_env,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    assert connection.lrange("test:handlers", 0, -1) == [b"stop"]
+    bad = subprocess.run(
+        [*base, "--exception-handler", "tests.nope.handler"],
+        env=subprocess_env,
+        capture_output=True,
+        text=True,
+    )
+    assert bad.returncode == 1
+    assert "cannot import exception handler 'tests.nope.handler'" in bad.stderr

@@ -244,6 +244,9 @@ def test_a_replayed_slot_is_stopped_by_its_idempotency_key(connection: redis.Red
     connection.zadd(KEYS.cron_entries, {"tick": slot})
     assert scheduler.enqueue_cron(slot) == []
     assert Queue(connection=connection).count == 1
+    # The entry still moves on: it is not left due (which would spin the scheduler).
+    [entry] = scheduler.entries()
+    assert entry.next_run == datetime(2030, 1, 1, 12, 2, tzinfo=UTC)
 
 
 def test_only_the_lease_holder_enqueues_cron_slots(connection: redis.Redis) -> None:

@@ -25,6 +25,19 @@ for i = 1, #KEYS, 2 do
       dropped[#dropped + 1] = id
     else
       redis.call('HSET', job_key, 'status', 'started', 'started_ms', ARGV[1], 'worker', ARGV[3])
+      -- The caller runs the job from these fields: they must show this run, not the last.
+      local updates = {status = 'started', started_ms = ARGV[1], worker = ARGV[3]}
+      for f = 1, #fields, 2 do
+        local value = updates[fields[f]]
+        if value then
+          fields[f + 1] = value
+          updates[fields[f]] = nil
+        end
+      end
+      for name, value in pairs(updates) do
+        fields[#fields + 1] = name
+        fields[#fields + 1] = value
+      end
       redis.call('ZADD', KEYS[i + 1], ARGV[2], id)
       for f = 1, #fields, 2 do
         if fields[f] == 'ttl' then
