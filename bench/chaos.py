@@ -65,6 +65,8 @@ class ChaosConfig:
     # Give up waiting for the jobs after this long; they are then reported unfinished.
     deadline_s: float = 600.0
     seed: int | None = None
+    # Run each worker as a prefork pool of this many horses (``--pool``).
+    pool: int | None = None
     # Alternate worker and horse kills instead of choosing at random.
     alternate: bool = False
     verbose: bool = True
@@ -229,15 +231,17 @@ class _Worker:
                 str(config.lease_s),
                 "--path",
                 str(HERE),
+                *(["--pool", str(config.pool)] if config.pool else []),
             ],
             env=env,
             stdout=self._log,
             stderr=subprocess.STDOUT,
         )
 
-    def horse_pid(self) -> int | None:
-        """The pid of this worker's running work-horse, if any."""
+    def horse_pids(self) -> list[int]:
+        """The pids of this worker's work-horses (one running job each, or idle in a pool)."""
         parent = str(self.process.pid)
+        pids = []
         for name in os.listdir("/proc"):
             if not name.isdigit():
                 continue
@@ -247,8 +251,8 @@ class _Worker:
             except OSError:
                 continue
             if fields[1] == parent and fields[0] not in ("Z", "X"):
-                return int(name)
-        return None
+                pids.append(int(name))
+        return sorted(pids)
 
     def close(self) -> None:
         if self.process.poll() is None:
@@ -363,7 +367,8 @@ def run_chaos(config: ChaosConfig, workdir: Path | None = None) -> ChaosReport:
                 next_kill = time.monotonic() + config.kill_every_s
                 live = [w for w in workers if w.process.poll() is None]
                 victim = rng.choice(live)
-                horse = victim.horse_pid()
+                horses = victim.horse_pids()
+                horse = rng.choice(horses) if horses else None
                 want_horse = len(kills) % 2 == 1 if config.alternate else rng.random() < 0.5
                 if horse is not None and want_horse:
                     with contextlib.suppress(ProcessLookupError):
@@ -476,6 +481,7 @@ def main() -> int:
     parser.add_argument("--kill-every", type=float, default=0.5, help="seconds between kills")
     parser.add_argument("--job-seconds", type=float, default=0.02, help="work per job")
     parser.add_argument("--lease", type=float, default=2.0, help="worker --lease, seconds")
+    parser.add_argument("--pool", type=int, default=None, help="run workers with --pool N")
     parser.add_argument("--no-redis-restart", action="store_true")
     parser.add_argument("--deadline", type=float, default=600.0)
     parser.add_argument("--seed", type=int, default=None)
@@ -491,6 +497,7 @@ def main() -> int:
         restart_redis=not options.no_redis_restart,
         deadline_s=options.deadline,
         seed=options.seed,
+        pool=options.pool,
     )
     report = run_chaos(config, options.keep)
     print()
