@@ -486,17 +486,21 @@ class BaseWorker:
         self.state = WorkerState.IDLE
         self._call_redis(lambda: self._fail_broken(job, queue, problem), "recording a failure")
 
+    def _fail_script_keys(self, job: Job, queue: Queue) -> list[str]:
+        """The KEYS of fail.lua for ``job`` of ``queue``."""
+        return [
+            job.key,
+            self.keys.registry("started", queue.name),
+            self.keys.registry("failed", queue.name),
+            queue.key,
+            self.keys.registry("scheduled", queue.name),
+            self.keys.wake_channel(queue.name),
+        ]
+
     def _fail_broken(self, job: Job, queue: Queue, problem: str) -> None:
         scripts_for(self.connection).run(
             "fail",
-            [
-                job.key,
-                self.keys.registry("started", queue.name),
-                self.keys.registry("failed", queue.name),
-                queue.key,
-                self.keys.registry("scheduled", queue.name),
-                self.keys.wake_channel(queue.name),
-            ],
+            self._fail_script_keys(job, queue),
             [
                 job.id,
                 self.name,
@@ -647,14 +651,7 @@ class BaseWorker:
         retry, retries_left = ("", 0) if stopped else self.retry_plan(job, outcome)
         recorded = self._run_recording_script(
             "fail",
-            [
-                job.key,
-                self.keys.registry("started", queue.name),
-                self.keys.registry("failed", queue.name),
-                queue.key,
-                self.keys.registry("scheduled", queue.name),
-                self.keys.wake_channel(queue.name),
-            ],
+            self._fail_script_keys(job, queue),
             [
                 job.id,
                 self.name,
