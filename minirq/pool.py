@@ -34,7 +34,7 @@ from .horse import Outcome, describe_exit, die_with_parent, load_libc, run_job
 from .job import Job
 from .queue import Queue
 from .serializers import Serializer
-from .worker import BaseWorker, WorkerState
+from .worker import REDIS_ERRORS, BaseWorker, WorkerState
 
 logger = logging.getLogger("minirq.pool")
 
@@ -122,21 +122,27 @@ class WorkerPool(BaseWorker):
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_w, False)
         self._install_signal_handlers()
-        self.register_birth()
+        self._call_redis(self.register_birth, "registering the worker")
+        self._call_redis(self.check_redis_settings, "reading the Redis settings")
         self.state = WorkerState.IDLE
         dispatched = 0
         # Horses forked from now on run these after a job fails (see callbacks.py).
         install_exception_handlers(self.exception_handlers)
         scheduler = self._start_scheduler(burst) if with_scheduler else None
         try:
-            self._subscribe()
+            self._call_redis(self._subscribe, "subscribing to wake-ups")
             for _ in range(self.size):
                 self._spawn()
             while True:
                 if scheduler is not None and not self.stop_requested:
                     scheduler.ensure_running()
-                self._maybe_housekeep()
-                self._poll_features()
+                try:
+                    self._maybe_housekeep()
+                    self._poll_features()
+                except REDIS_ERRORS:
+                    # Stopping while Redis is away: keep supervising the running horses.
+                    if not self.stop_requested:
+                        raise
                 if self._shutdown_due():
                     self._interrupt_all()
                     break
@@ -144,7 +150,12 @@ class WorkerPool(BaseWorker):
                 while self._may_take(dispatched, max_jobs) and any(
                     not h.busy for h in self._horses
                 ):
-                    fetched = self._call_redis(self._fetch, "fetching a job")
+                    try:
+                        fetched = self._call_redis(self._fetch, "fetching a job", until_stop=True)
+                    except REDIS_ERRORS:
+                        if not self.stop_requested:
+                            raise
+                        break
                     if fetched is None:
                         break
                     self._dispatch(*fetched)

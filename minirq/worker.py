@@ -69,6 +69,8 @@ logger = logging.getLogger("minirq.worker")
 # How often a busy worker reads its command channel (stop-job, shutdown).
 COMMAND_POLL_S = 0.1
 _REDIS_ERRORS = (redis.ConnectionError, redis.TimeoutError)
+# What a worker treats as Redis being unreachable, for the worker variants built on it.
+REDIS_ERRORS = _REDIS_ERRORS
 _T = TypeVar("_T")
 
 

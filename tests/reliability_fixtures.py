@@ -22,6 +22,14 @@ import redis
 from minirq import get_current_job
 from minirq.keys import Keys
 
+# `minirq worker` arguments for each kind of worker the process tests run.
+WORKER_KIND_ARGS = {
+    "fork": ["--worker-class", "fork"],
+    "simple": ["--worker-class", "simple"],
+    # One horse, so that the pool takes no second job while the first runs.
+    "pool": ["--pool", "1"],
+}
+
 
 def record_run(folder: str, key: str, seconds: float = 0.0) -> str:
     """Write one file per execution (job id, pid, start time), then sleep ``seconds``."""

@@ -25,6 +25,7 @@ from minirq.cli import main
 from tests import fixtures
 from tests.conftest import ROOT, RedisServer
 from tests.reliability_fixtures import (
+    WORKER_KIND_ARGS,
     Booby,
     WorkerProcess,
     pid_then_sleep,
@@ -85,7 +86,7 @@ def _one_outage_logged(worker: WorkerProcess) -> None:
     assert "Traceback" not in log, log
 
 
-@pytest.mark.parametrize("worker_class", ["fork", "simple"])
+@pytest.mark.parametrize("worker_class", ["fork", "simple", "pool"])
 def test_idle_worker_waits_through_a_restart_and_runs_the_next_job(
     server: RedisServer,
     client: redis.Redis,
@@ -94,7 +95,7 @@ def test_idle_worker_waits_through_a_restart_and_runs_the_next_job(
     tmp_path: Path,
     worker_class: str,
 ) -> None:
-    worker = _spawn(workers, env, tmp_path, "--worker-class", worker_class)
+    worker = _spawn(workers, env, tmp_path, *WORKER_KIND_ARGS[worker_class])
     wait_registered(client, "w")
     time.sleep(0.3)  # let it settle into its idle wait on the wake-up channel
     server.stop()
@@ -111,7 +112,7 @@ def test_idle_worker_waits_through_a_restart_and_runs_the_next_job(
     _one_outage_logged(worker)
 
 
-@pytest.mark.parametrize("worker_class", ["fork", "simple"])
+@pytest.mark.parametrize("worker_class", ["fork", "simple", "pool"])
 def test_result_computed_while_redis_is_away_is_written_when_it_returns(
     server: RedisServer,
     client: redis.Redis,
@@ -124,7 +125,7 @@ def test_result_computed_while_redis_is_away_is_written_when_it_returns(
     work_dir.mkdir()
     queue = Queue(connection=client)
     job = queue.enqueue(pid_then_sleep, str(work_dir), 1.5)
-    worker = _spawn(workers, env, tmp_path, "--worker-class", worker_class, "--lease", "1")
+    worker = _spawn(workers, env, tmp_path, *WORKER_KIND_ARGS[worker_class], "--lease", "1")
     wait_until(lambda: (work_dir / "pid").exists(), 20, "the job to start")
     server.stop()
     wait_until(lambda: (work_dir / "done").exists(), 20, "the job to end while Redis is away")
@@ -140,15 +141,17 @@ def test_result_computed_while_redis_is_away_is_written_when_it_returns(
     _one_outage_logged(worker)
 
 
+@pytest.mark.parametrize("worker_class", ["fork", "pool"])
 def test_worker_started_while_redis_is_down_waits_for_it(
     server: RedisServer,
     client: redis.Redis,
     env: dict[str, str],
     workers: list[WorkerProcess],
     tmp_path: Path,
+    worker_class: str,
 ) -> None:
     server.stop()
-    worker = _spawn(workers, env, tmp_path, "--burst")
+    worker = _spawn(workers, env, tmp_path, "--burst", *WORKER_KIND_ARGS[worker_class])
     wait_until(lambda: DOWN in worker.log(), 20, "the worker to report Redis down")
     time.sleep(1.5)
     assert worker.process.poll() is None
@@ -159,14 +162,16 @@ def test_worker_started_while_redis_is_down_waits_for_it(
     _one_outage_logged(worker)
 
 
+@pytest.mark.parametrize("worker_class", ["fork", "pool"])
 def test_sigterm_while_redis_is_down_and_nothing_runs_exits_cleanly(
     server: RedisServer,
     client: redis.Redis,
     env: dict[str, str],
     workers: list[WorkerProcess],
     tmp_path: Path,
+    worker_class: str,
 ) -> None:
-    worker = _spawn(workers, env, tmp_path)
+    worker = _spawn(workers, env, tmp_path, *WORKER_KIND_ARGS[worker_class])
     wait_registered(client, "w")
     server.stop()
     wait_until(lambda: DOWN in worker.log(), 20, "the worker to notice Redis is gone")

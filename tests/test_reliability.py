@@ -27,6 +27,7 @@ from minirq.worker import BaseWorker
 from tests import fixtures
 from tests.conftest import ROOT
 from tests.reliability_fixtures import (
+    WORKER_KIND_ARGS,
     WorkerProcess,
     pid_alive,
     pid_then_sleep,
@@ -178,13 +179,13 @@ def test_job_whose_horse_was_killed_is_retried_by_its_retry_policy(
 # -- graceful shutdown ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("worker_class", ["fork", "simple"])
+@pytest.mark.parametrize("worker_class", ["fork", "simple", "pool"])
 def test_sigterm_lets_the_running_job_finish_and_fetches_nothing_more(
     queue: Queue, spawn: Spawn, work_dir: Path, worker_class: str
 ) -> None:
     job = queue.enqueue(pid_then_sleep, str(work_dir), 1.0)
     after = queue.enqueue(fixtures.say_hello)
-    worker = spawn("--worker-class", worker_class, "--shutdown-timeout", "20", name="w")
+    worker = spawn(*WORKER_KIND_ARGS[worker_class], "--shutdown-timeout", "20", name="w")
     _running_pid(work_dir)
     worker.signal(signal.SIGTERM)
     assert worker.wait(30) == 0
@@ -194,13 +195,13 @@ def test_sigterm_lets_the_running_job_finish_and_fetches_nothing_more(
     assert queue.job_ids == [after.id]
 
 
-@pytest.mark.parametrize("worker_class", ["fork", "simple"])
+@pytest.mark.parametrize("worker_class", ["fork", "simple", "pool"])
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_job_past_the_shutdown_timeout_goes_back_to_the_front_of_its_queue(
     queue: Queue, spawn: Spawn, work_dir: Path, worker_class: str, signum: int
 ) -> None:
     job = queue.enqueue(pid_then_sleep, str(work_dir), 30.0)
-    worker = spawn("--worker-class", worker_class, "--shutdown-timeout", "0.5", name="w")
+    worker = spawn(*WORKER_KIND_ARGS[worker_class], "--shutdown-timeout", "0.5", name="w")
     runner = _running_pid(work_dir)
     after = queue.enqueue(fixtures.say_hello)
     worker.signal(signum)
@@ -210,12 +211,12 @@ def test_job_past_the_shutdown_timeout_goes_back_to_the_front_of_its_queue(
     assert "put back at the front" in worker.log()
 
 
-@pytest.mark.parametrize("worker_class", ["fork", "simple"])
+@pytest.mark.parametrize("worker_class", ["fork", "simple", "pool"])
 def test_second_signal_stops_at_once_and_still_requeues(
     queue: Queue, spawn: Spawn, work_dir: Path, worker_class: str
 ) -> None:
     job = queue.enqueue(pid_then_sleep, str(work_dir), 30.0)
-    worker = spawn("--worker-class", worker_class, "--shutdown-timeout", "120", name="w")
+    worker = spawn(*WORKER_KIND_ARGS[worker_class], "--shutdown-timeout", "120", name="w")
     runner = _running_pid(work_dir)
     after = queue.enqueue(fixtures.say_hello)
     worker.signal(signal.SIGTERM)
