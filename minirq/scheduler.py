@@ -314,7 +314,7 @@ class Scheduler:
 
     def housekeep(self) -> None:
         """Recover jobs whose worker died (under the reaper's lock)."""
-        from .worker import reap_expired_leases
+        from .reaper import reap_expired_leases
 
         self._next_housekeeping = time.monotonic() + self.housekeeping_s
         reap_expired_leases(self.connection, self.keys, self.max_orphanings)

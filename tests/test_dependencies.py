@@ -263,7 +263,7 @@ def test_two_parents_finishing_at_once_enqueue_the_child_exactly_once(
 def test_parent_failed_by_the_reaper_releases_allow_failure_dependents(
     connection: redis.Redis, queue: Queue
 ) -> None:
-    from minirq.worker import reap_expired_leases
+    from minirq.reaper import reap_expired_leases
 
     parent = queue.enqueue(add, 1, 2)
     lenient = queue.enqueue(say_hello, depends_on=Dependency(jobs=parent, allow_failure=True))

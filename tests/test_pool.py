@@ -13,8 +13,8 @@ from click.testing import CliRunner
 
 from minirq import ConfigurationError, JobStatus, Queue, WorkerPool
 from minirq.cli import main
+from minirq.reaper import reap_expired_leases
 from minirq.utils import now_ms
-from minirq.worker import reap_expired_leases
 from tests import fixtures
 
 

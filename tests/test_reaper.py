@@ -4,7 +4,7 @@ import redis
 
 from minirq import JobStatus, Queue, SimpleWorker
 from minirq.keys import Keys
-from minirq.worker import reap_expired_leases
+from minirq.reaper import reap_expired_leases
 from tests import fixtures
 
 
