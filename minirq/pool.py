@@ -15,26 +15,27 @@ import gc
 import logging
 import os
 import pickle
+import resource
 import select
 import signal
 import struct
 import time
 import traceback
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import redis
 
+from .base_worker import REDIS_ERRORS, BaseWorker, WorkerState
 from .callbacks import horse_callback_allowance_s, install_exception_handlers
 from .commands import JOB_STOPPED
 from .defaults import HORSE_KILL_GRACE_S, IDLE_WAIT_S
 from .exceptions import ConfigurationError
-from .horse import Outcome, describe_exit, die_with_parent, load_libc, run_job
+from .horse import Outcome, describe_exit, die_with_parent, load_libc, run_in_child, run_job
 from .job import Job
 from .queue import Queue
 from .serializers import Serializer
-from .worker import REDIS_ERRORS, BaseWorker, WorkerState
 
 logger = logging.getLogger("minirq.pool")
 
@@ -146,21 +147,9 @@ class WorkerPool(BaseWorker):
                 if self._shutdown_due():
                     self._interrupt_all()
                     break
-                fetched_any = False
-                while self._may_take(dispatched, max_jobs) and any(
-                    not h.busy for h in self._horses
-                ):
-                    try:
-                        fetched = self._call_redis(self._fetch, "fetching a job", until_stop=True)
-                    except REDIS_ERRORS:
-                        if not self.stop_requested:
-                            raise
-                        break
-                    if fetched is None:
-                        break
-                    self._dispatch(*fetched)
-                    dispatched += 1
-                    fetched_any = True
+                taken = self._fill_idle_horses(dispatched, max_jobs)
+                dispatched += taken
+                fetched_any = taken > 0
                 may_take = self._may_take(dispatched, max_jobs)
                 if not any(h.busy for h in self._horses) and (
                     not may_take or (burst and not fetched_any)
@@ -177,6 +166,24 @@ class WorkerPool(BaseWorker):
             self.register_death()
         return dispatched > 0
 
+    def _fill_idle_horses(self, dispatched: int, max_jobs: int | None) -> int:
+        """Fetch a job for each idle horse while jobs are there; returns how many."""
+        taken = 0
+        while self._may_take(dispatched + taken, max_jobs) and any(
+            not h.busy for h in self._horses
+        ):
+            try:
+                fetched = self._call_redis(self._fetch, "fetching a job", until_stop=True)
+            except REDIS_ERRORS:
+                if not self.stop_requested:
+                    raise
+                break
+            if fetched is None:
+                break
+            self._dispatch(*fetched)
+            taken += 1
+        return taken
+
     def _may_take(self, dispatched: int, max_jobs: int | None) -> bool:
         return not self.stop_requested and (max_jobs is None or dispatched < max_jobs)
 
@@ -189,6 +196,10 @@ class WorkerPool(BaseWorker):
 
     def running_jobs(self) -> list[Job]:
         return [h.job for h in self._horses if h.job is not None]
+
+    def run_callback(self, func: Callable[[], str | None]) -> str | None:
+        # In a child, so that the other horses' leases are renewed however long it takes.
+        return run_in_child(func, self._try_heartbeat, self.heartbeat_interval_s)
 
     # -- waiting -----------------------------------------------------------------------
 
@@ -299,7 +310,7 @@ class WorkerPool(BaseWorker):
         horse = next(h for h in self._horses if not h.busy)
         self._log_job_start(job, queue)
         message = pickle.dumps(
-            (job.id, self.queues.index(queue), job._fields), protocol=pickle.HIGHEST_PROTOCOL
+            (job.id, self.queues.index(queue), job.fields), protocol=pickle.HIGHEST_PROTOCOL
         )
         horse.job, horse.queue = job, queue
         horse.started = time.monotonic()
@@ -444,8 +455,6 @@ def _rss_bytes() -> int:
         with open("/proc/self/statm", "rb") as handle:
             return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
     except (OSError, ValueError, IndexError):
-        import resource
-
         # Peak rather than current, where /proc is missing (macOS reports bytes).
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 

@@ -1,0 +1,44 @@
+-- Library, not a script: enqueue.lua and schedule.lua include it.
+--
+-- replace_ended(job_key, prefix, id, op): make room for a new job of this id. Returns
+-- nil when the id is free (no hash, or a job that ended, whose hash is deleted and whose
+-- id leaves its registry here). Returns the reply the caller must give without writing
+-- anything: {0, status, queue} while a live job has the id, or the reply of the first run
+-- when this same operation (token op) already ran and only its reply was lost.
+-- The old registry is known only from data (the old job's queue): its key is built as
+-- <prefix>:<kind>:<queue>, exactly as minirq/keys.py spells it (one slot per prefix on
+-- Redis Cluster: use a hash-tag prefix).
+local REGISTRY_OF = {
+  finished = 'finished', failed = 'failed', stopped = 'failed', canceled = 'canceled',
+}
+local LIVE = {queued = true, scheduled = true, deferred = true, started = true}
+local ALL_REGISTRIES = {'started', 'finished', 'failed', 'scheduled', 'deferred', 'canceled'}
+
+local function replace_ended(job_key, prefix, id, op)
+  local old = redis.call('HMGET', job_key, 'status', 'origin', 'op')
+  if redis.call('EXISTS', job_key) == 0 then
+    return nil
+  end
+  local status, origin = old[1], old[2] or ''
+  if old[3] == op then
+    if status == 'deferred' then
+      return {2, ''}
+    end
+    return {1, ''}
+  end
+  if status and LIVE[status] then
+    return {0, status, origin}
+  end
+  local kind = status and REGISTRY_OF[status]
+  if kind then
+    redis.call('ZREM', prefix .. ':' .. kind .. ':' .. origin, id)
+  else
+    -- A hash without a known status (damaged): take the id out of every place it might be.
+    for _, k in ipairs(ALL_REGISTRIES) do
+      redis.call('ZREM', prefix .. ':' .. k .. ':' .. origin, id)
+    end
+    redis.call('LREM', prefix .. ':queue:' .. origin, 0, id)
+  end
+  redis.call('DEL', job_key)
+  return nil
+end
