@@ -9,7 +9,6 @@ way back, used when a job is written.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -229,19 +228,23 @@ def _encode_value(kind: str, value: Any) -> bytes:
     return str(value).encode()
 
 
+# Defaults a reader assumes anyway, so they are not written.
+_SKIPPED: dict[str, Any] = {
+    "result_ttl_s": DEFAULT_RESULT_TTL_S,
+    "failure_ttl_s": DEFAULT_FAILURE_TTL_S,
+}
+
+
 def encode_record(record: JobRecord, attrs: Iterable[str] | None = None) -> dict[str, bytes]:
     """The hash fields of ``record`` (only ``attrs`` if given), skipping unset values:
     ``None``, false flags, empty id lists and defaults that a reader assumes anyway."""
-    defaults = {f.name: f.default for f in dataclasses.fields(JobRecord)}
     fields: dict[str, bytes] = {}
     for attr in FIELDS if attrs is None else attrs:
         name, kind = FIELDS[attr]
         value = getattr(record, attr)
-        if value is None or (kind in (FLAG, IDS) and not value):
+        if value is None or (kind in (FLAG, IDS) and not value) or _SKIPPED.get(attr) == value:
             continue
-        if attr in ("result_ttl_s", "failure_ttl_s") and value == defaults[attr]:
-            continue
-        fields[name] = _encode_value(kind, value)
+        fields[name] = _encode_value(kind, value) if kind != TEXT else value.encode()
     if attrs is None:
         fields.update(record.extra)
     return fields

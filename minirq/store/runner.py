@@ -14,7 +14,9 @@ the answer of that second run is the answer of the step.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -29,6 +31,8 @@ SCRIPTS_PACKAGE = "minirq.scripts"
 _INCLUDE_RE = re.compile(r"^-- @include (lib_\w+)$", re.MULTILINE)
 _SOURCES: dict[str, str] = {}
 _LOST_REPLY = (redis.ConnectionError, redis.TimeoutError)
+# Connections a runner keeps between calls (the others go back to the pool).
+_KEPT_IDLE = 4
 
 
 def script_names() -> list[str]:
@@ -77,6 +81,17 @@ class Runner:
             and getattr(connection, "connection", None) is None
         )
         self._sha: dict[str, str] = {}
+        # Connections taken from the client's pool and free for the next call (see _take).
+        self._idle: list[Any] = []
+        self._idle_pid = os.getpid()
+        max_connections = getattr(connection.connection_pool, "max_connections", None)
+        # Calls wait for a free connection instead of failing with "Too many
+        # connections": never more calls in flight than the pool allows.
+        self._slots = (
+            threading.BoundedSemaphore(max_connections)
+            if isinstance(max_connections, int) and max_connections < 2**31 - 1
+            else None
+        )
 
     def sha(self, name: str) -> str:
         if name not in self._sha:
@@ -144,15 +159,32 @@ class Runner:
         return self._send_direct(calls)
 
     def _send_direct(self, calls: Sequence[Call[Any]]) -> list[Any]:
-        """EVALSHA each call in one write on a pooled connection, given back after.
+        """EVALSHA each call in one write on a pooled connection, free again after.
 
         This is redis-py's own pipeline reduced to what scripts need: its per-command
         bookkeeping costs about as much as a local round trip, and these are the calls
-        made for every job. The connection goes back to the pool after each use, so
-        threads never hold more connections than the pool allows.
+        made for every job. Threads never hold more connections than run calls at once,
+        nor more than a bounded pool allows.
         """
+        if self._slots is None:
+            return self._send_on(self._take(), calls)
+        with self._slots:
+            return self._send_on(self._take(), calls)
+
+    def _take(self) -> Any:
+        """A connection for one call. Taking one from redis-py's pool and giving it back
+        costs as much as a local round trip, so a few are kept here between calls
+        (never one per thread: more go back to the pool), and dropped (not closed: the
+        parent still uses them) in a forked child."""
+        if self._idle_pid != os.getpid():
+            self._idle, self._idle_pid = [], os.getpid()
+        try:
+            return self._idle.pop()
+        except IndexError:
+            return self.connection.connection_pool.get_connection()
+
+    def _send_on(self, conn: Any, calls: Sequence[Call[Any]]) -> list[Any]:
         pool = self.connection.connection_pool
-        conn: Any = pool.get_connection()
         try:
             commands = [
                 ("EVALSHA", self.sha(c.script), len(c.keys), *c.keys, *c.args) for c in calls
@@ -170,7 +202,10 @@ class Runner:
             conn.disconnect()
             raise
         finally:
-            pool.release(conn)
+            if len(self._idle) < _KEPT_IDLE and conn.pid == os.getpid():
+                self._idle.append(conn)
+            else:
+                pool.release(conn)
 
 
 def runner_for(connection: redis.Redis) -> Runner:
