@@ -18,6 +18,13 @@ from ..keys import Keys
 from ..utils import ms_to_datetime
 from .record import int_or_none, text_or_none
 
+
+def _required(name: str, field: str, value: int | None) -> int:
+    if value is None:
+        raise ConfigurationError(f"cron entry {name!r} has no {field!r} field")
+    return value
+
+
 # Prefix of the entry hash fields that hold the job template.
 JOB_FIELD_PREFIX = "job."
 
@@ -83,7 +90,7 @@ class StoredEntry:
             schedule=schedule,
             queue_name=text("queue") or "default",
             misfire=misfire,
-            next_ms=number("next_ms") or 0,
+            next_ms=_required(name, "next_ms", number("next_ms")),
             last_ms=number("last_ms"),
             last_job_id=text("last_job_id") or None,
             job_fields={
