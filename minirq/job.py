@@ -22,10 +22,10 @@ from .exceptions import (
     NoSuchJobError,
     SerializationError,
 )
+from .import_hint import import_function
 from .keys import REGISTRY_KINDS, Keys
 from .scripts import scripts_for
 from .serializers import Serializer, resolve_serializer
-from .import_hint import import_function
 from .utils import decode, ms_to_datetime, now_ms
 
 if TYPE_CHECKING:
