@@ -9,6 +9,7 @@ adds another.
 from __future__ import annotations
 
 import difflib
+import importlib.util
 import os
 import sys
 from typing import Any
@@ -38,17 +39,24 @@ def import_failure_message(dotted: str, exc: BaseException) -> str:
     """One line on why ``dotted`` could not be imported, for a job's failure or a CLI error."""
     if isinstance(exc, AttributeError):
         return _missing_attribute(dotted) or f"cannot import {dotted}: {exc}"
-    missing = getattr(exc, "name", None)
     top = dotted.partition(".")[0]
-    if isinstance(exc, ModuleNotFoundError) and missing and top == missing.partition(".")[0]:
+    if _not_found(top):
         return (
-            f"cannot import {dotted}: no module named {missing!r} in {os.getcwd()} (the "
-            f"folder this process runs in) or elsewhere on its import path; {PATH_HINT}"
+            f"cannot import {dotted}: no module named {top!r} in {os.getcwd()} (the folder "
+            f"this process runs in) or elsewhere on its import path; {PATH_HINT}"
         )
-    if isinstance(exc, ModuleNotFoundError) and missing:
+    missing = getattr(exc, "name", None)
+    if isinstance(exc, ModuleNotFoundError) and missing and missing.partition(".")[0] != top:
         # The job's own module was found; something it imports is not installed.
         return f"cannot import {dotted}: it needs module {missing!r}, which is not installed"
     return f"cannot import {dotted}: {exc}"
+
+
+def _not_found(top: str) -> bool:
+    try:
+        return importlib.util.find_spec(top) is None
+    except (ImportError, ValueError):
+        return True
 
 
 def _missing_attribute(dotted: str) -> str | None:
