@@ -19,7 +19,7 @@ import threading
 MASK = "***"
 # Shorter secrets are not masked as free text: masking "ab" everywhere would garble output
 # while protecting little. The patterns above still mask them inside URLs and kwargs.
-MIN_KNOWN_SECRET_LENGTH = 4
+MIN_KNOWN_SECRET_LENGTH = 6
 
 _URL_RE = re.compile(r"(?P<scheme>\b[a-z][a-z0-9+.-]*://)(?P<rest>[^\s'\"<>`]*)", re.IGNORECASE)
 _QUERY_SECRET_RE = re.compile(

@@ -158,3 +158,21 @@ def runs_output(args: list[str]) -> str:
 def test_info_output_shows_the_url_masked(tmp_path: Path, redis_url: str) -> None:
     text = runs_output(["info", "-u", redis_url])
     assert text.splitlines()[0] == f"Redis {redis_url}, prefix minirq"
+
+
+def test_an_unexpected_error_keeps_its_traceback_masked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, redis_url: str
+) -> None:
+    (tmp_path / "cron_echoing_url.py").write_text(
+        "def register(scheduler):\n"
+        f"    raise RuntimeError('cannot use redis://:pa/{SECRET}@h/0')\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    result = CliRunner().invoke(
+        main, ["scheduler", "--burst", "--cron-module", "cron_echoing_url", "-u", redis_url]
+    )
+    assert result.exit_code == 1
+    assert "Traceback" in result.output and "RuntimeError: cannot use redis://:***@h/0" in (
+        result.output
+    )
+    assert SECRET not in result.output

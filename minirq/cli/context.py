@@ -9,6 +9,7 @@ prefix or the password redaction.
 from __future__ import annotations
 
 import sys
+import traceback
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -144,6 +145,12 @@ class MinirqGroup(click.Group):
             fail(_redis_error_line(ctx, exc))
         except MinirqError as exc:
             fail(f"Error: {exc}")
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except Exception:
+            # Unexpected: a bug worth its traceback, but the traceback's messages may hold a
+            # URL or connection kwargs, so it is masked like every other line.
+            fail(traceback.format_exc().rstrip())
 
 
 def fail(line: str) -> None:
