@@ -66,7 +66,7 @@ def parse_sentinel_url(url: str) -> SentinelURL:
     scheme, sep, rest = url.partition("://")
     if not sep or scheme not in SENTINEL_SCHEMES:
         raise ConfigurationError(f"not a Sentinel URL (scheme must be one of {SENTINEL_SCHEMES})")
-    userinfo, rest = split_userinfo(scheme, rest)
+    userinfo, rest = split_userinfo(scheme, rest, parsing=True)
     rest, _, query = rest.partition("?")
     netloc, _, path = rest.partition("/")
     username = password = None
@@ -191,7 +191,7 @@ def normalize_url(url: str) -> str:
             "a Redis URL starts with redis://, rediss://, unix:// or redis+sentinel://"
         )
     scheme = scheme.lower()
-    userinfo, remainder = split_userinfo(scheme, rest)
+    userinfo, remainder = split_userinfo(scheme, rest, parsing=True)
     if userinfo is not None:
         user, has_password, password = userinfo.partition(":")
         remember_secret(unquote(password) if has_password else None)

@@ -31,19 +31,26 @@ _KWARG_SECRET_RE = re.compile(
     re.IGNORECASE,
 )
 
+_QUERY_PARAMETER_RE = re.compile(r"[?&][a-z_]+=", re.IGNORECASE)
+
 _known_secrets: set[str] = set()
 _known_lock = threading.Lock()
 
 
-def split_userinfo(scheme: str, rest: str) -> tuple[str | None, str]:
+def split_userinfo(scheme: str, rest: str, *, parsing: bool = False) -> tuple[str | None, str]:
     """``rest`` (what follows ``scheme://``) split into its userinfo and the remainder.
 
     The userinfo ends at the last ``@`` (``@/`` for a unix socket, whose path may hold
-    ``@``); none when ``rest`` starts with ``/``.
+    ``@``); none when ``rest`` starts with ``/``. With ``parsing``, an ``@`` that sits in a
+    query string (``?password=a@b``) does not end a userinfo; redaction leaves that off, as
+    masking too much is the safe side there.
     """
     if rest.startswith("/"):
         return None, rest
     at = rest.rfind("@/") if scheme.lower().startswith("unix") else rest.rfind("@")
+    if parsing and at >= 0 and _QUERY_PARAMETER_RE.search(rest[:at]):
+        query = rest.find("?")
+        at = rest.rfind("@", 0, query)
     if at < 0:
         return None, rest
     return rest[:at], rest[at + 1 :]
