@@ -173,6 +173,17 @@ def test_requeue_refuses_a_job_of_another_queue_or_unknown_id(
     assert run(["requeue", "--all"], prefixed).exit_code == 2
 
 
+def test_requeue_of_several_ids_checks_them_all_first(
+    connection: redis.Redis, prefixed: dict[str, str]
+) -> None:
+    failed = failed_job(connection, "mail")
+    queued = Queue("mail", connection=connection, prefix=PREFIX).enqueue(fixtures.add, 1, 2)
+    result = run(["requeue", failed.id, queued.id], prefixed)
+    assert result.exit_code == 1
+    assert f"job {queued.id} is queued, not failed" in result.output
+    assert failed.get_status() == JobStatus.FAILED
+
+
 @pytest.mark.parametrize("command", ["info", "worker"])
 def test_database_out_of_range_is_one_line(redis_url: str, command: str) -> None:
     url = redis_url.rsplit("/", 1)[0] + "/99"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..exceptions import ConfigurationError, NoSuchJobError
+from ..exceptions import ConfigurationError, InvalidJobOperation, NoSuchJobError
 from ..import_hint import import_function
 from ..job import Job
 from .context import CliContext, pass_cli
@@ -110,6 +110,10 @@ def requeue(
         if queue is not None and job.origin != queue.name:
             raise ConfigurationError(
                 f"job {job_id} belongs to queue {job.origin!r}, not {queue.name!r}"
+            )
+        if job.id not in cli.queue(job.origin).failed_job_registry:
+            raise InvalidJobOperation(
+                f"job {job_id} is {job.get_status()}, not failed: only failed jobs are requeued"
             )
         jobs.append(job)
     for job in jobs:
