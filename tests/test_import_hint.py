@@ -94,12 +94,13 @@ def test_worker_failure_names_its_folder_and_path(connection: redis.Redis) -> No
     assert "--path FOLDER" in last
 
 
+@pytest.mark.parametrize("worker_args", [[], ["--pool", "1"]])
 def test_forked_worker_failure_names_a_missing_attribute(
-    subprocess_env: dict[str, str], connection: redis.Redis
+    subprocess_env: dict[str, str], connection: redis.Redis, worker_args: list[str]
 ) -> None:
     job = Queue(connection=connection).enqueue_call("tests.fixtures.ad", args=(2, 3))
     result = subprocess.run(
-        [sys.executable, "-m", "minirq", "worker", "--burst"],
+        [sys.executable, "-m", "minirq", "worker", "--burst", *worker_args],
         capture_output=True,
         text=True,
         timeout=60,
