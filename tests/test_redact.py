@@ -133,6 +133,7 @@ def test_cli_output_never_shows_the_password(locked_server: tuple[RedisServer, s
         ["info", "-u", good.replace(str(server.port), "1")],
         ["info", "-u", good.replace("/0", "/99")],
         ["pause", "nosuch", "-u", good],
+        ["worker", "--burst", "-u", good.replace(f":{password}@", "")],
     ]
     for args in runs:
         result = subprocess.run(
@@ -146,6 +147,7 @@ def test_cli_output_never_shows_the_password(locked_server: tuple[RedisServer, s
         for fragment in (password, SECRET, "wrong1", "pa/ss", "wo?rd"):
             assert fragment not in text, (args, text)
         assert "Traceback" not in text, text
+        assert result.returncode == (0 if args == runs[0] or args == runs[2] else 1), text
     assert "Redis redis://:***@127.0.0.1" in runs_output(["info", "-u", good])
 
 
