@@ -28,10 +28,10 @@ import redis
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from dashboard import create_app
 from minirq import Queue
 from minirq.queue import JobOptions
 from minirq.utils import now_ms
+from minirq_dashboard import create_app
 
 BATCH = 2000
 TRACEBACK = (

@@ -1,4 +1,4 @@
-"""``dashboard.wsgi:app`` for gunicorn and other WSGI servers, configured from the environment.
+"""``minirq_dashboard.wsgi:app`` for gunicorn and other WSGI servers, configured from env vars.
 
 ``REDIS_URL``, ``MINIRQ_PREFIX`` and ``MINIRQ_DASHBOARD_*`` (see :func:`config_from_env`).
 A server exposed this way is reachable by whoever can reach its port, so it refuses to start

@@ -519,7 +519,7 @@ def dashboard(
     try:
         from werkzeug.serving import make_server
 
-        from dashboard.app import config_from_env, create_app
+        from minirq_dashboard.app import config_from_env, create_app
     except ImportError as exc:
         raise click.ClickException(
             f"the dashboard needs Flask ({exc}); install it with: pip install 'minirq[dashboard]'"

@@ -18,9 +18,6 @@ from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
 
-from dashboard import blueprint, create_app
-from dashboard.app import CONTENT_SECURITY_POLICY, CSRF_COOKIE, format_duration
-from dashboard.present import exception_type
 from minirq import Job, JobStatus, Queue, SimpleWorker
 from minirq.cli import main
 from minirq.exceptions import ConfigurationError
@@ -28,6 +25,9 @@ from minirq.keys import Keys
 from minirq.queue import JobOptions
 from minirq.scheduler import Scheduler
 from minirq.utils import now_ms
+from minirq_dashboard import blueprint, create_app
+from minirq_dashboard.app import CONTENT_SECURITY_POLICY, CSRF_COOKIE, format_duration
+from minirq_dashboard.present import exception_type
 from tests import fixtures
 from tests.conftest import free_port
 
@@ -783,7 +783,7 @@ def test_bad_configuration_is_refused(redis_url: str) -> None:
 
 
 def test_wsgi_needs_a_password_or_no_auth(subprocess_env: dict[str, str]) -> None:
-    code = "import dashboard.wsgi as w; print(type(w.app).__name__)"
+    code = "import minirq_dashboard.wsgi as w; print(type(w.app).__name__)"
     env = {k: v for k, v in subprocess_env.items() if not k.startswith("MINIRQ_DASHBOARD")}
     refused = subprocess.run(
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=30
@@ -812,7 +812,7 @@ def test_cli_refuses_a_public_address_without_password(redis_url: str) -> None:
 def test_cli_says_how_to_install_flask(
     redis_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setitem(sys.modules, "dashboard.app", None)
+    monkeypatch.setitem(sys.modules, "minirq_dashboard.app", None)
     result = CliRunner().invoke(main, ["dashboard", "-u", redis_url])
     assert result.exit_code == 1
     assert "pip install 'minirq[dashboard]'" in result.output

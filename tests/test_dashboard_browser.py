@@ -18,10 +18,10 @@ import pytest
 import redis
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from dashboard import create_app
 from minirq import Job, JobStatus, Queue, SimpleWorker
 from minirq.keys import Keys
 from minirq.utils import now_ms
+from minirq_dashboard import create_app
 from tests import fixtures
 from tests.conftest import ROOT
 

@@ -17,8 +17,8 @@ from emails import send_email
 from flask import Flask, abort, redirect, render_template_string, request, url_for
 from werkzeug.wrappers import Response
 
-from dashboard import blueprint as minirq_dashboard
 from minirq import Job, NoSuchJobError, Queue, connect
+from minirq_dashboard import blueprint as minirq_dashboard
 
 PAGE = """<!doctype html>
 <title>Send an email</title>
