@@ -46,9 +46,7 @@ _hooks: dict[str, list[Callable[..., Any]]] = {event: [] for event in EVENTS}
 
 def _check(event: str) -> None:
     if event not in _hooks:
-        raise ConfigurationError(
-            f"unknown hook event {event!r}; choose one of {', '.join(EVENTS)}"
-        )
+        raise ConfigurationError(f"unknown hook event {event!r}; choose one of {', '.join(EVENTS)}")
 
 
 def register(event: Event, func: Callable[..., Any]) -> Callable[..., Any]:

@@ -48,12 +48,13 @@ STATIC_URL = "static/"
 DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.postgresql",
-        "NAME": "minirq_django",
+        # manage.py subprocesses of the tests get the test database's name here.
+        "NAME": os.environ.get("MINIRQ_DJANGO_DB_NAME", "minirq_django"),
         "USER": os.environ.get("PGUSER", "postgres"),
         "HOST": os.environ.get("PGHOST", "127.0.0.1"),
         "PORT": os.environ.get("PGPORT", "5432"),
         # A test database per test session, so that two checkouts can run the suite at once.
-        "TEST": {"NAME": os.environ.get("MINIRQ_TEST_DB", f"test_minirq_{os.getpid()}")},
+        "TEST": {"NAME": f"test_minirq_{os.getpid()}"},
     }
 }
 

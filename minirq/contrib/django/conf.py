@@ -42,9 +42,7 @@ def raw_setting() -> dict[str, Any]:
     """
     value = getattr(django_settings, SETTING, {})
     if not isinstance(value, Mapping):
-        raise ConfigurationError(
-            f"settings.{SETTING} must be a dict, not {type(value).__name__}"
-        )
+        raise ConfigurationError(f"settings.{SETTING} must be a dict, not {type(value).__name__}")
     return dict(value)
 
 
@@ -129,3 +127,8 @@ def serializer_name() -> str | None:
 def is_async() -> bool:
     """Whether queues hand jobs to workers (``MINIRQ['IS_ASYNC']``, default True)."""
     return bool(raw_setting().get("IS_ASYNC", True))
+
+
+def is_staff(user: Any) -> bool:
+    """Whether ``user`` is a logged-in, active staff member."""
+    return bool(user.is_authenticated and user.is_active and getattr(user, "is_staff", False))

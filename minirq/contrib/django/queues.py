@@ -21,7 +21,9 @@ from . import conf
 @functools.lru_cache(maxsize=8)
 def _client(url: str, cert_reqs: str | None, ca_certs: str | None) -> redis.Redis:
     # One client (and connection pool) per Redis, shared by every request of the process.
-    return Settings(redis_url=url, redis_ssl_cert_reqs=cert_reqs, redis_ssl_ca_certs=ca_certs).connect()
+    return Settings(
+        redis_url=url, redis_ssl_cert_reqs=cert_reqs, redis_ssl_ca_certs=ca_certs
+    ).connect()
 
 
 def get_connection() -> redis.Redis:

@@ -11,6 +11,10 @@ app_name = "minirq"
 
 urlpatterns = [
     # The admin index links to the Dashboard model's changelist, which lives here too.
-    path("dashboard/", RedirectView.as_view(pattern_name="minirq:dashboard", query_string=False), {"path": ""}),
+    path(
+        "dashboard/",
+        RedirectView.as_view(pattern_name="minirq:dashboard", query_string=False),
+        {"path": ""},
+    ),
     re_path(r"^(?P<path>.*)$", dashboard, name="dashboard"),
 ]

@@ -20,10 +20,11 @@ from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.csrf import csrf_exempt
 from flask import Flask
+
 from minirq_dashboard import create_app
 
 from . import conf
-from .conf import URL_NAME
+from .conf import is_staff
 from .queues import get_connection
 
 ACCESS_KEY = "minirq.contrib.django.access"
@@ -35,9 +36,9 @@ _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "upgrade"}
 def access_level(request: HttpRequest) -> str | None:
     """``"write"``, ``"read"`` or ``None`` for the user of ``request``."""
     user = request.user
-    if not (user.is_authenticated and user.is_active and user.is_staff):
+    if not is_staff(user):
         return None
-    return "write" if user.has_perm(WRITE_PERMISSION) else "read"
+    return "write" if user.has_perm(WRITE_PERMISSION) else "read"  # type: ignore[union-attr]
 
 
 def _authorize(environ: dict[str, Any]) -> str | None:
@@ -89,7 +90,9 @@ def wsgi_environ(request: HttpRequest, path: str, level: str) -> dict[str, Any]:
     return environ
 
 
-def _django_response(status: str, headers: list[tuple[str, str]], body: Iterable[bytes]) -> HttpResponse:
+def _django_response(
+    status: str, headers: list[tuple[str, str]], body: Iterable[bytes]
+) -> HttpResponse:
     response = HttpResponse(b"".join(body), status=int(status.split(" ", 1)[0]))
     response.headers.pop("Content-Type", None)
     for name, value in headers:

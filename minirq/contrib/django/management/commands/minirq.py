@@ -28,7 +28,9 @@ def _with_serializer(args: list[str]) -> list[str]:
     name = serializer_name()
     if not args or name is None:
         return args
-    command = main.get_command(click.Context(main), args[0]) if isinstance(main, click.Group) else None
+    command = (
+        main.get_command(click.Context(main), args[0]) if isinstance(main, click.Group) else None
+    )
     if command is None or not any(p.name == "serializer" for p in command.params):
         return args
     return [args[0], "--serializer", name, *args[1:]]
