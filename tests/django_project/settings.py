@@ -63,3 +63,9 @@ MINIRQ = {
     "QUEUES": ["high_priority", "default", "low_priority"],
     "PREFIX": "djtest",
 }
+
+# For the test that `manage.py check` names a bad value.
+if os.environ.get("MINIRQ_TEST_BAD_SETTING"):
+    MINIRQ["LEASE_S"] = -5
+if os.environ.get("MINIRQ_TEST_SERIALIZER"):
+    MINIRQ["SERIALIZER"] = os.environ["MINIRQ_TEST_SERIALIZER"]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.db import connection
 
+from minirq import JSONSerializer
+
 from .models import Signup
 
 
@@ -27,3 +29,7 @@ def break_my_connection() -> None:
     """End this job's own database session, as a server restart or a proxy would."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_terminate_backend(pg_backend_pid())")
+
+
+# A serializer named by its dotted path in MINIRQ["SERIALIZER"].
+SERIALIZER = JSONSerializer()
