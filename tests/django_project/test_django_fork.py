@@ -93,3 +93,16 @@ def test_the_app_registers_its_hooks() -> None:
     assert fork_safety.forget_inherited in hooks.registered("horse_start")
     assert fork_safety.around_job in hooks.registered("before_job")
     assert fork_safety.around_job in hooks.registered("after_job")
+
+
+@pytest.mark.django_db
+def test_an_in_process_worker_inside_a_test_transaction_keeps_its_connection() -> None:
+    """A user's test case (one transaction, rolled back at the end) may run a SimpleWorker:
+    the job uses the test's connection, and the connection survives the job."""
+    queue = get_queue("default")
+    row = Signup.objects.create(email="in-test@example.com")
+    job = queue.enqueue(orm_round_trip, 7)
+    SimpleWorker([queue], connection=queue.connection).work(burst=True)
+    assert job.get_status() == JobStatus.FINISHED, job.exc_info
+    assert job.return_value() == _backend_pid()
+    assert Signup.objects.filter(pk=row.pk).exists()

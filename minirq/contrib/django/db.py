@@ -6,16 +6,16 @@ on one socket and corrupts both sessions. So, through :mod:`minirq.hooks`:
 - before a worker forks, its own connections are closed, and the child opens its own;
 - a forked horse drops (without closing: closing would end the parent's session) any
   connection it still inherited, such as one held open by a transaction in the parent;
-- around each job, in whatever process runs it, ``close_old_connections()`` runs, as
-  Django does around each request: it closes connections that broke or outlived
-  ``CONN_MAX_AGE``, so one job's broken connection never fails the next.
+- around each job, in whatever process runs it, connections that broke or outlived
+  ``CONN_MAX_AGE`` are closed, as Django's ``close_old_connections()`` does around each
+  request, so one job's broken connection never fails the next.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.db import close_old_connections, connections
+from django.db import connections
 
 from minirq import hooks
 
@@ -39,8 +39,12 @@ def forget_inherited() -> None:
 
 
 def around_job(job: Any) -> None:
-    """Close broken and expired connections (before and after each job)."""
-    close_old_connections()
+    """Close broken and expired connections (before and after each job), as
+    ``close_old_connections()`` does, except a connection inside a transaction: that one
+    belongs to the code that runs the worker (a test case holding its transaction open)."""
+    for connection in connections.all(initialized_only=True):
+        if not connection.in_atomic_block:
+            connection.close_if_unusable_or_obsolete()
 
 
 def install() -> None:
