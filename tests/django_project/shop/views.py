@@ -33,3 +33,7 @@ def signup_then_fail(request: HttpRequest) -> HttpResponse:
             raise Refused("payment declined")
     except Refused:
         return HttpResponse("declined", status=402)
+
+
+def no_favicon(request: HttpRequest) -> HttpResponse:
+    return HttpResponse(status=204)
