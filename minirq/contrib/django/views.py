@@ -29,7 +29,8 @@ from .queues import get_connection
 
 ACCESS_KEY = "minirq.contrib.django.access"
 WRITE_PERMISSION = "minirq.manage_jobs"
-# Set by the WSGI server itself; never copied from Django's request.
+_READ_METHODS = ("GET", "HEAD", "OPTIONS")
+# Set by the WSGI server itself; never copied from the dashboard's response.
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "upgrade"}
 
 
@@ -116,6 +117,11 @@ def dashboard(request: HttpRequest, path: str = "") -> HttpResponse:
                 login_url = None
             return redirect_to_login(request.get_full_path(), login_url)
         return HttpResponseForbidden("the minirq dashboard is for active staff members only")
+    if level == "read" and request.method not in _READ_METHODS:
+        # Also refused by the dashboard itself; checked here first, where the user is known.
+        return HttpResponseForbidden(
+            f"actions on minirq jobs need the {WRITE_PERMISSION} permission"
+        )
     captured: dict[str, Any] = {}
 
     def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
