@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from django.core.checks import run_checks
+from django.core.management import CommandError, call_command
 
 from minirq import ConfigurationError, JobStatus, JSONSerializer
 from minirq.contrib.django import get_queue
@@ -142,3 +143,16 @@ def test_manage_minirq_worker_uses_the_configured_serializer(
     assert result.returncode == 0, result.stdout + result.stderr
     assert job.get_status() == JobStatus.FINISHED, job.exc_info
     assert job.return_value() == 5
+
+
+def test_check_warns_when_the_admin_shadows_the_dashboard(settings: Any) -> None:
+    assert [m for m in run_checks(tags=["minirq"]) if m.id == "minirq.W001"] == []
+    settings.ROOT_URLCONF = "tests.django_project.urls_shadowed"
+    (warning,) = [m for m in run_checks(tags=["minirq"]) if m.id == "minirq.W001"]
+    assert "/admin/minirq/ is served by admin:app_list" in warning.msg
+    assert "before" in warning.hint
+
+
+def test_call_command_runs_minirq_and_turns_a_failure_into_a_command_error() -> None:
+    with pytest.raises(CommandError, match="minirq exited with code 2"):
+        call_command("minirq", "no-such-command")

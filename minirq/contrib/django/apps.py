@@ -6,7 +6,7 @@ from django.apps import AppConfig
 from django.core import checks
 
 from . import db
-from .checks import check_settings
+from .checks import check_dashboard_mount, check_settings
 
 
 class MinirqConfig(AppConfig):
@@ -17,4 +17,5 @@ class MinirqConfig(AppConfig):
 
     def ready(self) -> None:
         checks.register(check_settings, "minirq")
+        checks.register(check_dashboard_mount, "minirq", checks.Tags.urls)
         db.install()
