@@ -57,6 +57,8 @@ def dashboard_app() -> Flask:
             "MINIRQ_PREFIX": conf.load().prefix,
             "MINIRQ_SERIALIZER": conf.serializer_name(),
             "MINIRQ_DASHBOARD_AUTHORIZE": _authorize,
+            # The view hands over only a Host that Django's ALLOWED_HOSTS accepted.
+            "MINIRQ_DASHBOARD_TRUSTED_HOSTS": "*",
         }
     )
 
@@ -74,6 +76,8 @@ def wsgi_environ(request: HttpRequest, path: str, level: str) -> dict[str, Any]:
     environ.update(
         {
             "REQUEST_METHOD": request.method or "GET",
+            # Checked against ALLOWED_HOSTS (DisallowedHost, a 400, otherwise).
+            "HTTP_HOST": request.get_host(),
             "SCRIPT_NAME": _wsgi_path(mount),
             "PATH_INFO": _wsgi_path("/" + path),
             "QUERY_STRING": request.META.get("QUERY_STRING", ""),
