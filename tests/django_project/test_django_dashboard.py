@@ -116,3 +116,11 @@ def test_the_admin_index_links_to_the_dashboard() -> None:
     assert (
         "/admin/minirq/dashboard/" not in _client(None).get("/admin/", follow=True).content.decode()
     )
+
+
+@pytest.mark.django_db
+def test_a_host_outside_allowed_hosts_never_reaches_the_dashboard() -> None:
+    client = _client(_user("staff"))
+    response = client.get(MOUNT + "api/queues", HTTP_HOST="evil.example")
+    assert response.status_code == 400
+    assert b"queues" not in response.content
