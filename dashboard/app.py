@@ -126,10 +126,11 @@ def build_state(config: Mapping[str, Any]) -> State:
         poll_ms=poll_ms,
         redis_label=label,
     )
+    # The configured serializer is checked but never used: job values are shown through
+    # the display decoder, which cannot run code (see minirq.display_values).
+    resolve_serializer(config.get("MINIRQ_SERIALIZER"))
     source = Source(
-        connection=connection,
-        prefix=str(config.get("MINIRQ_PREFIX") or DEFAULT_PREFIX),
-        serializer=resolve_serializer(config.get("MINIRQ_SERIALIZER")),
+        connection=connection, prefix=str(config.get("MINIRQ_PREFIX") or DEFAULT_PREFIX)
     )
     source.keys  # noqa: B018 - validates the prefix now rather than on the first request
     return State(source=source, settings=settings)

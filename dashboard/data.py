@@ -18,6 +18,7 @@ from minirq import Job, Queue, Worker
 from minirq.keys import Keys
 from minirq.registry import REGISTRY_CLASSES
 from minirq.scheduler import Scheduler
+from minirq.display_values import DISPLAY_SERIALIZER
 from minirq.serializers import Serializer
 from minirq.utils import decode, iso_utc, now_ms
 
@@ -35,11 +36,15 @@ FAILED_GROUP_SAMPLE = 500
 
 @dataclass(frozen=True)
 class Source:
-    """Where the dashboard reads: one pooled client, the key prefix and the serializer."""
+    """Where the dashboard reads: one pooled client and the key prefix.
+
+    Jobs are decoded with the display serializer only, never with the job serializer, so
+    nothing written to Redis can run code in the web process.
+    """
 
     connection: redis.Redis
     prefix: str
-    serializer: Serializer
+    serializer: Serializer = DISPLAY_SERIALIZER
 
     @property
     def keys(self) -> Keys:
