@@ -503,6 +503,14 @@ def enqueue(
     is_flag=True,
     help="Serve a non-loopback address without a password (something else guards it).",
 )
+@click.option(
+    "--trusted-host",
+    "trusted_hosts",
+    multiple=True,
+    metavar="NAME",
+    help="Also answer requests for this Host name (besides loopback and --host); repeatable. "
+    "Also $MINIRQ_DASHBOARD_TRUSTED_HOSTS (comma list).",
+)
 @click.pass_context
 def dashboard(
     ctx: click.Context,
@@ -514,6 +522,7 @@ def dashboard(
     password: str | None,
     read_only: bool,
     no_auth: bool,
+    trusted_hosts: Sequence[str],
 ) -> None:
     """Serve the web dashboard (needs the `dashboard` extra: pip install 'minirq[dashboard]')."""
     try:
@@ -539,6 +548,9 @@ def dashboard(
         MINIRQ_DASHBOARD_USERNAME=username,
         MINIRQ_DASHBOARD_PASSWORD=password or "",
         MINIRQ_DASHBOARD_READ_ONLY=read_only,
+        MINIRQ_DASHBOARD_TRUSTED_HOSTS=[
+            host, *trusted_hosts, *config.get("MINIRQ_DASHBOARD_TRUSTED_HOSTS", "").split(",")
+        ],
     )
     app = create_app(config)
     server = make_server(host, port, app, threaded=True)
