@@ -13,6 +13,7 @@ from minirq import Job, JobStatus, Queue, SimpleWorker, Worker
 from minirq.scripts import scripts_for
 from minirq.worker import BaseWorker
 from tests import fixtures
+from tests.conftest import ROOT
 
 WORKER_CLASSES = [Worker, SimpleWorker]
 
@@ -370,3 +371,24 @@ def test_heartbeat_renews_the_lease_while_a_job_runs(
         worker.kill()
         worker.wait()
     assert job.get_status() == JobStatus.FINISHED
+
+
+def test_deliberate_crash_tests_keep_the_test_log_clean() -> None:
+    """The horse-crash tests kill a horse with SIGSEGV; the log shows no fatal-error stack."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            f"{__file__}::test_dead_horse_fails_only_its_job",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=50,
+        cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stdout
+    assert "Fatal Python error" not in result.stdout + result.stderr
