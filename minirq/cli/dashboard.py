@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Sequence
 
 import click
 
@@ -40,6 +41,14 @@ from .options import connection_options
     is_flag=True,
     help="Serve a non-loopback address without a password (something else guards it).",
 )
+@click.option(
+    "--trusted-host",
+    "trusted_hosts",
+    multiple=True,
+    metavar="NAME",
+    help="Also answer requests for this Host name (besides loopback and --host); repeatable. "
+    "Also $MINIRQ_DASHBOARD_TRUSTED_HOSTS (comma list).",
+)
 @pass_cli
 def dashboard(
     cli: CliContext,
@@ -52,6 +61,7 @@ def dashboard(
     password: str | None,
     read_only: bool,
     no_auth: bool,
+    trusted_hosts: Sequence[str],
 ) -> None:
     """Serve the web dashboard (needs the `dashboard` extra: pip install 'minirq[dashboard]')."""
     try:
@@ -78,6 +88,9 @@ def dashboard(
         MINIRQ_DASHBOARD_USERNAME=username,
         MINIRQ_DASHBOARD_PASSWORD=password or "",
         MINIRQ_DASHBOARD_READ_ONLY=read_only,
+        MINIRQ_DASHBOARD_TRUSTED_HOSTS=[
+            host, *trusted_hosts, *config.get("MINIRQ_DASHBOARD_TRUSTED_HOSTS", "").split(",")
+        ],
     )
     app = create_app(config)
     server = make_server(host, port, app, threaded=True)
