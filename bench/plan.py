@@ -65,8 +65,8 @@ TASKS = [
         "dramatiq",
         ("enqueue", "enqueue", 3000, "", ""),
         ("bulk", "bulk", 3000, "", "group().run()"),
-        ("drain", "drain", 10000, "processes", "2 processes × 8 threads"),
-        ("latency", "latency", 100, "default", "1 process × 8 threads"),
+        ("drain", "drain", 10000, "processes", "2 processes x 8 threads"),
+        ("latency", "latency", 100, "default", "1 process x 8 threads"),
     ),
     *_lib(
         "celery",

@@ -55,7 +55,7 @@ def cell_text(values: list[Cell], with_labels: bool) -> str:
     parts = []
     for _, label, samples in values:
         median = fmt(statistics.median(samples))
-        spread = f" ({fmt(min(samples))}–{fmt(max(samples))})" if len(samples) > 1 else ""
+        spread = f" ({fmt(min(samples))}-{fmt(max(samples))})" if len(samples) > 1 else ""
         parts.append(f"{label + ' ' if with_labels and label else ''}{median}{spread}")
     return "; ".join(parts) if parts else "—"
 
@@ -113,17 +113,17 @@ def ratios_table(results: Results, libs: list[str], labels: dict[str, str]) -> l
             for cell in ours:
                 theirs_value = counterpart(cell, theirs, row.higher_is_better)
                 value = advantage(statistics.median(cell[2]), theirs_value, row.higher_is_better)
-                parts.append(f"{cell[1] + ' ' if len(ours) > 1 else ''}{value:.2f}×")
+                parts.append(f"{cell[1] + ' ' if len(ours) > 1 else ''}{value:.2f}x")
             texts.append("; ".join(parts))
         lines.append(f"| {row.title} | " + " | ".join(texts) + " |")
     return lines
 
 
 def median_of(results: Results, lib: str, group: str, setup: str, metric: str) -> float | None:
-    samples = next(
-        (m.get(metric) for (l_, g, s, _), m in results.items() if (l_, g, s) == (lib, group, setup)),
-        None,
+    found = (
+        m.get(metric) for (l_, g, s, _), m in results.items() if (l_, g, s) == (lib, group, setup)
     )
+    samples = next(found, None)
     return statistics.median(samples) if samples else None
 
 

@@ -75,9 +75,13 @@ def main() -> None:
             print(
                 f"[{index + 1}/{len(tasks)}] run {rep + 1}/{options.repeat}: "
                 f"{task.lib} {task.group} {task.label}".rstrip(),
+                end="",
                 flush=True,
             )
-            for metric, value in run_task(task, server.url, options.quick).items():
+            task_start = time.monotonic()
+            measured = run_task(task, server.url, options.quick)
+            print(f" ({time.monotonic() - task_start:.1f} s)", flush=True)
+            for metric, value in measured.items():
                 key = (task.lib, task.group, task.setup, task.label)
                 results.setdefault(key, {}).setdefault(metric, []).append(value)
             if index + 1 == len(tasks) or tasks[index + 1][0] != rep:
@@ -109,7 +113,7 @@ def main() -> None:
 
 
 def render(results: report.Results, libs: list[str], labels: dict[str, str]) -> list[str]:
-    lines = ["Median (min–max) of the runs:", "", *report.figures_table(results, libs, labels)]
+    lines = ["Median (min-max) of the runs:", "", *report.figures_table(results, libs, labels)]
     ratios = report.ratios_table(results, libs, labels)
     if ratios:
         lines += ["", "minirq's advantage (above 1: minirq better):", "", *ratios]

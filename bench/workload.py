@@ -11,6 +11,7 @@ observer here, at the moment its job ran, with no polling of Redis.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import json
 import os
@@ -132,10 +133,8 @@ class Workers:
 
 
 def _signal_group(proc: subprocess.Popen[bytes], signum: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signum)
-    except ProcessLookupError:
-        pass
 
 
 # -- figures ------------------------------------------------------------------------------

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import minirq
-
 from peers import rqlike
 
 SETUPS = rqlike.setups("minirq")
