@@ -119,9 +119,10 @@ class Workers:
                 raise SystemExit(f"worker {proc.args} exited with {proc.returncode}")
 
     def stop(self) -> None:
-        # The leader's warm shutdown first (it stops its own children), then the group.
+        # SIGTERM to every process of the set-up, as systemd stops a service: a leader may
+        # wait for children it does not signal itself (SAQ's --workers).
         for proc in self.procs:
-            proc.terminate()
+            _signal_group(proc, signal.SIGTERM)
         for proc in self.procs:
             try:
                 proc.wait(15)
