@@ -458,7 +458,7 @@ class BaseWorker(PresenceMixin, ControlMixin):
         """Record a job's result or failure, count it, and flush counters when due."""
         self._pending_stats["working_ms"] += elapsed_ms
         self.total_working_time_s += elapsed_ms / 1000
-        self.job_stats.observe(queue.name, elapsed_ms, outcome.ok)
+        self.job_stats.observe(queue.name, elapsed_ms, outcome.ok, func=job.func_name)
         fields: dict[str, Any] = {
             "job_id": job.id,
             "func": job.func_name,

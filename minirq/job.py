@@ -25,12 +25,13 @@ from .exceptions import (
     NoSuchJobError,
     SerializationError,
 )
+from .import_hint import import_function
 from .keys import Keys
 from .retry import Retry, attempts_started, job_retry
 from .serializers import Serializer, resolve_serializer
 from .store import calls
 from .store.record import JobRecord, decode_record, encode_record
-from .utils import import_attribute, ms_to_datetime, now_ms
+from .utils import ms_to_datetime, now_ms
 
 __all__ = [
     "STATUS_REGISTRY",
@@ -452,7 +453,7 @@ class Job:
         instance = self.instance
         if instance is not None:
             return getattr(instance, self.func_name)  # type: ignore[no-any-return]
-        return import_attribute(self.func_name)  # type: ignore[no-any-return]
+        return import_function(self.func_name)  # type: ignore[no-any-return]
 
     def get_call_string(self, shorten: bool = True) -> str:
         try:

@@ -40,6 +40,7 @@ from .defaults import (
 from .exceptions import ConfigurationError
 from .keys import Keys
 from .serializers import Serializer
+from .stats import record_scheduler_pass
 from .store import calls
 from .store.cron_entries import StoredEntry, load_entry
 from .store.record import decode_record, encode_record, text_or_none
@@ -167,6 +168,7 @@ class Scheduler(CronRegistryMixin):
             return wake
         self.enqueue_due(now_ms)
         self.enqueue_cron(now_ms if now_ms is not None else now)
+        record_scheduler_pass(self.connection, self.keys, self.name)
         due = self.next_due_ms()
         return wake if due is None else min(wake, due)
 

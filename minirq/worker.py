@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from types import FrameType
 from typing import Any
 
+from . import hooks
 from .base_worker import REDIS_ERRORS, BaseWorker, WorkerState, logger
 from .callbacks import horse_callback_allowance_s
 from .commands import JOB_STOPPED
@@ -163,7 +164,8 @@ class SimpleWorker(BaseWorker):
     def run(self, job: Job) -> Outcome | None:
         self._running_in_process = True
         try:
-            return run_job(job, self.max_result_bytes)
+            with hooks.around_job(job):
+                return run_job(job, self.max_result_bytes)
         except ShutdownRequested:
             return None
         finally:
