@@ -170,7 +170,9 @@ def test_a_finish_whose_reply_was_lost_is_recorded_once_without_a_false_alarm(
 def test_200_threads_enqueueing_use_at_most_the_pools_connections(
     redis_server: RedisServer, connection: redis.Redis
 ) -> None:
-    pool = redis.ConnectionPool.from_url(redis_server.url, max_connections=8)
+    pool = redis.ConnectionPool.from_url(
+        redis_server.url, max_connections=8, client_name="two-hundred-threads"
+    )
     client = _client(connection_pool=pool)
     queue = Queue(connection=client)
     errors: list[BaseException] = []
@@ -191,6 +193,6 @@ def test_200_threads_enqueueing_use_at_most_the_pools_connections(
         thread.join()
     assert errors == []
     assert queue.count == 1000
-    clients = [c for c in connection.client_list() if c.get("cmd") != "client|list"]
+    clients = [c for c in connection.client_list() if c.get("name") == "two-hundred-threads"]
     pool.disconnect()
     assert len(clients) <= 8
