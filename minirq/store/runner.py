@@ -85,13 +85,15 @@ class Runner:
         self._idle: list[Any] = []
         self._idle_pid = os.getpid()
         max_connections = getattr(connection.connection_pool, "max_connections", None)
-        # Calls wait for a free connection instead of failing with "Too many
-        # connections": never more calls in flight than the pool allows.
-        self._slots = (
-            threading.BoundedSemaphore(max_connections)
+        self._max = (
+            max_connections
             if isinstance(max_connections, int) and max_connections < 2**31 - 1
             else None
         )
+        # One slot per connection this runner holds (in a call or idle): with a bounded
+        # pool, a call waits for a slot instead of failing with "Too many connections".
+        self._slots = threading.BoundedSemaphore(self._max) if self._max else None
+        self._kept = _KEPT_IDLE if self._max is None else min(_KEPT_IDLE, self._max - 1)
 
     def sha(self, name: str) -> str:
         if name not in self._sha:
@@ -166,25 +168,38 @@ class Runner:
         made for every job. Threads never hold more connections than run calls at once,
         nor more than a bounded pool allows.
         """
-        if self._slots is None:
-            return self._send_on(self._take(), calls)
-        with self._slots:
-            return self._send_on(self._take(), calls)
+        return self._send_on(self._take(), calls)
 
     def _take(self) -> Any:
         """A connection for one call. Taking one from redis-py's pool and giving it back
         costs as much as a local round trip, so a few are kept here between calls
-        (never one per thread: more go back to the pool), and dropped (not closed: the
-        parent still uses them) in a forked child."""
+        (never one per thread: the others go back to the pool). In a forked child they
+        are dropped, not closed: the parent still uses them."""
         if self._idle_pid != os.getpid():
             self._idle, self._idle_pid = [], os.getpid()
+            self._slots = threading.BoundedSemaphore(self._max) if self._max else None
         try:
             return self._idle.pop()
         except IndexError:
+            pass
+        if self._slots is not None:
+            self._slots.acquire()
+        try:
             return self.connection.connection_pool.get_connection()
+        except BaseException:
+            if self._slots is not None:
+                self._slots.release()
+            raise
+
+    def _give_back(self, conn: Any) -> None:
+        if len(self._idle) < self._kept and conn.pid == os.getpid():
+            self._idle.append(conn)
+            return
+        self.connection.connection_pool.release(conn)
+        if self._slots is not None and conn.pid == os.getpid():
+            self._slots.release()
 
     def _send_on(self, conn: Any, calls: Sequence[Call[Any]]) -> list[Any]:
-        pool = self.connection.connection_pool
         try:
             commands = [
                 ("EVALSHA", self.sha(c.script), len(c.keys), *c.keys, *c.args) for c in calls
@@ -202,10 +217,7 @@ class Runner:
             conn.disconnect()
             raise
         finally:
-            if len(self._idle) < _KEPT_IDLE and conn.pid == os.getpid():
-                self._idle.append(conn)
-            else:
-                pool.release(conn)
+            self._give_back(conn)
 
 
 def runner_for(connection: redis.Redis) -> Runner:
