@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 import redis
@@ -21,17 +19,16 @@ from .connection import resolve_connection
 from .exceptions import (
     DeserializationError,
     InvalidJobError,
-    InvalidJobOperation,
     NoSuchJobError,
     SerializationError,
 )
 from .import_hint import import_function
+from .job_attributes import STATUS_REGISTRY, JobAttributesMixin, JobStatus
+from .job_operations import JobOperationsMixin, new_token
 from .keys import Keys
-from .retry import Retry, attempts_started, job_retry
 from .serializers import Serializer, resolve_serializer
-from .store import calls
 from .store.record import JobRecord, decode_record, encode_record
-from .utils import ms_to_datetime, now_ms
+from .utils import now_ms
 
 __all__ = [
     "STATUS_REGISTRY",
@@ -40,31 +37,10 @@ __all__ = [
     "call_string",
     "function_name",
     "get_current_job",
+    "new_token",
     "validate_job_id",
 ]
 
-
-class JobStatus(StrEnum):
-    QUEUED = "queued"
-    STARTED = "started"
-    FINISHED = "finished"
-    FAILED = "failed"
-    SCHEDULED = "scheduled"
-    DEFERRED = "deferred"
-    CANCELED = "canceled"
-    STOPPED = "stopped"
-
-
-# The registry a job of each status lives in (queued jobs live in the queue list).
-STATUS_REGISTRY = {
-    JobStatus.STARTED: "started",
-    JobStatus.FINISHED: "finished",
-    JobStatus.FAILED: "failed",
-    JobStatus.STOPPED: "failed",
-    JobStatus.SCHEDULED: "scheduled",
-    JobStatus.DEFERRED: "deferred",
-    JobStatus.CANCELED: "canceled",
-}
 
 _current_job: Job | None = None
 
@@ -79,12 +55,7 @@ def _set_current_job(job: Job | None) -> None:
     _current_job = job
 
 
-def new_token() -> str:
-    """A token naming one operation or one run."""
-    return uuid.uuid4().hex
-
-
-class Job:
+class Job(JobOperationsMixin, JobAttributesMixin):
     """One call of a function, stored in Redis.
 
     Get one from :meth:`Queue.enqueue` or :meth:`Job.fetch`. Attributes read the state
@@ -279,141 +250,6 @@ class Job:
             raise NoSuchJobError(f"no job with id {self.id!r}")
         self._load(fields)
 
-    # -- stored attributes -------------------------------------------------------------
-
-    @property
-    def problem(self) -> str | None:
-        """Which stored fields did not decode, if any (the job cannot be trusted then)."""
-        return self.record.problem
-
-    @property
-    def func_name(self) -> str:
-        return self.record.func
-
-    @property
-    def origin(self) -> str:
-        return self.record.origin
-
-    @property
-    def status(self) -> JobStatus | None:
-        value = self.record.status
-        try:
-            return JobStatus(value) if value else None
-        except ValueError:
-            return None
-
-    def get_status(self, refresh: bool = True) -> JobStatus | None:
-        """The job's status, read from Redis unless ``refresh`` is false.
-
-        Returns ``None`` if the job no longer exists (or its status is not one minirq
-        writes).
-        """
-        if refresh:
-            value = store.jobs.load_field(self.connection, self.keys, self.id, "status")
-            if value is None:
-                return None
-            self.record.status = store.record.text_or_none(value)
-        return self.status
-
-    @property
-    def timeout(self) -> int:
-        """Seconds the job may run; ``-1`` for no limit."""
-        return self.record.timeout_s
-
-    @property
-    def result_ttl(self) -> int:
-        return self.record.result_ttl_s
-
-    @property
-    def failure_ttl(self) -> int:
-        return self.record.failure_ttl_s
-
-    @property
-    def ttl(self) -> int | None:
-        return self.record.ttl_s
-
-    @property
-    def created_at(self) -> datetime | None:
-        return ms_to_datetime(self.record.created_ms)
-
-    @property
-    def enqueued_at(self) -> datetime | None:
-        return ms_to_datetime(self.record.enqueued_ms)
-
-    @property
-    def started_at(self) -> datetime | None:
-        return ms_to_datetime(self.record.started_ms)
-
-    @property
-    def ended_at(self) -> datetime | None:
-        return ms_to_datetime(self.record.ended_ms)
-
-    @property
-    def worker_name(self) -> str | None:
-        return self.record.worker
-
-    @property
-    def run_token(self) -> str:
-        """The token of the run holding the job's lease ("" when not started)."""
-        return self.record.run_token or ""
-
-    @property
-    def exc_info(self) -> str | None:
-        """The traceback text of the last failure, if any."""
-        return self.record.exc
-
-    @property
-    def orphaned_count(self) -> int:
-        """How many times the job lost its worker and was recovered."""
-        return self.record.orphaned
-
-    @property
-    def retries_left(self) -> int | None:
-        """Retries left; ``None`` for a job without a :class:`~minirq.Retry` not yet retried."""
-        return self.record.retries_left
-
-    @property
-    def retry(self) -> Retry | None:
-        """The :class:`~minirq.Retry` the job was enqueued with, if any."""
-        return job_retry(self.record)
-
-    @property
-    def attempts(self) -> int:
-        """How many times the job has been started, counting the current run."""
-        return attempts_started(self.record)
-
-    @property
-    def is_queued(self) -> bool:
-        return self.get_status() == JobStatus.QUEUED
-
-    @property
-    def is_started(self) -> bool:
-        return self.get_status() == JobStatus.STARTED
-
-    @property
-    def is_finished(self) -> bool:
-        return self.get_status() == JobStatus.FINISHED
-
-    @property
-    def is_failed(self) -> bool:
-        return self.get_status() == JobStatus.FAILED
-
-    @property
-    def is_scheduled(self) -> bool:
-        return self.get_status() == JobStatus.SCHEDULED
-
-    @property
-    def is_deferred(self) -> bool:
-        return self.get_status() == JobStatus.DEFERRED
-
-    @property
-    def is_canceled(self) -> bool:
-        return self.get_status() == JobStatus.CANCELED
-
-    @property
-    def is_stopped(self) -> bool:
-        return self.get_status() == JobStatus.STOPPED
-
     # -- the call ---------------------------------------------------------------------
 
     def _call(self) -> tuple[Any, tuple[Any, ...], dict[str, Any]]:
@@ -521,161 +357,6 @@ class Job:
             self.record.meta = store.jobs.load_field(self.connection, self.keys, self.id, "meta")
             self._meta = None
         return self.meta
-
-    # -- dependencies, progress, callbacks ----------------------------------------------
-
-    @property
-    def dependency_ids(self) -> list[str]:
-        """Ids of the jobs this job depends on (``depends_on``)."""
-        return list(self.record.dependency_ids)
-
-    @property
-    def allow_dependency_failures(self) -> bool:
-        return self.record.allow_failure
-
-    @property
-    def dependency(self) -> Job | None:
-        """The first job this job depends on, if it still exists."""
-        jobs = self.fetch_dependencies()
-        return jobs[0] if jobs else None
-
-    def fetch_dependencies(self) -> list[Job]:
-        """The jobs this job depends on that still exist."""
-        jobs = Job.fetch_many(
-            self.dependency_ids, self.connection, self.serializer, self.keys.prefix
-        )
-        return [job for job in jobs if job is not None]
-
-    @property
-    def dependent_ids(self) -> list[str]:
-        """Ids of deferred jobs still waiting for this job."""
-        members = self.connection.smembers(self.keys.dependents(self.id))
-        return sorted(store.jobs.ids(members))
-
-    def set_progress(self, fraction: float, message: str | None = None) -> None:
-        """Record how far the running job is (0.0 to 1.0), visible from outside at once.
-
-        Stored in :attr:`meta` as ``progress`` and ``progress_message``. Raises
-        :class:`InvalidJobOperation` for a fraction outside 0..1 or not a number.
-        """
-        if (
-            isinstance(fraction, bool)
-            or not isinstance(fraction, int | float)
-            or not 0.0 <= fraction <= 1.0
-        ):
-            raise InvalidJobOperation(
-                f"progress must be a number from 0.0 to 1.0, not {fraction!r}"
-            )
-        if message is not None and not isinstance(message, str):
-            raise InvalidJobOperation(f"progress message must be text, not {message!r}")
-        self.meta["progress"] = float(fraction)
-        if message is None:
-            self.meta.pop("progress_message", None)
-        else:
-            self.meta["progress_message"] = message
-        self.save_meta()
-
-    @property
-    def progress(self) -> tuple[float, str | None] | None:
-        """``(fraction, message)`` as last saved by :meth:`set_progress`, else ``None``."""
-        meta = self.get_meta()
-        if "progress" not in meta:
-            return None
-        return float(meta["progress"]), meta.get("progress_message")
-
-    @property
-    def callback_exc(self) -> str | None:
-        """The traceback of a callback or exception handler that failed on this job."""
-        return self.record.callback_exc
-
-    @property
-    def group_id(self) -> str | None:
-        return self.record.group_id
-
-    # -- operations --------------------------------------------------------------------
-
-    def requeue(self, at_front: bool = False) -> Job:
-        """Put a failed, stopped or canceled job back on its queue.
-
-        Raises :class:`InvalidJobOperation` for a job in any other state.
-        """
-        status = self.get_status()
-        if status not in (JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED):
-            raise InvalidJobOperation(
-                f"job {self.id} is {status or 'gone'}; only failed, stopped or canceled "
-                "jobs can be requeued"
-            )
-        registry = STATUS_REGISTRY[status]
-        moved = store.runner_for(self.connection).run(
-            calls.requeue(
-                self.keys,
-                queue=self.origin,
-                registry=registry,
-                job_id=self.id,
-                at_front=at_front,
-                run_token="",
-                op_token=new_token(),
-            )
-        )
-        if not moved:
-            raise InvalidJobOperation(f"job {self.id} is no longer in the {registry} registry")
-        self.refresh()
-        return self
-
-    def cancel(self, enqueue_dependents: bool = False) -> None:
-        """Cancel a queued, scheduled or deferred job: move it to the canceled registry.
-
-        Its dependents stay deferred unless ``enqueue_dependents`` (as in RQ).
-        Raises :class:`InvalidJobOperation` if the job is running or done.
-        """
-        done = store.runner_for(self.connection).run(
-            calls.cancel(
-                self.keys,
-                queue=self.origin,
-                job_id=self.id,
-                ttl_s=self.failure_ttl,
-                enqueue_dependents=enqueue_dependents,
-                op_token=new_token(),
-            )
-        )
-        if not done:
-            raise InvalidJobOperation(
-                f"job {self.id} is {self.get_status() or 'gone'}; only queued, scheduled or "
-                "deferred jobs can be canceled"
-            )
-        self.refresh()
-
-    def delete(self, remove_from_queue: bool = True, delete_dependents: bool = False) -> None:
-        """Delete the job's hash and take its id out of its queue and every registry.
-
-        Jobs that depend on it stay deferred (as in RQ); ``delete_dependents`` deletes
-        them too, with their own dependents, in the same step.
-        """
-        store.jobs.delete(
-            self.connection,
-            self.keys,
-            self.id,
-            with_dependents=delete_dependents,
-            remove_from_queue=remove_from_queue,
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        """The job's stored fields, decoded for display (the dashboard and ``minirq info``)."""
-        return {
-            "id": self.id,
-            "func_name": self.func_name,
-            "description": self.description,
-            "status": self.record.status,
-            "origin": self.origin,
-            "created_at": self.created_at,
-            "enqueued_at": self.enqueued_at,
-            "started_at": self.started_at,
-            "ended_at": self.ended_at,
-            "worker_name": self.worker_name,
-            "timeout": self.timeout,
-            "exc_info": self.exc_info,
-            "orphaned_count": self.orphaned_count,
-        }
 
 
 def _serializer_name(serializer: Serializer) -> str:

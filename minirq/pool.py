@@ -28,13 +28,15 @@ from typing import Any
 import redis
 
 from . import hooks
-from .base_worker import REDIS_ERRORS, BaseWorker, WorkerState
+from .base_worker import BaseWorker
 from .callbacks import horse_callback_allowance_s, install_exception_handlers
 from .commands import JOB_STOPPED
 from .defaults import HORSE_KILL_GRACE_S, IDLE_WAIT_S
 from .exceptions import ConfigurationError
 from .horse import Outcome, describe_exit, die_with_parent, load_libc, run_in_child, run_job
 from .job import Job
+from .outages import REDIS_ERRORS
+from .presence import WorkerState
 from .queue import Queue
 from .serializers import Serializer
 

@@ -25,6 +25,13 @@ from .utils import ms_to_datetime, now_ms
 logger = logging.getLogger("minirq.worker")
 
 
+class WorkerState:
+    STARTING = "starting"
+    IDLE = "idle"
+    BUSY = "busy"
+    SUSPENDED = "suspended"
+
+
 @dataclass
 class WorkerInfo:
     """A live worker as recorded in Redis, for ``Worker.all`` and the dashboard."""

@@ -19,14 +19,15 @@ from types import FrameType
 from typing import Any
 
 from . import hooks
-from .base_worker import REDIS_ERRORS, BaseWorker, WorkerState, logger
+from .base_worker import BaseWorker, logger
 from .callbacks import horse_callback_allowance_s
 from .commands import JOB_STOPPED
 from .defaults import HORSE_KILL_GRACE_S
 from .exceptions import ConfigurationError, ShutdownRequested
 from .horse import Outcome, decode_outcome, describe_exit, fork_horse, run_in_child, run_job
 from .job import Job
-from .presence import WorkerInfo
+from .outages import REDIS_ERRORS
+from .presence import WorkerInfo, WorkerState
 from .recorder import broken_job_reason
 
 
