@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
-import traceback
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any
 
 import redis
 
 from . import store
-from .callbacks import record_callback_error, run_failure_callback, run_success_callback
 from .connection import resolve_connection
 from .defaults import DEFAULT_JOB_TIMEOUT_S, DEFAULT_QUEUE_NAME
-from .exceptions import ConfigurationError, DuplicateJobError, InvalidJobError
-from .features import pop_feature_options, set_feature_options
-from .job import Job, JobStatus, new_token
+from .exceptions import ConfigurationError, InvalidJobError
+from .job import Job, JobStatus
 from .keys import Keys
+from .options import (
+    QUEUE_NAME_MAX_LENGTH,
+    EnqueueData,
+    JobOptions,
+    duplicate_error,
+    options_record,
+    pop_job_options,
+    prepare_data,
+    validate_queue_name,
+)
 from .registry import (
     CanceledJobRegistry,
     DeferredJobRegistry,
@@ -25,81 +31,24 @@ from .registry import (
     ScheduledJobRegistry,
     StartedJobRegistry,
 )
-from .retry import Repeat, Retry, set_retry_options
+from .retry import Repeat, Retry
 from .serializers import Serializer, resolve_serializer
 from .store import calls
 from .store.calls import EnqueueReply
-from .store.record import JobRecord
 from .suspension import pause_queue, resume_queue
+from .sync import run_sync
 from .utils import delay_ms, due_ms_at, parse_duration
 
-QUEUE_NAME_MAX_LENGTH = 200
 _EMPTY_BATCH = 1000
 
-
-@dataclass(frozen=True)
-class JobOptions:
-    """Options of one job, as given to ``enqueue`` (``None`` means the queue's default)."""
-
-    job_id: str | None = None
-    timeout: Any = None
-    result_ttl: Any = None
-    ttl: Any = None
-    failure_ttl: Any = None
-    description: str | None = None
-    meta: Mapping[str, Any] | None = None
-    at_front: bool = False
-    retry: Any = None
-    repeat: Any = None
-    # depends_on, unique, on_success, on_failure, on_stopped (see minirq/features.py).
-    features: dict[str, Any] = field(default_factory=dict)
-
-
-def pop_job_options(kwargs: dict[str, Any]) -> JobOptions:
-    """Take the job options out of ``enqueue``'s keyword arguments."""
-    return JobOptions(
-        job_id=kwargs.pop("job_id", None),
-        timeout=kwargs.pop("job_timeout", None),
-        result_ttl=kwargs.pop("result_ttl", None),
-        ttl=kwargs.pop("ttl", None),
-        failure_ttl=kwargs.pop("failure_ttl", None),
-        description=kwargs.pop("description", None),
-        meta=kwargs.pop("meta", None),
-        at_front=bool(kwargs.pop("at_front", False)),
-        retry=kwargs.pop("retry", None),
-        repeat=kwargs.pop("repeat", None),
-        features=pop_feature_options(kwargs),
-    )
-
-
-class EnqueueData(NamedTuple):
-    """One job for :meth:`Queue.enqueue_many`, built by :meth:`Queue.prepare_data`."""
-
-    func: Callable[..., Any] | str
-    args: tuple[Any, ...]
-    kwargs: dict[str, Any]
-    options: JobOptions
-
-
-def validate_queue_name(name: Any) -> str:
-    if not isinstance(name, str) or not name.strip():
-        raise ConfigurationError(f"queue name must be a non-empty string, not {name!r}")
-    if len(name) > QUEUE_NAME_MAX_LENGTH or any(ord(c) < 32 for c in name):
-        raise ConfigurationError(
-            f"invalid queue name {name[:50]!r}: at most {QUEUE_NAME_MAX_LENGTH} characters, "
-            "no control characters"
-        )
-    return name
-
-
-def duplicate_error(job_ids: Iterable[str], replies: Iterable[EnqueueReply]) -> DuplicateJobError:
-    where = [
-        f"job {job_id} is already {reply.status or 'live'} in queue {reply.queue!r}"
-        for job_id, reply in zip(job_ids, replies, strict=True)
-    ]
-    return DuplicateJobError(
-        f"{'; '.join(where)}: an id is live in one place at a time; nothing was written"
-    )
+__all__ = [
+    "QUEUE_NAME_MAX_LENGTH",
+    "EnqueueData",
+    "JobOptions",
+    "Queue",
+    "pop_job_options",
+    "validate_queue_name",
+]
 
 
 class Queue:
@@ -301,46 +250,7 @@ class Queue:
         )  # fmt: skip
         return self.enqueue_job(self.create_job(func, args, kwargs, data.options), at_front)
 
-    @staticmethod
-    def prepare_data(
-        func: Callable[..., Any] | str,
-        args: Iterable[Any] | None = None,
-        kwargs: Mapping[str, Any] | None = None,
-        timeout: Any = None,
-        result_ttl: Any = None,
-        ttl: Any = None,
-        failure_ttl: Any = None,
-        description: str | None = None,
-        job_id: str | None = None,
-        at_front: bool = False,
-        meta: Mapping[str, Any] | None = None,
-        retry: Retry | None = None,
-        repeat: Repeat | None = None,
-        depends_on: Any = None,
-        unique: bool = False,
-        on_success: Any = None,
-        on_failure: Any = None,
-        on_stopped: Any = None,
-    ) -> EnqueueData:
-        """Describe one job for :meth:`enqueue_many`."""
-        return EnqueueData(
-            func,
-            tuple(args or ()),
-            dict(kwargs or {}),
-            JobOptions(
-                job_id=job_id,
-                timeout=timeout,
-                result_ttl=result_ttl,
-                ttl=ttl,
-                failure_ttl=failure_ttl,
-                description=description,
-                meta=meta,
-                at_front=at_front,
-                retry=retry,
-                repeat=repeat,
-                features=_given_features(depends_on, unique, on_success, on_failure, on_stopped),
-            ),
-        )
+    prepare_data = staticmethod(prepare_data)
 
     def enqueue_many(self, job_datas: Iterable[EnqueueData]) -> list[Job]:
         """Enqueue many jobs in one step: all of them, or none.
@@ -388,29 +298,7 @@ class Queue:
         options: JobOptions,
     ) -> Job:
         """Validate and build a job of this queue without writing it."""
-        record = JobRecord()
-        record.timeout_s = (
-            self.default_timeout
-            if options.timeout is None
-            else parse_duration(
-                options.timeout, "job_timeout", allow_unlimited=True, allow_zero=False
-            )
-        )
-        if options.result_ttl is not None:
-            record.result_ttl_s = parse_duration(
-                options.result_ttl, "result_ttl", allow_unlimited=True
-            )
-        if options.failure_ttl is not None:
-            record.failure_ttl_s = parse_duration(
-                options.failure_ttl, "failure_ttl", allow_unlimited=True
-            )
-        if options.ttl is not None:
-            ttl = parse_duration(options.ttl, "ttl", allow_unlimited=True, allow_zero=False)
-            record.ttl_s = None if ttl == -1 else ttl
-        if options.description is not None:
-            record.description = str(options.description)
-        set_retry_options(record, options.retry, options.repeat)
-        set_feature_options(record, options.features, options.job_id)
+        record = options_record(options, self.default_timeout)
         job = Job.create(
             func,
             args,
@@ -518,50 +406,7 @@ class Queue:
 
         An exception raised by the job is recorded on it and raised again here.
         """
-        record = job.record
-        record.status = JobStatus.STARTED.value
-        record.enqueued_ms = record.started_ms = record.created_ms
-        record.worker = "sync"
-        record.run_token = f"sync:{new_token()}"
-        store.jobs.start_sync(self.connection, self.keys, job.id, self.name, job.fields)
-        runner = store.runner_for(self.connection)
-        try:
-            value = job.perform()
-        except Exception as exc:
-            runner.run(
-                calls.fail(
-                    self.keys,
-                    queue=self.name,
-                    job_id=job.id,
-                    run_token=record.run_token,
-                    traceback=traceback.format_exc(),
-                    failure_ttl_s=job.failure_ttl,
-                    retry="",
-                    retries_left=0,
-                    status=JobStatus.FAILED.value,
-                )
-            )
-            callback_error = run_failure_callback(job, type(exc), exc, exc.__traceback__)
-            if callback_error:
-                record_callback_error(self.connection, job, callback_error)
-            job.refresh()
-            raise
-        runner.run(
-            calls.finish(
-                self.keys,
-                queue=self.name,
-                job_id=job.id,
-                run_token=record.run_token,
-                result_ttl_s=job.result_ttl,
-                result=job._encode(value, "the result"),
-            )
-        )
-        callback_error = run_success_callback(job, value)
-        if callback_error:
-            record_callback_error(self.connection, job, callback_error)
-        if job.result_ttl != 0:
-            job.refresh()
-        return job
+        return run_sync(job, self.name)
 
     def cancel_job(self, job: Job | str, enqueue_dependents: bool = False) -> None:
         """Cancel a job that is queued, scheduled or deferred.
@@ -579,18 +424,3 @@ def _apply_reply(job: Job, reply: EnqueueReply) -> None:
     if reply.code == 2:
         job.record.status = JobStatus.DEFERRED.value
         job.record.enqueued_ms = None
-
-
-def _given_features(
-    depends_on: Any, unique: bool, on_success: Any, on_failure: Any, on_stopped: Any
-) -> dict[str, Any]:
-    given = {
-        "depends_on": depends_on,
-        "on_success": on_success,
-        "on_failure": on_failure,
-        "on_stopped": on_stopped,
-    }
-    features = {k: v for k, v in given.items() if v is not None}
-    if unique is not False:
-        features["unique"] = unique
-    return features
