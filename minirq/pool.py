@@ -15,14 +15,11 @@ import gc
 import logging
 import os
 import pickle
-import resource
 import select
 import signal
-import struct
 import time
 import traceback
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
 import redis
@@ -36,6 +33,7 @@ from .exceptions import ConfigurationError
 from .horse import Outcome, describe_exit, die_with_parent, load_libc, run_in_child, run_job
 from .job import Job
 from .outages import REDIS_ERRORS
+from .pool_pipes import _HEADER, _READ_CHUNK, _Horse, _kill, _read_frame, _rss_bytes, _write_all
 from .presence import WorkerState
 from .queue import Queue
 from .serializers import Serializer
@@ -43,27 +41,6 @@ from .serializers import Serializer
 logger = logging.getLogger("minirq.pool")
 
 DEFAULT_POOL_SIZE = 2
-_HEADER = struct.Struct("!I")
-_READ_CHUNK = 1 << 20
-
-
-@dataclass
-class _Horse:
-    """A forked child, the pipes to talk to it, and the job it runs (if any)."""
-
-    pid: int
-    to_horse: int  # parent writes job assignments here
-    from_horse: int  # parent reads outcomes here
-    jobs_done: int = 0
-    job: Job | None = None
-    queue: Queue | None = None
-    started: float = 0.0
-    kill_at: float = float("inf")
-    buffer: bytearray = field(default_factory=bytearray)
-
-    @property
-    def busy(self) -> bool:
-        return self.job is not None
 
 
 class WorkerPool(BaseWorker):
@@ -123,15 +100,8 @@ class WorkerPool(BaseWorker):
         """
         if logging_level is not None:
             logging.getLogger("minirq").setLevel(logging_level)
-        self._wake_r, self._wake_w = os.pipe()
-        os.set_blocking(self._wake_w, False)
-        self._install_signal_handlers()
-        self._call_redis(self.register_birth, "registering the worker")
-        self._call_redis(self.check_redis_settings, "reading the Redis settings")
-        self.state = WorkerState.IDLE
+        self._start_up()
         dispatched = 0
-        # Horses forked from now on run these after a job fails (see callbacks.py).
-        install_exception_handlers(self.exception_handlers)
         scheduler = self._start_scheduler(burst) if with_scheduler else None
         try:
             self._call_redis(self._subscribe, "subscribing to wake-ups")
@@ -168,6 +138,16 @@ class WorkerPool(BaseWorker):
             os.close(self._wake_w)
             self.register_death()
         return dispatched > 0
+
+    def _start_up(self) -> None:
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_w, False)
+        self._install_signal_handlers()
+        self._call_redis(self.register_birth, "registering the worker")
+        self._call_redis(self.check_redis_settings, "reading the Redis settings")
+        self.state = WorkerState.IDLE
+        # Horses forked from now on run these after a job fails (see callbacks.py).
+        install_exception_handlers(self.exception_handlers)
 
     def _fill_idle_horses(self, dispatched: int, max_jobs: int | None) -> int:
         """Fetch a job for each idle horse while jobs are there; returns how many."""
@@ -448,43 +428,3 @@ class WorkerPool(BaseWorker):
                 with contextlib.suppress(Exception):
                     self._settle(horse, None)
             self._retire(horse)
-
-
-def _kill(pid: int) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGKILL)
-
-
-def _rss_bytes() -> int:
-    """This process's resident memory."""
-    try:
-        with open("/proc/self/statm", "rb") as handle:
-            return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, IndexError):
-        # Peak rather than current, where /proc is missing (macOS reports bytes).
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        written = os.write(fd, view)
-        view = view[written:]
-
-
-def _read_exactly(fd: int, size: int) -> bytes | None:
-    chunks = []
-    while size:
-        chunk = os.read(fd, min(size, _READ_CHUNK))
-        if not chunk:
-            return None
-        chunks.append(chunk)
-        size -= len(chunk)
-    return b"".join(chunks)
-
-
-def _read_frame(fd: int) -> bytes | None:
-    header = _read_exactly(fd, _HEADER.size)
-    if header is None:
-        return None
-    return _read_exactly(fd, _HEADER.unpack(header)[0])
