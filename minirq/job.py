@@ -79,6 +79,8 @@ class Job(JobOperationsMixin, JobAttributesMixin):
         # Names this enqueue (or this cancel, requeue): a second run of the same call
         # after a lost reply is recognised by it.
         self.op_token = new_token()
+        # Whether a caller chose the id (it may name an older job's hash) or it was drawn.
+        self.id_chosen = True
 
     def __repr__(self) -> str:
         return f"<Job {self.id} {self.func_name} {self.record.status}>"
@@ -126,6 +128,7 @@ class Job(JobOperationsMixin, JobAttributesMixin):
         kwargs = dict(kwargs) if kwargs is not None else {}
         if not all(isinstance(k, str) for k in kwargs):
             raise InvalidJobError("keyword argument names must be strings")
+        job.id_chosen = job_id is not None
         job.record = record if record is not None else JobRecord()
         job.record.func = name
         job.record.data = job._encode_call(name, instance, args, kwargs)

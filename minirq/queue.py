@@ -366,6 +366,7 @@ class Queue:
             delay_ms=delay_ms,
             ttl_s=job.ttl,
             op_token=job.op_token,
+            id_chosen=job.id_chosen,
             fields=job.fields,
         )
         reply = store.runner_for(self.connection).run(call)
@@ -397,6 +398,7 @@ class Queue:
             ttl_s=job.ttl,
             op_token=job.op_token,
             allow_failure=job.record.allow_failure,
+            id_chosen=job.id_chosen,
             parent_ids=job.record.dependency_ids,
             fields=job.fields,
         )

@@ -113,7 +113,10 @@ class RunningMixin:
         if outcome.ok:
             call = recorder.success_call(self.keys, job, queue.name, outcome)
             answer = self._call_redis(lambda: self._record(call), "recording a result")
-            recorder.log_not_recorded(job, "finished", answer)
+            # With result_ttl=0 the job is deleted as it finishes; a second send of the
+            # same call (its reply lost) then finds it gone, as it should.
+            if not (answer == -1 and job.result_ttl == 0):
+                recorder.log_not_recorded(job, "finished", answer)
             self.successful_job_count += 1
             self._pending_stats["successful"] += 1
             logger.info(

@@ -23,7 +23,7 @@ SAMPLES: dict[str, list[tuple[Call[Any], int]]] = {
         (
             calls.enqueue(
                 KEYS, job_id="j", queue="q", at_front=False, ttl_s=None, op_token="o",
-                allow_failure=False, parent_ids=parents, fields=FIELDS_SAMPLE,
+                allow_failure=False, id_chosen=True, parent_ids=parents, fields=FIELDS_SAMPLE,
             ),
             len(parents),
         )
@@ -33,7 +33,7 @@ SAMPLES: dict[str, list[tuple[Call[Any], int]]] = {
         (
             calls.schedule(
                 KEYS, job_id="j", queue="q", due_ms=None, delay_ms=5, ttl_s=None,
-                op_token="o", fields=FIELDS_SAMPLE,
+                op_token="o", id_chosen=False, fields=FIELDS_SAMPLE,
             ),
             0,
         )

@@ -21,28 +21,27 @@
 -- ARGV[5] operation token of this enqueue (a second run of the same call is recognised)
 -- ARGV[6] "1" if failed or stopped parents count as done (allow_failure), else "0"
 -- ARGV[7] key prefix, to reach the registry of a replaced job (see lib_replace.lua)
--- ARGV[8] number of parents n
--- ARGV[9..8+n] parent ids, in the order of their KEYS
--- ARGV[9+n..] field, value pairs of the job hash
+-- ARGV[8] "1" if the caller chose the id (it may name an older job), else "0"
+-- ARGV[9] number of parents n
+-- ARGV[10..9+n] parent ids, in the order of their KEYS
+-- ARGV[10+n..] field, value pairs of the job hash, status "queued" among them
 --
 -- Returns {1, ""} when queued, {2, ""} when deferred, {0, status, queue} when refused
 -- because a live job has the id.
 -- @include lib_time
 -- @include lib_replace
 local ttl = whole(ARGV[4])
-local n = whole(ARGV[8])
+local n = whole(ARGV[9])
 if ttl == nil or n == nil then
   return redis.error_reply('ERR minirq: bad ttl or parent count')
 end
-local seen = replace_ended(KEYS[1], ARGV[7], ARGV[1], ARGV[5])
+local seen, replaced = replace_ended(KEYS[1], ARGV[7], ARGV[1], ARGV[5], ARGV[8])
 if seen then
   return seen
 end
-redis.call('DEL', KEYS[6])
-local now = redis_now_ms()
-redis.call('HSET', KEYS[1], unpack(ARGV, 9 + n))
-redis.call('HSET', KEYS[1], 'op', ARGV[5], 'created_ms', now, 'enqueued_ms', now)
-redis.call('SADD', KEYS[3], ARGV[2])
+if replaced then
+  redis.call('DEL', KEYS[6])
+end
 local waiting = 0
 for i = 1, n do
   local parent_key = KEYS[5 + 2 * i]
@@ -51,19 +50,20 @@ for i = 1, n do
   local done = (not status) or status == 'finished' or
     (ARGV[6] == '1' and (status == 'failed' or status == 'stopped'))
   if not done then
-    redis.call('SADD', KEYS[6], ARGV[8 + i])
+    redis.call('SADD', KEYS[6], ARGV[9 + i])
     redis.call('SADD', KEYS[6 + 2 * i], ARGV[1])
     redis.call('HSET', parent_key, 'has_dependents', '1')
     waiting = waiting + 1
   end
 end
+redis.call('HSET', KEYS[1], 'op', ARGV[5], unpack(ARGV, 10 + n))
+redis.call('SADD', KEYS[3], ARGV[2])
 if waiting > 0 then
   redis.call('HSET', KEYS[1], 'status', 'deferred')
   redis.call('HDEL', KEYS[1], 'enqueued_ms')
-  redis.call('ZADD', KEYS[5], now, ARGV[1])
+  redis.call('ZADD', KEYS[5], redis_now_ms(), ARGV[1])
   return {2, ''}
 end
-redis.call('HSET', KEYS[1], 'status', 'queued')
 if ttl > 0 then
   redis.call('EXPIRE', KEYS[1], ttl)
 end

@@ -35,12 +35,8 @@ if receipt then
 end
 local now = redis_now_ms()
 for i = 2, #KEYS, 2 do
-  local kind = redis.call('TYPE', KEYS[i + 1]).ok
-  if kind ~= 'zset' and kind ~= 'none' then
-    -- Leasing into it would fail after the id left its queue: leave the queue alone.
-    broken[#broken + 1] = KEYS[i + 1]
-  end
-  while kind == 'zset' or kind == 'none' do
+  local usable = true
+  while usable do
     local id = redis.pcall('LPOP', KEYS[i])
     if type(id) == 'table' and id.err then
       broken[#broken + 1] = KEYS[i]
@@ -57,7 +53,14 @@ for i = 2, #KEYS, 2 do
         fields = {}
       end
     end
-    if #fields == 0 then
+    local leased = #fields > 0 and redis.pcall('ZADD', KEYS[i + 1], now + lease_ms, id)
+    if type(leased) == 'table' and leased.err then
+      -- The started registry is not a sorted set: the id goes back where it was and the
+      -- queue is left alone, before anything else is written.
+      redis.call('LPUSH', KEYS[i], id)
+      broken[#broken + 1] = KEYS[i + 1]
+      usable = false
+    elseif #fields == 0 then
       dropped[#dropped + 1] = id
     else
       local started = string.format('%d', now)
@@ -80,7 +83,6 @@ for i = 2, #KEYS, 2 do
         fields[#fields + 1] = name
         fields[#fields + 1] = value
       end
-      redis.call('ZADD', KEYS[i + 1], now + lease_ms, id)
       if has_ttl then
         redis.call('PERSIST', job_key)
       end

@@ -1,10 +1,12 @@
 -- Library, not a script: enqueue.lua and schedule.lua include it.
 --
--- replace_ended(job_key, prefix, id, op): make room for a new job of this id. Returns
--- nil when the id is free (no hash, or a job that ended, whose hash is deleted and whose
--- id leaves its registry here). Returns the reply the caller must give without writing
--- anything: {0, status, queue} while a live job has the id, or the reply of the first run
--- when this same operation (token op) already ran and only its reply was lost.
+-- replace_ended(job_key, prefix, id, op, chosen): make room for a new job of this id.
+-- Returns nil when the id is free (no hash, or a job that ended, whose hash is deleted
+-- and whose id leaves its registry here; the second value is then true). Returns the
+-- reply the caller must give without writing anything: {0, status, queue} while a live
+-- job has the id, or the reply of the first run when this same operation (token op)
+-- already ran and only its reply was lost. chosen is "1" for an id the caller chose
+-- (a generated id cannot name an older hash, so it is not looked for).
 -- The old registry is known only from data (the old job's queue): its key is built as
 -- <prefix>:<kind>:<queue>, exactly as minirq/keys.py spells it (one slot per prefix on
 -- Redis Cluster: use a hash-tag prefix).
@@ -14,10 +16,14 @@ local REGISTRY_OF = {
 local LIVE = {queued = true, scheduled = true, deferred = true, started = true}
 local ALL_REGISTRIES = {'started', 'finished', 'failed', 'scheduled', 'deferred', 'canceled'}
 
-local function replace_ended(job_key, prefix, id, op)
+local function replace_ended(job_key, prefix, id, op, chosen)
   local old = redis.call('HMGET', job_key, 'status', 'origin', 'op')
-  if redis.call('EXISTS', job_key) == 0 then
-    return nil
+  if not (old[1] or old[2] or old[3]) then
+    -- No hash, or one minirq did not write: nothing of it may mix with the new job.
+    if chosen == '1' and redis.call('DEL', job_key) == 1 then
+      return nil, true
+    end
+    return nil, false
   end
   local status, origin = old[1], old[2] or ''
   if old[3] == op then
@@ -40,5 +46,5 @@ local function replace_ended(job_key, prefix, id, op)
     redis.call('LREM', prefix .. ':queue:' .. origin, 0, id)
   end
   redis.call('DEL', job_key)
-  return nil
+  return nil, true
 end

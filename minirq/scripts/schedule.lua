@@ -13,7 +13,8 @@
 -- ARGV[5] seconds the job may wait once due before it expires, "0" for no limit
 -- ARGV[6] operation token of this call
 -- ARGV[7] key prefix, to reach the registry of a replaced job (see lib_replace.lua)
--- ARGV[8..] field, value pairs of the job hash
+-- ARGV[8] "1" if the caller chose the id (it may name an older job), else "0"
+-- ARGV[9..] field, value pairs of the job hash
 --
 -- Returns {1, "", due} when scheduled, {0, status, queue} when refused because a live
 -- job has the id.
@@ -25,7 +26,7 @@ local delay = whole(ARGV[4])
 if ttl == nil or (due == nil and delay == nil) then
   return redis.error_reply('ERR minirq: bad due time or ttl')
 end
-local seen = replace_ended(KEYS[1], ARGV[7], ARGV[1], ARGV[6])
+local seen = replace_ended(KEYS[1], ARGV[7], ARGV[1], ARGV[6], ARGV[8])
 if seen then
   if seen[1] == 1 then
     return {1, '', redis.call('ZSCORE', KEYS[2], ARGV[1]) or ''}
@@ -36,8 +37,7 @@ local now = redis_now_ms()
 if due == nil then
   due = now + delay
 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 8))
-redis.call('HSET', KEYS[1], 'status', 'scheduled', 'op', ARGV[6], 'created_ms', now)
+redis.call('HSET', KEYS[1], 'op', ARGV[6], unpack(ARGV, 9))
 if ttl > 0 then
   redis.call('PEXPIREAT', KEYS[1], math.max(due, now) + ttl * 1000)
 end

@@ -59,6 +59,7 @@ def enqueue(
     ttl_s: int | None,
     op_token: str,
     allow_failure: bool,
+    id_chosen: bool,
     parent_ids: Sequence[str],
     fields: Mapping[str, bytes],
 ) -> Call[EnqueueReply]:
@@ -80,6 +81,7 @@ def enqueue(
         op_token,
         _flag(allow_failure),
         keys.prefix,
+        _flag(id_chosen),
         len(parent_ids),
         *parent_ids,
         *flat(fields),
@@ -96,6 +98,7 @@ def schedule(
     delay_ms: int,
     ttl_s: int | None,
     op_token: str,
+    id_chosen: bool,
     fields: Mapping[str, bytes],
 ) -> Call[EnqueueReply]:
     script_keys = [
@@ -112,6 +115,7 @@ def schedule(
         _ttl(ttl_s),
         op_token,
         keys.prefix,
+        _flag(id_chosen),
         *flat(fields),
     ]
     return Call("schedule", script_keys, args, _enqueue_reply)

@@ -115,6 +115,8 @@ class JobRecord:
     extra: dict[str, bytes] = field(default_factory=dict)
     # field name -> what is wrong with it; empty for a whole record.
     problems: dict[str, str] = field(default_factory=dict)
+    # Field names that were present in the hash (set by decode_record).
+    present: frozenset[str] = frozenset()
 
     @property
     def problem(self) -> str | None:
@@ -132,9 +134,6 @@ class JobRecord:
         if self.problems:
             return f"its stored data is broken: {self.problem}"
         return None
-
-    # Field names that were present in the hash (set by decode_record).
-    present: frozenset[str] = frozenset()
 
 
 def text_or_none(value: bytes | str | None) -> str | None:
@@ -213,9 +212,7 @@ def decode_record(raw: Mapping[Any, Any]) -> JobRecord:
             problems[name] = problem
         else:
             values[attr] = decoded
-    record = JobRecord(**values, extra=extra, problems=problems)
-    record.present = frozenset(present)
-    return record
+    return JobRecord(**values, extra=extra, problems=problems, present=frozenset(present))
 
 
 def _encode_value(kind: str, value: Any) -> bytes:
