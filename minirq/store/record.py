@@ -236,12 +236,17 @@ def encode_record(record: JobRecord, attrs: Iterable[str] | None = None) -> dict
     """The hash fields of ``record`` (only ``attrs`` if given), skipping unset values:
     ``None``, false flags, empty id lists and defaults that a reader assumes anyway."""
     fields: dict[str, bytes] = {}
+    values = vars(record)
     for attr in FIELDS if attrs is None else attrs:
-        name, kind = FIELDS[attr]
-        value = getattr(record, attr)
-        if value is None or (kind in (FLAG, IDS) and not value) or _SKIPPED.get(attr) == value:
+        value = values[attr]
+        # Most fields of a new job are unset: this loop runs for every enqueue.
+        if value is None or value is False or value == ():
             continue
-        fields[name] = _encode_value(kind, value) if kind != TEXT else value.encode()
+        name, kind = FIELDS[attr]
+        if kind == TEXT:
+            fields[name] = value.encode()
+        elif _SKIPPED.get(attr) != value:
+            fields[name] = _encode_value(kind, value)
     if attrs is None:
         fields.update(record.extra)
     return fields
