@@ -213,3 +213,23 @@ def test_database_that_is_not_a_number_is_refused(redis_url: str, db: str, shown
     result = run(["info", "-u", redis_url.rsplit("/", 1)[0] + "/" + db])
     assert result.exit_code == 1
     assert f"database {shown} is not a number" in result.output
+
+
+def test_every_command_finds_a_settings_module_in_the_current_folder(
+    connection: redis.Redis, subprocess_env: dict[str, str], tmp_path: Path
+) -> None:
+    (tmp_path / "here_settings_c.py").write_text(f"PREFIX = {PREFIX!r}\n")
+    Queue("mail", connection=connection, prefix=PREFIX).enqueue(fixtures.add, 1, 2)
+    # The console script, whose sys.path (unlike `python -m`'s) does not start with the
+    # current folder.
+    script = Path(sys.executable).parent / "minirq"
+    result = subprocess.run(
+        [str(script), "pause", "mail", "-c", "here_settings_c"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+        env=subprocess_env,
+    )
+    assert result.returncode == 0, result.stderr
+    assert paused_queue_names(connection, PREFIX) == {"mail"}

@@ -27,6 +27,7 @@ from ..serializers import Serializer
 from ..suspension import paused_queue_names
 from ..utils import decode
 from ..worker import BaseWorker
+from .options import add_to_path
 
 # Setting name -> the flag a user typed, so that an error names what they wrote.
 FLAG_NAMES = {
@@ -60,7 +61,12 @@ class CliContext:
         config_module: str | None = None,
         flags: Mapping[str, Any] | None = None,
     ) -> Settings:
-        """Settings from the flags, the environment, the settings module and defaults."""
+        """Settings from the flags, the environment, the settings module and defaults.
+
+        The current folder goes on the import path first, so that ``-c settings`` finds a
+        settings module there, as ``python -m`` would.
+        """
+        add_to_path()
         self.settings = load_settings(
             {"redis_url": url, **(flags or {})}, module=config_module, flag_names=FLAG_NAMES
         )

@@ -16,7 +16,7 @@ from ..stats import scheduler_status
 from ..utils import decode
 from ..worker import BaseWorker
 from .context import CliContext, pass_cli
-from .options import add_to_path, connection_options
+from .options import connection_options
 
 INFO_BAR_WIDTH = 30
 # Scheduled jobs this late with no active scheduler earn a warning: later than a pass of a
@@ -42,7 +42,6 @@ def info(
     interval: float | None,
 ) -> None:
     """Show queues with their job counts by state, and workers with their current jobs."""
-    add_to_path()
     cli.load(url, config_module)
     if queues:
         cli.existing_queues(queues)
