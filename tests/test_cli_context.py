@@ -234,3 +234,15 @@ def test_every_command_finds_a_settings_module_in_the_current_folder(
     )
     assert result.returncode == 0, result.stderr
     assert paused_queue_names(connection, PREFIX) == {"mail"}
+
+
+def test_unknown_queue_error_lists_at_most_ten_known_names(
+    connection: redis.Redis, redis_url: str
+) -> None:
+    for i in range(12):
+        Queue(f"q{i:02}", connection=connection).enqueue(fixtures.add, 1, 2)
+    result = run(["empty", "q99", "-u", redis_url])
+    assert result.exit_code == 1
+    assert "known queues: q00, q01, q02, q03, q04, q05, q06, q07, q08, q09 and 2 more" in (
+        result.output
+    )

@@ -42,6 +42,10 @@ FLAG_NAMES = {
 }
 
 
+# An unknown-queue error lists this many known names, enough to spot a typo.
+KNOWN_QUEUES_SHOWN = 10
+
+
 class UnknownQueueError(MinirqError):
     """A command named a queue that has no jobs, no registry entries and no worker."""
 
@@ -130,7 +134,9 @@ class CliContext:
         known = self.known_queue_names()
         unknown = [n for n in names if n not in known]
         if unknown:
-            listed = ", ".join(sorted(known)) or "none"
+            shown = sorted(known)[:KNOWN_QUEUES_SHOWN]
+            more = len(known) - len(shown)
+            listed = ", ".join(shown) + (f" and {more} more" if more else "") or "none"
             raise UnknownQueueError(
                 f"no queue named {', '.join(map(repr, unknown))} under prefix "
                 f"{self.prefix!r} (known queues: {listed})"
