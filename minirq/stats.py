@@ -21,7 +21,7 @@ import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import redis
 
@@ -141,8 +141,29 @@ def read_job_stats(
     return result
 
 
-def _text(value: bytes | str) -> str:
+def display_text(value: bytes | str) -> str:
+    """Bytes from Redis as text for display; bytes that are not UTF-8 show escaped."""
     return value if isinstance(value, str) else value.decode("utf-8", "backslashreplace")
+
+
+_text = display_text
+
+
+def counter_value(value: Any, default: int) -> int:
+    """A stored whole number, or ``default`` for a missing or corrupt one."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def live_worker_count(connection: redis.Redis, keys: Keys) -> int:
+    """Workers whose record is alive (refreshed by heartbeats); reads only, never prunes."""
+    names = list(cast(Iterable[bytes], connection.smembers(keys.workers)))
+    with connection.pipeline(transaction=False) as pipe:
+        for name in names:
+            pipe.exists(keys.worker(name.decode("utf-8", "surrogateescape")))
+        return sum(1 for alive in pipe.execute(raise_on_error=False) if alive == 1)
 
 
 def _int(value: Any) -> int:
