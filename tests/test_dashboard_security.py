@@ -17,29 +17,37 @@ import pytest
 import redis
 from flask.testing import FlaskClient
 
-from minirq import Queue, SimpleWorker, Worker
+from minirq import Queue, Worker
 from minirq.display_values import Opaque, Undecodable, loads_for_display
 from minirq.keys import Keys
 from minirq_dashboard.throttle import FREE_FAILURES, LoginThrottle
 from tests import fixtures
 from tests.conftest import free_port
-from tests.test_dashboard import (  # noqa: F401 - app and client are fixtures
-    CSRF_COOKIE,
-    app,
-    client,
-    csrf,
-    failed_job,
-    make_app,
-    post,
-    scheduled_job,
-)
+from tests.test_dashboard import CSRF_COOKIE, csrf, failed_job, make_app, post, scheduled_job
 
 GET_ROUTES = (
-    "/", "/workers", "/failed", "/scheduled", "/functions", "/functions?window=day",
-    "/api/queues", "/api/workers", "/api/failed", "/api/scheduled", "/api/stats",
-    "/api/history?window=hour", "/api/history?window=day", "/api/history?window=week",
-    "/api/functions", "/metrics",
+    "/",
+    "/workers",
+    "/failed",
+    "/scheduled",
+    "/functions",
+    "/functions?window=day",
+    "/api/queues",
+    "/api/workers",
+    "/api/failed",
+    "/api/scheduled",
+    "/api/stats",
+    "/api/history?window=hour",
+    "/api/history?window=day",
+    "/api/history?window=week",
+    "/api/functions",
+    "/metrics",
 )
+
+
+@pytest.fixture
+def client(redis_url: str) -> FlaskClient:
+    return make_app(redis_url).test_client()
 
 
 class RunsCode:
@@ -146,7 +154,8 @@ def test_untrusted_hosts_get_400(client: FlaskClient, queue: Queue, host: str) -
 
 
 @pytest.mark.parametrize(
-    "host", ["localhost", "localhost:9181", "127.0.0.1:80", "127.9.9.9", "[::1]:5000", "a.localhost"]
+    "host",
+    ["localhost", "localhost:9181", "127.0.0.1:80", "127.9.9.9", "[::1]:5000", "a.localhost"],
 )
 def test_loopback_hosts_are_served(client: FlaskClient, host: str) -> None:
     assert client.get("/api/queues", headers={"Host": host}).status_code == 200
@@ -165,13 +174,14 @@ def test_trusted_hosts_setting(redis_url: str) -> None:
 
 
 @pytest.fixture
-def cli_dashboard(
-    subprocess_env: dict[str, str], minirq_command: list[str]
-) -> Iterator[int]:
+def cli_dashboard(subprocess_env: dict[str, str], minirq_command: list[str]) -> Iterator[int]:
     port = free_port()
     process = subprocess.Popen(
         [*minirq_command, "dashboard", "--port", str(port), "--trusted-host", "jobs.internal"],
-        env=subprocess_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env=subprocess_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         assert process.stdout is not None
@@ -250,15 +260,22 @@ def test_works_under_an_acl_that_denies_info(acl_client: FlaskClient, queue: Que
 
 @pytest.mark.parametrize(
     "target",
-    ["/\t/evil.example", "/\n/evil.example", "/\\evil.example", "//evil.example",
-     "https://evil.example/", "/ /evil.example", "\t//evil.example", "/\r\n/evil", "evil"],
+    [
+        "/\t/evil.example",
+        "/\n/evil.example",
+        "/\\evil.example",
+        "//evil.example",
+        "https://evil.example/",
+        "/ /evil.example",
+        "\t//evil.example",
+        "/\r\n/evil",
+        "evil",
+    ],
 )
 def test_next_never_leads_off_site(client: FlaskClient, queue: Queue, target: str) -> None:
     queue.enqueue(fixtures.add, 1, 2)
     token = csrf(client)
-    response = client.post(
-        "/api/queues/default/pause", data={"csrf_token": token, "next": target}
-    )
+    response = client.post("/api/queues/default/pause", data={"csrf_token": token, "next": target})
     assert response.status_code == 200 and "Location" not in response.headers
 
 
@@ -271,9 +288,11 @@ def test_next_within_the_dashboard_redirects(client: FlaskClient, queue: Queue) 
 
 
 def test_hsts_only_over_https(client: FlaskClient) -> None:
-    assert client.get("/", base_url="https://localhost/").headers[
-        "Strict-Transport-Security"
-    ].startswith("max-age=")
+    assert (
+        client.get("/", base_url="https://localhost/")
+        .headers["Strict-Transport-Security"]
+        .startswith("max-age=")
+    )
     assert "Strict-Transport-Security" not in client.get("/").headers
 
 
@@ -319,10 +338,9 @@ def test_authorize_callable_replaces_the_login(
     redis_url: str, queue: Queue, connection: redis.Redis
 ) -> None:
     queue.enqueue(fixtures.add, 1, 2)
-    app = make_app(
+    client = make_app(
         redis_url, MINIRQ_DASHBOARD_AUTHORIZE=_authorize, MINIRQ_DASHBOARD_PASSWORD="unused"
-    )
-    client = app.test_client()
+    ).test_client()
     assert client.get("/", headers={"X-User": "nobody"}).status_code == 403
     assert client.get("/api/queues").status_code == 403
     viewer = {"X-User": "viewer"}
