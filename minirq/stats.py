@@ -266,6 +266,8 @@ def _percentile(buckets: Counter[int], total: int, fraction: float) -> float | N
     seen = 0
     for index in sorted(buckets):
         count = buckets[index]
+        if count <= 0:
+            continue
         if seen + count >= rank:
             low = FUNCTION_BUCKETS_MS[index - 1] if index > 0 else 0
             high = FUNCTION_BUCKETS_MS[min(index, len(FUNCTION_BUCKETS_MS) - 1)]
@@ -288,7 +290,7 @@ def _read_buckets(
             pipe.hgetall(keys.function_stats(res.name, bucket))
         records = pipe.execute(raise_on_error=False)
     return [
-        {_text(k): _int(v) for k, v in record.items()} if isinstance(record, dict) else {}
+        {_text(k): max(0, _int(v)) for k, v in record.items()} if isinstance(record, dict) else {}
         for record in records
     ]
 
@@ -309,7 +311,8 @@ def function_figures(
             if not sep:
                 continue
             if kind.startswith("b") and kind[1:].isdigit():
-                histograms.setdefault(func, Counter())[int(kind[1:])] += value
+                if int(kind[1:]) <= len(FUNCTION_BUCKETS_MS):
+                    histograms.setdefault(func, Counter())[int(kind[1:])] += value
             elif kind in (_RUN, _FAILED, _SUM):
                 totals.setdefault(func, Counter())[kind] += value
     figures = []
