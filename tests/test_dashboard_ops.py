@@ -75,7 +75,8 @@ def test_jobs_waiting_to_retry_are_apart_from_scheduled_ones(
     assert [j["id"] for j in data["jobs"]] == [later.id]
     assert data["retrying"][0]["error"]["message"].startswith("card 1 was declined")
     page = client.get("/scheduled").data.decode()
-    assert page.index("Waiting to retry") < page.index(retrying.id) < page.index("<h2>Scheduled</h2>")
+    retry_at, scheduled_at = page.index("Waiting to retry"), page.index("<h2>Scheduled</h2>")
+    assert retry_at < page.index(retrying.id) < scheduled_at < page.index(later.id)
     listed = client.get("/api/queues/default/jobs?registry=scheduled").get_json()["jobs"]
     assert {j["id"]: j["retrying"] for j in listed} == {retrying.id: True, later.id: False}
 
