@@ -23,9 +23,11 @@ run: venv
 test: venv lint
 	$(BIN)/python -m pytest
 
-## make bench: minirq against RQ 2.12 side by side; writes bench/RESULTS.md (a few minutes)
+## make bench: minirq against RQ 2.12, huey, Dramatiq, Celery, arq and SAQ, each in its own
+## venv under bench/ (created from PyPI on first use); writes bench/RESULTS.md (~15 minutes).
+## For development: make bench BENCH_ARGS="--quick --libs minirq huey"
 bench:
-	$(PYTHON) bench/run.py
+	$(PYTHON) bench/run.py $(BENCH_ARGS)
 
 lint: venv
 	$(BIN)/ruff check .

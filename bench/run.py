@@ -1,279 +1,155 @@
-"""minirq against RQ 2.12, side by side: ``make bench`` or ``python3 bench/run.py``.
+"""minirq against RQ 2.12 and its Python peers: ``make bench`` or ``python3 bench/run.py``.
 
-Starts a private redis-server on a free port, creates ``bench/.venv-rq`` (RQ 2.12.0 and
-this checkout) once, runs every workload of ``bench/workload.py`` through both libraries
-in that one interpreter, repeats each figure and keeps the median, prints the table and
-writes it to ``bench/RESULTS.md`` with a description of the machine. Needs only the
-standard library; takes a few minutes.
+Creates one venv per library under ``bench/.venv-<lib>`` from PyPI on first use (minirq's
+holds this checkout), starts a private redis-server on a free loopback port, runs every
+figure of ``bench/plan.py`` for every library, interleaved, several times, and prints the
+medians with their spreads, minirq's advantage over each peer and the aims of issue 17. A
+full run writes them to ``bench/RESULTS.md`` with the machine's description and its load.
+Needs only the standard library; a full run takes about 15 minutes.
+
+    python3 bench/run.py                      # everything, 3 repeats, writes RESULTS.md
+    python3 bench/run.py --quick --libs minirq huey     # small sizes, 1 repeat, no writing
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import os
-import platform
-import shutil
-import socket
-import statistics
 import subprocess
-import sys
-import tempfile
 import time
-from dataclasses import dataclass
-from pathlib import Path
 
-BENCH = Path(__file__).resolve().parent
-ROOT = BENCH.parent
-VENV = BENCH / ".venv-rq"
-PYTHON = VENV / "bin" / "python"
-RQ_VERSION = "2.12.0"
+import envs
+import machine
+import plan
+import report
+from envs import BENCH, LIBRARIES, ROOT
 
 
-@dataclass(frozen=True)
-class Row:
-    """One line of the table: a metric of a figure, and how to compare it."""
-
-    figure: str
-    metric: str
-    label: str
-    unit: str
-    higher_is_better: bool
-    target: float | None  # minimum advantage over RQ (x), or None
-    absolute_target: float | None = None  # a bound on minirq's own value, or None
-
-
-# Figure -> how many jobs per run. RQ's forking worker is slow, hence small counts.
-SIZES = {
-    "enqueue": 2000,
-    "enqueue_many": 5000,
-    "fork": 200,
-    "simple": 1000,
-    "pool": 1000,
-    "two_simple": 1000,
-    "latency_simple": 200,
-    "latency_fork": 100,
-    "cost_enqueue": 500,
-    "cost_job": 200,
-    "memory": 1000,
-}
-
-ROWS = [
-    Row("enqueue", "rate", "enqueue, one by one", "jobs/s", True, 3),
-    Row("enqueue_many", "rate", "enqueue_many", "jobs/s", True, 4),
-    Row("fork", "rate", "forking Worker, no-op jobs", "jobs/s", True, 4),
-    Row("simple", "rate", "SimpleWorker, no-op jobs", "jobs/s", True, 6),
-    Row("pool", "rate", "pool of 2 (RQ: WorkerPool of 2)", "jobs/s", True, None),
-    Row("two_simple", "rate", "2 SimpleWorkers in parallel", "jobs/s", True, None),
-    Row("latency_simple", "p50_ms", "enqueue→finished p50, in-process", "ms", False, None, 1.5),
-    Row("latency_simple", "p99_ms", "enqueue→finished p99, in-process", "ms", False, None),
-    Row("latency_fork", "p50_ms", "enqueue→finished p50, forking", "ms", False, None, 6),
-    Row("latency_fork", "p99_ms", "enqueue→finished p99, forking", "ms", False, None),
-    Row("cost_enqueue", "commands", "Redis commands per enqueue", "", False, None),
-    Row("cost_enqueue", "round_trips", "round trips per enqueue", "", False, None),
-    Row("cost_job", "commands", "Redis commands per processed job", "", False, None, 8),
-    Row("cost_job", "client_commands", "commands sent by client per job", "", False, None),
-    Row("cost_job", "round_trips", "round trips per processed job", "", False, None, 3),
-    Row("memory", "queued_bytes", "Redis memory per queued job", "bytes", False, None),
-    Row("memory", "finished_bytes", "Redis memory per finished job", "bytes", False, 4),
-]
-
-
-def ensure_venv() -> None:
-    """Create the RQ environment once; reinstall when this checkout's metadata changes."""
-    stamp = VENV / ".stamp"
-    wanted = f"rq=={RQ_VERSION} {(ROOT / 'setup.cfg').stat().st_mtime}"
-    if stamp.exists() and stamp.read_text() == wanted:
-        return
-    print(f"creating {VENV.relative_to(ROOT)} (rq=={RQ_VERSION} and this checkout)", flush=True)
-    subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
-    subprocess.run(
-        [str(PYTHON), "-m", "pip", "install", "--quiet", f"rq=={RQ_VERSION}", "-e", str(ROOT)],
-        check=True,
-    )
-    stamp.write_text(wanted)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class RedisServer:
-    def __init__(self) -> None:
-        binary = shutil.which("redis-server")
-        if binary is None:
-            raise SystemExit("redis-server is not installed (apt-get install redis-server)")
-        self.dir = tempfile.mkdtemp(prefix="minirq-bench-")
-        self.port = free_port()
-        self.process = subprocess.Popen(
-            [
-                binary,
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                self.dir,
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                return
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(10)
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-
-def run_figure(lib: str, figure: str, url: str, scale: float) -> dict[str, float]:
-    n = max(20, int(SIZES[figure] * scale))
-    env = dict(os.environ, PYTHONPATH=str(BENCH))
-    proc = subprocess.run(
-        [str(PYTHON), str(BENCH / "workload.py"), lib, figure, "--url", url, "--n", str(n)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=600,
-    )
+def run_task(task: plan.Task, url: str, quick: bool) -> dict[str, float]:
+    lib = LIBRARIES[task.lib]
+    args = [str(lib.python), str(BENCH / "workload.py"), task.lib, task.figure]
+    if task.setup:
+        args.append(task.setup)
+    args += ["--url", url, "--n", str(task.size(quick))]
+    proc = subprocess.run(args, capture_output=True, text=True, timeout=900)
     if proc.returncode != 0:
-        raise SystemExit(f"{lib} {figure} failed:\n{proc.stdout}\n{proc.stderr}")
+        raise SystemExit(f"{' '.join(args[1:])} failed:\n{proc.stdout}\n{proc.stderr[-4000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
-def machine(url: str) -> list[str]:
-    model = platform.processor() or "?"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    probe = (
-        "import sys, redis, rq; r = redis.Redis.from_url(sys.argv[1]);"
-        "print(sys.version.split()[0], r.info('server')['redis_version'], redis.__version__,"
-        " rq.__version__)"
-    )
-    versions = subprocess.run(
-        [str(PYTHON), "-c", probe, url], capture_output=True, text=True, check=True
-    ).stdout.split()
-    commit = subprocess.run(
-        ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
-    ).stdout.strip()
-    return [
-        f"- CPU: {os.cpu_count()} cores, {model}",
-        f"- OS: {platform.system()} {platform.release()}",
-        f"- Python {versions[0]}, Redis {versions[1]} (local, no persistence), "
-        f"redis-py {versions[2]} with hiredis, RQ {versions[3]}",
-        f"- minirq commit {commit or '?'}; "
-        f"run at {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC",
-    ]
-
-
-def fmt(value: float) -> str:
-    if value >= 100:
-        return f"{value:,.0f}"
-    if value >= 10:
-        return f"{value:.1f}"
-    return f"{value:.2f}"
-
-
-def table(results: dict[tuple[str, str], dict[str, list[float]]]) -> list[str]:
-    lines = [
-        "| figure | minirq | RQ 2.12 | minirq advantage | target |",
-        "|---|---:|---:|---:|---|",
-    ]
-    for row in ROWS:
-        if (row.figure, "minirq") not in results:
-            continue
-        ours = statistics.median(results[row.figure, "minirq"][row.metric])
-        theirs = statistics.median(results[row.figure, "rq"][row.metric])
-        ratio = (ours / theirs if row.higher_is_better else theirs / ours) if ours else 0.0
-        goals = []
-        met = True
-        if row.target is not None:
-            goals.append(f"≥ {row.target}x")
-            met = met and ratio >= row.target
-        if row.absolute_target is not None:
-            goals.append(f"≤ {fmt(row.absolute_target)}")
-            met = met and ours <= row.absolute_target
-        goal = " and ".join(goals)
-        if goal:
-            goal += " ✔" if met else " ✘ (missed)"
-        unit = f" {row.unit}" if row.unit else ""
-        lines.append(f"| {row.label}{unit} | {fmt(ours)} | {fmt(theirs)} | {ratio:.1f}x | {goal} |")
-    return lines
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument(
+        "--libs", nargs="+", choices=list(LIBRARIES), default=list(LIBRARIES), metavar="LIB",
+        help=f"libraries to run (default: all of {', '.join(LIBRARIES)})",
+    )  # fmt: skip
+    parser.add_argument("--quick", action="store_true", help="small sizes and 1 repeat")
+    parser.add_argument("--repeat", type=int, help="runs per figure (default 3, 1 if --quick)")
+    parser.add_argument("--only", nargs="+", choices=plan.GROUPS, help="run only these figures")
+    parser.add_argument("--no-write", action="store_true", help="do not write RESULTS.md")
+    options = parser.parse_args()
+    options.repeat = options.repeat or (1 if options.quick else 3)
+    if options.repeat < 1:
+        parser.error("--repeat must be at least 1")
+    options.libs = [lib for lib in LIBRARIES if lib in options.libs]  # the table's order
+    return options
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=3, help="runs per figure (median kept)")
-    parser.add_argument("--scale", type=float, default=1.0, help="multiply job counts")
-    parser.add_argument("--only", nargs="*", choices=list(SIZES), help="run only these")
-    parser.add_argument("--no-write", action="store_true", help="do not write RESULTS.md")
-    options = parser.parse_args()
-    ensure_venv()
-    figures = options.only or list(SIZES)
-    server = RedisServer()
-    results: dict[tuple[str, str], dict[str, list[float]]] = {}
+    options = parse_args()
+    for name in options.libs:
+        envs.ensure_venv(LIBRARIES[name])
+    tasks = [
+        (rep, task)
+        for rep, task in plan.schedule(options.libs, options.repeat)
+        if not options.only or task.group in options.only
+    ]
+    results: report.Results = {}
+    before = machine.LoadSample.now()
+    rep_shares: list[float] = []
+    server = envs.RedisServer()
     try:
-        started = time.monotonic()
-        for rep in range(options.repeat):
-            for figure in figures:
-                # Alternate which library goes first, so that drift favours neither.
-                libs = (
-                    ("minirq", "rq") if (rep + figures.index(figure)) % 2 == 0 else ("rq", "minirq")
-                )
-                for lib in libs:
-                    print(f"run {rep + 1}/{options.repeat}: {lib:6} {figure}", flush=True)
-                    for metric, value in run_figure(lib, figure, server.url, options.scale).items():
-                        results.setdefault((figure, lib), {}).setdefault(metric, []).append(value)
-        elapsed = time.monotonic() - started
-        about = machine(server.url)
+        rep_start = machine.LoadSample.now()
+        for index, (rep, task) in enumerate(tasks):
+            print(
+                f"[{index + 1}/{len(tasks)}] run {rep + 1}/{options.repeat}: "
+                f"{task.lib} {task.group} {task.label}".rstrip(),
+                end="",
+                flush=True,
+            )
+            task_start = time.monotonic()
+            measured = run_task(task, server.url, options.quick)
+            print(f" ({time.monotonic() - task_start:.1f} s)", flush=True)
+            for metric, value in measured.items():
+                key = (task.lib, task.group, task.setup, task.label)
+                results.setdefault(key, {}).setdefault(metric, []).append(value)
+            if index + 1 == len(tasks) or tasks[index + 1][0] != rep:
+                # Between repeats the redis-server still runs: its CPU is not yet counted
+                # as ours, so these per-repeat shares are upper bounds.
+                now = machine.LoadSample.now()
+                rep_shares.append(machine.others_share(rep_start, now)[1])
+                rep_start = now
+        redis_version = server.version()
     finally:
         server.stop()
-    lines = table(results)
-    print("\n".join(lines))
-    print(f"({options.repeat} runs per figure, medians; {elapsed:.0f} s)")
-    if options.no_write or options.only:
+    after = machine.LoadSample.now()
+    others_s, share = machine.others_share(before, after)
+    load = [
+        f"- Load average (1, 5, 15 min): {before.loadavg} before, {after.loadavg} after",
+        f"- CPU used by other processes during the run: {others_s:,.0f} core-seconds in "
+        f"{after.wall - before.wall:,.0f} s, {share:.0%} of the {machine.CORES} cores "
+        "(per repeat, upper bounds: " + ", ".join(f"{s:.0%}" for s in rep_shares) + ")",
+    ]
+    labels = {name: LIBRARIES[name].label for name in options.libs}
+    tables = render(results, options.libs, labels)
+    print("\n".join(["", *tables, "", *load]))
+    print(f"widest spread of a rate or p50: {report.widest_spread(results):.0f}%")
+    if options.no_write or options.quick or options.only or options.libs != list(LIBRARIES):
+        print("(not written to bench/RESULTS.md: only a full run is)")
         return
-    write_results(lines, about, options.repeat)
+    about = machine.describe(ROOT, redis_version) + versions_line(options.libs)
+    write_results(tables, about + load, options.repeat, report.widest_spread(results))
 
 
-def write_results(lines: list[str], about: list[str], repeat: int) -> None:
+def render(results: report.Results, libs: list[str], labels: dict[str, str]) -> list[str]:
+    lines = ["Median (min-max) of the runs:", "", *report.figures_table(results, libs, labels)]
+    ratios = report.ratios_table(results, libs, labels)
+    if ratios:
+        lines += ["", "minirq's advantage (above 1: minirq better):", "", *ratios]
+    aims = report.aims_table(results)
+    if aims:
+        lines += ["", *aims]
+    return lines
+
+
+def versions_line(libs: list[str]) -> list[str]:
+    parts = []
+    python = "?"
+    for name in libs:
+        found = envs.versions(LIBRARIES[name])
+        python = found["python"]
+        parts.append(f"{name} {found['library']} (redis-py {found['redis']})")
+    hiredis = envs.versions(LIBRARIES[libs[0]])["hiredis"]
+    return [f"- Python {python}, hiredis {hiredis} in every venv; " + ", ".join(parts)]
+
+
+def write_results(tables: list[str], about: list[str], repeat: int, spread: float) -> None:
     notes_file = BENCH / "NOTES.md"
     notes = notes_file.read_text() if notes_file.exists() else ""
     text = "\n".join(
         [
-            "# minirq against RQ 2.12",
+            "# minirq against RQ 2.12 and its Python peers",
             "",
             "Written by `make bench` (`python3 bench/run.py`); do not edit by hand: the",
             "method and the analysis live in `bench/NOTES.md`, appended below.",
             "",
             *about,
             "",
-            f"Median of {repeat} runs per figure; both libraries run in the same interpreter",
-            "against the same private redis-server, alternating which goes first. The",
-            "advantage is minirq/RQ for rates and RQ/minirq for times, counts and memory.",
+            f"{repeat} runs of every figure, libraries interleaved, against one private",
+            f"redis-server; the widest spread of a rate or a p50 was {spread:.0f}% of its median.",
             "",
-            *lines,
+            *tables,
             "",
             notes,
         ]
@@ -283,4 +159,7 @@ def write_results(lines: list[str], about: list[str], repeat: int) -> None:
 
 
 if __name__ == "__main__":
+    os.chdir(ROOT)
+    start = time.monotonic()
     main()
+    print(f"{time.monotonic() - start:.0f} s")

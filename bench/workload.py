@@ -1,77 +1,52 @@
-"""The workloads of the benchmark, shared by minirq and RQ (their APIs match).
+"""One measurement of one library, run by ``bench/run.py`` inside that library's venv:
 
-``bench/run.py`` runs this file once per figure, library and repetition, in the RQ
-environment (which has this checkout installed too), and reads one JSON line back:
+    python bench/workload.py LIB FIGURE [SETUP] --url URL --n N
 
-    python bench/workload.py LIB FIGURE --url URL --n N
-    python bench/workload.py LIB worker KIND --url URL     (a worker waiting for "go")
-
-LIB is ``minirq`` or ``rq``. Every figure flushes the database first.
+LIB names a module ``bench/peers/LIB_bench.py`` (its producer and worker set-ups); FIGURE is
+``enqueue``, ``bulk``, ``drain`` or ``latency``. The database is flushed first; the result
+is one JSON line. Every job calls ``peers.base.mark``, so every library is timed by the same
+observer here, at the moment its job ran, with no polling of Redis.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import importlib
 import json
-import mmap
 import os
+import random
+import select
 import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import bench_jobs
 import redis
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-QUEUE_NAME = "bench"
-LOG_LEVEL = "WARNING"  # both libraries log every job at INFO; the figures measure the queue
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH))
 
-# Round trips and commands sent by this process and every process it forks (work-horses),
-# counted in anonymous shared memory that forked children write into.
-_SHARED = mmap.mmap(-1, 16)
-COUNTS = memoryview(_SHARED).cast("q")
+from peers.base import SIGNAL_ENV, URL_ENV, Setup  # noqa: E402
 
-
-class CountingConnection(redis.Connection):
-    """A connection that counts what it sends: each write is one round trip."""
-
-    def send_packed_command(self, command: Any, check_health: bool = True) -> None:
-        COUNTS[0] += 1
-        super().send_packed_command(command, check_health)
-
-    def send_command(self, *args: Any, **kwargs: Any) -> None:
-        COUNTS[1] += 1
-        super().send_command(*args, **kwargs)
-
-    def pack_commands(self, commands: Any) -> Any:
-        commands = list(commands)
-        COUNTS[1] += len(commands)
-        return super().pack_commands(commands)
-
-
-def connect(url: str, counting: bool = False) -> redis.Redis:
-    if not counting:
-        return redis.Redis.from_url(url)
-    pool = redis.ConnectionPool.from_url(url, connection_class=CountingConnection)
-    return redis.Redis(connection_pool=pool)
-
-
-def library(name: str) -> ModuleType:
-    if name == "minirq":
-        import minirq
-
-        return minirq
-    import rq
-
-    return rq
+START_TIMEOUT_S = 120  # Celery's and Dramatiq's workers take seconds to boot on a busy machine
+JOB_TIMEOUT_S = 30
+# Between a job's mark and the next enqueue, so that the worker is idle again: 5 ms plus a
+# random part (seeded), so that periodic work in a worker (heartbeats, polls) is met at every
+# phase rather than at one.
+LATENCY_GAP_S = 0.005
+LATENCY_JITTER_S = 0.020
+SETTLE_S = 0.5  # after the last mark, for outcomes to be recorded before memory is read
 
 
 def command_calls(conn: redis.Redis) -> int:
-    """Commands Redis executed so far, including those run inside Lua scripts."""
+    """Commands Redis executed so far, including those run inside Lua scripts and
+    MULTI/EXEC; INFO and CONFIG (the benchmark's own) excluded."""
     stats = conn.info("commandstats")
     return sum(
         int(v["calls"]) for k, v in stats.items() if k not in ("cmdstat_info", "cmdstat_config")
@@ -82,280 +57,213 @@ def used_memory(conn: redis.Redis) -> int:
     return int(conn.info("memory")["used_memory"])
 
 
-def enqueue_noops(queue: Any, lib: ModuleType, n: int) -> None:
-    """Put ``n`` no-op jobs on ``queue`` quickly (not a measured figure)."""
-    for start in range(0, n, 1000):
-        queue.enqueue_many(
-            [queue.prepare_data(bench_jobs.noop) for _ in range(min(1000, n - start))]
-        )
+class Marks:
+    """Reads the marks jobs append to the signal file or FIFO."""
+
+    def __init__(self, path: str, identity: str = "pid") -> None:
+        self.fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        self.field = 0 if identity == "pid" else 1
+        self.count = 0
+        self.identities: set[bytes] = set()
+        self._rest = b""
+
+    def poll(self) -> int:
+        """Read what is there; return how many marks were seen so far."""
+        while True:
+            try:
+                chunk = os.read(self.fd, 65536)
+            except BlockingIOError:
+                break
+            if not chunk:
+                break
+            lines = (self._rest + chunk).split(b"\n")
+            self._rest = lines.pop()
+            self.count += len(lines)
+            for line in lines:
+                self.identities.add(line.split(b" ")[self.field])
+        return self.count
+
+    def wait(self, timeout_s: float) -> None:
+        """Block until at least one more mark arrives (FIFO only)."""
+        before = self.count
+        deadline = time.monotonic() + timeout_s
+        while self.poll() == before:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise SystemExit(f"no job ran within {timeout_s} s")
+            select.select([self.fd], [], [], left)
+
+    def close(self) -> None:
+        os.close(self.fd)
 
 
-# -- workers ------------------------------------------------------------------------------
+class Workers:
+    """The processes of one set-up, each in its own session so that its children stop too."""
+
+    def __init__(self, setup: Setup, url: str, signal_path: str) -> None:
+        env = dict(os.environ, **setup.env)
+        env[SIGNAL_ENV] = signal_path
+        env[URL_ENV] = url
+        env["PYTHONPATH"] = str(BENCH)
+        self.procs = [
+            # Their output goes to stderr: stdout carries this process's one JSON line.
+            subprocess.Popen(
+                setup.argv, cwd=BENCH, env=env, start_new_session=True, stdout=sys.stderr
+            )
+            for _ in range(setup.instances)
+        ]
+
+    def check(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is not None:
+                raise SystemExit(f"worker {proc.args} exited with {proc.returncode}")
+
+    def stop(self) -> None:
+        # SIGTERM to every process of the set-up, as systemd stops a service: a leader may
+        # wait for children it does not signal itself (SAQ's --workers).
+        for proc in self.procs:
+            _signal_group(proc, signal.SIGTERM)
+        for proc in self.procs:
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                _signal_group(proc, signal.SIGKILL)
+                proc.wait()
+            # A group's other members (pool children) may outlive their leader briefly.
+            _signal_group(proc, signal.SIGKILL)
 
 
-def build_worker(lib_name: str, kind: str, conn: redis.Redis) -> Any:
-    lib = library(lib_name)
-    queue = lib.Queue(QUEUE_NAME, connection=conn)
-    if kind == "fork":
-        return lib.Worker([queue], connection=conn)
-    if kind == "simple":
-        return lib.SimpleWorker([queue], connection=conn)
-    if kind == "pool":
-        if lib_name == "minirq":
-            from minirq.pool import WorkerPool
-
-            return WorkerPool([queue], connection=conn, size=2)
-        from rq.worker_pool import WorkerPool as RQWorkerPool
-
-        return RQWorkerPool([queue], connection=conn, num_workers=2)
-    raise SystemExit(f"unknown worker kind {kind}")
-
-
-def run_worker(lib_name: str, kind: str, url: str, burst: bool, counting: bool) -> None:
-    """A worker process: build, say "ready", wait for "go", then work."""
-    conn = connect(url, counting)
-    worker = build_worker(lib_name, kind, conn)
-    print("ready", flush=True)
-    sys.stdin.readline()
-    COUNTS[0] = COUNTS[1] = 0
-    if kind == "pool" and lib_name == "rq":
-        worker.start(burst=burst, logging_level=LOG_LEVEL)
-    else:
-        worker.work(burst=burst, logging_level=LOG_LEVEL)
-    print(json.dumps({"round_trips": COUNTS[0], "client_commands": COUNTS[1]}), flush=True)
-
-
-def spawn_workers(
-    lib_name: str, kind: str, url: str, count: int, burst: bool = True, counting: bool = False
-) -> list[subprocess.Popen[str]]:
-    args = [sys.executable, os.path.abspath(__file__), lib_name, "worker", kind, "--url", url]
-    if not burst:
-        args.append("--forever")
-    if counting:
-        args.append("--counting")
-    procs = [
-        subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        for _ in range(count)
-    ]
-    for proc in procs:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        if line.strip() != "ready":
-            raise SystemExit(f"worker did not start: {line!r}")
-    return procs
-
-
-def go(procs: list[subprocess.Popen[str]]) -> None:
-    for proc in procs:
-        assert proc.stdin is not None
-        proc.stdin.write("go\n")
-        proc.stdin.flush()
-
-
-def stop(proc: subprocess.Popen[str]) -> None:
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+def _signal_group(proc: subprocess.Popen[bytes], signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signum)
 
 
 # -- figures ------------------------------------------------------------------------------
 
 
-def fig_enqueue(lib: ModuleType, url: str, n: int) -> dict[str, float]:
-    conn = connect(url)
-    queue = lib.Queue(QUEUE_NAME, connection=conn)
-    queue.enqueue(bench_jobs.noop)  # loads scripts, creates the queue
+def fig_enqueue(peer: ModuleType, conn: redis.Redis, url: str, n: int) -> dict[str, float]:
+    producer = peer.producer(url)
+    producer.send()  # connects, loads scripts, creates the queue
+    before = command_calls(conn)
     start = time.perf_counter()
     for _ in range(n):
-        queue.enqueue(bench_jobs.noop)
-    return {"rate": n / (time.perf_counter() - start)}
-
-
-def fig_enqueue_many(lib: ModuleType, url: str, n: int) -> dict[str, float]:
-    conn = connect(url)
-    queue = lib.Queue(QUEUE_NAME, connection=conn)
-    queue.enqueue(bench_jobs.noop)
-    start = time.perf_counter()
-    queue.enqueue_many([queue.prepare_data(bench_jobs.noop) for _ in range(n)])
-    return {"rate": n / (time.perf_counter() - start)}
-
-
-def _processing(
-    lib_name: str, lib: ModuleType, url: str, n: int, kind: str, workers: int
-) -> dict[str, float]:
-    conn = connect(url)
-    queue = lib.Queue(QUEUE_NAME, connection=conn)
-    enqueue_noops(queue, lib, n)
-    finished_key = queue.finished_job_registry.key
-    procs = spawn_workers(lib_name, kind, url, workers)
-    start = time.perf_counter()
-    go(procs)
-    deadline = start + 300
-    while conn.zcard(finished_key) < n:
-        if time.perf_counter() > deadline:
-            raise SystemExit(f"only {conn.zcard(finished_key)} of {n} jobs finished")
-        time.sleep(0.005)
+        producer.send()
     elapsed = time.perf_counter() - start
-    for proc in procs:
-        proc.communicate(timeout=60)
+    commands = (command_calls(conn) - before) / n
+    producer.close()
+    return {"rate": n / elapsed, "commands": commands}
+
+
+def fig_bulk(peer: ModuleType, conn: redis.Redis, url: str, n: int) -> dict[str, float]:
+    producer = peer.producer(url)
+    if producer.bulk is None:
+        raise SystemExit(f"{peer.__name__} has no bulk enqueue")
+    producer.send()
+    start = time.perf_counter()
+    producer.send_many(n)
+    elapsed = time.perf_counter() - start
+    producer.close()
     return {"rate": n / elapsed}
 
 
-def fig_fork(lib_name: str, lib: ModuleType, url: str, n: int) -> dict[str, float]:
-    return _processing(lib_name, lib, url, n, "fork", 1)
+def fig_drain(
+    peer: ModuleType, conn: redis.Redis, url: str, n: int, setup: Setup
+) -> dict[str, float]:
+    """Fill the queue with ``n`` jobs, start the workers, and time the jobs that ran once
+    every process of the set-up had run one (so that start-up is not counted)."""
+    producer = peer.producer(url)
+    baseline = used_memory(conn)
+    producer.send_many(n)
+    producer.close()
+    with tempfile.NamedTemporaryFile(prefix="minirq-bench-marks-") as signal_file:
+        marks = Marks(signal_file.name, setup.identity)
+        workers = Workers(setup, url, signal_file.name)
+        try:
+            started = _all_running(marks, workers, setup.processes, n)
+            t0, c0, commands0 = time.perf_counter(), marks.count, command_calls(conn)
+            deadline = t0 + 600
+            while marks.poll() < n:
+                if time.perf_counter() > deadline:
+                    raise SystemExit(f"only {marks.count} of {n} jobs ran")
+                workers.check()
+                time.sleep(0.002)
+            elapsed = time.perf_counter() - t0
+            commands = command_calls(conn) - commands0
+            time.sleep(SETTLE_S)
+        finally:
+            workers.stop()
+            marks.close()
+    if not started or n - c0 < n // 4:
+        raise SystemExit(f"{n} jobs are too few: {c0} ran before every process had started")
+    return {
+        "rate": (n - c0) / elapsed,
+        "commands": commands / (n - c0),
+        "bytes": (used_memory(conn) - baseline) / n,
+    }
 
 
-def fig_simple(lib_name: str, lib: ModuleType, url: str, n: int) -> dict[str, float]:
-    return _processing(lib_name, lib, url, n, "simple", 1)
+def _all_running(marks: Marks, workers: Workers, processes: int, n: int) -> bool:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while len(marks.identities) < processes:
+        if marks.poll() >= n:
+            return False
+        if time.monotonic() > deadline:
+            raise SystemExit(f"only {len(marks.identities)} of {processes} processes ran a job")
+        workers.check()
+        time.sleep(0.001)
+    return True
 
 
-def fig_pool(lib_name: str, lib: ModuleType, url: str, n: int) -> dict[str, float]:
-    return _processing(lib_name, lib, url, n, "pool", 1)
-
-
-def fig_two_simple(lib_name: str, lib: ModuleType, url: str, n: int) -> dict[str, float]:
-    return _processing(lib_name, lib, url, n, "simple", 2)
-
-
-def _latency(lib_name: str, lib: ModuleType, url: str, n: int, kind: str) -> dict[str, float]:
-    """Enqueue one job at a time to an idle worker; time until it is in the finished
-    registry, seen through a keyspace notification (no polling load on Redis)."""
-    conn = connect(url)
-    queue = lib.Queue(QUEUE_NAME, connection=conn)
-    finished_key = queue.finished_job_registry.key
-    conn.config_set("notify-keyspace-events", "Kz")
-    pubsub = conn.pubsub(ignore_subscribe_messages=True)
-    pubsub.subscribe(f"__keyspace@0__:{finished_key}")
-    (proc,) = spawn_workers(lib_name, kind, url, 1, burst=False)
-    go([proc])
+def fig_latency(
+    peer: ModuleType, conn: redis.Redis, url: str, n: int, setup: Setup
+) -> dict[str, float]:
+    """One job at a time to idle workers: from before the enqueue until the job ran."""
+    producer = peer.producer(url)
+    folder = tempfile.mkdtemp(prefix="minirq-bench-fifo-")
+    fifo = os.path.join(folder, "marks")
+    os.mkfifo(fifo)
+    marks = Marks(fifo)
+    workers = Workers(setup, url, fifo)
     samples: list[float] = []
+    jitter = random.Random(17)
     try:
-        # The first job warms the worker up (imports, scripts); it is not counted.
-        for i in range(n + 1):
-            time.sleep(0.3 if i == 0 else 0.005)
+        producer.send()  # the first job waits for the workers to boot; it is not counted
+        marks.wait(START_TIMEOUT_S)
+        time.sleep(0.5)
+        for _ in range(n):
+            time.sleep(LATENCY_GAP_S + jitter.uniform(0, LATENCY_JITTER_S + setup.poll_s))
             start = time.perf_counter()
-            queue.enqueue(bench_jobs.noop)
-            while True:
-                message = pubsub.get_message(timeout=10)
-                if message is None and time.perf_counter() - start > 10:
-                    raise SystemExit("a job did not finish within 10 s")
-                if message is not None and message["data"] == b"zadd":
-                    break
-            if i:
-                samples.append((time.perf_counter() - start) * 1000)
+            producer.send()
+            marks.wait(JOB_TIMEOUT_S)
+            samples.append((time.perf_counter() - start) * 1000)
     finally:
-        stop(proc)
-        conn.config_set("notify-keyspace-events", "")
+        workers.stop()
+        marks.close()
+        os.unlink(fifo)
+        os.rmdir(folder)
+        producer.close()
     cuts = statistics.quantiles(samples, n=100)
     return {"p50_ms": cuts[49], "p99_ms": cuts[98]}
 
 
-def fig_latency_simple(lib_name: str, lib: ModuleType, url: str, n: int) -> dict[str, float]:
-    return _latency(lib_name, lib, url, n, "simple")
-
-
-def fig_latency_fork(lib_name: str, lib: ModuleType, url: str, n: int) -> dict[str, float]:
-    return _latency(lib_name, lib, url, n, "fork")
-
-
-def fig_cost_enqueue(lib: ModuleType, url: str, n: int) -> dict[str, float]:
-    conn = connect(url, counting=True)
-    queue = lib.Queue(QUEUE_NAME, connection=conn)
-    queue.enqueue(bench_jobs.noop)
-    before = command_calls(conn)
-    COUNTS[0] = COUNTS[1] = 0
-    for _ in range(n):
-        queue.enqueue(bench_jobs.noop)
-    trips, sent = COUNTS[0], COUNTS[1]
-    return {
-        "commands": (command_calls(conn) - before) / n,
-        "round_trips": trips / n,
-        "client_commands": sent / n,
-    }
-
-
-def fig_cost_job(lib_name: str, lib: ModuleType, url: str, n: int) -> dict[str, float]:
-    """Everything a forking worker sends to Redis for ``n`` jobs, its start and stop
-    included, divided by ``n``."""
-    conn = connect(url)
-    queue = lib.Queue(QUEUE_NAME, connection=conn)
-    enqueue_noops(queue, lib, n)
-    before = command_calls(conn)
-    (proc,) = spawn_workers(lib_name, "fork", url, 1, counting=True)
-    go([proc])
-    out, _ = proc.communicate(timeout=300)
-    counts = json.loads(out.strip().splitlines()[-1])
-    return {
-        "commands": (command_calls(conn) - before) / n,
-        "round_trips": counts["round_trips"] / n,
-        "client_commands": counts["client_commands"] / n,
-    }
-
-
-def fig_memory(lib: ModuleType, url: str, n: int) -> dict[str, float]:
-    """Redis memory per queued job, then per finished job with its result kept."""
-    conn = connect(url)
-    queue = lib.Queue(QUEUE_NAME, connection=conn)
-    queue.enqueue(bench_jobs.noop)
-    worker = lib.SimpleWorker([queue], connection=conn)
-    worker.work(burst=True, logging_level=LOG_LEVEL)
-    baseline = used_memory(conn)
-    enqueue_noops(queue, lib, n)
-    queued = used_memory(conn)
-    lib.SimpleWorker([queue], connection=conn).work(burst=True, logging_level=LOG_LEVEL)
-    finished = used_memory(conn)
-    return {"queued_bytes": (queued - baseline) / n, "finished_bytes": (finished - baseline) / n}
-
-
-FIGURES: dict[str, Any] = {
-    "enqueue": fig_enqueue,
-    "enqueue_many": fig_enqueue_many,
-    "fork": fig_fork,
-    "simple": fig_simple,
-    "pool": fig_pool,
-    "two_simple": fig_two_simple,
-    "latency_simple": fig_latency_simple,
-    "latency_fork": fig_latency_fork,
-    "cost_enqueue": fig_cost_enqueue,
-    "cost_job": fig_cost_job,
-    "memory": fig_memory,
-}
-# Figures that start worker processes need to know which library they run.
-_NEEDS_LIB_NAME = {
-    "fork",
-    "simple",
-    "pool",
-    "two_simple",
-    "latency_simple",
-    "latency_fork",
-    "cost_job",
-}
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("lib", choices=["minirq", "rq"])
-    parser.add_argument("figure", choices=[*FIGURES, "worker"])
-    parser.add_argument("kind", nargs="?", default="")
+    parser.add_argument("lib")
+    parser.add_argument("figure", choices=["enqueue", "bulk", "drain", "latency"])
+    parser.add_argument("setup", nargs="?", default="")
     parser.add_argument("--url", required=True)
     parser.add_argument("--n", type=int, default=1000)
-    parser.add_argument("--forever", action="store_true")
-    parser.add_argument("--counting", action="store_true")
     options = parser.parse_args()
-    if options.figure == "worker":
-        run_worker(options.lib, options.kind, options.url, not options.forever, options.counting)
-        return
-    redis.Redis.from_url(options.url).flushall()
-    lib = library(options.lib)
-    func = FIGURES[options.figure]
-    if options.figure in _NEEDS_LIB_NAME:
-        result = func(options.lib, lib, options.url, options.n)
+    os.environ[URL_ENV] = options.url  # read by the peer modules that build apps on import
+    peer = importlib.import_module(f"peers.{options.lib}_bench")
+    conn = redis.Redis.from_url(options.url)
+    conn.flushall()
+    figure: Any = globals()[f"fig_{options.figure}"]
+    if options.figure in ("drain", "latency"):
+        result = figure(peer, conn, options.url, options.n, peer.SETUPS[options.setup])
     else:
-        result = func(lib, options.url, options.n)
-    print(json.dumps(result))
+        result = figure(peer, conn, options.url, options.n)
+    print(json.dumps(result), flush=True)
 
 
 if __name__ == "__main__":

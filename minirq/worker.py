@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import redis
 
+from . import hooks
 from .callbacks import (
     ExceptionHandler,
     horse_callback_allowance_s,
@@ -1067,7 +1068,8 @@ class SimpleWorker(BaseWorker):
     def run(self, job: Job) -> Outcome | None:
         self._running_in_process = True
         try:
-            return run_job(job, self.max_result_bytes)
+            with hooks.around_job(job):
+                return run_job(job, self.max_result_bytes)
         except ShutdownRequested:
             return None
         finally:

@@ -1,0 +1,80 @@
+"""What every library module of the benchmark provides, and the job's completion mark.
+
+A job of every library calls :func:`mark`: it appends ``"<pid> <ppid>\\n"`` to the file or
+FIFO named by ``BENCH_SIGNAL``, one ``write`` of a few bytes (atomic with ``O_APPEND``
+and on a pipe). The measuring process reads these lines, so every library is timed by the
+same observer, at the moment its job ran, without polling Redis.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+BENCH = Path(__file__).resolve().parent.parent
+SIGNAL_ENV = "BENCH_SIGNAL"
+URL_ENV = "BENCH_REDIS_URL"
+QUEUE_NAME = "bench"
+
+_fd = -1
+_fd_pid = -1
+
+
+def mark() -> None:
+    """Say that a job ran: one write, on a descriptor opened once per process."""
+    global _fd, _fd_pid
+    pid = os.getpid()
+    if pid != _fd_pid:
+        _fd = os.open(os.environ[SIGNAL_ENV], os.O_WRONLY | os.O_APPEND)
+        _fd_pid = pid
+    os.write(_fd, b"%d %d\n" % (pid, os.getppid()))
+
+
+def redis_url() -> str:
+    """The private Redis of the run, for modules that build their app at import time."""
+    return os.environ.get(URL_ENV, "redis://127.0.0.1:6379/0")
+
+
+@dataclass(frozen=True)
+class Setup:
+    """How to start one set-up of workers.
+
+    ``argv`` starts it (run with ``bench/`` as the working directory and on ``PYTHONPATH``),
+    ``instances`` times; ``processes`` is how many processes run jobs in all; ``identity``
+    says what tells them apart in a mark: ``"pid"``, or ``"ppid"`` when each job runs in a
+    fresh child of that process. ``poll_s`` is the library's documented polling interval
+    when its idle worker polls (the latency figure spreads its enqueues over that interval,
+    so that no set-up is always caught at the same phase).
+    """
+
+    argv: list[str]
+    processes: int
+    identity: str = "pid"
+    instances: int = 1
+    poll_s: float = 0.0
+    env: dict[str, str] = field(default_factory=dict)
+
+
+def python(*args: str) -> list[str]:
+    """A command line running this venv's Python."""
+    return [sys.executable, *args]
+
+
+def console_script(name: str, *args: str) -> list[str]:
+    """A command line running a console script installed in this venv."""
+    return [str(Path(sys.executable).parent / name), *args]
+
+
+class Producer(Protocol):
+    """Enqueues no-op jobs the way the library's documentation shows."""
+
+    bulk: str | None  # the bulk API's name, or None when the library has none
+
+    def send(self) -> None: ...
+
+    def send_many(self, n: int) -> None: ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,55 @@
+"""SAQ 0.26 with its Redis queue: asyncio jobs, enqueued with ``Queue.enqueue``.
+
+Workers are SAQ's own command, ``saq peers.saq_bench.settings``, with its defaults
+(concurrency 10 per process, logging at WARNING); ``--workers 2`` starts two processes.
+SAQ has no bulk enqueue (``Queue.map`` enqueues one by one and waits for the results).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from saq import Queue
+
+from peers.base import QUEUE_NAME, Setup, console_script, mark, redis_url
+
+
+async def noop(ctx: dict[str, Any]) -> None:
+    mark()
+
+
+settings = {"queue": Queue.from_url(redis_url(), name=QUEUE_NAME), "functions": [noop]}
+
+_WORKER = console_script("saq", "peers.saq_bench.settings")
+SETUPS = {
+    "processes": Setup([*_WORKER, "--workers", "2"], 2),
+    "default": Setup(_WORKER, 1),
+}
+
+
+class Producer:
+    bulk: str | None = None
+
+    def __init__(self, url: str) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.queue = Queue.from_url(url, name=QUEUE_NAME)
+        self.loop.run_until_complete(self.queue.connect())
+
+    def send(self) -> None:
+        self.loop.run_until_complete(self.queue.enqueue("noop"))
+
+    def send_many(self, n: int) -> None:
+        async def many() -> None:
+            for _ in range(n):
+                await self.queue.enqueue("noop")
+
+        self.loop.run_until_complete(many())
+
+    def close(self) -> None:
+        self.loop.run_until_complete(self.queue.disconnect())
+        self.loop.close()
+
+
+def producer(url: str) -> Producer:
+    return Producer(url)
