@@ -116,7 +116,7 @@ class Workers:
     def check(self) -> None:
         for proc in self.procs:
             if proc.poll() is not None:
-                raise SystemExit(f"worker {proc.args} exited with {proc.returncode}")
+                raise SystemExit(f"worker {proc.args!r} exited with {proc.returncode}")
 
     def stop(self) -> None:
         # SIGTERM to every process of the set-up, as systemd stops a service: a leader may
