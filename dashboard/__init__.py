@@ -15,9 +15,9 @@ import importlib
 
 from .app import Settings, blueprint, config_from_env, create_app
 
-# The modules whose routes hang on ``blueprint``; a new page or endpoint (for instance a
+# The modules whose guards and routes hang on ``blueprint``; a new page or endpoint (for instance a
 # /metrics route) is one more module named here.
-ROUTE_MODULES = ("views", "api", "metrics")
+ROUTE_MODULES = ("guards", "views", "api", "metrics")
 
 for _module in ROUTE_MODULES:
     importlib.import_module(f"{__name__}.{_module}")

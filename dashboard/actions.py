@@ -6,13 +6,16 @@ from collections.abc import Callable, Sequence
 from typing import Any, cast
 
 from minirq import Job, JobStatus
+from minirq.commands import send_shutdown_command, send_stop_job_command
 from minirq.exceptions import InvalidJobError, InvalidJobOperation, NoSuchJobError
 from minirq.job import validate_job_id
 from minirq.registry import ScheduledJobRegistry
 from minirq.scripts import scripts_for
-from minirq.utils import decode, now_ms
+from minirq.utils import now_ms
 
 from .data import REGISTRIES, Source, queue_names
+from .present import text
+from .workers import read_workers
 
 # Jobs moved or deleted per round trip by the bulk actions.
 BATCH = 500
@@ -85,18 +88,43 @@ def delete(source: Source, job_id: str) -> Job:
     return job
 
 
+def stop(source: Source, job_id: str) -> Job:
+    """Tell the worker running the job to stop it; the job ends ``stopped``."""
+    job = load_job(source, job_id)
+    try:
+        send_stop_job_command(source.connection, job_id, prefix=source.prefix)
+    except NoSuchJobError:
+        raise ActionError(404, f"no job with id {job_id!r}") from None
+    except InvalidJobOperation as exc:
+        raise ActionError(409, str(exc)) from None
+    return job
+
+
+def shutdown_worker(source: Source, name: str) -> None:
+    """Ask worker ``name`` to stop taking jobs and exit after its current one (warm)."""
+    if name not in {w["name"] for w in read_workers(source)}:
+        raise ActionError(404, f"no live worker named {name!r}")
+    if not send_shutdown_command(source.connection, name, prefix=source.prefix):
+        raise ActionError(
+            409, f"worker {name} is not listening for commands (it may be stopping already)"
+        )
+
+
 ACTIONS: dict[str, Callable[[Source, str], Job]] = {
     "requeue": requeue,
     "delete": delete,
     "cancel": cancel,
     "enqueue-now": enqueue_now,
+    "stop": stop,
 }
+# The actions a list of selected jobs may apply.
+BULK_ACTIONS = ("requeue", "delete", "cancel", "enqueue-now")
 
 
 def bulk(source: Source, action: str, ids: Sequence[Any]) -> dict[str, Any]:
     """Apply one action to many jobs; each job's outcome is reported, none stops the rest."""
-    if action not in ACTIONS:
-        raise ActionError(400, f"unknown action {action!r}; choose one of {sorted(ACTIONS)}")
+    if action not in BULK_ACTIONS:
+        raise ActionError(400, f"unknown action {action!r}; choose one of {sorted(BULK_ACTIONS)}")
     if not isinstance(ids, list | tuple) or not ids:
         raise ActionError(400, "give a non-empty list of job ids in 'ids'")
     if len(ids) > MAX_BULK_IDS:
@@ -152,7 +180,7 @@ def requeue_failed(source: Source, queue: str) -> int:
     rounds = -(-int(source.connection.zcard(failed_key)) // BATCH)
     moved = 0
     for _ in range(rounds):
-        ids = [decode(i) or "" for i in cast(list[bytes], source.connection.zrange(
+        ids = [text(i) for i in cast(list[bytes], source.connection.zrange(
             failed_key, 0, BATCH - 1
         ))]
         if not ids:

@@ -7,26 +7,38 @@ from typing import Any
 from flask import abort, redirect, request
 from flask.typing import ResponseReturnValue
 
-from minirq import Worker
 from minirq.utils import iso_utc, now_ms
 
-from . import actions, data, params, present
+from . import actions, data, params, present, reports, workers
 from .actions import ActionError
-from .app import blueprint, json_response, settings, source
+from .app import blueprint, json_response, source
+from .guards import read_only, safe_next
 
 MAX_SCHEDULED_LIMIT = 500
 
 
 def overview_data() -> dict[str, Any]:
+    """Queues with their counts, latency and whether any live worker listens to them;
+    workers, the scheduler, and Redis."""
     src = source()
     now = now_ms()
-    names = data.queue_names(src)
+    names, broken = data.read_queue_names(src)
+    queues = data.queue_counts(src, names, now)
+    ages = data.oldest_queued(src, names, now)
+    live = workers.read_workers(src)
+    listened = workers.listened_queues(live)
+    for q in queues:
+        q["latency_s"] = ages.get(q["name"])
+        waiting = q["counts"]["queued"] or 0
+        q["no_worker"] = waiting > 0 and q["name"] not in listened
     return {
-        "queues": data.queue_counts(src, names, now),
+        "queues": queues,
+        "broken_queues": broken,
         "registries": list(data.REGISTRIES),
-        "workers": len(Worker.all(connection=src.connection, prefix=src.prefix)),
+        "workers": len(live),
+        "scheduler": workers.scheduler(src, now),
         "redis": data.redis_info(src),
-        "read_only": settings().read_only,
+        "read_only": read_only(),
         "now": iso_utc(now),
     }
 
@@ -44,14 +56,18 @@ def queues() -> ResponseReturnValue:
 
 
 @blueprint.get("/api/workers", endpoint="api_workers")
-def workers() -> ResponseReturnValue:
-    return json_response({"workers": data.workers(source())})
+def workers_list() -> ResponseReturnValue:
+    src = source()
+    now = now_ms()
+    return json_response(
+        {"workers": workers.workers(src, now), "scheduler": workers.scheduler(src, now)}
+    )
 
 
 @blueprint.get("/api/queues/<path:name>/jobs", endpoint="api_queue_jobs")
 def queue_jobs(name: str) -> ResponseReturnValue:
     page = params.page_args()
-    return json_response(data.list_jobs(source(), known_queue(name), page))
+    return json_response(data.list_jobs(source(), known_queue(name), page, now_ms()))
 
 
 @blueprint.get("/api/jobs/<job_id>", endpoint="api_job")
@@ -65,20 +81,33 @@ def job(job_id: str) -> ResponseReturnValue:
 
 @blueprint.get("/api/stats", endpoint="api_stats")
 def stats() -> ResponseReturnValue:
-    return json_response(data.stats(source(), params.minutes_arg()))
+    return json_response(reports.stats(source(), params.minutes_arg(), now_ms()))
+
+
+@blueprint.get("/api/history", endpoint="api_history")
+def history() -> ResponseReturnValue:
+    return json_response(reports.history_points(source(), params.history_window(), now_ms()))
+
+
+@blueprint.get("/api/functions", endpoint="api_functions")
+def functions() -> ResponseReturnValue:
+    window = params.figures_window()
+    return json_response(reports.figures(source(), window, now_ms(), params.func_arg()))
 
 
 @blueprint.get("/api/failed", endpoint="api_failed")
 def failed() -> ResponseReturnValue:
     src = source()
-    return json_response(data.failed_groups(src, data.queue_names(src)))
+    return json_response(
+        reports.failed_groups(src, data.queue_names(src), now_ms(), params.func_arg())
+    )
 
 
 @blueprint.get("/api/scheduled", endpoint="api_scheduled")
 def scheduled() -> ResponseReturnValue:
     src = source()
     limit = params.int_arg("limit", 100, 1, MAX_SCHEDULED_LIMIT)
-    return json_response(data.scheduled_jobs(src, data.queue_names(src), limit))
+    return json_response(reports.scheduled_jobs(src, data.queue_names(src), limit, now_ms()))
 
 
 # -- actions ----------------------------------------------------------------------------
@@ -86,8 +115,8 @@ def scheduled() -> ResponseReturnValue:
 
 def _done(message: str, **extra: Any) -> ResponseReturnValue:
     """JSON for scripts; for a plain HTML form (no JavaScript), back to the page it was on."""
-    target = request.form.get("next", "")
-    if not request.is_json and target.startswith("/") and not target.startswith("//"):
+    target = safe_next(request.form.get("next", "")) if not request.is_json else None
+    if target is not None:
         return redirect(target, code=303)
     return json_response({"ok": True, "message": message, **extra})
 
@@ -97,7 +126,7 @@ def _run(action: str, job_id: str) -> ResponseReturnValue:
         done = actions.ACTIONS[action](source(), job_id)
     except ActionError as exc:
         abort(exc.status, description=exc.message)
-    past = {"requeue": "requeued", "delete": "deleted", "cancel": "canceled"}
+    past = {"requeue": "requeued", "delete": "deleted", "cancel": "canceled", "stop": "stopping"}
     return _done(f"job {done.id} {past.get(action, 'enqueued now')}", id=done.id)
 
 
@@ -121,6 +150,23 @@ def enqueue_now(job_id: str) -> ResponseReturnValue:
     return _run("enqueue-now", job_id)
 
 
+@blueprint.post("/api/jobs/<job_id>/stop", endpoint="api_stop")
+def stop(job_id: str) -> ResponseReturnValue:
+    """Stop a running job: its worker kills it and records it as stopped."""
+    return _run("stop", job_id)
+
+
+@blueprint.post("/api/workers/<path:name>/shutdown", endpoint="api_shutdown")
+def shutdown(name: str) -> ResponseReturnValue:
+    """Ask a worker to stop warm: it takes no new job and exits once the current one ends."""
+    name = params.worker_name(name)
+    try:
+        actions.shutdown_worker(source(), name)
+    except ActionError as exc:
+        abort(exc.status, description=exc.message)
+    return _done(f"worker {name} is shutting down once its current job ends")
+
+
 @blueprint.post("/api/jobs/bulk", endpoint="api_bulk")
 def bulk() -> ResponseReturnValue:
     if request.is_json:
@@ -131,7 +177,7 @@ def bulk() -> ResponseReturnValue:
     else:
         action, ids = request.form.get("action"), request.form.getlist("ids")
     if not isinstance(action, str):
-        abort(400, description="'action' must be one of " + ", ".join(sorted(actions.ACTIONS)))
+        abort(400, description="'action' must be one of " + ", ".join(sorted(actions.BULK_ACTIONS)))
     try:
         result = actions.bulk(source(), action, ids if isinstance(ids, list) else [])
     except ActionError as exc:

@@ -6,14 +6,11 @@ just the same when the blueprint is mounted in someone else's Flask app.
 
 from __future__ import annotations
 
-import hmac
 import json
 import os
-import secrets
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 import redis
 from flask import (
@@ -21,11 +18,9 @@ from flask import (
     Flask,
     Response,
     current_app,
-    g,
     redirect,
     render_template,
     request,
-    url_for,
 )
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
@@ -37,6 +32,8 @@ from minirq.exceptions import ConfigurationError
 from minirq.serializers import resolve_serializer
 
 from .data import Source
+from .quiet import quiet_poll_logs
+from .throttle import LoginThrottle
 
 EXTENSION = "minirq_dashboard"
 DEFAULT_USERNAME = "admin"
@@ -75,8 +72,12 @@ class Settings:
     Config keys: ``MINIRQ_REDIS_URL`` (else ``$REDIS_URL``), ``MINIRQ_REDIS_CONNECTION`` (a
     ready ``redis.Redis``), ``MINIRQ_PREFIX``, ``MINIRQ_SERIALIZER``,
     ``MINIRQ_DASHBOARD_USERNAME`` (default ``admin``), ``MINIRQ_DASHBOARD_PASSWORD`` (else
-    ``$MINIRQ_DASHBOARD_PASSWORD``; none means no login), ``MINIRQ_DASHBOARD_READ_ONLY`` and
-    ``MINIRQ_DASHBOARD_POLL_MS``.
+    ``$MINIRQ_DASHBOARD_PASSWORD``; none means no login), ``MINIRQ_DASHBOARD_READ_ONLY``,
+    ``MINIRQ_DASHBOARD_POLL_MS``, ``MINIRQ_DASHBOARD_TRUSTED_HOSTS`` (names the ``Host``
+    header may carry besides loopback ones: a comma list or a list; ``.example.com``
+    matches its subdomains, ``*`` any host) and ``MINIRQ_DASHBOARD_AUTHORIZE`` (a callable
+    taking the WSGI environ and returning ``"write"``, ``"read"`` or ``None``; it replaces
+    the password login, for a framework that authenticates its own users).
     """
 
     username: str
@@ -84,12 +85,36 @@ class Settings:
     read_only: bool
     poll_ms: int
     redis_label: str
+    trusted_hosts: tuple[str, ...] = ()
+    authorize: Callable[[dict[str, Any]], str | None] | None = None
 
 
 @dataclass(frozen=True)
 class State:
     source: Source
     settings: Settings
+    logins: LoginThrottle = field(default_factory=LoginThrottle)
+
+
+def trusted_hosts(config: Mapping[str, Any]) -> tuple[str, ...]:
+    """The ``Host`` names served besides loopback ones: the configured list, the Flask
+    app's own ``SERVER_NAME`` and ``TRUSTED_HOSTS``. Raises ConfigurationError."""
+    value = config.get("MINIRQ_DASHBOARD_TRUSTED_HOSTS") or ()
+    items = value.split(",") if isinstance(value, str) else list(value)
+    extra = [config.get("SERVER_NAME") or "", *(config.get("TRUSTED_HOSTS") or ())]
+    hosts = []
+    for item in [*items, *extra]:
+        if not isinstance(item, str):
+            raise ConfigurationError(f"MINIRQ_DASHBOARD_TRUSTED_HOSTS: {item!r} is not a host name")
+        host = item.strip().lower()
+        if host and any(c in host for c in "/\\@ ?#"):
+            raise ConfigurationError(
+                f"MINIRQ_DASHBOARD_TRUSTED_HOSTS: {host!r} is not a host name (give names "
+                "like jobs.example.com, .example.com for subdomains, or *)"
+            )
+        if host:
+            hosts.append(host)
+    return tuple(dict.fromkeys(hosts))
 
 
 def flag(value: Any) -> bool:
@@ -119,17 +144,26 @@ def build_state(config: Mapping[str, Any]) -> State:
         raise ConfigurationError("MINIRQ_DASHBOARD_POLL_MS must be whole milliseconds") from None
     if poll_ms < 500:
         raise ConfigurationError("MINIRQ_DASHBOARD_POLL_MS must be at least 500")
+    authorize = config.get("MINIRQ_DASHBOARD_AUTHORIZE")
+    if authorize is not None and not callable(authorize):
+        raise ConfigurationError(
+            "MINIRQ_DASHBOARD_AUTHORIZE must be a callable taking the WSGI environ and "
+            "returning 'write', 'read' or None"
+        )
     settings = Settings(
         username=str(config.get("MINIRQ_DASHBOARD_USERNAME") or DEFAULT_USERNAME),
         password=str(password) if password else None,
         read_only=flag(config.get("MINIRQ_DASHBOARD_READ_ONLY", False)),
         poll_ms=poll_ms,
         redis_label=label,
+        trusted_hosts=trusted_hosts(config),
+        authorize=authorize,
     )
+    # The configured serializer is checked but never used: job values are shown through
+    # the display decoder, which cannot run code (see minirq.display_values).
+    resolve_serializer(config.get("MINIRQ_SERIALIZER"))
     source = Source(
-        connection=connection,
-        prefix=str(config.get("MINIRQ_PREFIX") or DEFAULT_PREFIX),
-        serializer=resolve_serializer(config.get("MINIRQ_SERIALIZER")),
+        connection=connection, prefix=str(config.get("MINIRQ_PREFIX") or DEFAULT_PREFIX)
     )
     source.keys  # noqa: B018 - validates the prefix now rather than on the first request
     return State(source=source, settings=settings)
@@ -183,88 +217,6 @@ def render_page(template: str, **context: Any) -> str:
     return render_template(f"{EXTENSION}/{template}", **context)
 
 
-# -- guards -----------------------------------------------------------------------------
-
-
-def csrf_token() -> str:
-    """This browser's CSRF token: the value of its cookie, made on its first visit."""
-    token: str | None = g.get("minirq_csrf")
-    if token is None:
-        cookie = request.cookies.get(CSRF_COOKIE, "")
-        valid = 20 <= len(cookie) <= 100 and cookie.isascii()
-        token = cookie if valid else secrets.token_urlsafe(32)
-        g.minirq_csrf = token
-    return token
-
-
-def _authorized() -> bool:
-    config = settings()
-    if config.password is None:
-        return True
-    auth = request.authorization
-    if auth is None or auth.type != "basic":
-        return False
-    # Both comparisons always run, so timing tells nothing about which one failed.
-    user_ok = hmac.compare_digest((auth.username or "").encode(), config.username.encode())
-    password_ok = hmac.compare_digest((auth.password or "").encode(), config.password.encode())
-    return user_ok and password_ok
-
-
-def _same_origin() -> bool:
-    origin = request.headers.get("Origin")
-    if origin is None:
-        referer = request.headers.get("Referer")
-        return referer is None or urlsplit(referer).netloc == request.host
-    return urlsplit(origin).netloc == request.host
-
-
-@blueprint.before_request
-def _guard() -> ResponseReturnValue | None:
-    if not _authorized():
-        response = error_response(401, "log in to see the minirq dashboard")
-        response = current_app.make_response(response)
-        response.headers["WWW-Authenticate"] = 'Basic realm="minirq dashboard", charset="UTF-8"'
-        return response
-    if request.method in ("GET", "HEAD", "OPTIONS"):
-        return None
-    if settings().read_only:
-        return error_response(403, "the dashboard is read-only: actions are disabled")
-    if not _same_origin():
-        return error_response(
-            403,
-            "cross-origin request refused (behind a proxy, pass the Host header through or "
-            "set MINIRQ_DASHBOARD_PROXY_FIX)",
-        )
-    sent = request.headers.get(CSRF_HEADER) or request.form.get(CSRF_FIELD) or ""
-    cookie = request.cookies.get(CSRF_COOKIE, "")
-    if not cookie or not hmac.compare_digest(sent.encode(), cookie.encode()):
-        return error_response(
-            403, "missing or wrong CSRF token: reload the page and try again"
-        )
-    return None
-
-
-@blueprint.after_request
-def _headers(response: Response) -> Response:
-    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["X-Frame-Options"] = "DENY"
-    response.headers["Referrer-Policy"] = "same-origin"
-    if response.mimetype == "application/json":
-        response.headers["Cache-Control"] = "no-store"
-    token = g.get("minirq_csrf")
-    if token is not None and request.cookies.get(CSRF_COOKIE) != token:
-        response.set_cookie(
-            CSRF_COOKIE,
-            token,
-            httponly=True,
-            samesite="Strict",
-            secure=request.is_secure,
-            path=url_for(f"{EXTENSION}.overview"),
-        )
-    return response
-
-
 @blueprint.errorhandler(HTTPException)
 def _http_error(exc: HTTPException) -> ResponseReturnValue:
     return error_response(exc.code or 500, exc.description or exc.name)
@@ -276,17 +228,6 @@ def _redis_error(exc: redis.RedisError) -> ResponseReturnValue:
     return error_response(
         503, f"Redis at {settings().redis_label} cannot answer: {type(exc).__name__}: {exc}"
     )
-
-
-@blueprint.context_processor
-def _context() -> dict[str, Any]:
-    config = settings()
-    return {
-        "csrf_token": csrf_token,
-        "read_only": config.read_only,
-        "poll_ms": config.poll_ms,
-        "redis_label": config.redis_label,
-    }
 
 
 # -- the stand-alone app ----------------------------------------------------------------
@@ -314,6 +255,7 @@ def config_from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "MINIRQ_DASHBOARD_POLL_MS",
         "MINIRQ_DASHBOARD_URL_PREFIX",
         "MINIRQ_DASHBOARD_PROXY_FIX",
+        "MINIRQ_DASHBOARD_TRUSTED_HOSTS",
     )
     config: dict[str, Any] = {name: environ[name] for name in names if environ.get(name)}
     if environ.get("REDIS_URL"):
@@ -331,6 +273,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """
     app = Flask(__name__, static_folder=None)
     app.config.update(config or {})
+    quiet_poll_logs()
     prefix = normalize_prefix(app.config.get("MINIRQ_DASHBOARD_URL_PREFIX"))
     app.register_blueprint(blueprint, url_prefix=prefix or None)
     if prefix:

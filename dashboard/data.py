@@ -1,45 +1,55 @@
-"""What the dashboard reads from Redis, as plain JSON-ready dicts.
+"""What the dashboard reads from Redis about queues and their jobs, as JSON-ready dicts.
 
 Everything here is bounded: counts come from ``LLEN``/``ZCARD``/``ZCOUNT``, lists from
-``LRANGE``/``ZRANGE`` with offsets, jobs from one ``Job.fetch_many`` pipeline per page. No
-``KEYS``, no scan of a whole queue or registry, so pages stay fast with 100k jobs.
+``LRANGE``/``ZRANGE`` with offsets, jobs from one pipeline per page, and a filtered list
+looks at a bounded window of ids. No ``KEYS``, no scan of a whole queue or registry, so
+pages stay fast with 100k jobs. Nothing here writes.
+
+Data read from Redis is untrusted: a value that does not decode, or a key that holds the
+wrong kind of value, shows as a broken item instead of failing the page.
 """
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
 import redis
 
-from minirq import Job, Queue, Worker
+from minirq import Job, Queue
+from minirq.display_values import DISPLAY_SERIALIZER
+from minirq.exceptions import ConfigurationError, InvalidJobError
+from minirq.job import validate_job_id
 from minirq.keys import Keys
+from minirq.queue import validate_queue_name
 from minirq.registry import REGISTRY_CLASSES
-from minirq.scheduler import Scheduler
 from minirq.serializers import Serializer
-from minirq.utils import decode, iso_utc, now_ms
 
-from .present import exception_type, iso, job_summary, ms_of, shorten
+from .present import gone_row, job_summary, text
 
 # The states a queue's jobs can be listed in, in the order the pages show them.
 REGISTRIES = ("queued", "started", "scheduled", "deferred", "finished", "failed", "canceled")
+# Lists whose natural order is the order jobs will run in show oldest (soonest) first.
+RUN_ORDER_FIRST = ("queued", "scheduled", "deferred")
 MAX_PER_PAGE = 100
 MAX_PAGE = 10**9
-MAX_STATS_MINUTES = 120
-# The failed page groups only the newest failed jobs of each queue by exception type,
-# so that it reads a bounded number of tracebacks however many jobs failed.
-FAILED_GROUP_SAMPLE = 500
+# A filtered list looks at this many ids of the registry, newest or oldest first.
+FILTER_SCAN = 5000
+WRONG_TYPE = "its Redis key holds the wrong kind of value"
 
 
 @dataclass(frozen=True)
 class Source:
-    """Where the dashboard reads: one pooled client, the key prefix and the serializer."""
+    """Where the dashboard reads: one pooled client and the key prefix.
+
+    Jobs are decoded with the display serializer only, never with the job serializer, so
+    nothing written to Redis can run code in the web process.
+    """
 
     connection: redis.Redis
     prefix: str
-    serializer: Serializer
+    serializer: Serializer = DISPLAY_SERIALIZER
 
     @property
     def keys(self) -> Keys:
@@ -51,16 +61,52 @@ class Source:
         )
 
 
+def valid_queue_name(raw: bytes | str) -> str | None:
+    name = text(raw)
+    if isinstance(raw, bytes) and name.encode("utf-8", "surrogatepass") != raw:
+        return None
+    try:
+        return validate_queue_name(name)
+    except ConfigurationError:
+        return None
+
+
+def valid_job_id(raw: bytes | str) -> str | None:
+    job_id = text(raw)
+    try:
+        return validate_job_id(job_id)
+    except InvalidJobError:
+        return None
+
+
 # -- queues -----------------------------------------------------------------------------
 
 
+def read_queue_names(source: Source) -> tuple[list[str], list[str]]:
+    """The queue names, and the names in the set that are broken (shown escaped)."""
+    try:
+        raw = cast(Iterable[bytes], source.connection.smembers(source.keys.queues))
+    except redis.ResponseError:
+        return [], [f"the set of queue names: {WRONG_TYPE}"]
+    names, broken = [], []
+    for member in raw:
+        name = valid_queue_name(member)
+        if name is None:
+            broken.append(text(member))
+        else:
+            names.append(name)
+    return sorted(names), sorted(broken)
+
+
 def queue_names(source: Source) -> list[str]:
-    names = source.connection.smembers(source.keys.queues)
-    return sorted(decode(n) or "" for n in cast(Iterable[bytes], names))
+    return read_queue_names(source)[0]
 
 
 def queue_exists(source: Source, name: str) -> bool:
-    return bool(source.connection.sismember(source.keys.queues, name))
+    try:
+        return bool(source.connection.sismember(source.keys.queues, name))
+    except redis.ResponseError:
+        return False
 
 
 def _count_commands(pipe: Any, keys: Keys, name: str, now: int) -> None:
@@ -75,34 +121,82 @@ def _count_commands(pipe: Any, keys: Keys, name: str, now: int) -> None:
 
 
 def queue_counts(source: Source, names: Sequence[str], now: int) -> list[dict[str, Any]]:
-    """Per queue, how many jobs are in each state (one pipeline for all queues)."""
+    """Per queue, how many jobs are in each state (one pipeline for all queues); a count
+    whose key holds the wrong type is ``None`` and named in the row's ``problems``."""
     keys = source.keys
     with source.connection.pipeline(transaction=False) as pipe:
         for name in names:
             _count_commands(pipe, keys, name, now)
         pipe.smembers(keys.paused_queues)
-        *results, paused_raw = pipe.execute()
-    paused = {decode(n) for n in paused_raw}
+        *results, paused_raw = pipe.execute(raise_on_error=False)
+    paused = {text(n) for n in paused_raw} if isinstance(paused_raw, set) else set()
     width = len(REGISTRIES)
-    return [
-        {
-            "name": name,
-            "counts": dict(zip(REGISTRIES, results[i * width : (i + 1) * width], strict=True)),
-            "paused": name in paused,
-        }
-        for i, name in enumerate(names)
-    ]
+    rows = []
+    for i, name in enumerate(names):
+        counts: dict[str, int | None] = {}
+        problems = []
+        for kind, value in zip(REGISTRIES, results[i * width : (i + 1) * width], strict=True):
+            if isinstance(value, int):
+                counts[kind] = value
+            else:
+                counts[kind] = None
+                problems.append(f"{kind}: {WRONG_TYPE}")
+        rows.append(
+            {"name": name, "counts": counts, "paused": name in paused, "problems": problems}
+        )
+    return rows
+
+
+def oldest_queued(source: Source, names: Sequence[str], now: int) -> dict[str, float | None]:
+    """Per queue, how long the job next in line has waited (seconds; None when empty)."""
+    keys = source.keys
+    with source.connection.pipeline(transaction=False) as pipe:
+        for name in names:
+            pipe.lindex(keys.queue(name), 0)
+        heads = pipe.execute(raise_on_error=False)
+    ids = {
+        name: job_id
+        for name, head in zip(names, heads, strict=True)
+        if isinstance(head, bytes) and (job_id := valid_job_id(head))
+    }
+    with source.connection.pipeline(transaction=False) as pipe:
+        for job_id in ids.values():
+            pipe.hget(keys.job(job_id), "enqueued_ms")
+        stamps = dict(zip(ids, pipe.execute(raise_on_error=False), strict=True))
+    ages: dict[str, float | None] = {}
+    for name in names:
+        try:
+            ages[name] = max(0.0, (now - int(stamps[name])) / 1000)
+        except (KeyError, TypeError, ValueError):
+            ages[name] = None
+    return ages
 
 
 def redis_info(source: Source) -> dict[str, Any]:
-    info: dict[str, Any] = source.connection.info()
+    """Server figures from ``INFO``; an ACL that denies it leaves them unavailable."""
+    try:
+        info: dict[str, Any] = source.connection.info()
+    except redis.ResponseError as exc:
+        return {
+            "version": None,
+            "used_memory_human": None,
+            "used_memory": None,
+            "connected_clients": None,
+            "uptime_s": None,
+            "unavailable": f"INFO is not allowed: {shorten_error(exc)}",
+        }
     return {
         "version": info.get("redis_version"),
         "used_memory_human": info.get("used_memory_human"),
         "used_memory": info.get("used_memory"),
         "connected_clients": info.get("connected_clients"),
         "uptime_s": info.get("uptime_in_seconds"),
+        "unavailable": None,
     }
+
+
+def shorten_error(exc: Exception) -> str:
+    return str(exc)[:200]
 
 
 # -- job lists --------------------------------------------------------------------------
@@ -114,10 +208,16 @@ class Page:
     page: int
     per_page: int
     order: str
+    func: str = ""
+    status: str = ""
 
     @property
     def offset(self) -> int:
         return (self.page - 1) * self.per_page
+
+    @property
+    def filtered(self) -> bool:
+        return bool(self.func or self.status)
 
 
 def registry_total(source: Source, queue: str, registry: str, now: int) -> int:
@@ -130,245 +230,123 @@ def registry_total(source: Source, queue: str, registry: str, now: int) -> int:
     return int(source.connection.zcard(key))
 
 
-def page_ids(source: Source, queue: str, page: Page, total: int, now: int) -> list[str]:
-    """The ids on one page, read with one ranged command."""
-    start, count = page.offset, page.per_page
-    if start >= total:
-        return []
+def id_range(
+    source: Source, queue: str, registry: str, order: str, start: int, count: int, now: int
+) -> list[bytes]:
+    """Ids ``start`` to ``start + count`` of a registry in ``order``, one ranged command."""
     conn = source.connection
     keys = source.keys
-    raw: list[bytes]
-    if page.registry == "queued":
-        if page.order == "asc":
-            raw = cast(list[bytes], conn.lrange(keys.queue(queue), start, start + count - 1))
-        else:
-            # Newest first: count from the tail so that deep pages stay cheap.
-            raw = cast(list[bytes], conn.lrange(keys.queue(queue), -(start + count), -(start + 1)))
-            raw.reverse()
-    else:
-        key = keys.registry(page.registry, queue)
-        desc = page.order == "desc"
-        if REGISTRY_CLASSES[page.registry].expires:
-            low, high = (now, "+inf")
-            raw = cast(
-                list[bytes],
-                conn.zrange(
-                    key,
-                    high if desc else low,
-                    low if desc else high,
-                    desc=desc,
-                    byscore=True,
-                    offset=start,
-                    num=count,
-                ),
-            )
-        else:
-            raw = cast(list[bytes], conn.zrange(key, start, start + count - 1, desc=desc))
-    return [decode(i) or "" for i in raw]
+    if registry == "queued":
+        if order == "asc":
+            return cast(list[bytes], conn.lrange(keys.queue(queue), start, start + count - 1))
+        # Newest first: count from the tail so that deep pages stay cheap.
+        raw = cast(list[bytes], conn.lrange(keys.queue(queue), -(start + count), -(start + 1)))
+        raw.reverse()
+        return raw
+    key = keys.registry(registry, queue)
+    desc = order == "desc"
+    if REGISTRY_CLASSES[registry].expires:
+        low, high = (now, "+inf")
+        return cast(
+            list[bytes],
+            conn.zrange(
+                key,
+                high if desc else low,
+                low if desc else high,
+                desc=desc,
+                byscore=True,
+                offset=start,
+                num=count,
+            ),
+        )
+    return cast(list[bytes], conn.zrange(key, start, start + count - 1, desc=desc))
 
 
-def list_jobs(source: Source, queue: str, page: Page, now: int | None = None) -> dict[str, Any]:
-    """One page of a queue's jobs in one state, with the total for paging."""
-    now = now_ms() if now is None else now
-    total = registry_total(source, queue, page.registry, now)
-    ids = page_ids(source, queue, page, total, now)
-    jobs = Job.fetch_many(ids, source.connection, source.serializer, source.prefix)
+def fetch_rows(
+    source: Source, raw_ids: Sequence[bytes | str], origin: str, now: int
+) -> list[dict[str, Any]]:
+    """One list row per id, in one pipeline; a missing job is ``gone``, a broken one says
+    what is broken."""
+    ids = [valid_job_id(raw) for raw in raw_ids]
+    with source.connection.pipeline(transaction=False) as pipe:
+        for job_id in ids:
+            if job_id is not None:
+                pipe.hgetall(source.keys.job(job_id))
+        results = iter(pipe.execute(raise_on_error=False))
     rows = []
-    for job_id, job in zip(ids, jobs, strict=True):
-        if job is None:
-            rows.append({"id": job_id, "call": None, "status": "gone", "origin": queue})
+    for raw, job_id in zip(raw_ids, ids, strict=True):
+        if job_id is None:
+            row = gone_row(text(raw), origin)
+            row.update(status="broken", problems=["id: not a valid job id"], bad_id=True)
+            rows.append(row)
+            continue
+        fields = next(results)
+        if isinstance(fields, Exception):
+            row = gone_row(job_id, origin)
+            row.update(status="broken", problems=[f"record: {WRONG_TYPE}"])
+        elif not fields:
+            row = gone_row(job_id, origin)
         else:
-            rows.append(job_summary(job, now))
-    pages = max(1, -(-total // page.per_page))
+            job = Job.from_fields(
+                job_id, fields, source.connection, source.serializer, source.prefix
+            )
+            row = job_summary(job, now)
+        rows.append(row)
+    return rows
+
+
+def _matches(page: Page, func: bytes | None, status: bytes | None) -> bool:
+    if page.func and page.func.lower() not in text(func).lower():
+        return False
+    return not page.status or text(status) == page.status
+
+
+def _filtered_ids(source: Source, queue: str, page: Page, now: int) -> tuple[list[bytes], int]:
+    """The matching ids among the first :data:`FILTER_SCAN` of the registry, and how many
+    ids were looked at."""
+    raw = id_range(source, queue, page.registry, page.order, 0, FILTER_SCAN, now)
+    with source.connection.pipeline(transaction=False) as pipe:
+        for member in raw:
+            pipe.hmget(source.keys.job(text(member)), "func", "status")
+        fields = pipe.execute(raise_on_error=False)
+    matching = [
+        member
+        for member, values in zip(raw, fields, strict=True)
+        if isinstance(values, list) and _matches(page, *values)
+    ]
+    return matching, len(raw)
+
+
+def list_jobs(source: Source, queue: str, page: Page, now: int) -> dict[str, Any]:
+    """One page of a queue's jobs in one state, with the total for paging."""
+    scanned = None
+    try:
+        if page.filtered:
+            matching, scanned = _filtered_ids(source, queue, page, now)
+            total = len(matching)
+            raw = matching[page.offset : page.offset + page.per_page]
+        else:
+            total = registry_total(source, queue, page.registry, now)
+            raw = (
+                id_range(source, queue, page.registry, page.order, page.offset, page.per_page, now)
+                if page.offset < total
+                else []
+            )
+        rows, problem = fetch_rows(source, raw, queue, now), None
+    except redis.ResponseError as exc:
+        total, rows, problem = 0, [], f"{page.registry}: {WRONG_TYPE} ({shorten_error(exc)})"
     return {
         "queue": queue,
         "registry": page.registry,
         "page": page.page,
         "per_page": page.per_page,
         "order": page.order,
+        "func": page.func,
+        "status": page.status,
         "total": total,
-        "pages": pages,
+        "pages": max(1, -(-total // page.per_page)),
+        "scanned": scanned,
+        "scan_limit": FILTER_SCAN if page.filtered else None,
+        "problem": problem,
         "jobs": rows,
-    }
-
-
-# -- workers ----------------------------------------------------------------------------
-
-
-def workers(source: Source, now: int | None = None) -> list[dict[str, Any]]:
-    """Live workers with the job each runs and for how long."""
-    now = now_ms() if now is None else now
-    infos = Worker.all(connection=source.connection, prefix=source.prefix)
-    job_ids = [w.current_job_id for w in infos if w.current_job_id]
-    jobs = {
-        job.id: job
-        for job in Job.fetch_many(job_ids, source.connection, source.serializer, source.prefix)
-        if job is not None
-    }
-    rows = []
-    for w in infos:
-        job = jobs.get(w.current_job_id or "")
-        started = ms_of(job.started_at) if job else None
-        heartbeat = ms_of(w.last_heartbeat)
-        rows.append(
-            {
-                "name": w.name,
-                "hostname": w.hostname,
-                "pid": w.pid,
-                "state": w.state,
-                "queues": w.queue_names,
-                "current_job": None
-                if not w.current_job_id
-                else {
-                    "id": w.current_job_id,
-                    "call": shorten(job.get_call_string(), 200)[0] if job else None,
-                    "running_s": (now - started) / 1000 if started else None,
-                },
-                "birth": iso(w.birth),
-                "heartbeat_age_s": (now - heartbeat) / 1000 if heartbeat else None,
-                "successful_job_count": w.successful_job_count,
-                "failed_job_count": w.failed_job_count,
-                "total_working_time_s": w.total_working_time,
-            }
-        )
-    return rows
-
-
-# -- stats, failed, scheduled ---------------------------------------------------------
-
-
-def stats(source: Source, minutes: int, now: int | None = None) -> dict[str, Any]:
-    """Jobs processed and failed per minute, oldest minute first, from workers' counters."""
-    now = now_ms() if now is None else now
-    last = now // 60_000
-    minute_numbers = range(last - minutes + 1, last + 1)
-    with source.connection.pipeline(transaction=False) as pipe:
-        for minute in minute_numbers:
-            pipe.hmget(source.keys.stats(minute), "processed", "failed")
-        results = pipe.execute()
-    points = [
-        {
-            "minute": iso_minute(minute),
-            "processed": int(processed or 0),
-            "failed": int(failed or 0),
-        }
-        for minute, (processed, failed) in zip(minute_numbers, results, strict=True)
-    ]
-    return {
-        "minutes": minutes,
-        "points": points,
-        "processed": sum(p["processed"] for p in points),
-        "failed": sum(p["failed"] for p in points),
-    }
-
-
-def iso_minute(minute: int) -> str:
-    return iso_utc(minute * 60_000)
-
-
-def failed_groups(source: Source, names: Sequence[str], now: int | None = None) -> dict[str, Any]:
-    """Failed jobs by exception type, over the newest failed jobs of each queue."""
-    now = now_ms() if now is None else now
-    keys = source.keys
-    conn = source.connection
-    with conn.pipeline(transaction=False) as pipe:
-        for name in names:
-            pipe.zrange(
-                keys.registry("failed", name),
-                "+inf",
-                now,
-                desc=True,
-                byscore=True,
-                offset=0,
-                num=FAILED_GROUP_SAMPLE,
-            )
-        id_lists = pipe.execute()
-    pairs = [
-        (name, decode(i) or "") for name, ids in zip(names, id_lists, strict=True) for i in ids
-    ]
-    with conn.pipeline(transaction=False) as pipe:
-        for _, job_id in pairs:
-            pipe.hget(keys.job(job_id), "exc")
-        tracebacks = pipe.execute()
-    groups: dict[str, dict[str, Any]] = {}
-    for (name, job_id), exc in zip(pairs, tracebacks, strict=True):
-        kind = exception_type(decode(exc))
-        group = groups.setdefault(kind, {"exception": kind, "count": 0, "queues": {}, "ids": []})
-        group["count"] += 1
-        group["queues"][name] = group["queues"].get(name, 0) + 1
-        if len(group["ids"]) < 5:
-            group["ids"].append(job_id)
-    counts = queue_counts(source, names, now)
-    return {
-        "sample_per_queue": FAILED_GROUP_SAMPLE,
-        "sampled": len(pairs),
-        "total": sum(q["counts"]["failed"] for q in counts),
-        "groups": sorted(groups.values(), key=lambda g: (-g["count"], g["exception"])),
-        "queues": [
-            {"name": q["name"], "failed": q["counts"]["failed"]}
-            for q in counts
-            if q["counts"]["failed"]
-        ],
-    }
-
-
-def cron_entries(source: Source, now: int | None = None) -> list[dict[str, Any]]:
-    """The scheduler's cron entries, soonest next run first."""
-    now = now_ms() if now is None else now
-    entries = Scheduler(
-        source.connection, prefix=source.prefix, serializer=source.serializer
-    ).entries()
-    rows = []
-    for entry in entries:
-        next_ms = ms_of(entry.next_run)
-        rows.append(
-            {
-                "name": entry.name,
-                "schedule": entry.schedule,
-                "timezone": entry.timezone,
-                "func_name": entry.func_name,
-                "queue": entry.queue_name,
-                "misfire": entry.misfire,
-                "next_run": iso(entry.next_run),
-                "next_in_s": None if next_ms is None else (next_ms - now) / 1000,
-                "last_run": iso(entry.last_run),
-                "last_job_id": entry.last_job_id,
-            }
-        )
-    return rows
-
-
-def scheduled_jobs(
-    source: Source, names: Sequence[str], limit: int, now: int | None = None
-) -> dict[str, Any]:
-    """The next ``limit`` scheduled jobs across queues, soonest first."""
-    now = now_ms() if now is None else now
-    keys = source.keys
-    with source.connection.pipeline(transaction=False) as pipe:
-        for name in names:
-            pipe.zrange(keys.registry("scheduled", name), 0, limit - 1, withscores=True)
-            pipe.zcard(keys.registry("scheduled", name))
-        results = pipe.execute()
-    entries = []
-    totals = {}
-    for i, name in enumerate(names):
-        totals[name] = int(results[2 * i + 1])
-        entries.append([(score, decode(m) or "", name) for m, score in results[2 * i]])
-    soonest = list(heapq.merge(*entries))[:limit]
-    jobs = Job.fetch_many(
-        [job_id for _, job_id, _ in soonest], source.connection, source.serializer, source.prefix
-    )
-    rows = []
-    for (score, job_id, name), job in zip(soonest, jobs, strict=True):
-        row: dict[str, Any] = (
-            job_summary(job, now) if job else {"id": job_id, "call": None, "status": "gone"}
-        )
-        due_ms = int(score)
-        row.update(origin=name, due_at=iso_utc(due_ms), due_in_s=(due_ms - now) / 1000)
-        rows.append(row)
-    return {
-        "total": sum(totals.values()),
-        "queues": [{"name": n, "scheduled": c} for n, c in totals.items() if c],
-        "jobs": rows,
-        "cron": cron_entries(source, now),
     }

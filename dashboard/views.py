@@ -7,7 +7,7 @@ from flask.typing import ResponseReturnValue
 
 from minirq.utils import now_ms
 
-from . import actions, data, params, present
+from . import actions, data, params, present, reports, workers
 from .actions import ActionError
 from .api import known_queue, overview_data
 from .app import EXTENSION, blueprint, render_page, source
@@ -17,6 +17,7 @@ JOB_ACTIONS = {
     "requeue": ("failed", "stopped", "canceled"),
     "cancel": ("queued", "scheduled", "deferred"),
     "enqueue-now": ("scheduled",),
+    "stop": ("started",),
     "delete": ("queued", "scheduled", "deferred", "finished", "failed", "stopped", "canceled"),
 }
 # Which bulk actions the list of each registry offers.
@@ -29,12 +30,24 @@ LIST_ACTIONS = {
     "failed": ("requeue", "delete"),
     "canceled": ("requeue", "delete"),
 }
+# The statuses a job listed in each registry can have (the list's status filter).
+REGISTRY_STATUSES = {
+    "queued": ("queued",),
+    "started": ("started",),
+    "scheduled": ("scheduled",),
+    "deferred": ("deferred",),
+    "finished": ("finished",),
+    "failed": ("failed", "stopped"),
+    "canceled": ("canceled",),
+}
 
 
 @blueprint.get("/", endpoint="overview")
 def overview() -> ResponseReturnValue:
-    stats = data.stats(source(), 60)
-    return render_page("overview.html", page="overview", overview=overview_data(), stats=stats)
+    history = reports.history_points(source(), "hour", now_ms())
+    return render_page(
+        "overview.html", page="overview", overview=overview_data(), history=history
+    )
 
 
 @blueprint.get("/queues/<path:name>", endpoint="queue")
@@ -52,6 +65,7 @@ def queue(name: str) -> ResponseReturnValue:
         counts=row["counts"],
         paused=row["paused"],
         registries=data.REGISTRIES,
+        statuses=REGISTRY_STATUSES[page.registry],
         actions=LIST_ACTIONS[page.registry],
         emptiable=page.registry in actions.EMPTIABLE,
     )
@@ -78,16 +92,31 @@ def job(job_id: str) -> ResponseReturnValue:
 
 
 @blueprint.get("/workers", endpoint="workers")
-def workers() -> ResponseReturnValue:
-    return render_page("workers.html", page="workers", workers=data.workers(source()))
+def workers_page() -> ResponseReturnValue:
+    src = source()
+    now = now_ms()
+    return render_page(
+        "workers.html",
+        page="workers",
+        workers=workers.workers(src, now),
+        scheduler=workers.scheduler(src, now),
+    )
+
+
+@blueprint.get("/functions", endpoint="functions")
+def functions() -> ResponseReturnValue:
+    window = params.figures_window()
+    figures = reports.figures(source(), window, now_ms(), params.func_arg())
+    return render_page(
+        "functions.html", page="functions", figures=figures, windows=reports.FIGURE_WINDOWS
+    )
 
 
 @blueprint.get("/failed", endpoint="failed")
 def failed() -> ResponseReturnValue:
     src = source()
-    return render_page(
-        "failed.html", page="failed", failed=data.failed_groups(src, data.queue_names(src))
-    )
+    report = reports.failed_groups(src, data.queue_names(src), now_ms(), params.func_arg())
+    return render_page("failed.html", page="failed", failed=report)
 
 
 @blueprint.get("/scheduled", endpoint="scheduled")
@@ -96,5 +125,5 @@ def scheduled() -> ResponseReturnValue:
     return render_page(
         "scheduled.html",
         page="scheduled",
-        scheduled=data.scheduled_jobs(src, data.queue_names(src), 100),
+        scheduled=reports.scheduled_jobs(src, data.queue_names(src), 100, now_ms()),
     )

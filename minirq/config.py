@@ -15,6 +15,7 @@ where it came from.
 from __future__ import annotations
 
 import importlib
+import keyword
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -34,6 +35,7 @@ from .defaults import (
 from .exceptions import ConfigurationError
 from .keys import Keys
 from .queue import validate_queue_name
+from .redact import redact_url
 
 SETTINGS_MODULE_ENV = "MINIRQ_SETTINGS"
 WORKER_CLASS_CHOICES = ("fork", "simple")
@@ -43,7 +45,11 @@ LOG_FORMAT_CHOICES = ("text", "json")
 
 @dataclass(frozen=True)
 class Settings:
-    """What ``minirq worker``, ``info`` and the other commands run with."""
+    """What ``minirq worker``, ``info`` and the other commands run with.
+
+    ``allow_modules`` limits a worker to job and callback functions in those modules (and
+    their submodules); empty means no limit.
+    """
 
     redis_url: str = DEFAULT_REDIS_URL
     redis_ssl_cert_reqs: str | None = None
@@ -55,6 +61,14 @@ class Settings:
     shutdown_timeout_s: float = DEFAULT_SHUTDOWN_TIMEOUT_S
     log_level: str = "INFO"
     log_format: str = "text"
+    allow_modules: tuple[str, ...] = ()
+
+    def __repr__(self) -> str:
+        # A Settings object in a log line or traceback must not show the Redis password.
+        shown = ", ".join(
+            f"{name}={getattr(self, name)!r}" for name in _FIELDS if name != "redis_url"
+        )
+        return f"Settings(redis_url={redact_url(self.redis_url)!r}, {shown})"
 
     def connect(self) -> redis.Redis:
         """A Redis client for these settings (no connection is made yet)."""
@@ -107,6 +121,22 @@ def _queues(value: Any) -> tuple[str, ...]:
     return names
 
 
+def _module_names(value: Any) -> tuple[str, ...]:
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list | tuple):
+        raise ValueError("must be module names, comma-separated or a list")
+    names = []
+    for item in items:
+        name = item.strip() if isinstance(item, str) else item
+        if not isinstance(name, str) or not all(
+            p.isidentifier() and not keyword.iskeyword(p) for p in name.split(".")
+        ):
+            raise ValueError(f"{name!r} is not a dotted module name (such as myapp.jobs)")
+        if name not in names:
+            names.append(name)
+    return tuple(names)
+
+
 def _prefix(value: Any) -> str:
     return Keys(_text(value)).prefix
 
@@ -127,6 +157,7 @@ _FIELDS: dict[str, tuple[Callable[[Any], Any], str, str]] = {
     "shutdown_timeout_s": (_seconds(0), "MINIRQ_SHUTDOWN_TIMEOUT_S", "SHUTDOWN_TIMEOUT_S"),
     "log_level": (_choice(LOG_LEVEL_CHOICES, upper=True), "MINIRQ_LOG_LEVEL", "LOG_LEVEL"),
     "log_format": (_choice(LOG_FORMAT_CHOICES), "MINIRQ_LOG_FORMAT", "LOG_FORMAT"),
+    "allow_modules": (_module_names, "MINIRQ_ALLOW_MODULES", "ALLOW_MODULES"),
 }
 ENVIRONMENT_VARIABLES = tuple(env for _, env, _ in _FIELDS.values())
 
@@ -135,7 +166,8 @@ def _parse(name: str, value: Any, where: str) -> Any:
     try:
         return _FIELDS[name][0](value)
     except (ValueError, ConfigurationError) as exc:
-        raise ConfigurationError(f"invalid {where} {value!r}: {exc}") from None
+        # A URL's password must not reach the message, whatever was wrong with it.
+        raise ConfigurationError(redact_url(f"invalid {where} {value!r}: {exc}")) from None
 
 
 def import_settings_module(dotted: str) -> ModuleType:

@@ -21,33 +21,27 @@ import os
 import re
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, unquote
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 import redis
 from redis.sentinel import Sentinel
 
 from .defaults import DEFAULT_REDIS_URL, DEFAULT_SENTINEL_PORT, REDIS_HEALTH_CHECK_INTERVAL_S
 from .exceptions import ConfigurationError
+from .redact import redact_url as redact_url
+from .redact import remember_secret, split_userinfo
 
 SSL_CERT_REQS_ENV = "MINIRQ_REDIS_SSL_CERT_REQS"
 SSL_CA_CERTS_ENV = "MINIRQ_REDIS_SSL_CA_CERTS"
 SSL_CERT_REQS_CHOICES = ("required", "optional", "none")
 SENTINEL_SCHEMES = ("redis+sentinel", "rediss+sentinel")
 
-_PASSWORD_RE = re.compile(r"(?P<scheme>[a-z+]+://)(?P<user>[^:@/\s]*):(?P<password>[^@/\s]*)@")
-_QUERY_SECRET_RE = re.compile(r"(?P<name>\b(?:sentinel_)?password=)[^&\s]*")
 _SSL_CERT_REQS_RE = re.compile(r"[?&]ssl_cert_reqs=([^&]*)")
 _NUMBER_OPTIONS = ("socket_timeout", "socket_connect_timeout", "health_check_interval")
 
 
 def redis_url_from_env() -> str:
     return os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL
-
-
-def redact_url(url: str) -> str:
-    """``url`` (or any text holding URLs) with passwords replaced by ``***``."""
-    text = _PASSWORD_RE.sub(lambda m: f"{m['scheme']}{m['user']}:***@", url)
-    return _QUERY_SECRET_RE.sub(lambda m: f"{m['name']}***", text)
 
 
 @dataclass(frozen=True)
@@ -72,11 +66,11 @@ def parse_sentinel_url(url: str) -> SentinelURL:
     scheme, sep, rest = url.partition("://")
     if not sep or scheme not in SENTINEL_SCHEMES:
         raise ConfigurationError(f"not a Sentinel URL (scheme must be one of {SENTINEL_SCHEMES})")
+    userinfo, rest = split_userinfo(scheme, rest, parsing=True)
     rest, _, query = rest.partition("?")
     netloc, _, path = rest.partition("/")
     username = password = None
-    if "@" in netloc:
-        userinfo, _, netloc = netloc.rpartition("@")
+    if userinfo is not None:
         user, has_password, secret = userinfo.partition(":")
         username = unquote(user) or None
         password = unquote(secret) if has_password else None
@@ -162,17 +156,65 @@ def connect(
     URL or TLS setting that cannot be used.
     """
     url = url or redis_url_from_env()
-    scheme = url.partition("://")[0].lower()
-    tls = scheme in ("rediss", "rediss+sentinel")
-    ssl_options = _ssl_options(url, ssl_cert_reqs, ssl_ca_certs) if tls else {}
     try:
+        url = normalize_url(url)
+        scheme = url.partition("://")[0]
+        tls = scheme in ("rediss", "rediss+sentinel")
+        ssl_options = _ssl_options(url, ssl_cert_reqs, ssl_ca_certs) if tls else {}
         if scheme in SENTINEL_SCHEMES:
-            return _connect_sentinel(parse_sentinel_url(url), ssl_options)
-        return redis.Redis.from_url(
+            parsed = parse_sentinel_url(url)
+            for secret in (parsed.password, parsed.sentinel_password):
+                remember_secret(secret)
+            return _connect_sentinel(parsed, ssl_options)
+        client = redis.Redis.from_url(
             url, health_check_interval=REDIS_HEALTH_CHECK_INTERVAL_S, **ssl_options
         )
     except (ValueError, ConfigurationError) as exc:
-        raise ConfigurationError(f"invalid Redis URL {redact_url(url)!r}: {exc}") from None
+        # redact_url also covers the exception text: urllib and redis-py echo URL parts.
+        raise ConfigurationError(redact_url(f"invalid Redis URL {url!r}: {exc}")) from None
+    remember_secret(client.connection_pool.connection_kwargs.get("password"))
+    return client
+
+
+def normalize_url(url: str) -> str:
+    """``url`` as redis-py can read it, checked.
+
+    The scheme is lower-cased (``REDIS://`` is ``redis://``); the user name and password are
+    percent-encoded, so that one holding ``/``, ``?``, ``#`` or ``@`` is read whole instead
+    of being cut at that character; its known secrets are remembered for redaction before
+    anything can fail. Raises :class:`ConfigurationError` for a database that is not a
+    whole number (redis-py would silently use database 0 for ``/abc``).
+    """
+    scheme, sep, rest = url.strip().partition("://")
+    if not sep:
+        raise ConfigurationError(
+            "a Redis URL starts with redis://, rediss://, unix:// or redis+sentinel://"
+        )
+    scheme = scheme.lower()
+    userinfo, remainder = split_userinfo(scheme, rest, parsing=True)
+    if userinfo is not None:
+        user, has_password, password = userinfo.partition(":")
+        remember_secret(unquote(password) if has_password else None)
+        encoded = quote(unquote(user), safe="")
+        if has_password:
+            encoded += ":" + quote(unquote(password), safe="")
+        rest = f"{encoded}@{remainder}"
+    normalized = f"{scheme}://{rest}"
+    if scheme in ("redis", "rediss"):
+        _check_db(normalized)
+    return normalized
+
+
+def _check_db(url: str) -> None:
+    parts = urlsplit(url)
+    path = unquote(parts.path)
+    if path not in ("", "/") and not re.fullmatch(r"/\d+", path):
+        raise ConfigurationError(
+            f"database {path[1:]!r} is not a number: end the URL with /0, /1, ..."
+        )
+    for name, value in parse_qsl(parts.query, keep_blank_values=True):
+        if name == "db" and not value.isdigit():
+            raise ConfigurationError(f"database {value!r} (db=) is not a number")
 
 
 def _connect_sentinel(parsed: SentinelURL, ssl_options: dict[str, Any]) -> redis.Redis:

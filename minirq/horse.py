@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from types import FrameType
 
+from . import hooks
 from .callbacks import run_exception_handlers, run_failure_callback, run_success_callback
 from .defaults import PARENT_CHECK_S
 from .exceptions import JobTimeoutException, RetryJob, ShutdownRequested
@@ -181,6 +182,7 @@ def fork_horse(job: Job, max_result_bytes: int) -> tuple[int, int]:
     read_fd, write_fd = os.pipe()
     # Objects that exist now are never collected in the horse, so its garbage collector
     # does not write to (and copy) the memory pages it shares with the parent.
+    hooks.run("before_fork")
     gc.freeze()
     pid = os.fork()
     if pid != 0:
@@ -195,7 +197,9 @@ def fork_horse(job: Job, max_result_bytes: int) -> tuple[int, int]:
         # honcho or systemd, reach the whole group, and must not kill the job.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        outcome = run_job(job, max_result_bytes)
+        hooks.run("horse_start")
+        with hooks.around_job(job):
+            outcome = run_job(job, max_result_bytes)
         payload = pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL)
         with os.fdopen(write_fd, "wb") as pipe:
             pipe.write(payload)

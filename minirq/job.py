@@ -22,10 +22,11 @@ from .exceptions import (
     NoSuchJobError,
     SerializationError,
 )
+from .import_hint import import_function
 from .keys import REGISTRY_KINDS, Keys
 from .scripts import scripts_for
 from .serializers import Serializer, resolve_serializer
-from .utils import decode, import_attribute, ms_to_datetime, now_ms
+from .utils import decode, ms_to_datetime, now_ms
 
 if TYPE_CHECKING:
     from .queue import Queue
@@ -529,7 +530,7 @@ class Job:
         instance = self.instance
         if instance is not None:
             return getattr(instance, self.func_name)  # type: ignore[no-any-return]
-        return import_attribute(self.func_name)  # type: ignore[no-any-return]
+        return import_function(self.func_name)  # type: ignore[no-any-return]
 
     def get_call_string(self, shorten: bool = True) -> str:
         try:

@@ -71,6 +71,15 @@ class Keys:
         """Running totals of one queue's jobs: counts and a duration histogram."""
         return f"{self.prefix}:jobstats:{queue_name}"
 
+    def function_stats(self, resolution: str, bucket: int) -> str:
+        """Per-function counts and durations of one time bucket (see minirq.stats)."""
+        return f"{self.prefix}:fnstats:{resolution}:{bucket}"
+
+    @property
+    def scheduler_last_pass(self) -> str:
+        """``<epoch ms>:<holder>`` of the active scheduler's latest pass."""
+        return f"{self.prefix}:scheduler:lastpass"
+
     @property
     def reaper_lock(self) -> str:
         return f"{self.prefix}:lock:reaper"

@@ -14,7 +14,7 @@ import sys
 from datetime import UTC, datetime
 from typing import IO, Any
 
-from .connection import redact_url
+from .redact import redact_url
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 # Fields minirq attaches to its job lines with ``extra=``; the JSON format copies them.

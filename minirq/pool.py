@@ -26,6 +26,7 @@ from typing import Any
 
 import redis
 
+from . import hooks
 from .callbacks import horse_callback_allowance_s, install_exception_handlers
 from .commands import JOB_STOPPED
 from .defaults import HORSE_KILL_GRACE_S, IDLE_WAIT_S
@@ -250,6 +251,7 @@ class WorkerPool(BaseWorker):
         from_r, from_w = os.pipe()
         parent_pid = os.getpid()
         load_libc()
+        hooks.run("before_fork")
         # Objects that exist now are never collected in the child, so the child's garbage
         # collector does not write to (and copy) the pages it shares with the parent.
         gc.freeze()
@@ -277,6 +279,7 @@ class WorkerPool(BaseWorker):
             # As in fork_horse: signals sent to the whole group are the parent's to handle.
             signal.signal(signal.SIGINT, signal.SIG_IGN)
             signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            hooks.run("horse_start")
             while True:
                 message = _read_frame(read_fd)
                 if message is None:
@@ -287,7 +290,8 @@ class WorkerPool(BaseWorker):
                 job = Job.from_fields(
                     job_id, fields, self.connection, queue.serializer, self.keys.prefix
                 )
-                outcome = run_job(job, self.max_result_bytes)
+                with hooks.around_job(job):
+                    outcome = run_job(job, self.max_result_bytes)
                 payload = pickle.dumps((outcome, _rss_bytes()), protocol=pickle.HIGHEST_PROTOCOL)
                 _write_all(write_fd, _HEADER.pack(len(payload)) + payload)
         except BaseException:

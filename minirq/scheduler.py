@@ -53,6 +53,7 @@ from .keys import Keys
 from .queue import Queue, pop_job_options
 from .scripts import scripts_for
 from .serializers import Serializer
+from .stats import record_scheduler_pass
 from .utils import datetime_to_ms, decode, now_ms
 
 logger = logging.getLogger("minirq.scheduler")
@@ -174,6 +175,7 @@ class Scheduler:
             return wake
         self.enqueue_due(now)
         self.enqueue_cron(now)
+        record_scheduler_pass(self.connection, self.keys, self.name)
         due = self.next_due_ms()
         return wake if due is None else min(wake, due)
 

@@ -1,24 +1,32 @@
-"""Running totals of finished jobs per queue: processed, failed, and a duration histogram.
+"""What workers count about finished jobs, and how readers get it back.
+
+- Running totals per queue: processed, failed and a duration histogram (for Prometheus;
+  they only grow, as counters and histograms expect).
+- Per function, in time buckets of a minute, ten minutes and an hour: jobs run, failed,
+  and a duration histogram from which readers take p50/p95. Finer buckets expire sooner
+  (see :data:`RESOLUTIONS`), so a week of history costs 168 small hashes.
 
 Workers count in memory as jobs end and add the counts to Redis in their next heartbeat
-(one pipelined ``HINCRBY`` per changed field), so recording costs a job nothing but a dict
-update. The totals only grow, which is what Prometheus counters and histograms expect.
+(pipelined ``HINCRBY`` and ``EXPIRE`` on the heartbeat's own pipeline), so recording costs
+a job nothing but a dict update and no round trip of its own.
+
+Also the scheduler's status: the active holder of the lease and its latest pass.
 """
 
 from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import redis
 
 from .defaults import JOB_DURATION_BUCKETS_S
 from .keys import Keys
-from .utils import decode
 
 PROCESSED = "processed"
 FAILED = "failed"
@@ -44,9 +52,18 @@ class JobStatsRecorder:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._pending: dict[str, Counter[str]] = {}
+        self._functions: dict[tuple[str, int], Counter[str]] = {}
 
-    def observe(self, queue_name: str, duration_ms: int, ok: bool) -> None:
-        """Count one job of ``queue_name`` that ended after ``duration_ms``."""
+    def observe(
+        self,
+        queue_name: str,
+        duration_ms: int,
+        ok: bool,
+        func: str | None = None,
+        ended_ms: int | None = None,
+    ) -> None:
+        """Count one job of ``queue_name`` that ended after ``duration_ms``; with ``func``
+        (the job's function name) also in that function's time buckets."""
         with self._lock:
             counts = self._pending.setdefault(queue_name, Counter())
             counts[PROCESSED] += 1
@@ -54,6 +71,12 @@ class JobStatsRecorder:
                 counts[FAILED] += 1
             counts[DURATION_SUM_MS] += duration_ms
             counts[bucket_field(duration_ms)] += 1
+            if func is not None:
+                ended = int(time.time() * 1000) if ended_ms is None else ended_ms
+                fields = function_fields(func, duration_ms, ok)
+                for res in RESOLUTIONS:
+                    bucket = (res.name, ended // res.bucket_ms)
+                    self._functions.setdefault(bucket, Counter()).update(fields)
 
     @contextlib.contextmanager
     def flush_into(self, pipe: Any, keys: Keys) -> Iterator[None]:
@@ -61,15 +84,23 @@ class JobStatsRecorder:
         reach Redis), keep them for the next try."""
         with self._lock:
             pending, self._pending = self._pending, {}
+            functions, self._functions = self._functions, {}
         for queue_name, counts in pending.items():
             for name, value in counts.items():
                 pipe.hincrby(keys.job_stats(queue_name), name, value)
+        for (res_name, bucket), counts in functions.items():
+            key = keys.function_stats(res_name, bucket)
+            for name, value in counts.items():
+                pipe.hincrby(key, name, value)
+            pipe.expire(key, _RESOLUTION_BY_NAME[res_name].ttl_s)
         try:
             yield
         except BaseException:
             with self._lock:
                 for queue_name, counts in pending.items():
                     self._pending.setdefault(queue_name, Counter()).update(counts)
+                for bucket_key, counts in functions.items():
+                    self._functions.setdefault(bucket_key, Counter()).update(counts)
             raise
 
 
@@ -91,10 +122,11 @@ def read_job_stats(
     with connection.pipeline(transaction=False) as pipe:
         for name in names:
             pipe.hgetall(keys.job_stats(name))
-        records = pipe.execute()
+        records = pipe.execute(raise_on_error=False)
     result = {}
     for name, record in zip(names, records, strict=True):
-        fields = {decode(k) or "": int(v) for k, v in record.items()}
+        items = record.items() if isinstance(record, dict) else ()
+        fields = {_text(k): _int(v) for k, v in items}
         running = 0
         buckets = []
         for bound in _BOUNDS_S:
@@ -109,4 +141,249 @@ def read_job_stats(
     return result
 
 
-__all__ = ["JobStatsRecorder", "QueueJobStats", "bucket_field", "read_job_stats"]
+def _text(value: bytes | str) -> str:
+    return value if isinstance(value, str) else value.decode("utf-8", "backslashreplace")
+
+
+def _int(value: Any) -> int:
+    """A stored counter; anything but a whole number (corrupt data) counts as 0."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
+
+
+# -- per-function figures ------------------------------------------------------------
+
+
+class Resolution(NamedTuple):
+    name: str
+    bucket_ms: int
+    ttl_s: int
+
+
+MINUTE = Resolution("m", 60_000, 3 * 3600)
+TEN_MINUTES = Resolution("t", 600_000, 26 * 3600)
+HOUR = Resolution("h", 3_600_000, 8 * 86400)
+RESOLUTIONS = (MINUTE, TEN_MINUTES, HOUR)
+_RESOLUTION_BY_NAME = {r.name: r for r in RESOLUTIONS}
+
+# Upper bounds (ms) of the duration buckets percentiles are read from: roughly 1.5x apart,
+# so a percentile is exact to within its bucket.
+FUNCTION_BUCKETS_MS = (
+    1,
+    2,
+    3,
+    5,
+    7,
+    10,
+    15,
+    20,
+    30,
+    50,
+    70,
+    100,
+    150,
+    200,
+    300,
+    500,
+    700,
+    1000,
+    1500,
+    2000,
+    3000,
+    5000,
+    7000,
+    10_000,
+    15_000,
+    20_000,
+    30_000,
+    60_000,
+    120_000,
+    300_000,
+    600_000,
+    1_800_000,
+    3_600_000,
+)
+# Field names: ``<kind>|<function>``; the kind never holds "|", the function name may.
+_RUN, _FAILED, _SUM = "n", "f", "s"
+
+
+def _bucket_index(duration_ms: float) -> int:
+    for i, bound in enumerate(FUNCTION_BUCKETS_MS):
+        if duration_ms <= bound:
+            return i
+    return len(FUNCTION_BUCKETS_MS)
+
+
+def function_fields(func: str, duration_ms: int, ok: bool) -> Counter[str]:
+    """The hash fields one job of ``func`` adds to its time buckets."""
+    fields: Counter[str] = Counter({f"{_RUN}|{func}": 1, f"{_SUM}|{func}": duration_ms})
+    fields[f"b{_bucket_index(duration_ms)}|{func}"] = 1
+    if not ok:
+        fields[f"{_FAILED}|{func}"] = 1
+    return fields
+
+
+@dataclass
+class FunctionFigures:
+    """One function over a window: jobs run and failed, and duration percentiles (ms)."""
+
+    func: str
+    run: int
+    failed: int
+    mean_ms: float
+    p50_ms: float | None
+    p95_ms: float | None
+
+
+def _percentile(buckets: Counter[int], total: int, fraction: float) -> float | None:
+    """The duration below which ``fraction`` of the jobs ran, interpolated in its bucket."""
+    if total <= 0:
+        return None
+    rank = fraction * total
+    seen = 0
+    for index in sorted(buckets):
+        count = buckets[index]
+        if seen + count >= rank:
+            low = FUNCTION_BUCKETS_MS[index - 1] if index > 0 else 0
+            high = FUNCTION_BUCKETS_MS[min(index, len(FUNCTION_BUCKETS_MS) - 1)]
+            return float(low + (high - low) * (rank - seen) / count)
+        seen += count
+    return float(FUNCTION_BUCKETS_MS[-1])
+
+
+def _window_buckets(res: Resolution, count: int, now_ms: int) -> range:
+    last = now_ms // res.bucket_ms
+    return range(last - count + 1, last + 1)
+
+
+def _read_buckets(
+    connection: redis.Redis, keys: Keys, res: Resolution, buckets: range
+) -> list[dict[str, int]]:
+    """Each bucket's fields; a bucket that is missing or not a hash reads as empty."""
+    with connection.pipeline(transaction=False) as pipe:
+        for bucket in buckets:
+            pipe.hgetall(keys.function_stats(res.name, bucket))
+        records = pipe.execute(raise_on_error=False)
+    return [
+        {_text(k): _int(v) for k, v in record.items()} if isinstance(record, dict) else {}
+        for record in records
+    ]
+
+
+def function_figures(
+    connection: redis.Redis, keys: Keys, window_s: int, now_ms: int | None = None
+) -> list[FunctionFigures]:
+    """Per function over the last ``window_s`` seconds (up to an hour in minute buckets,
+    else ten-minute buckets up to a day, else hours), most run first."""
+    now = int(time.time() * 1000) if now_ms is None else now_ms
+    res = MINUTE if window_s <= 3600 else TEN_MINUTES if window_s <= 86400 else HOUR
+    count = max(1, -(-window_s * 1000 // res.bucket_ms))
+    totals: dict[str, Counter[str]] = {}
+    histograms: dict[str, Counter[int]] = {}
+    for fields in _read_buckets(connection, keys, res, _window_buckets(res, count, now)):
+        for field, value in fields.items():
+            kind, sep, func = field.partition("|")
+            if not sep:
+                continue
+            if kind.startswith("b") and kind[1:].isdigit():
+                histograms.setdefault(func, Counter())[int(kind[1:])] += value
+            elif kind in (_RUN, _FAILED, _SUM):
+                totals.setdefault(func, Counter())[kind] += value
+    figures = []
+    for func, t in totals.items():
+        run = t[_RUN]
+        hist = histograms.get(func, Counter())
+        figures.append(
+            FunctionFigures(
+                func=func,
+                run=run,
+                failed=t[_FAILED],
+                mean_ms=t[_SUM] / run if run else 0.0,
+                p50_ms=_percentile(hist, sum(hist.values()), 0.50),
+                p95_ms=_percentile(hist, sum(hist.values()), 0.95),
+            )
+        )
+    return sorted(figures, key=lambda f: (-f.run, f.func))
+
+
+def history(
+    connection: redis.Redis, keys: Keys, res: Resolution, count: int, now_ms: int | None = None
+) -> list[tuple[int, int, int]]:
+    """``(bucket start ms, jobs run, failed)`` for the last ``count`` buckets of ``res``,
+    oldest first, summed over every function."""
+    now = int(time.time() * 1000) if now_ms is None else now_ms
+    buckets = _window_buckets(res, count, now)
+    points = []
+    for bucket, fields in zip(buckets, _read_buckets(connection, keys, res, buckets), strict=True):
+        run = failed = 0
+        for field, value in fields.items():
+            kind = field.partition("|")[0]
+            if kind == _RUN:
+                run += value
+            elif kind == _FAILED:
+                failed += value
+        points.append((bucket * res.bucket_ms, run, failed))
+    return points
+
+
+# -- the scheduler's status -----------------------------------------------------------
+
+SCHEDULER_PASS_TTL_S = 86400
+
+
+def record_scheduler_pass(connection: Any, keys: Keys, holder: str) -> None:
+    """Note that ``holder``, the active scheduler, has just made a pass."""
+    connection.set(
+        keys.scheduler_last_pass, f"{int(time.time() * 1000)}:{holder}", ex=SCHEDULER_PASS_TTL_S
+    )
+
+
+@dataclass
+class SchedulerStatus:
+    """Who holds the scheduler lease (None: no active scheduler) and its latest pass."""
+
+    holder: str | None
+    lease_ttl_ms: int | None
+    last_pass_ms: int | None
+    last_pass_by: str | None
+
+
+def scheduler_status(connection: redis.Redis, keys: Keys) -> SchedulerStatus:
+    """The scheduler's status in one round trip; corrupt values read as unknown."""
+    with connection.pipeline(transaction=False) as pipe:
+        pipe.get(keys.scheduler_lease)
+        pipe.pttl(keys.scheduler_lease)
+        pipe.get(keys.scheduler_last_pass)
+        lease, ttl, last = pipe.execute(raise_on_error=False)
+    holder = None
+    if isinstance(lease, bytes | str):
+        # The lease value is ``<fencing token>:<holder>``.
+        holder = _text(lease).partition(":")[2] or None
+    last_ms, last_by = None, None
+    if isinstance(last, bytes | str):
+        stamp, _, by = _text(last).partition(":")
+        last_ms = _int(stamp) or None
+        last_by = by or None
+    return SchedulerStatus(
+        holder=holder,
+        lease_ttl_ms=ttl if isinstance(ttl, int) and ttl >= 0 and holder else None,
+        last_pass_ms=last_ms,
+        last_pass_by=last_by,
+    )
+
+
+__all__ = [
+    "RESOLUTIONS",
+    "FunctionFigures",
+    "JobStatsRecorder",
+    "QueueJobStats",
+    "SchedulerStatus",
+    "bucket_field",
+    "function_figures",
+    "history",
+    "read_job_stats",
+    "record_scheduler_pass",
+    "scheduler_status",
+]

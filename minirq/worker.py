@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import redis
 
+from . import hooks
 from .callbacks import (
     ExceptionHandler,
     horse_callback_allowance_s,
@@ -495,7 +496,7 @@ class BaseWorker:
         """Record a job's result or failure, count it, and flush counters when due."""
         self._pending_stats["working_ms"] += elapsed_ms
         self.total_working_time_s += elapsed_ms / 1000
-        self.job_stats.observe(queue.name, elapsed_ms, outcome.ok)
+        self.job_stats.observe(queue.name, elapsed_ms, outcome.ok, func=job.func_name)
         fields: dict[str, Any] = {
             "job_id": job.id,
             "func": job.func_name,
@@ -1067,7 +1068,8 @@ class SimpleWorker(BaseWorker):
     def run(self, job: Job) -> Outcome | None:
         self._running_in_process = True
         try:
-            return run_job(job, self.max_result_bytes)
+            with hooks.around_job(job):
+                return run_job(job, self.max_result_bytes)
         except ShutdownRequested:
             return None
         finally:

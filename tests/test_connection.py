@@ -215,3 +215,38 @@ def test_a_job_runs_through_a_sentinel_url(
     job = Queue(connection=via_sentinel).enqueue(fixtures.add, 4, 5)
     SimpleWorker(["default"], connection=via_sentinel).work(burst=True)
     assert Job.fetch(job.id, connection=connection).return_value() == 9
+
+
+@pytest.mark.parametrize(
+    ("url", "password", "sentinel_password"),
+    [
+        ("redis+sentinel://:pa/ss@s1/mymaster", "pa/ss", None),
+        ("redis+sentinel://:p@s?s@s1:26380/mymaster/2", "p@s?s", None),
+        ("redis+sentinel://s1/mymaster?sentinel_password=a@b", None, "a@b"),
+    ],
+)
+def test_sentinel_passwords_holding_url_characters_are_read_whole(
+    url: str, password: str | None, sentinel_password: str | None
+) -> None:
+    parsed = parse_sentinel_url(url)
+    assert (parsed.password, parsed.sentinel_password) == (password, sentinel_password)
+    assert parsed.hosts[0][0] == "s1" and parsed.service_name == "mymaster"
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("redis://:pa/ss@h:1/2", {"password": "pa/ss", "host": "h", "port": 1, "db": 2}),
+        ("REDIS://u:p@ss@h", {"username": "u", "password": "p@ss", "host": "h"}),
+        ("Rediss://:a?b#c@h:6380", {"password": "a?b#c", "host": "h", "port": 6380}),
+        ("redis://:x%2Fy@h/3", {"password": "x/y", "db": 3}),
+        ("redis://h/0?password=a@b", {"password": "a@b", "host": "h", "db": 0}),
+        (
+            "unix://:pw@/run/redis@main.sock?db=4",
+            {"password": "pw", "path": "/run/redis@main.sock", "db": 4},
+        ),
+    ],
+)
+def test_urls_are_read_as_meant(url: str, expected: dict[str, object]) -> None:
+    kwargs = connect(url).connection_pool.connection_kwargs
+    assert {k: kwargs.get(k) for k in expected} == expected

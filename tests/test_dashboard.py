@@ -194,9 +194,9 @@ def test_job_page_shows_everything(client: FlaskClient, queue: Queue) -> None:
     assert "owner" in html and "&#39;ops&#39;" in html
     detail = api(client, f"/api/jobs/{job.id}")
     assert detail["args"] == [repr(long_text)] and detail["kwargs"] == {"flag": "True"}
-    assert detail["progress"] == {"percent": 42.0, "message": "halfway"}
+    assert detail["progress"] == {"percent": 42.0, "message": "halfway", "stale": True}
     listed = api(client, "/api/queues/default/jobs")["jobs"][0]
-    assert listed["progress"] == {"percent": 42.0, "message": "halfway"}
+    assert listed["progress"] == {"percent": 42.0, "message": "halfway", "stale": True}
     assert detail["status"] == "queued" and detail["origin"] == "default"
 
 
@@ -745,7 +745,9 @@ def test_mount_the_blueprint_in_your_own_app(redis_url: str, queue: Queue) -> No
 
 
 def test_behind_a_proxy_with_forwarded_prefix(redis_url: str, queue: Queue) -> None:
-    client = make_app(redis_url, MINIRQ_DASHBOARD_PROXY_FIX=1).test_client()
+    client = make_app(
+        redis_url, MINIRQ_DASHBOARD_PROXY_FIX=1, MINIRQ_DASHBOARD_TRUSTED_HOSTS="ops.example.com"
+    ).test_client()
     headers = {
         "X-Forwarded-Prefix": "/tools/rq",
         "X-Forwarded-Proto": "https",
@@ -753,7 +755,9 @@ def test_behind_a_proxy_with_forwarded_prefix(redis_url: str, queue: Queue) -> N
         "X-Forwarded-For": "10.0.0.1",
     }
     job = failed_job(queue)
-    html = client.get("/", headers=headers).data.decode()
+    page = client.get("/", headers=headers)
+    assert page.headers["Strict-Transport-Security"] == "max-age=31536000"
+    html = page.data.decode()
     assert 'data-root="/tools/rq/"' in html
     assert 'href="/tools/rq/queues/default?registry=failed"' in html
     token = re.search(r'data-csrf="([^"]+)"', html)

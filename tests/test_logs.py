@@ -107,3 +107,21 @@ def test_worker_command_writes_json_lines(
     assert finished[0]["func"] == "tests.fixtures.say_hello"
     assert finished[0]["queue"] == "default"
     assert isinstance(finished[0]["duration_ms"], int)
+
+
+@pytest.mark.parametrize("formatter", [TextFormatter, JsonFormatter])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "REDIS://:hunter2@db",
+        "redis://:p@hunter2@db/0",
+        "redis://:pa/hunter2@db",
+        "unix:///run/r.sock?Password=hunter2",
+        {"host": "db", "password": "hunter2"},
+    ],
+)
+def test_every_password_form_is_masked_in_both_formats(
+    formatter: type[logging.Formatter], value: object
+) -> None:
+    line = formatter().format(_record("connecting with %s", value))
+    assert "hunter2" not in line and "***" in line

@@ -82,6 +82,8 @@ def test_cli_pause_resume_suspend(
         assert done.returncode == 0, done.stderr
         return done
 
+    for name in ("a", "b"):
+        Queue(name, connection=connection).enqueue(add, 1, 2)
     assert "Paused a" in run("pause", "a", "b").stdout
     assert paused_queue_names(connection) == {"a", "b"}
     assert "Resumed b" in run("resume", "b").stdout

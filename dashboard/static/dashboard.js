@@ -11,6 +11,13 @@
   var pollMs = Math.max(500, parseInt(body.dataset.pollMs, 10) || 3000);
   var REGISTRIES = ['queued', 'started', 'scheduled', 'deferred', 'finished', 'failed', 'canceled'];
   var PAUSE_KEY = 'minirq.dashboard.paused';
+  var ZONE_KEY = 'minirq.dashboard.zone';
+  // Requests go to absolute URLs built from location.origin: a page opened at
+  // user:password@host/ in the address bar gives a base URL with credentials, and fetch() refuses any
+  // URL resolved against it. The origin never holds credentials.
+  var origin = window.location.origin;
+  var zone = 'utc';
+  try { zone = window.localStorage.getItem(ZONE_KEY) === 'local' ? 'local' : 'utc'; } catch (e) { zone = 'utc'; }
 
   // -- small helpers -----------------------------------------------------------------
 
@@ -54,10 +61,44 @@
   }
   function jobUrl(id) { return root + 'jobs/' + enc(id); }
   function apiUrl(path) { return root + 'api/' + path; }
+  function absolute(url) { return url.charAt(0) === '/' ? origin + url : url; }
+
+  function pad2(n) { return (n < 10 ? '0' : '') + n; }
+  function zoneName() {
+    if (zone === 'utc') return 'UTC';
+    var offset = -new Date().getTimezoneOffset();
+    var name = '';
+    try { name = Intl.DateTimeFormat().resolvedOptions().timeZone || ''; } catch (e) { name = ''; }
+    var sign = offset >= 0 ? '+' : '-';
+    var abs = Math.abs(offset);
+    var utcOffset = 'UTC' + sign + pad2(Math.floor(abs / 60)) + ':' + pad2(abs % 60);
+    return name ? name + ' (' + utcOffset + ')' : utcOffset;
+  }
+  // "2026-12-01 09:00:05.120 UTC", or the same moment in the browser's zone.
+  function timeText(iso) {
+    var date = new Date(iso);
+    if (isNaN(date.getTime())) return iso;
+    if (zone === 'utc') return iso.replace('T', ' ').replace('Z', '') + ' UTC';
+    var ms = String(date.getMilliseconds());
+    while (ms.length < 3) ms = '0' + ms;
+    return date.getFullYear() + '-' + pad2(date.getMonth() + 1) + '-' + pad2(date.getDate()) +
+      ' ' + pad2(date.getHours()) + ':' + pad2(date.getMinutes()) + ':' + pad2(date.getSeconds()) +
+      '.' + ms + ' ' + zoneName();
+  }
+  function clockText(iso) {
+    var date = new Date(iso);
+    if (zone === 'utc') return iso.slice(11, 16) + ' UTC';
+    return pad2(date.getHours()) + ':' + pad2(date.getMinutes());
+  }
+  function localizeTimes(scope) {
+    $all('time[datetime]', scope).forEach(function (node) {
+      node.textContent = timeText(node.getAttribute('datetime'));
+    });
+  }
 
   function when(iso) {
     if (!iso) return el('span', { className: 'muted', text: '–' });
-    return el('time', { datetime: iso, title: iso, text: iso.replace('T', ' ').replace('Z', '') });
+    return el('time', { datetime: iso, title: iso, text: timeText(iso) });
   }
 
   function durationText(s) {
@@ -81,14 +122,42 @@
     return el('span', { className: 'status status-' + value, text: value });
   }
 
+  function statusNode(value, retrying) {
+    var badge = statusBadge(value);
+    if (!retrying) return badge;
+    return el('span', {}, [badge, ' ', el('span', { className: 'status status-retrying', text: 'retrying' })]);
+  }
+
   function progressNode(p) {
     if (!p) return null;
-    return el('span', { className: 'progress' }, [
+    return el('span', { className: 'progress' + (p.stale ? ' stale' : '') }, [
       el('progress', { max: 100, value: p.percent }),
       ' ' + Math.round(p.percent) + '%',
+      p.stale ? ' ' : null,
+      p.stale ? el('span', { className: 'muted', text: '(last reported; not running)' }) : null,
       p.message ? ' ' : null,
       p.message ? el('span', { className: 'muted', text: p.message }) : null
     ]);
+  }
+
+  function errorNode(e) {
+    if (!e) return null;
+    return el('span', { className: 'error' }, [
+      el('code', { className: 'error-type', text: e.type }),
+      e.message ? ' ' : null,
+      e.message ? el('span', { className: 'error-text', text: e.message }) : null
+    ]);
+  }
+
+  function problemsNode(list) {
+    if (!list || !list.length) return null;
+    var text = 'broken: ' + list.join('; ');
+    return el('span', { className: 'broken', title: list.join('; '), text: text });
+  }
+
+  function jobLink(j) {
+    if (j.bad_id) return el('span', { className: 'broken', text: j.id });
+    return el('a', { href: jobUrl(j.id), text: j.id });
   }
 
   function actionForm(url, label, options) {
@@ -116,7 +185,7 @@
   }
 
   function getJSON(url) {
-    return fetch(url, {
+    return fetch(absolute(url), {
       headers: { Accept: 'application/json' }, credentials: 'same-origin', cache: 'no-store'
     }).then(function (response) {
       return response.json().catch(function () { return null; }).then(function (payload) {
@@ -131,7 +200,7 @@
   }
 
   function postJSON(url, payload) {
-    return fetch(url, {
+    return fetch(absolute(url), {
       method: 'POST',
       credentials: 'same-origin',
       headers: {
@@ -263,11 +332,40 @@
     }
   });
 
+  // -- time zone switch ---------------------------------------------------------------
+
+  var zoneListeners = [];
+  function setupZoneToggle() {
+    var button = $('#tz-toggle');
+    if (!button) return;
+    var render = function () {
+      button.textContent = 'Times: ' + (zone === 'utc' ? 'UTC' : 'local');
+      button.setAttribute('aria-pressed', zone === 'local' ? 'true' : 'false');
+      button.title = 'Times are shown in ' + zoneName() + '; click to switch to ' +
+        (zone === 'utc' ? "this browser's time zone" : 'UTC');
+      body.dataset.zone = zone;
+      localizeTimes(document);
+      zoneListeners.forEach(function (listener) { listener(); });
+    };
+    button.addEventListener('click', function () {
+      zone = zone === 'utc' ? 'local' : 'utc';
+      try { window.localStorage.setItem(ZONE_KEY, zone); } catch (e) { /* private mode */ }
+      render();
+    });
+    render();
+  }
+
   // -- the chart -----------------------------------------------------------------------
 
-  function drawChart(container, points) {
+  var WINDOW_TITLES = {
+    hour: 'Jobs per minute, last hour',
+    day: 'Jobs per 10 minutes, last day',
+    week: 'Jobs per hour, last week'
+  };
+
+  function drawChart(container, points, window_) {
     // Drawn at the container's own size so that labels keep their shape at any width.
-    var W = Math.max(container.clientWidth - 16, 240), H = 164, left = 34, bottom = 18, top = 8;
+    var W = Math.max(container.clientWidth - 16, 200), H = 164, left = 34, bottom = 18, top = 8;
     var max = 1;
     points.forEach(function (p) { max = Math.max(max, p.processed, p.failed); });
     var plotH = H - top - bottom;
@@ -277,21 +375,27 @@
       var x = left + i * step;
       var hp = (p.processed / max) * plotH;
       var hf = (p.failed / max) * plotH;
-      var label = p.minute.slice(11, 16) + ' UTC: ' + p.processed + ' processed, ' + p.failed + ' failed';
+      var label = timeText(p.start) + ': ' + p.processed + ' processed, ' + p.failed + ' failed';
       bars.push(svg('g', {}, [
         svg('title', {}, [label]),
-        svg('rect', { x: x + 1, y: top + plotH - hp, width: Math.max(step - 2, 1), height: hp, 'class': 'bar-processed' }),
-        svg('rect', { x: x + 1, y: top + plotH - hf, width: Math.max(step - 2, 1), height: hf, 'class': 'bar-failed' })
+        svg('rect', { x: x + 0.5, y: top + plotH - hp, width: Math.max(step - 1, 0.5), height: hp, 'class': 'bar-processed' }),
+        svg('rect', { x: x + 0.5, y: top + plotH - hf, width: Math.max(step - 1, 0.5), height: hf, 'class': 'bar-failed' })
       ]));
     });
     var n = points.length;
-    var chart = svg('svg', { viewBox: '0 0 ' + W + ' ' + H, id: 'chart-svg', 'data-points': n }, [
+    var first = n ? clockText(points[0].start) : '';
+    var middle = n ? clockText(points[Math.floor(n / 2)].start) : '';
+    if (window_ !== 'hour' && n) {
+      first = timeText(points[0].start).slice(5, 16);
+      middle = timeText(points[Math.floor(n / 2)].start).slice(5, 16);
+    }
+    var chart = svg('svg', { viewBox: '0 0 ' + W + ' ' + H, id: 'chart-svg', 'data-points': n, 'data-window': window_ }, [
       svg('line', { x1: left, y1: top + plotH, x2: W, y2: top + plotH, 'class': 'axis' }),
       svg('line', { x1: left, y1: top, x2: left, y2: top + plotH, 'class': 'axis' }),
       svg('text', { x: left - 4, y: top + 8, 'text-anchor': 'end' }, [String(max)]),
       svg('text', { x: left - 4, y: top + plotH, 'text-anchor': 'end' }, ['0']),
-      svg('text', { x: left, y: H - 4 }, ['-' + n + ' min']),
-      svg('text', { x: left + (W - left) / 2, y: H - 4, 'text-anchor': 'middle' }, ['-' + Math.round(n / 2) + ' min']),
+      svg('text', { x: left, y: H - 4 }, [first]),
+      svg('text', { x: left + (W - left) / 2, y: H - 4, 'text-anchor': 'middle' }, [middle]),
       svg('text', { x: W, y: H - 4, 'text-anchor': 'end' }, ['now'])
     ].concat(bars));
     clear(container);
@@ -300,54 +404,127 @@
 
   // -- pages ---------------------------------------------------------------------------
 
+  function queueRow(q) {
+    var cells = [el('td', { className: 'queue-name' }, [
+      el('a', { href: queueUrl(q.name), text: q.name }),
+      q.paused ? ' ' : null,
+      q.paused ? el('span', { className: 'badge paused', text: 'paused' }) : null,
+      q.no_worker ? ' ' : null,
+      q.no_worker ? el('span', {
+        className: 'badge no-worker', title: 'No live worker listens to this queue',
+        text: q.counts.queued + ' waiting, no worker'
+      }) : null,
+      q.problems && q.problems.length ? ' ' : null,
+      problemsNode(q.problems)
+    ])];
+    REGISTRIES.forEach(function (r) {
+      var count = q.counts[r];
+      cells.push(el('td', { className: 'num' }, [el('a', {
+        className: 'count count-' + r, 'data-registry': r, 'data-zero': count === 0,
+        href: queueUrl(q.name, { registry: r }), text: count === null ? '?' : count
+      })]));
+    });
+    cells.push(el('td', { className: 'num latency', text: duration(q.latency_s) }));
+    if (!readOnly) {
+      var base = 'queues/' + enc(q.name);
+      cells.push(el('td', { className: 'actions' }, [
+        actionForm(apiUrl(base + '/requeue-failed'), 'Requeue failed',
+          { confirm: 'Requeue every failed job of ' + q.name + '?' }),
+        ' ',
+        q.paused ? actionForm(apiUrl(base + '/resume'), 'Resume')
+          : actionForm(apiUrl(base + '/pause'), 'Pause'),
+        ' ',
+        actionForm(apiUrl(base + '/empty'), 'Empty',
+          { confirm: 'Delete every queued job of ' + q.name + '?', danger: true })
+      ]));
+    }
+    return el('tr', { 'data-queue': q.name }, cells);
+  }
+
   function overviewPage() {
     var chart = $('#chart');
+    var chartWindow = 'hour';
+    var lastPoints = null;
+    $all('.window-button').forEach(function (button) {
+      button.addEventListener('click', function () {
+        chartWindow = button.dataset.window;
+        $all('.window-button').forEach(function (b) {
+          var on = b === button;
+          b.classList.toggle('current', on);
+          b.setAttribute('aria-pressed', on ? 'true' : 'false');
+        });
+        $('#chart-title').textContent = WINDOW_TITLES[chartWindow];
+        refreshNow();
+      });
+    });
+    zoneListeners.push(function () {
+      $('#chart-zone').textContent = '(times in ' + zoneName() + ')';
+      if (lastPoints) drawChart(chart, lastPoints, chartWindow);
+    });
     refreshers.push(function () {
       return getJSON(apiUrl('queues')).then(function (data) {
         $('#workers-count').textContent = data.workers;
-        $('#redis-version').textContent = data.redis.version || '';
-        $('#redis-memory').textContent = (data.redis.used_memory_human || '') + ' used';
+        var redis = data.redis;
+        $('#redis-version').textContent = redis.unavailable ? 'unavailable' : (redis.version || '');
+        $('#redis-memory').textContent = redis.unavailable ? redis.unavailable
+          : (redis.used_memory_human || '') + ' used';
+        var s = data.scheduler;
+        var holder = $('#scheduler-holder');
+        clear(holder);
+        holder.appendChild(s.active ? document.createTextNode(s.holder)
+          : el('span', { className: 'warn-text', text: 'none active' }));
+        $('#scheduler-pass').textContent = s.last_pass ? 'last pass ' + duration(s.last_pass_age_s) + ' ago' : 'no pass recorded';
         var tbody = $('#queues-body');
         clear(tbody);
-        if (!data.queues.length) tbody.appendChild(emptyRow(9, 'No queues yet: enqueue a job to see one here.'));
-        data.queues.forEach(function (q) {
-          var cells = [el('td', {}, [
-            el('a', { href: queueUrl(q.name), text: q.name }),
-            q.paused ? ' ' : null,
-            q.paused ? el('span', { className: 'badge paused', text: 'paused' }) : null
-          ])];
-          REGISTRIES.forEach(function (r) {
-            cells.push(el('td', { className: 'num' }, [el('a', {
-              className: 'count count-' + r, 'data-registry': r, 'data-zero': q.counts[r] === 0,
-              href: queueUrl(q.name, { registry: r }), text: q.counts[r]
-            })]));
-          });
-          if (!readOnly) {
-            cells.push(el('td', { className: 'actions' }, [
-              actionForm(apiUrl('queues/' + enc(q.name) + '/requeue-failed'), 'Requeue failed',
-                { confirm: 'Requeue every failed job of ' + q.name + '?' }),
-              ' ',
-              q.paused ? actionForm(apiUrl('queues/' + enc(q.name) + '/resume'), 'Resume')
-                : actionForm(apiUrl('queues/' + enc(q.name) + '/pause'), 'Pause'),
-              ' ',
-              actionForm(apiUrl('queues/' + enc(q.name) + '/empty'), 'Empty',
-                { confirm: 'Delete every queued job of ' + q.name + '?', danger: true })
-            ]));
-          }
-          tbody.appendChild(el('tr', { 'data-queue': q.name }, cells));
+        if (!data.queues.length && !data.broken_queues.length) tbody.appendChild(emptyRow(10, 'No queues yet: enqueue a job to see one here.'));
+        data.queues.forEach(function (q) { tbody.appendChild(queueRow(q)); });
+        data.broken_queues.forEach(function (b) {
+          tbody.appendChild(el('tr', { className: 'broken-row' }, [el('td', { colspan: 10 }, [
+            el('span', { className: 'broken', text: 'broken queue name: ' + b })
+          ])]));
         });
       });
     });
     refreshers.push(function () {
-      return getJSON(apiUrl('stats?minutes=60')).then(function (data) {
-        $('#processed-hour').textContent = data.processed;
-        $('#failed-hour').textContent = data.failed;
-        drawChart(chart, data.points);
+      return getJSON(apiUrl('history?window=' + chartWindow)).then(function (data) {
+        if (data.window === 'hour') {
+          $('#processed-hour').textContent = data.processed;
+          $('#failed-hour').textContent = data.failed;
+        }
+        lastPoints = data.points;
+        drawChart(chart, data.points, data.window);
       });
     });
   }
 
   var selected = {};
+
+  function jobRow(j, hasChecks, showError) {
+    var cells = [];
+    if (hasChecks) {
+      cells.push(el('td', { className: 'check' }, [j.bad_id ? null : el('input', {
+        type: 'checkbox', name: 'ids', value: j.id, 'aria-label': 'Select ' + j.id,
+        checked: !!selected[j.id]
+      })]));
+    }
+    cells.push(
+      el('td', { className: 'id' }, [jobLink(j)]),
+      el('td', { className: 'call' }, [
+        j.call !== null && j.call !== undefined ? el('code', { text: j.call }) : null, ' ',
+        progressNode(j.progress), ' ', problemsNode(j.problems)
+      ]),
+      el('td', {}, [statusNode(j.status, j.retrying)])
+    );
+    if (showError) cells.push(el('td', { className: 'error-cell' }, [errorNode(j.error)]));
+    cells.push(
+      el('td', {}, [when(j.enqueued_at)]),
+      el('td', {}, [when(j.started_at)]),
+      el('td', {}, [when(j.ended_at)]),
+      el('td', { className: 'num', text: duration(j.duration_s) }),
+      el('td', { className: 'worker', text: j.worker || '' })
+    );
+    return el('tr', { 'data-id': j.id, className: j.problems && j.problems.length ? 'broken-row' : null }, cells);
+  }
 
   function queuePage() {
     var name = body.dataset.queue;
@@ -356,7 +533,11 @@
       registry: registry, page: body.dataset.listPage,
       per_page: body.dataset.perPage, order: body.dataset.order
     };
+    if (body.dataset.func) params.func = body.dataset.func;
+    if (body.dataset.status) params.status = body.dataset.status;
     var hasChecks = !!$('#select-all');
+    var table = $('table.jobs');
+    var showError = table && table.dataset.showError === '1';
     var updateSelected = function () {
       var count = $('#selected-count');
       if (count) count.textContent = selectedIds().length + ' selected';
@@ -379,7 +560,8 @@
           if (q.name !== name) return;
           $('#paused-badge').hidden = !q.paused;
           $all('.tab-count').forEach(function (node) {
-            node.textContent = q.counts[node.dataset.registry];
+            var count = q.counts[node.dataset.registry];
+            node.textContent = count === null ? '?' : count;
           });
         });
       });
@@ -389,28 +571,12 @@
       return getJSON(apiUrl('queues/' + enc(name) + '/jobs?' + query)).then(function (data) {
         var tbody = $('#jobs-body');
         clear(tbody);
-        if (!data.jobs.length) tbody.appendChild(emptyRow(9, 'No ' + registry + ' jobs.'));
+        var filtered = params.func || params.status;
+        if (!data.jobs.length) tbody.appendChild(emptyRow(10, 'No ' + registry + ' jobs' + (filtered ? ' match the filter.' : '.')));
         var present = {};
         data.jobs.forEach(function (j) {
           present[j.id] = true;
-          var cells = [];
-          if (hasChecks) {
-            cells.push(el('td', { className: 'check' }, [el('input', {
-              type: 'checkbox', name: 'ids', value: j.id, 'aria-label': 'Select ' + j.id,
-              checked: !!selected[j.id]
-            })]));
-          }
-          cells.push(
-            el('td', { className: 'id' }, [el('a', { href: jobUrl(j.id), text: j.id })]),
-            el('td', { className: 'call' }, [j.call !== null && j.call !== undefined ? el('code', { text: j.call }) : null, ' ', progressNode(j.progress)]),
-            el('td', {}, [statusBadge(j.status)]),
-            el('td', {}, [when(j.enqueued_at)]),
-            el('td', {}, [when(j.started_at)]),
-            el('td', {}, [when(j.ended_at)]),
-            el('td', { className: 'num', text: duration(j.duration_s) }),
-            el('td', { text: j.worker || '' })
-          );
-          tbody.appendChild(el('tr', { 'data-id': j.id }, cells));
+          tbody.appendChild(jobRow(j, hasChecks, showError));
         });
         Object.keys(selected).forEach(function (id) { if (!present[id]) delete selected[id]; });
         updateSelected();
@@ -429,16 +595,17 @@
           clear(target);
           if (typeof node === 'string') target.textContent = node; else if (node) target.appendChild(node);
         };
-        set('status', statusBadge(job.status));
+        set('status', statusNode(job.status, job.retrying));
         set('progress', progressNode(job.progress) || '–');
+        set('error', errorNode(job.error) || '–');
         set('enqueued_at', when(job.enqueued_at));
         set('started_at', when(job.started_at));
         set('ended_at', when(job.ended_at));
         set('duration_s', duration(job.duration_s));
         set('worker', job.worker || '–');
         set('retries_left', job.retries_left === null ? '–' : String(job.retries_left));
-        set('orphaned_count', String(job.orphaned_count));
-        set('attempts', String(job.attempts));
+        set('orphaned_count', job.orphaned_count === null ? '–' : String(job.orphaned_count));
+        set('attempts', job.attempts === null ? '–' : String(job.attempts));
         set('result', job.result || '');
         set('exc_info', job.exc_info || '');
         set('exception_type', job.exception_type || '');
@@ -463,41 +630,89 @@
     }
   }
 
+  function workerRow(w) {
+    var queues = [];
+    w.queues.forEach(function (q, i) {
+      if (i) queues.push(', ');
+      queues.push(el('a', { href: queueUrl(q), text: q }));
+    });
+    var job = w.current_job;
+    var cells = [
+      el('td', { className: 'worker-name' }, [w.name, ' ', problemsNode(w.problems)]),
+      el('td', { text: w.hostname }),
+      el('td', { className: 'num', text: w.pid === null ? '–' : w.pid }),
+      el('td', {}, [el('span', { className: 'status status-' + w.state, text: w.state })]),
+      el('td', {}, queues),
+      el('td', {}, job ? [el('a', { href: jobUrl(job.id), text: job.id }), ' ', job.call ? el('code', { text: job.call }) : null] : []),
+      el('td', { className: 'num', text: duration(job ? job.running_s : null) }),
+      el('td', { className: 'num', text: duration(w.uptime_s) }),
+      el('td', { className: 'num', text: duration(w.heartbeat_age_s) + ' ago' }),
+      el('td', { className: 'num', text: w.successful_job_count }),
+      el('td', { className: 'num', text: w.failed_job_count }),
+      el('td', { className: 'num', text: duration(w.total_working_time_s) })
+    ];
+    if (!readOnly) {
+      cells.push(el('td', { className: 'actions' }, [
+        job ? actionForm(apiUrl('jobs/' + enc(job.id) + '/stop'), 'Stop job', {
+          confirm: 'Stop job ' + job.id + '? Its worker kills it and records it as stopped.', danger: true
+        }) : null,
+        job ? ' ' : null,
+        actionForm(apiUrl('workers/' + enc(w.name) + '/shutdown'), 'Shut down', {
+          confirm: 'Shut down worker ' + w.name + '? It finishes its current job, then exits.', danger: true
+        })
+      ]));
+    }
+    return el('tr', { className: w.problems && w.problems.length ? 'broken-row' : null }, cells);
+  }
+
+  function schedulerLine(s) {
+    var line = $('#scheduler-status');
+    if (!line) return;
+    clear(line);
+    line.appendChild(document.createTextNode('Scheduler: '));
+    if (s.active) {
+      line.appendChild(el('strong', { text: s.holder }));
+      line.appendChild(document.createTextNode(' is active'));
+    } else {
+      line.appendChild(el('span', { className: 'warn-text', text: 'no scheduler is active' }));
+      line.appendChild(document.createTextNode(' (scheduled jobs and retries wait)'));
+    }
+    if (s.last_pass) {
+      line.appendChild(document.createTextNode('; last pass ' + duration(s.last_pass_age_s) + ' ago by ' + s.last_pass_by));
+    }
+    line.appendChild(document.createTextNode('.'));
+  }
+
   function workersPage() {
     refreshers.push(function () {
       return getJSON(apiUrl('workers')).then(function (data) {
         $('#workers-total').textContent = data.workers.length;
+        schedulerLine(data.scheduler);
         var tbody = $('#workers-body');
         clear(tbody);
-        if (!data.workers.length) tbody.appendChild(emptyRow(11, 'No live workers. Start one with minirq worker.'));
-        data.workers.forEach(function (w) {
-          var queues = [];
-          w.queues.forEach(function (q, i) {
-            if (i) queues.push(', ');
-            queues.push(el('a', { href: queueUrl(q), text: q }));
-          });
-          var job = w.current_job;
-          tbody.appendChild(el('tr', {}, [
-            el('td', { text: w.name }), el('td', { text: w.hostname }),
-            el('td', { className: 'num', text: w.pid }),
-            el('td', {}, [el('span', { className: 'status status-' + w.state, text: w.state })]),
-            el('td', {}, queues),
-            el('td', {}, job ? [el('a', { href: jobUrl(job.id), text: job.id }), ' ', job.call ? el('code', { text: job.call }) : null] : []),
-            el('td', { className: 'num', text: duration(job ? job.running_s : null) }),
-            el('td', { className: 'num', text: duration(w.heartbeat_age_s) + ' ago' }),
-            el('td', { className: 'num', text: w.successful_job_count }),
-            el('td', { className: 'num', text: w.failed_job_count }),
-            el('td', { className: 'num', text: duration(w.total_working_time_s) })
-          ]));
-        });
+        if (!data.workers.length) tbody.appendChild(emptyRow(13, 'No live workers. Start one with minirq worker.'));
+        data.workers.forEach(function (w) { tbody.appendChild(workerRow(w)); });
       });
     });
   }
 
   function failedPage() {
+    var func = body.dataset.func || '';
     refreshers.push(function () {
-      return getJSON(apiUrl('failed')).then(function (data) {
+      return getJSON(apiUrl('failed' + (func ? '?func=' + enc(func) : ''))).then(function (data) {
         $('#failed-total').textContent = data.total;
+        var recent = $('#recent-failures-body');
+        clear(recent);
+        if (!data.recent.length) recent.appendChild(emptyRow(5, 'No failed jobs.'));
+        data.recent.forEach(function (j) {
+          recent.appendChild(el('tr', { className: j.problems && j.problems.length ? 'broken-row' : null }, [
+            el('td', { className: 'id' }, [jobLink(j)]),
+            el('td', { className: 'call' }, [el('code', { text: j.func || '' }), ' ', problemsNode(j.problems)]),
+            el('td', { className: 'error-cell' }, [errorNode(j.error)]),
+            el('td', {}, [el('a', { href: queueUrl(j.origin, { registry: 'failed' }), text: j.origin })]),
+            el('td', {}, [when(j.ended_at)])
+          ]));
+        });
         var queues = $('#failed-queues-body');
         clear(queues);
         if (!data.queues.length) queues.appendChild(emptyRow(3, 'No failed jobs.'));
@@ -530,48 +745,92 @@
           groups.appendChild(el('tr', {}, [
             el('td', {}, [el('code', { text: g.exception })]),
             el('td', { className: 'num', text: g.count }),
-            el('td', {}, qs), el('td', {}, ids)
+            el('td', {}, qs), el('td', { className: 'id' }, ids)
           ]));
         });
       });
     });
   }
 
+  function scheduledRow(j, retry) {
+    var cells = [
+      el('td', { className: 'id' }, [jobLink(j)]),
+      el('td', { className: 'call' }, [j.call ? el('code', { text: j.call }) : null, ' ', problemsNode(j.problems)])
+    ];
+    if (retry) cells.push(el('td', { className: 'error-cell' }, [errorNode(j.error)]));
+    cells.push(
+      el('td', {}, [el('a', { href: queueUrl(j.origin, { registry: 'scheduled' }), text: j.origin })]),
+      el('td', {}, [when(j.due_at)]),
+      el('td', { className: 'num', text: duration(j.due_in_s, true) })
+    );
+    if (!readOnly) {
+      cells.push(el('td', { className: 'actions' }, [
+        actionForm(apiUrl('jobs/' + enc(j.id) + '/enqueue-now'), retry ? 'Retry now' : 'Enqueue now'),
+        ' ',
+        actionForm(apiUrl('jobs/' + enc(j.id) + '/cancel'), 'Cancel',
+          { confirm: 'Cancel job ' + j.id + '?', danger: true })
+      ]));
+    }
+    return el('tr', {}, cells);
+  }
+
+  function cronRow(c) {
+    if (c.problem) {
+      return el('tr', { className: 'broken-row' }, [
+        el('td', { text: c.name }),
+        el('td', { colspan: 8 }, [el('span', { className: 'broken', text: 'broken entry: ' + c.problem })])
+      ]);
+    }
+    return el('tr', {}, [
+      el('td', { text: c.name }), el('td', {}, [el('code', { text: c.schedule })]),
+      el('td', { text: c.timezone }), el('td', {}, [el('code', { text: c.func_name })]),
+      el('td', { text: c.queue }),
+      el('td', {}, [when(c.next_run)]),
+      el('td', { className: 'num', text: duration(c.next_in_s, true) }),
+      el('td', {}, [when(c.last_run)]),
+      el('td', {}, [c.last_job_id ? el('a', { href: jobUrl(c.last_job_id), text: c.last_job_id })
+        : el('span', { className: 'muted', text: 'never run' })])
+    ]);
+  }
+
   function scheduledPage() {
     refreshers.push(function () {
       return getJSON(apiUrl('scheduled')).then(function (data) {
         $('#scheduled-total').textContent = data.total;
+        $('#retrying-count').textContent = data.retrying.length;
+        var retrying = $('#retrying-body');
+        clear(retrying);
+        if (!data.retrying.length) retrying.appendChild(emptyRow(7, 'No job is waiting to retry.'));
+        data.retrying.forEach(function (j) { retrying.appendChild(scheduledRow(j, true)); });
         var tbody = $('#scheduled-body');
         clear(tbody);
         if (!data.jobs.length) tbody.appendChild(emptyRow(6, 'No scheduled jobs.'));
-        data.jobs.forEach(function (j) {
-          tbody.appendChild(el('tr', {}, [
-            el('td', { className: 'id' }, [el('a', { href: jobUrl(j.id), text: j.id })]),
-            el('td', { className: 'call' }, [j.call ? el('code', { text: j.call }) : null]),
-            el('td', {}, [el('a', { href: queueUrl(j.origin, { registry: 'scheduled' }), text: j.origin })]),
-            el('td', {}, [when(j.due_at)]),
-            el('td', { className: 'num', text: duration(j.due_in_s, true) }),
-            readOnly ? null : el('td', { className: 'actions' }, [
-              actionForm(apiUrl('jobs/' + enc(j.id) + '/enqueue-now'), 'Enqueue now'),
-              ' ',
-              actionForm(apiUrl('jobs/' + enc(j.id) + '/cancel'), 'Cancel',
-                { confirm: 'Cancel job ' + j.id + '?', danger: true })
-            ])
-          ]));
-        });
+        data.jobs.forEach(function (j) { tbody.appendChild(scheduledRow(j, false)); });
         var cron = $('#cron-body');
         clear(cron);
         if (!data.cron.length) cron.appendChild(emptyRow(9, 'No cron entries.'));
-        data.cron.forEach(function (c) {
-          cron.appendChild(el('tr', {}, [
-            el('td', { text: c.name }), el('td', {}, [el('code', { text: c.schedule })]),
-            el('td', { text: c.timezone }), el('td', {}, [el('code', { text: c.func_name })]),
-            el('td', { text: c.queue }),
-            el('td', {}, [when(c.next_run)]),
-            el('td', { className: 'num', text: duration(c.next_in_s, true) }),
-            el('td', {}, [when(c.last_run)]),
-            el('td', {}, [c.last_job_id ? el('a', { href: jobUrl(c.last_job_id), text: c.last_job_id })
-              : el('span', { className: 'muted', text: 'never run' })])
+        data.cron.forEach(function (c) { cron.appendChild(cronRow(c)); });
+      });
+    });
+  }
+
+  function functionsPage() {
+    var query = 'window=' + enc(body.dataset.window || 'hour');
+    if (body.dataset.func) query += '&func=' + enc(body.dataset.func);
+    refreshers.push(function () {
+      return getJSON(apiUrl('functions?' + query)).then(function (data) {
+        var tbody = $('#functions-body');
+        clear(tbody);
+        if (!data.functions.length) tbody.appendChild(emptyRow(7, 'No job ended in the last ' + data.window + '.'));
+        data.functions.forEach(function (f) {
+          tbody.appendChild(el('tr', { 'data-func': f.func }, [
+            el('td', { className: 'func' }, [el('code', { text: f.func })]),
+            el('td', { className: 'num', text: f.run }),
+            el('td', { className: 'num' + (f.failed ? ' failed-count' : ''), text: f.failed }),
+            el('td', { className: 'num', text: f.run ? (100 * f.failed / f.run).toFixed(1) : '–' }),
+            el('td', { className: 'num', text: duration(f.mean_s) }),
+            el('td', { className: 'num', text: duration(f.p50_s) }),
+            el('td', { className: 'num', text: duration(f.p95_s) })
           ]));
         });
       });
@@ -579,14 +838,13 @@
   }
 
   var pages = {
-    overview: overviewPage, queue: queuePage, job: jobPage,
-    workers: workersPage, failed: failedPage, scheduled: scheduledPage
+    overview: overviewPage, queue: queuePage, job: jobPage, workers: workersPage,
+    failed: failedPage, scheduled: scheduledPage, functions: functionsPage
   };
 
   setupLiveToggle();
   var setup = pages[body.dataset.page];
-  if (setup) {
-    setup();
-    tick();
-  }
+  if (setup) setup();
+  setupZoneToggle();
+  if (setup) tick();
 }());

@@ -1,0 +1,124 @@
+"""``minirq info``: queues with their job counts by state, and workers with their jobs."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import click
+import redis
+
+from .. import suspension
+from ..keys import REGISTRY_KINDS, Keys
+from ..queue import Queue
+from ..registry import REGISTRY_CLASSES
+from ..utils import decode
+from ..worker import BaseWorker
+from .context import CliContext, pass_cli
+from .options import add_to_path, connection_options
+
+INFO_BAR_WIDTH = 30
+
+
+@click.command()
+@click.argument("queues", nargs=-1)
+@connection_options
+@click.option(
+    "--interval",
+    type=click.FloatRange(min=0.1),
+    default=None,
+    help="Refresh every S seconds until interrupted.",
+)
+@pass_cli
+def info(
+    cli: CliContext,
+    queues: tuple[str, ...],
+    url: str | None,
+    config_module: str | None,
+    interval: float | None,
+) -> None:
+    """Show queues with their job counts by state, and workers with their current jobs."""
+    add_to_path()
+    cli.load(url, config_module)
+    if queues:
+        cli.existing_queues(queues)
+    if interval is None:
+        click.echo(render_info(cli, queues))
+        return
+    try:
+        while True:
+            text = render_info(cli, queues)
+            click.clear()
+            click.echo(f"{time.strftime('%H:%M:%S')}  every {interval:g} s, Ctrl+C to stop\n")
+            click.echo(text)
+            time.sleep(interval)
+    except KeyboardInterrupt:
+        return
+
+
+def _bar_char() -> str:
+    try:
+        "█".encode(sys.stdout.encoding or "ascii")
+    except (UnicodeEncodeError, LookupError):
+        return "#"
+    return "█"
+
+
+def render_info(cli: CliContext, names: tuple[str, ...]) -> str:
+    """The text of one ``minirq info`` screen (the Redis URL shown without its password)."""
+    connection, prefix = cli.connection, cli.prefix
+    selected = (
+        [cli.queue(n) for n in names] if names else Queue.all(connection=connection, prefix=prefix)
+    )
+    lines = [f"Redis {cli.shown_url}, prefix {prefix}", *_queue_lines(selected)]
+    paused = sorted(suspension.paused_queue_names(connection, prefix))
+    if paused:
+        lines.append(f"paused: {', '.join(paused)}")
+    if suspension.is_suspended(connection, prefix):
+        lines.append("workers are suspended (minirq resume lifts it)")
+    lines.append("")
+    lines.extend(_worker_lines(connection, cli.keys))
+    return "\n".join(lines)
+
+
+def _queue_lines(selected: list[Queue]) -> list[str]:
+    rows = [
+        (q.name, q.count, [REGISTRY_CLASSES[k](queue=q).count for k in REGISTRY_KINDS])
+        for q in selected
+    ]
+    name_width = max([5, *(len(name) for name, _, _ in rows)])
+    biggest = max([1, *(queued for _, queued, _ in rows)])
+    char = _bar_char()
+    header = f"{'queue':<{name_width}} {'':<{INFO_BAR_WIDTH}} {'queued':>8}" + "".join(
+        f" {k:>9}" for k in REGISTRY_KINDS
+    )
+    lines = [header]
+    for name, queued, counts in rows:
+        # Any queued job shows at least one block, so a short queue is not mistaken for empty.
+        filled = -(-queued * INFO_BAR_WIDTH // biggest)
+        lines.append(
+            f"{name:<{name_width}} {char * filled:<{INFO_BAR_WIDTH}} {queued:>8}"
+            + "".join(f" {c:>9}" for c in counts)
+        )
+    if not selected:
+        lines.append("(no queues)")
+    return lines
+
+
+def _worker_lines(connection: redis.Redis, keys: Keys) -> list[str]:
+    workers = BaseWorker.all(connection=connection, prefix=keys.prefix)
+    with connection.pipeline(transaction=False) as pipe:
+        for w in workers:
+            pipe.hget(keys.job(w.current_job_id or ""), "func")
+        funcs = pipe.execute()
+    lines = [f"{len(workers)} worker(s)"]
+    for w, func in zip(workers, funcs, strict=True):
+        job = f" job {w.current_job_id} {decode(func) or ''}".rstrip() if w.current_job_id else ""
+        lines.append(
+            f"  {w.name} {w.state} on {','.join(w.queue_names)}{job} "
+            f"({w.successful_job_count} ok, {w.failed_job_count} failed)"
+        )
+    return lines
+
+
+__all__ = ["info", "render_info"]

@@ -1,0 +1,1 @@
+"""Integrations of minirq with web frameworks, each an optional extra (``minirq[django]``)."""

@@ -1,0 +1,137 @@
+"""minirq.hooks: each event runs in the process the docs say, around real forks."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import redis
+
+from minirq import ConfigurationError, JobStatus, Queue, SimpleWorker, Worker, WorkerPool, hooks
+from tests import fixtures
+
+LOG_KEY = "test:hooks"
+
+
+@pytest.fixture
+def recorded(redis_url: str) -> Iterator[Callable[[], list[tuple[str, int, str]]]]:
+    """Registers a hook for every event that appends (event, pid, job id) to a Redis list,
+    from whatever process runs it; yields a reader of that list."""
+
+    def recorder(event: str) -> Callable[..., None]:
+        def hook(*args: Any) -> None:
+            client = redis.Redis.from_url(redis_url)
+            job_id = args[0].id if args else ""
+            client.rpush(LOG_KEY, f"{event} {os.getpid()} {job_id}")
+            client.close()
+
+        return hook
+
+    registered = [(event, recorder(event)) for event in hooks.EVENTS]
+    for event, hook in registered:
+        hooks.register(event, hook)
+
+    def read() -> list[tuple[str, int, str]]:
+        client = redis.Redis.from_url(redis_url)
+        rows = [raw.decode().split(" ") for raw in client.lrange(LOG_KEY, 0, -1)]
+        client.close()
+        return [(event, int(pid), job_id) for event, pid, job_id in rows]
+
+    yield read
+    for event, hook in registered:
+        hooks.unregister(event, hook)
+
+
+def test_forking_worker_runs_each_hook_in_its_process(
+    connection: redis.Redis, queue: Queue, recorded: Callable[[], list[tuple[str, int, str]]]
+) -> None:
+    jobs = [queue.enqueue(fixtures.add, i, 1) for i in range(3)]
+    Worker([queue], connection=connection).work(burst=True)
+    assert all(job.get_status() == JobStatus.FINISHED for job in jobs)
+    rows = recorded()
+    parent = os.getpid()
+    forks = [row for row in rows if row[0] == "before_fork"]
+    assert [pid for _, pid, _ in forks] == [parent] * 3
+    for job in jobs:
+        mine = [(event, pid) for event, pid, job_id in rows if job_id == job.id]
+        assert [event for event, _ in mine] == ["before_job", "after_job"]
+        horse = mine[0][1]
+        assert horse != parent and mine[1][1] == horse
+        # The horse was started (after the fork) before it ran the job.
+        assert rows.index(("horse_start", horse, "")) < rows.index(("before_job", horse, job.id))
+
+
+def test_pool_forks_once_per_horse_and_wraps_every_job(
+    connection: redis.Redis, queue: Queue, recorded: Callable[[], list[tuple[str, int, str]]]
+) -> None:
+    jobs = [queue.enqueue(fixtures.add, i, 1) for i in range(6)]
+    WorkerPool([queue], connection=connection, size=2).work(burst=True)
+    assert all(job.get_status() == JobStatus.FINISHED for job in jobs)
+    rows = recorded()
+    parent = os.getpid()
+    assert [(e, pid) for e, pid, _ in rows if e == "before_fork"] == [("before_fork", parent)] * 2
+    horses = {pid for e, pid, _ in rows if e == "horse_start"}
+    assert len(horses) == 2 and parent not in horses
+    for job in jobs:
+        mine = [(event, pid) for event, pid, job_id in rows if job_id == job.id]
+        assert [event for event, _ in mine] == ["before_job", "after_job"]
+        assert mine[0][1] == mine[1][1] and mine[0][1] in horses
+
+
+def test_simple_worker_wraps_jobs_in_its_own_process_without_forking(
+    connection: redis.Redis, queue: Queue, recorded: Callable[[], list[tuple[str, int, str]]]
+) -> None:
+    ok = queue.enqueue(fixtures.add, 1, 2)
+    failing = queue.enqueue(fixtures.div_by_zero)
+    SimpleWorker([queue], connection=connection).work(burst=True)
+    assert failing.get_status() == JobStatus.FAILED
+    me = os.getpid()
+    assert recorded() == [
+        ("before_job", me, ok.id),
+        ("after_job", me, ok.id),
+        ("before_job", me, failing.id),
+        ("after_job", me, failing.id),
+    ]
+
+
+def test_sync_queue_runs_no_hook(
+    connection: redis.Redis, recorded: Callable[[], list[tuple[str, int, str]]]
+) -> None:
+    Queue("default", connection=connection, is_async=False).enqueue(fixtures.add, 1, 2)
+    assert recorded() == []
+
+
+def _broken_hook(*args: Any) -> None:
+    raise RuntimeError("hook broke")
+
+
+def test_a_raising_hook_is_logged_and_the_job_still_runs(
+    connection: redis.Redis, queue: Queue, caplog: pytest.LogCaptureFixture
+) -> None:
+    hooks.register("before_job", _broken_hook)
+    try:
+        job = queue.enqueue(fixtures.add, 2, 2)
+        with caplog.at_level(logging.ERROR, logger="minirq.hooks"):
+            SimpleWorker([queue], connection=connection).work(burst=True)
+    finally:
+        hooks.unregister("before_job", _broken_hook)
+    assert job.get_status() == JobStatus.FINISHED and job.return_value() == 4
+    assert "the before_job hook" in caplog.text and "hook broke" in caplog.text
+
+
+def test_register_refuses_unknown_events_and_non_callables_and_dedupes() -> None:
+    with pytest.raises(ConfigurationError, match="unknown hook event 'before_froks'"):
+        hooks.register("before_froks", _broken_hook)  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError, match="must be callable"):
+        hooks.register("after_job", "not callable")  # type: ignore[arg-type]
+    assert _broken_hook not in hooks.registered("after_job")
+    hooks.register("after_job", _broken_hook)
+    hooks.register("after_job", _broken_hook)
+    try:
+        assert hooks.registered("after_job").count(_broken_hook) == 1
+    finally:
+        hooks.unregister("after_job", _broken_hook)
+    assert _broken_hook not in hooks.registered("after_job")
