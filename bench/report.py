@@ -200,3 +200,9 @@ def widest_spread(results: Results) -> float:
         if metric in ("rate", "p50_ms") and len(s) > 1 and statistics.median(s)
     ]
     return max(spreads, default=0.0)
+
+
+def least_timed_share(results: Results) -> float | None:
+    """The smallest share of a drain's jobs that ran inside its timed window."""
+    shares = [v for m in results.values() for v in m.get("timed_share", [])]
+    return min(shares) if shares else None

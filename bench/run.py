@@ -142,6 +142,9 @@ def main() -> None:
     if run.failures:
         tables += ["", "Left out (failed twice):", "", *(f"- `{line}`" for line in run.failures)]
     spread = report.widest_spread(run.results)
+    timed = report.least_timed_share(run.results)
+    if timed is not None:
+        load.append(f"- Every drain was timed over at least {timed:.0%} of its jobs")
     print("\n".join(["", *tables, "", *load]))
     print(f"widest spread of a rate or p50: {spread:.0f}%")
     if options.no_write or options.quick or options.only or options.libs != list(LIBRARIES):
