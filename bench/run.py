@@ -166,14 +166,19 @@ def render(results: report.Results, libs: list[str], labels: dict[str, str]) -> 
 
 
 def versions_line(libs: list[str]) -> list[str]:
-    parts = []
-    python = "?"
-    for name in libs:
-        found = envs.versions(LIBRARIES[name])
-        python = found["python"]
-        parts.append(f"{name} {found['library']} (redis-py {found['redis']})")
-    hiredis = envs.versions(LIBRARIES[libs[0]])["hiredis"]
-    return [f"- Python {python}, hiredis {hiredis} in every venv; " + ", ".join(parts)]
+    found = {name: envs.versions(LIBRARIES[name]) for name in libs}
+    pythons = {v["python"] for v in found.values()}
+    hiredis = {v["hiredis"] for v in found.values()}
+    each_hiredis = len(hiredis) > 1
+    parts = [
+        f"{name} {v['library']} (redis-py {v['redis']}"
+        + (f", hiredis {v['hiredis']})" if each_hiredis else ")")
+        for name, v in found.items()
+    ]
+    common = f"Python {', '.join(sorted(pythons))}"
+    if len(hiredis) == 1:
+        common += f", hiredis {hiredis.pop()} in every venv"
+    return [f"- {common}; " + ", ".join(parts)]
 
 
 def write_results(tables: list[str], about: list[str], repeat: int, spread: float) -> None:
