@@ -72,7 +72,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--only", nargs="+", choices=plan.GROUPS, help="run only these figures")
     parser.add_argument("--no-write", action="store_true", help="do not write RESULTS.md")
     options = parser.parse_args()
-    options.repeat = options.repeat or (1 if options.quick else 3)
+    if options.repeat is None:
+        options.repeat = 1 if options.quick else 3
     if options.repeat < 1:
         parser.error("--repeat must be at least 1")
     options.libs = [lib for lib in LIBRARIES if lib in options.libs]  # the table's order

@@ -16,6 +16,7 @@ sys.path.insert(0, str(BENCH))
 import machine  # noqa: E402
 import plan  # noqa: E402
 import report  # noqa: E402
+import run  # noqa: E402
 import workload  # noqa: E402
 from peers import base  # noqa: E402
 
@@ -135,3 +136,20 @@ def test_launcher_workers_wait_at_the_barrier_until_every_instance_is_ready(
             proc.wait(30)
         workers.stop()
         marks.close()
+
+
+def test_no_ratio_against_a_library_that_keeps_nothing_per_job() -> None:
+    results = {
+        ("minirq", "drain", "pool", "pool of 2"): {"bytes": [560.0, 570.0, 565.0]},
+        ("huey", "drain", "processes", "2 processes"): {"bytes": [-1.2, -1.4, 8.7]},
+    }
+    lines = report.ratios_table(results, ["minirq", "huey"], {"minirq": "m", "huey": "h"})
+    assert next(line for line in lines if line.startswith("| Redis bytes")).endswith("| — |")
+
+
+@pytest.mark.parametrize("value", ["0", "-2"])
+def test_a_repeat_below_one_is_refused(value: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "argv", ["run.py", "--repeat", value])
+    with pytest.raises(SystemExit) as refused:
+        run.parse_args()
+    assert refused.value.code == 2
