@@ -29,7 +29,9 @@ import redis
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from minirq import Queue
+from minirq.keys import Keys
 from minirq.queue import JobOptions
+from minirq.stats import JobStatsRecorder
 from minirq.utils import now_ms
 from minirq_dashboard import create_app
 
@@ -101,6 +103,19 @@ def fill(connection: redis.Redis, jobs: int) -> None:
             pipe.execute()
 
 
+def fill_figures(connection: redis.Redis, functions: int = 20) -> None:
+    """A week of per-function figures, as workers record them with their heartbeats."""
+    recorder = JobStatsRecorder()
+    now = now_ms()
+    for step in range(7 * 24 * 6):
+        ended = now - step * 600_000
+        for f in range(functions):
+            recorder.observe("payments", 5 + (step * f) % 900, ok=(step + f) % 7 != 0,
+                             func=f"tasks.job_{f}", ended_ms=ended)
+    with connection.pipeline(transaction=False) as pipe, recorder.flush_into(pipe, Keys()):
+        pipe.execute()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=100_000, help="queued and failed, each")
@@ -113,6 +128,7 @@ def main() -> None:
             connection = redis.Redis(port=port)
             started = time.monotonic()
             fill(connection, args.jobs)
+            fill_figures(connection)
             print(
                 f"filled {args.jobs} queued + {args.jobs} failed jobs in "
                 f"{time.monotonic() - started:.1f} s; Redis uses "
@@ -134,6 +150,14 @@ def main() -> None:
                 "/api/failed",
                 "/workers",
                 "/scheduled",
+                "/queues/big?registry=queued&per_page=100&func=send_email",
+                "/queues/payments?registry=failed&per_page=100&func=charge&status=failed",
+                "/api/failed?func=charge",
+                "/api/workers",
+                "/functions",
+                "/api/functions?window=day",
+                "/api/history?window=day",
+                "/api/history?window=week",
             ]
             print(f"{'page':<62} {'median ms':>10} {'p95 ms':>8}")
             for url in pages:

@@ -104,9 +104,9 @@ def fork_horse(job: Job, max_result_bytes: int) -> tuple[int, int]:
     parent_pid = os.getpid()
     load_libc()
     read_fd, write_fd = os.pipe()
+    hooks.run("before_fork")
     # Objects that exist now are never collected in the horse, so its garbage collector
     # does not write to (and copy) the memory pages it shares with the parent.
-    hooks.run("before_fork")
     gc.freeze()
     pid = os.fork()
     if pid != 0:

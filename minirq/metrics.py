@@ -31,9 +31,8 @@ from prometheus_client.registry import Collector
 
 from .keys import REGISTRY_KINDS, Keys
 from .registry import REGISTRY_CLASSES
-from .stats import read_job_stats
-from .utils import decode, now_ms
-from .worker import BaseWorker
+from .stats import counter_value, display_text, live_worker_count, read_job_stats
+from .utils import now_ms
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 
@@ -47,7 +46,7 @@ class MinirqCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         keys, connection = self.keys, self.connection
-        names = sorted(decode(n) or "" for n in connection.smembers(keys.queues))
+        names = sorted(display_text(n) for n in connection.smembers(keys.queues))
         now = now_ms()
         with connection.pipeline(transaction=False) as pipe:
             for name in names:
@@ -59,14 +58,14 @@ class MinirqCollector(Collector):
                         pipe.zcount(keys.registry(kind, name), now, "+inf")
                     else:
                         pipe.zcard(keys.registry(kind, name))
-            replies = pipe.execute()
+            replies = pipe.execute(raise_on_error=False)
         width = 2 + len(REGISTRY_KINDS)
         rows = {name: replies[i * width : (i + 1) * width] for i, name in enumerate(names)}
-        heads = {name: decode(row[1]) for name, row in rows.items() if row[1] is not None}
+        heads = {n: display_text(row[1]) for n, row in rows.items() if isinstance(row[1], bytes)}
         with connection.pipeline(transaction=False) as pipe:
             for job_id in heads.values():
                 pipe.hget(keys.job(job_id or ""), "enqueued_ms")
-            enqueued = dict(zip(heads, pipe.execute(), strict=True))
+            enqueued = dict(zip(heads, pipe.execute(raise_on_error=False), strict=True))
 
         depth = GaugeMetricFamily(
             "minirq_queue_jobs", "Jobs per queue and state.", labels=["queue", "state"]
@@ -77,11 +76,11 @@ class MinirqCollector(Collector):
             labels=["queue"],
         )
         for name, row in rows.items():
-            depth.add_metric([name, "queued"], int(row[0]))
+            depth.add_metric([name, "queued"], counter_value(row[0], 0))
             for kind, count in zip(REGISTRY_KINDS, row[2:], strict=True):
-                depth.add_metric([name, kind], int(count))
+                depth.add_metric([name, kind], counter_value(count, 0))
             enqueued_ms = enqueued.get(name)
-            waited_s = max(0.0, (now - int(enqueued_ms)) / 1000) if enqueued_ms else 0.0
+            waited_s = max(0.0, (now - counter_value(enqueued_ms, now)) / 1000)
             age.add_metric([name], waited_s)
         yield depth
         yield age
@@ -106,7 +105,7 @@ class MinirqCollector(Collector):
         yield duration
 
         workers = GaugeMetricFamily("minirq_workers_alive", "Live workers.")
-        workers.add_metric([], len(BaseWorker.all(connection=connection, prefix=keys.prefix)))
+        workers.add_metric([], live_worker_count(connection, keys))
         yield workers
 
 

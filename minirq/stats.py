@@ -21,7 +21,7 @@ import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import redis
 
@@ -141,8 +141,29 @@ def read_job_stats(
     return result
 
 
-def _text(value: bytes | str) -> str:
+def display_text(value: bytes | str) -> str:
+    """Bytes from Redis as text for display; bytes that are not UTF-8 show escaped."""
     return value if isinstance(value, str) else value.decode("utf-8", "backslashreplace")
+
+
+_text = display_text
+
+
+def counter_value(value: Any, default: int) -> int:
+    """A stored whole number, or ``default`` for a missing or corrupt one."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def live_worker_count(connection: redis.Redis, keys: Keys) -> int:
+    """Workers whose record is alive (refreshed by heartbeats); reads only, never prunes."""
+    names = list(cast(Iterable[bytes], connection.smembers(keys.workers)))
+    with connection.pipeline(transaction=False) as pipe:
+        for name in names:
+            pipe.exists(keys.worker(name.decode("utf-8", "surrogateescape")))
+        return sum(1 for alive in pipe.execute(raise_on_error=False) if alive == 1)
 
 
 def _int(value: Any) -> int:
@@ -245,6 +266,8 @@ def _percentile(buckets: Counter[int], total: int, fraction: float) -> float | N
     seen = 0
     for index in sorted(buckets):
         count = buckets[index]
+        if count <= 0:
+            continue
         if seen + count >= rank:
             low = FUNCTION_BUCKETS_MS[index - 1] if index > 0 else 0
             high = FUNCTION_BUCKETS_MS[min(index, len(FUNCTION_BUCKETS_MS) - 1)]
@@ -267,7 +290,7 @@ def _read_buckets(
             pipe.hgetall(keys.function_stats(res.name, bucket))
         records = pipe.execute(raise_on_error=False)
     return [
-        {_text(k): _int(v) for k, v in record.items()} if isinstance(record, dict) else {}
+        {_text(k): max(0, _int(v)) for k, v in record.items()} if isinstance(record, dict) else {}
         for record in records
     ]
 
@@ -288,7 +311,8 @@ def function_figures(
             if not sep:
                 continue
             if kind.startswith("b") and kind[1:].isdigit():
-                histograms.setdefault(func, Counter())[int(kind[1:])] += value
+                if int(kind[1:]) <= len(FUNCTION_BUCKETS_MS):
+                    histograms.setdefault(func, Counter())[int(kind[1:])] += value
             elif kind in (_RUN, _FAILED, _SUM):
                 totals.setdefault(func, Counter())[kind] += value
     figures = []
