@@ -168,8 +168,8 @@ class BaseWorker(FetcherMixin, RunningMixin, OutageMixin, PresenceMixin, Control
         if logging_level is not None:
             logging.getLogger("minirq").setLevel(logging_level)
         self._install_signal_handlers()
-        self._call_redis(self.register_birth, "registering the worker")
-        self._call_redis(self.check_redis_settings, "reading the Redis settings")
+        if not self._start_up():
+            return False
         install_exception_handlers(self.exception_handlers)
         jobs_done = 0
         scheduler = self._start_scheduler(burst) if with_scheduler else None
@@ -205,6 +205,21 @@ class BaseWorker(FetcherMixin, RunningMixin, OutageMixin, PresenceMixin, Control
                 scheduler.stop()
             self.register_death()
         return jobs_done > 0
+
+    def _start_up(self) -> bool:
+        """Register the worker, waiting for Redis; ``False`` when told to stop first
+        (nothing is held then, so the worker just goes)."""
+        try:
+            self._call_redis(self.register_birth, "registering the worker", until_stop=True)
+            self._call_redis(
+                self.check_redis_settings, "reading the Redis settings", until_stop=True
+            )
+        except REDIS_ERRORS:
+            if not self.stop_requested:
+                raise
+            logger.info("%s: stopped before Redis was reachable", self.name)
+            return False
+        return True
 
     def _next_job(self, burst: bool) -> Fetched | None:
         self._maybe_housekeep()

@@ -17,6 +17,8 @@ logger = logging.getLogger("minirq.worker")
 # What a worker treats as Redis being unreachable, for the worker variants built on it.
 REDIS_ERRORS = (redis.ConnectionError, redis.TimeoutError)
 _T = TypeVar("_T")
+# How often a back-off sleep looks whether the worker was told to stop.
+_STOP_CHECK_S = 0.05
 
 
 class OutageMixin:
@@ -72,12 +74,25 @@ class OutageMixin:
             except redis.AuthenticationError:
                 raise
             except REDIS_ERRORS as exc:
-                if self._force_stop or (until_stop and self.stop_requested):
+                if self._giving_up(until_stop):
                     raise
                 self._redis_failed(doing, exc)
                 self._close_pubsub()
-                time.sleep(delay)
+                self._back_off(delay, until_stop)
                 delay = min(delay * 2, MAX_RECONNECT_DELAY_S)
                 continue
             self._redis_ok()
             return result
+
+    def _giving_up(self, until_stop: bool) -> bool:
+        return self._force_stop or (until_stop and self.stop_requested)
+
+    def _back_off(self, delay: float, until_stop: bool) -> None:
+        """Sleep ``delay`` seconds, waking early when told to give up: a signal handler
+        only sets a flag, and a plain sleep would finish before anyone looked at it."""
+        wake_at = time.monotonic() + delay
+        while not self._giving_up(until_stop):
+            left = wake_at - time.monotonic()
+            if left <= 0:
+                return
+            time.sleep(min(left, _STOP_CHECK_S))

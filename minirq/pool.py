@@ -100,11 +100,12 @@ class WorkerPool(BaseWorker):
         """
         if logging_level is not None:
             logging.getLogger("minirq").setLevel(logging_level)
-        self._start_up()
+        if not self._start_pool():
+            return False
         dispatched = 0
         scheduler = self._start_scheduler(burst) if with_scheduler else None
         try:
-            self._call_redis(self._subscribe, "subscribing to wake-ups")
+            self._subscribe_unless_stopping()
             for _ in range(self.size):
                 self._spawn()
             while True:
@@ -134,20 +135,36 @@ class WorkerPool(BaseWorker):
             if scheduler is not None:
                 scheduler.stop()
             self._stop_horses()
-            os.close(self._wake_r)
-            os.close(self._wake_w)
+            self._close_wake_pipe()
             self.register_death()
         return dispatched > 0
 
-    def _start_up(self) -> None:
-        self._wake_r, self._wake_w = os.pipe()
-        os.set_blocking(self._wake_w, False)
+    def _start_pool(self) -> bool:
+        self._open_wake_pipe()
         self._install_signal_handlers()
-        self._call_redis(self.register_birth, "registering the worker")
-        self._call_redis(self.check_redis_settings, "reading the Redis settings")
+        if not self._start_up():
+            self._close_wake_pipe()
+            return False
         self.state = WorkerState.IDLE
         # Horses forked from now on run these after a job fails (see callbacks.py).
         install_exception_handlers(self.exception_handlers)
+        return True
+
+    def _subscribe_unless_stopping(self) -> None:
+        try:
+            self._call_redis(self._subscribe, "subscribing to wake-ups", until_stop=True)
+        except REDIS_ERRORS:
+            if not self.stop_requested:
+                raise
+
+    def _open_wake_pipe(self) -> None:
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_w, False)
+
+    def _close_wake_pipe(self) -> None:
+        os.close(self._wake_r)
+        os.close(self._wake_w)
+        self._wake_r = self._wake_w = -1
 
     def _fill_idle_horses(self, dispatched: int, max_jobs: int | None) -> int:
         """Fetch a job for each idle horse while jobs are there; returns how many."""

@@ -1,0 +1,116 @@
+"""How worker processes behave for their operators: stopping while Redis is down, the
+state they show, what they log for a retry, and the horses they leave behind.
+
+Each test that stops Redis runs its own redis-server, never the session's.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+from minirq import Queue, Retry, SimpleWorker, Worker, WorkerPool
+from minirq.logs import JsonFormatter, TextFormatter
+from minirq.worker import BaseWorker
+from tests import fixtures
+from tests.conftest import ROOT, RedisServer
+from tests.reliability_fixtures import WORKER_KIND_ARGS, WorkerProcess, wait_until
+
+DOWN = "Redis unreachable"
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[RedisServer]:
+    folder = tmp_path / "redis"
+    folder.mkdir()
+    instance = RedisServer(folder)
+    yield instance
+    instance.stop()
+
+
+@pytest.fixture
+def env(server: RedisServer) -> dict[str, str]:
+    values = dict(os.environ)
+    values["REDIS_URL"] = server.url
+    values["PYTHONPATH"] = os.pathsep.join([str(ROOT), values.get("PYTHONPATH", "")])
+    return values
+
+
+@pytest.fixture
+def workers() -> Iterator[list[WorkerProcess]]:
+    started: list[WorkerProcess] = []
+    yield started
+    for process in started:
+        process.stop()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+@pytest.mark.parametrize("worker_class", ["fork", "simple", "pool"])
+def test_worker_started_while_redis_is_down_ends_on_the_first_signal(
+    server: RedisServer,
+    env: dict[str, str],
+    workers: list[WorkerProcess],
+    tmp_path: Path,
+    worker_class: str,
+    signum: int,
+) -> None:
+    server.stop()
+    args = ["--name", "w", *WORKER_KIND_ARGS[worker_class]]
+    worker = WorkerProcess(args, env, tmp_path / "w.log")
+    workers.append(worker)
+    wait_until(lambda: DOWN in worker.log(), 20, "the worker to report Redis down")
+    worker.signal(signum)
+    # Before the fix the worker went on retrying until a second signal: this wait hung.
+    assert worker.wait(20) == 0, worker.log()
+    assert "Traceback" not in worker.log()
+    assert "second" not in worker.log()
+
+
+@pytest.mark.parametrize("worker_cls", [SimpleWorker, Worker, WorkerPool])
+def test_a_retried_attempt_is_a_warning_and_only_the_last_failure_an_error(
+    connection: redis.Redis, caplog: pytest.LogCaptureFixture, worker_cls: type[BaseWorker]
+) -> None:
+    queue = Queue(connection=connection)
+    job = queue.enqueue(fixtures.div_by_zero, retry=Retry(2))
+    with caplog.at_level(logging.INFO, logger="minirq.worker"):
+        worker_cls([queue], connection=connection).work(burst=True)
+    ends = [r for r in caplog.records if getattr(r, "job_id", None) == job.id and _ended(r)]
+    assert [(r.levelno, _status(r), getattr(r, "retries_left", None)) for r in ends] == [
+        (logging.WARNING, "retrying", 1),
+        (logging.WARNING, "retrying", 0),
+        (logging.ERROR, "failed", None),
+    ]
+    assert "retrying now (1 retry left)" in ends[0].getMessage()
+    assert "retrying now (0 retries left)" in ends[1].getMessage()
+    assert "retrying" not in ends[2].getMessage()
+    assert all("ZeroDivisionError" in r.getMessage() for r in ends)
+
+
+def test_a_retry_with_a_delay_says_when_in_text_and_json(
+    connection: redis.Redis, caplog: pytest.LogCaptureFixture
+) -> None:
+    queue = Queue(connection=connection)
+    job = queue.enqueue(fixtures.div_by_zero, retry=Retry(3, interval=[7, 30]))
+    with caplog.at_level(logging.INFO, logger="minirq.worker"):
+        SimpleWorker([queue], connection=connection).work(burst=True)
+    (end,) = [r for r in caplog.records if getattr(r, "job_id", None) == job.id and _ended(r)]
+    assert end.levelno == logging.WARNING
+    assert "retrying in 7 s (2 retries left)" in TextFormatter().format(end)
+    entry = json.loads(JsonFormatter().format(end))
+    assert entry["level"] == "WARNING"
+    assert (entry["status"], entry["retries_left"], entry["retry_in_s"]) == ("retrying", 2, 7)
+
+
+def _ended(record: logging.LogRecord) -> bool:
+    return hasattr(record, "status")
+
+
+def _status(record: logging.LogRecord) -> str:
+    return str(getattr(record, "status", ""))
