@@ -2,8 +2,9 @@
 
 Both formats mask passwords in Redis URLs (``redis://:***@host``) wherever they appear in a
 message or a traceback. Job start and end lines carry ``job_id``, ``func``, ``queue`` and
-(at the end) ``duration_ms`` and ``status`` as structured fields, which the JSON format
-writes as keys of their own.
+(at the end) ``duration_ms`` and ``status`` as structured fields (a failed attempt that
+will be retried: ``status`` "retrying", with ``retries_left`` and ``retry_in_s``), which
+the JSON format writes as keys of their own.
 """
 
 from __future__ import annotations
@@ -18,7 +19,16 @@ from .redact import redact_url
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 # Fields minirq attaches to its job lines with ``extra=``; the JSON format copies them.
-JOB_FIELDS = ("job_id", "func", "queue", "duration_ms", "status", "worker")
+JOB_FIELDS = (
+    "job_id",
+    "func",
+    "queue",
+    "duration_ms",
+    "status",
+    "worker",
+    "retries_left",
+    "retry_in_s",
+)
 
 
 class TextFormatter(logging.Formatter):

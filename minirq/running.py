@@ -128,22 +128,13 @@ class RunningMixin:
                 extra={**fields, "status": "finished"},
             )
         else:
-            call = recorder.failure_call(
-                self.keys, job, queue.name, outcome, self.retry_plan(job, outcome)
-            )
+            plan = self.retry_plan(job, outcome)
+            call = recorder.failure_call(self.keys, job, queue.name, outcome, plan)
             answer = self._call_redis(lambda: self._record(call), "recording a failure")
             recorder.log_not_recorded(job, "failed", answer)
             self.failed_job_count += 1
             self._pending_stats["failed"] += 1
-            logger.error(
-                "%s: job %s failed in %d ms: %s: %s",
-                queue.name,
-                job.id,
-                elapsed_ms,
-                job.func_name,
-                _last_line(outcome.traceback),
-                extra={**fields, "status": "failed"},
-            )
+            _log_failure(job, queue, outcome, plan, fields)
         if outcome.callback_error or outcome.exc_type == JOB_STOPPED:
             self._after_callbacks(job, outcome)
         if time.monotonic() - self._last_flush >= STATS_FLUSH_S:
@@ -191,6 +182,39 @@ class RunningMixin:
                 job.id,
                 queue.name,
             )
+
+
+def _log_failure(
+    job: Job, queue: Queue, outcome: Outcome, plan: tuple[str, int], fields: dict[str, Any]
+) -> None:
+    """One line for a failed attempt: a WARNING when it will be retried (with the
+    retries left and the delay), an ERROR only when the job failed for good."""
+    when, left = plan
+    reason = _last_line(outcome.traceback)
+    if not when:
+        logger.error(
+            "%s: job %s failed in %d ms: %s: %s",
+            queue.name,
+            job.id,
+            fields["duration_ms"],
+            job.func_name,
+            reason,
+            extra={**fields, "status": "failed"},
+        )
+        return
+    delay_s = 0.0 if when == "now" else int(when) / 1000
+    logger.warning(
+        "%s: job %s failed in %d ms, retrying %s (%d %s left): %s: %s",
+        queue.name,
+        job.id,
+        fields["duration_ms"],
+        "now" if delay_s == 0 else f"in {delay_s:g} s",
+        left,
+        "retry" if left == 1 else "retries",
+        job.func_name,
+        reason,
+        extra={**fields, "status": "retrying", "retries_left": left, "retry_in_s": delay_s},
+    )
 
 
 def _last_line(text: str | None) -> str:
