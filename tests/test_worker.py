@@ -293,6 +293,7 @@ def test_sigterm_to_the_whole_process_group_lets_the_job_finish(
     assert queue.job_ids == [waiting.id]
 
 
+
 def test_outcome_and_next_fetch_share_one_round_trip(
     queue: Queue, connection: redis.Redis, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -362,7 +363,9 @@ def test_heartbeat_renews_the_lease_while_a_job_runs(
             time.sleep(0.02)
         time.sleep(1.3)
         # Past the first lease: a renewed lease lies in the future.
-        ((_, score),) = connection.zrange(queue.started_job_registry.key, 0, -1, withscores=True)
+        ((_, score),) = connection.zrange(
+            queue.started_job_registry.key, 0, -1, withscores=True
+        )
         assert score > time.time() * 1000
         assert worker.wait(20) == 0
     finally:
