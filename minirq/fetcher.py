@@ -15,6 +15,7 @@ from . import recorder, store
 from .callables import is_job_id
 from .job import Job, new_token
 from .outages import REDIS_ERRORS
+from .presence import WorkerState
 from .queue import Queue
 from .store import Call, calls
 from .store.record import text_or_none
@@ -42,6 +43,7 @@ class FetcherMixin:
     _fetchable_queues: Any
     _fail_broken: Any
     _requeue_interrupted: Any
+    running_jobs: Any
 
     def _fetch(self) -> Fetched | None:
         """Take the next job to run; a job whose stored data is broken fails right here."""
@@ -71,12 +73,17 @@ class FetcherMixin:
         """The fetch call for ``queues``, under the token of the fetch under way."""
         if self._fetch_token is None:
             self._fetch_token = new_token()
+        # What the worker's record shows if the queues are empty: the fetch writes it in
+        # the same step, so that the record never lags behind the work.
+        running = self.running_jobs()
         return calls.fetch(
             self.keys,
             queues=[q.name for q in queues],
             lease_ms=int(self.lease_s * 1000),
             worker=self.name,
             run_token=self._fetch_token,
+            state_if_empty=WorkerState.BUSY if running else WorkerState.IDLE,
+            job_if_empty=running[0].id if running else "",
         )
 
     def _fetched(self, reply: calls.Fetched, queues: list[Queue]) -> Fetched | None:

@@ -172,9 +172,15 @@ class PresenceMixin:
             )
         logger.info("%s: stopped", self.name)
 
+    _prefetched: Any
+
     def running_jobs(self) -> list[Any]:
-        """The jobs whose leases this worker's heartbeat renews."""
-        return [self.current_job] if self.current_job is not None else []
+        """The jobs whose leases this worker's heartbeat renews: the running one and one
+        fetched along with the last outcome, which holds a lease already."""
+        jobs = [self.current_job] if self.current_job is not None else []
+        if self._prefetched is not None and self._prefetched[0] is not None:
+            jobs.append(self._prefetched[0][0])
+        return jobs
 
     def heartbeat(self) -> None:
         """Say we are alive, renew the running jobs' leases and flush counters."""
@@ -195,7 +201,7 @@ class PresenceMixin:
                 self.key,
                 mapping={
                     "last_heartbeat": now,
-                    "state": self.state,
+                    "state": WorkerState.BUSY if running else self.state,
                     "job": running[0].id if running else "",
                 },
             )

@@ -12,6 +12,7 @@ import os
 import signal
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -19,7 +20,7 @@ import redis
 from minirq import Queue, Retry, SimpleWorker, Worker, WorkerPool
 from minirq.logs import JsonFormatter, TextFormatter
 from minirq.worker import BaseWorker
-from tests import fixtures
+from tests import fixtures, process_fixtures
 from tests.conftest import ROOT, RedisServer
 from tests.reliability_fixtures import WORKER_KIND_ARGS, WorkerProcess, wait_until
 
@@ -114,3 +115,29 @@ def _ended(record: logging.LogRecord) -> bool:
 
 def _status(record: logging.LogRecord) -> str:
     return str(getattr(record, "status", ""))
+
+
+@pytest.mark.parametrize(
+    "make_worker",
+    [
+        lambda q, c: SimpleWorker([q], connection=c),
+        lambda q, c: Worker([q], connection=c),
+        lambda q, c: WorkerPool([q], connection=c, size=1),
+    ],
+    ids=["simple", "fork", "pool"],
+)
+def test_a_worker_shows_busy_with_its_job_while_each_job_runs(
+    connection: redis.Redis, make_worker: Any
+) -> None:
+    queue = Queue(connection=connection)
+    jobs = [queue.enqueue(process_fixtures.my_worker_record) for _ in range(4)]
+    make_worker(queue, connection).work(burst=True)
+    # Before, the record said what the last heartbeat saw: "idle", or the job before.
+    assert [job.return_value() for job in jobs] == [["busy", job.id] for job in jobs]
+
+
+def test_a_pool_stays_busy_while_any_horse_runs(connection: redis.Redis) -> None:
+    queue = Queue(connection=connection)
+    jobs = [queue.enqueue(process_fixtures.my_worker_record) for _ in range(6)]
+    WorkerPool([queue], connection=connection, size=2).work(burst=True)
+    assert {job.return_value()[0] for job in jobs} == {"busy"}

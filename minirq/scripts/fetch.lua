@@ -13,6 +13,11 @@
 -- ARGV[2] worker name
 -- ARGV[3] run token (new for each fetch)
 -- ARGV[4] job key prefix (the id is appended; on Cluster the prefix needs a hash tag)
+-- ARGV[5] the worker's record (its state and job are set here, in the same step, so that
+--         the record is true at every instant; left alone if the record does not exist)
+-- ARGV[6] the state the record shows if nothing is taken (a pool whose other horses
+--         still run stays busy)
+-- ARGV[7] the job the record shows if nothing is taken
 --
 -- Returns {queue index (1-based, 0 if nothing was taken), job id, job fields as a flat
 -- list, ids dropped (hash gone, or not an id minirq writes), keys that are not of the
@@ -23,6 +28,11 @@ if lease_ms == nil then
   return redis.error_reply('ERR minirq: bad lease length')
 end
 local dropped, broken = {}, {}
+local function show_worker(state, job)
+  if redis.call('TYPE', ARGV[5]).ok == 'hash' then
+    redis.call('HSET', ARGV[5], 'state', state, 'job', job)
+  end
+end
 local receipt = redis.call('GET', KEYS[1])
 if receipt then
   local index, id = string.match(receipt, '^(%d+):(.*)$')
@@ -87,8 +97,10 @@ for i = 2, #KEYS, 2 do
         redis.call('PERSIST', job_key)
       end
       redis.call('SET', KEYS[1], (i / 2) .. ':' .. id, 'PX', lease_ms)
+      show_worker('busy', id)
       return {i / 2, id, fields, dropped, broken}
     end
   end
 end
+show_worker(ARGV[6], ARGV[7])
 return {0, '', {}, dropped, broken}

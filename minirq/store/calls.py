@@ -145,12 +145,28 @@ def _fetched(reply: Any) -> Fetched:
 
 
 def fetch(
-    keys: Keys, *, queues: Sequence[str], lease_ms: int, worker: str, run_token: str
+    keys: Keys,
+    *,
+    queues: Sequence[str],
+    lease_ms: int,
+    worker: str,
+    run_token: str,
+    state_if_empty: str = "idle",
+    job_if_empty: str = "",
 ) -> Call[Fetched]:
     script_keys = [keys.fetch_receipt(run_token)]
     for name in queues:
         script_keys += [keys.queue(name), keys.registry("started", name)]
-    return Call("fetch", script_keys, [lease_ms, worker, run_token, keys.job_prefix], _fetched)
+    args = [
+        lease_ms,
+        worker,
+        run_token,
+        keys.job_prefix,
+        keys.worker(worker),
+        state_if_empty,
+        job_if_empty,
+    ]
+    return Call("fetch", script_keys, args, _fetched)
 
 
 def _int(reply: Any) -> int:
