@@ -14,6 +14,8 @@ from typing import Any, TypeVar
 
 import redis
 
+from .defaults import MAX_RECONNECT_DELAY_S
+
 logger = logging.getLogger("minirq.scheduler")
 
 _REDIS_ERRORS = (redis.ConnectionError, redis.TimeoutError)
@@ -50,13 +52,11 @@ class SchedulerLoopMixin:
                 signal.signal(signum, self._on_stop_signal)
         logger.info("%s: scheduler started", self.name)
         try:
-            while not self._stop:
-                if not burst:
-                    self._retrying(self._subscribe)
-                wake_ms = self._retrying(self.step)
-                if burst:
-                    break
-                self._retrying(partial(self._wait_until, wake_ms))
+            self._loop(burst)
+        except _REDIS_ERRORS:
+            # Told to stop while Redis is away (see _retrying): nothing to finish.
+            if not self._stop:
+                raise
         finally:
             self._close_pubsub()
             try:
@@ -64,6 +64,15 @@ class SchedulerLoopMixin:
             except _REDIS_ERRORS:
                 logger.warning("%s: Redis unreachable at exit; the lease will expire", self.name)
             logger.info("%s: scheduler stopped", self.name)
+
+    def _loop(self, burst: bool) -> None:
+        while not self._stop:
+            if not burst:
+                self._retrying(self._subscribe)
+            wake_ms = self._retrying(self.step)
+            if burst:
+                break
+            self._retrying(partial(self._wait_until, wake_ms))
 
     def request_stop(self) -> None:
         self._stop = True
@@ -120,8 +129,11 @@ class SchedulerLoopMixin:
                     logger.error("%s: Redis unreachable (%s); retrying", self.name, exc)
                     failing = True
                 self._close_pubsub()
-                time.sleep(delay)
-                delay = min(delay * 2, 5.0)
+                wake_at = time.monotonic() + delay
+                # In short naps, so that a stop request ends the wait at once.
+                while not self._stop and time.monotonic() < wake_at:
+                    time.sleep(min(_STOP_CHECK_S, max(0.0, wake_at - time.monotonic())))
+                delay = min(delay * 2, MAX_RECONNECT_DELAY_S)
                 continue
             if failing:
                 logger.warning("%s: Redis is back", self.name)

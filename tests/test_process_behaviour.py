@@ -11,13 +11,16 @@ import logging
 import os
 import signal
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import redis
+from click.testing import CliRunner
 
-from minirq import Queue, Retry, SimpleWorker, Worker, WorkerPool
+from minirq import JobStatus, Queue, Retry, SimpleWorker, Worker, WorkerPool
+from minirq.cli import main
 from minirq.logs import JsonFormatter, TextFormatter
 from minirq.worker import BaseWorker
 from tests import fixtures, process_fixtures
@@ -141,3 +144,26 @@ def test_a_pool_stays_busy_while_any_horse_runs(connection: redis.Redis) -> None
     jobs = [queue.enqueue(process_fixtures.my_worker_record) for _ in range(6)]
     WorkerPool([queue], connection=connection, size=2).work(burst=True)
     assert {job.return_value()[0] for job in jobs} == {"busy"}
+
+
+@pytest.mark.parametrize(
+    ("flags", "runs"),
+    [([], True), (["--with-scheduler"], True), (["--no-scheduler"], False)],
+    ids=["default", "with-scheduler", "no-scheduler"],
+)
+def test_a_cli_worker_runs_the_scheduler_unless_told_not_to(
+    connection: redis.Redis, redis_url: str, flags: list[str], runs: bool
+) -> None:
+    queue = Queue(connection=connection)
+    due = queue.enqueue_at(datetime.now(UTC) - timedelta(seconds=30), fixtures.add, 2, 3)
+    result = CliRunner().invoke(main, ["worker", "--burst", "-u", redis_url, *flags])
+    assert result.exit_code == 0, result.output
+    assert due.get_status() == (JobStatus.FINISHED if runs else JobStatus.SCHEDULED)
+
+
+def test_no_scheduler_and_with_scheduler_together_are_refused(redis_url: str) -> None:
+    result = CliRunner().invoke(
+        main, ["worker", "--burst", "-u", redis_url, "--no-scheduler", "--with-scheduler"]
+    )
+    assert result.exit_code == 2
+    assert "--no-scheduler and --with-scheduler" in result.output

@@ -109,8 +109,8 @@ def _scheduler_lines(connection: redis.Redis, keys: Keys, selected: list[Queue])
         late_s = (now - min(firsts)) / 1000
         lines.append(
             f"warning: {overdue} scheduled job(s) overdue (the oldest by {late_s:.0f} s) and "
-            "no scheduler is active: start one with `minirq scheduler` or "
-            "`minirq worker --with-scheduler`"
+            "no scheduler is active: every `minirq worker` runs one unless started with "
+            "--no-scheduler, or start one with `minirq scheduler`"
         )
     return lines
 

@@ -92,9 +92,17 @@ WORKER_OPTIONS: list[Callable[[Any], Any]] = [
         help="Bytes a serialized result may take; a larger one fails its job.",
     ),
     click.option(
+        "--no-scheduler",
+        is_flag=True,
+        help="Do not run the scheduler (delayed jobs, retries with a delay, cron) in this "
+        "worker. By default every worker runs one in a child process; one is active at a "
+        "time, the others stand by.",
+    ),
+    click.option(
         "--with-scheduler",
         is_flag=True,
-        help="Also run the scheduler (delayed jobs, retries, cron) in a child process.",
+        hidden=True,
+        help="Accepted for older command lines: the scheduler runs by default.",
     ),
     click.option(
         "--exception-handler",
@@ -185,6 +193,8 @@ def check_reachable(connection: redis.Redis) -> None:
 @pass_cli
 def worker(cli: CliContext, /, queues: tuple[str, ...], **options: Any) -> None:
     """Run a worker on QUEUES (default: "default"), highest priority first."""
+    if options["no_scheduler"] and options["with_scheduler"]:
+        raise click.UsageError("--no-scheduler and --with-scheduler contradict each other")
     if options["pool_size"] is None and (
         options["max_jobs_per_child"] or options["max_memory_per_child"]
     ):
@@ -200,7 +210,7 @@ def worker(cli: CliContext, /, queues: tuple[str, ...], **options: Any) -> None:
     w.work(
         burst=options["burst"],
         max_jobs=options["max_jobs"],
-        with_scheduler=options["with_scheduler"],
+        with_scheduler=not options["no_scheduler"],
     )
 
 
