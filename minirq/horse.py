@@ -18,6 +18,7 @@ from . import hooks
 from .callbacks import run_exception_handlers, run_failure_callback, run_success_callback
 from .exceptions import RetryJob, ShutdownRequested
 from .job import Job
+from .meta_writes import take_unwritten
 from .outcome import Outcome
 from .process import die_with_parent, job_timeout, load_libc, watch_parent
 
@@ -45,7 +46,17 @@ _SIGNAL_HINTS = {
 
 
 def run_job(job: Job, max_result_bytes: int) -> Outcome:
-    """Run ``job`` here, within its timeout, and capture its result or traceback."""
+    """Run ``job`` here, within its timeout, and capture its result or traceback (and
+    the meta it saved that Redis was away to take, for the worker to write)."""
+    try:
+        outcome = _run_job(job, max_result_bytes)
+    finally:
+        unwritten = take_unwritten(job.id)
+    outcome.unwritten_meta = unwritten
+    return outcome
+
+
+def _run_job(job: Job, max_result_bytes: int) -> Outcome:
     try:
         with job_timeout(job.timeout):
             value = job.perform()

@@ -13,7 +13,7 @@ from typing import Any
 
 import redis
 
-from . import store
+from . import meta_writes, store
 from .callables import call_string, function_name, short_repr, validate_job_id
 from .connection import resolve_connection
 from .exceptions import (
@@ -350,10 +350,17 @@ class Job(JobOperationsMixin, JobAttributesMixin):
         self._meta = dict(value)
 
     def save_meta(self) -> None:
-        """Write :attr:`meta` to Redis, where others see it at once."""
+        """Write :attr:`meta` to Redis, where others see it at once.
+
+        From inside the running job a Redis outage does not raise: the latest value is
+        written when Redis is back (see :mod:`minirq.meta_writes`)."""
         data = self._encode(self.meta, "meta")
         self.record.meta = data
-        store.jobs.save_field(self.connection, self.keys, self.id, "meta", data)
+        if _current_job is not None and _current_job.id == self.id:
+            # From inside the job: an outage must not fail it (see meta_writes).
+            meta_writes.save_running_meta(self.connection, self.keys, self.id, data)
+        else:
+            store.jobs.save_field(self.connection, self.keys, self.id, "meta", data)
 
     def get_meta(self, refresh: bool = True) -> dict[str, Any]:
         if refresh:

@@ -19,6 +19,8 @@ class Outcome:
     callback_error: str | None = None
     # Set when the job raised or returned RetryJob: (delay_s, max_retries).
     retry_request: tuple[float | None, int | None] | None = None
+    # The job's meta that Redis was away to take when the job ended (see meta_writes.py).
+    unwritten_meta: bytes | None = None
 
     def retry_job(self) -> RetryJob | None:
         """The :class:`RetryJob` the job raised or returned, if any."""

@@ -101,6 +101,12 @@ class RunningMixin:
 
     def _record_outcome(self, job: Job, queue: Queue, outcome: Outcome, elapsed_ms: int) -> None:
         """Record a job's result or failure, count it, and flush counters when due."""
+        if outcome.unwritten_meta is not None:
+            data = outcome.unwritten_meta
+            self._call_redis(
+                lambda: store.jobs.save_field(self.connection, self.keys, job.id, "meta", data),
+                "writing the job's progress",
+            )
         self._pending_stats["working_ms"] += elapsed_ms
         self.total_working_time_s += elapsed_ms / 1000
         self.job_stats.observe(queue.name, elapsed_ms, outcome.ok, func=job.func_name)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
+
 from minirq import get_current_job
 from minirq.store.record import text_or_none
 
@@ -12,3 +15,25 @@ def my_worker_record() -> list[str]:
     assert job is not None and job.worker_name is not None
     state, current = job.connection.hmget(job.keys.worker(job.worker_name), ["state", "job"])
     return [text_or_none(state) or "", text_or_none(current) or ""]
+
+
+def progress_across_an_outage(folder: str, wait_to_return: bool) -> str:
+    """Report progress, then again (and save meta) once the test has stopped Redis."""
+    job = get_current_job()
+    assert job is not None
+    place = Path(folder)
+    job.set_progress(0.25, "a quarter")
+    (place / "started").touch()
+    _wait_for(place / "redis-down")
+    job.set_progress(0.5, "half")
+    job.meta["note"] = "kept"
+    job.save_meta()
+    (place / "progressed").touch()
+    if wait_to_return:
+        _wait_for(place / "return")
+    return "done"
+
+
+def _wait_for(path: Path) -> None:
+    while not path.exists():
+        time.sleep(0.02)

@@ -34,7 +34,8 @@ DOWN = "Redis unreachable"
 def server(tmp_path: Path) -> Iterator[RedisServer]:
     folder = tmp_path / "redis"
     folder.mkdir()
-    instance = RedisServer(folder)
+    # With AOF, so that a restart keeps the jobs.
+    instance = RedisServer(folder, "--appendonly", "yes", "--appendfsync", "always")
     yield instance
     instance.stop()
 
@@ -45,6 +46,13 @@ def env(server: RedisServer) -> dict[str, str]:
     values["REDIS_URL"] = server.url
     values["PYTHONPATH"] = os.pathsep.join([str(ROOT), values.get("PYTHONPATH", "")])
     return values
+
+
+@pytest.fixture
+def client(server: RedisServer) -> Iterator[redis.Redis]:
+    connection = redis.Redis.from_url(server.url)
+    yield connection
+    connection.close()
 
 
 @pytest.fixture
@@ -167,3 +175,37 @@ def test_no_scheduler_and_with_scheduler_together_are_refused(redis_url: str) ->
     )
     assert result.exit_code == 2
     assert "--no-scheduler and --with-scheduler" in result.output
+
+
+@pytest.mark.parametrize("wait_to_return", [False, True], ids=["ends-first", "redis-first"])
+@pytest.mark.parametrize("worker_class", ["fork", "simple", "pool"])
+def test_progress_saved_while_redis_is_away_is_written_when_it_returns(
+    server: RedisServer,
+    client: redis.Redis,
+    env: dict[str, str],
+    workers: list[WorkerProcess],
+    tmp_path: Path,
+    worker_class: str,
+    wait_to_return: bool,
+) -> None:
+    args = ["--name", "w", "--no-scheduler", *WORKER_KIND_ARGS[worker_class]]
+    worker = WorkerProcess(args, env, tmp_path / "w.log")
+    workers.append(worker)
+    job = Queue(connection=client).enqueue(
+        process_fixtures.progress_across_an_outage, str(tmp_path), wait_to_return
+    )
+    wait_until((tmp_path / "started").exists, 30, "the job to start")
+    server.stop()
+    (tmp_path / "redis-down").touch()
+    wait_until((tmp_path / "progressed").exists, 30, "the job to report progress")
+    server.start()
+    if wait_to_return:
+        # Written while the job still runs, not only with its outcome.
+        wait_until(lambda: job.progress == (0.5, "half"), 30, "the progress to be written")
+        assert job.get_status() == JobStatus.STARTED
+        (tmp_path / "return").touch()
+    wait_until(lambda: job.get_status() == JobStatus.FINISHED, 30, "the job to finish")
+    assert job.return_value() == "done"
+    assert job.progress == (0.5, "half")
+    assert job.get_meta()["note"] == "kept"
+    assert "Traceback" not in worker.log()
