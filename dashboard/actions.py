@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, cast
 
+import redis
+
 from minirq import Job, JobStatus
 from minirq.commands import send_shutdown_command, send_stop_job_command
 from minirq.exceptions import InvalidJobError, InvalidJobOperation, NoSuchJobError
@@ -13,7 +15,7 @@ from minirq.registry import ScheduledJobRegistry
 from minirq.scripts import scripts_for
 from minirq.utils import now_ms
 
-from .data import REGISTRIES, Source, queue_names
+from .data import REGISTRIES, WRONG_TYPE, Source, queue_names
 from .present import text
 from .workers import read_workers
 
@@ -41,6 +43,8 @@ def load_job(source: Source, job_id: str) -> Job:
         raise ActionError(400, str(exc)) from None
     except NoSuchJobError:
         raise ActionError(404, f"no job with id {job_id!r}") from None
+    except redis.ResponseError:
+        raise ActionError(409, f"job {job_id}: {WRONG_TYPE}") from None
 
 
 def requeue(source: Source, job_id: str) -> Job:

@@ -120,6 +120,7 @@ def job_summary(job: Job, now: int) -> dict[str, Any]:
     ended = r.get("ended_at", lambda j: ms_of(j.ended_at), None)
     func = r.get("func", lambda j: j.func_name, text(job._fields.get("func")))
     call = r.get("call", lambda j: shorten(j.get_call_string(shorten=True), 200)[0], None)
+    r.get("arguments", lambda j: j.args and None, None)
     exc = r.get("exc", lambda j: j.exc_info, None)
     meta = r.get("meta", lambda j: j.meta, None)
     progress = _progress(meta)
@@ -162,6 +163,32 @@ def gone_row(job_id: str, origin: str) -> dict[str, Any]:
         "retrying": False,
         "problems": [],
     }
+
+
+def broken_detail(job_id: str, problem: str) -> dict[str, Any]:
+    """The job page of a job whose record cannot be read at all."""
+    detail = gone_row(job_id, "")
+    detail.update(
+        status="broken",
+        problems=[problem],
+        func_name="",
+        description="",
+        args=[],
+        kwargs={},
+        call_error=None,
+        created_at=None,
+        timeout_s=None,
+        retries_left=None,
+        attempts=None,
+        orphaned_count=None,
+        depends_on=[],
+        meta=None,
+        meta_error=None,
+        result=None,
+        exc_info=None,
+        exception_type=None,
+    )
+    return detail
 
 
 def _progress(meta: dict[str, Any] | None) -> dict[str, Any] | None:
