@@ -32,6 +32,7 @@ bench:
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 clean:
 	rm -rf $(VENV) .minirq .pytest_cache .mypy_cache .ruff_cache *.egg-info

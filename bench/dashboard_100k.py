@@ -89,7 +89,7 @@ def fill(connection: redis.Redis, jobs: int) -> None:
                 job = failed.create_job("tasks.charge", (i, "4242"), {}, JobOptions())
                 now = str(now_ms())
                 fields = {
-                    **job._fields,
+                    **job.fields,
                     "status": "failed",
                     "enqueued_ms": now,
                     "started_ms": now,

@@ -1,7 +1,7 @@
 """What ``bench/run.py`` measures: every (library, figure, set-up) and how many jobs.
 
-Job counts are chosen so that each measurement lasts a few seconds at the rates seen on a
-2-core machine (RQ's forking set-ups and arq's polling workers are slow, hence their
+Job counts are chosen so that each measurement lasts a second or more at the rates seen on
+a 2-core machine (RQ's forking set-ups and arq's polling workers are slow, hence their
 smaller counts); ``--quick`` divides them by 10, down to a floor.
 """
 
@@ -37,18 +37,18 @@ def _lib(lib: str, *tasks: tuple[str, str, int, str, str]) -> list[Task]:
 TASKS = [
     *_lib(
         "minirq",
-        ("enqueue", "enqueue", 3000, "", ""),
-        ("bulk", "bulk", 10000, "", "enqueue_many"),
-        ("drain", "drain", 10000, "pool", "pool of 2"),
-        ("drain", "drain", 10000, "two_simple", "2 in-process"),
+        ("enqueue", "enqueue", 10000, "", ""),
+        ("bulk", "bulk", 30000, "", "enqueue_many"),
+        ("drain", "drain", 20000, "pool", "pool of 2"),
+        ("drain", "drain", 20000, "two_simple", "2 in-process"),
         ("fork", "drain", 500, "fork", "Worker"),
         ("latency", "latency", 100, "fork", "forking Worker"),
         ("latency", "latency", 200, "simple", "in-process"),
     ),
     *_lib(
         "rq",
-        ("enqueue", "enqueue", 2000, "", ""),
-        ("bulk", "bulk", 5000, "", "enqueue_many"),
+        ("enqueue", "enqueue", 5000, "", ""),
+        ("bulk", "bulk", 15000, "", "enqueue_many"),
         ("drain", "drain", 400, "pool", "WorkerPool of 2"),
         ("drain", "drain", 2000, "two_simple", "2 SimpleWorkers"),
         ("fork", "drain", 200, "fork", "Worker"),
@@ -57,27 +57,27 @@ TASKS = [
     ),
     *_lib(
         "huey",
-        ("enqueue", "enqueue", 5000, "", ""),
-        ("drain", "drain", 10000, "processes", "2 processes"),
+        ("enqueue", "enqueue", 15000, "", ""),
+        ("drain", "drain", 20000, "processes", "2 processes"),
         ("latency", "latency", 200, "default", "default (1 thread)"),
     ),
     *_lib(
         "dramatiq",
-        ("enqueue", "enqueue", 3000, "", ""),
-        ("bulk", "bulk", 3000, "", "group().run()"),
-        ("drain", "drain", 10000, "processes", "2 processes x 8 threads"),
+        ("enqueue", "enqueue", 8000, "", ""),
+        ("bulk", "bulk", 8000, "", "group().run()"),
+        ("drain", "drain", 20000, "processes", "2 processes x 8 threads"),
         ("latency", "latency", 100, "default", "1 process x 8 threads"),
     ),
     *_lib(
         "celery",
-        ("enqueue", "enqueue", 1000, "", ""),
-        ("bulk", "bulk", 1000, "", "group().apply_async()"),
+        ("enqueue", "enqueue", 2000, "", ""),
+        ("bulk", "bulk", 2000, "", "group().apply_async()"),
         ("drain", "drain", 3000, "prefork", "prefork 2"),
         ("latency", "latency", 100, "default", "default (prefork)"),
     ),
     *_lib(
         "arq",
-        ("enqueue", "enqueue", 2000, "", ""),
+        ("enqueue", "enqueue", 5000, "", ""),
         ("drain", "drain", 1500, "two_workers", "2 workers"),
         ("drain", "drain", 3000, "two_workers_tuned", "2 workers, poll 10 ms"),
         ("latency", "latency", 40, "default", "default (poll 0.5 s)"),
@@ -85,8 +85,8 @@ TASKS = [
     ),
     *_lib(
         "saq",
-        ("enqueue", "enqueue", 2000, "", ""),
-        ("drain", "drain", 5000, "processes", "2 processes"),
+        ("enqueue", "enqueue", 5000, "", ""),
+        ("drain", "drain", 8000, "processes", "2 processes"),
         ("latency", "latency", 100, "default", "default (1 process)"),
     ),
 ]

@@ -84,10 +84,13 @@ def counterpart(ours: Cell, theirs: list[Cell], higher: bool) -> float:
     return max(medians) if higher else min(medians)
 
 
-def advantage(ours: float, theirs: float, higher: bool) -> float:
-    if higher:
-        return ours / theirs if theirs else float("inf")
-    return theirs / ours if ours else float("inf")
+def advantage(ours: float, theirs: float, higher: bool) -> float | None:
+    """ours ÷ theirs for rates, theirs ÷ ours for times, counts and bytes; None when either
+    is not above zero (a library that keeps nothing per job measures about 0 bytes, give or
+    take Redis's own allocations)."""
+    if ours <= 0 or theirs <= 0:
+        return None
+    return ours / theirs if higher else theirs / ours
 
 
 def ratios_table(results: Results, libs: list[str], labels: dict[str, str]) -> list[str]:
@@ -113,7 +116,8 @@ def ratios_table(results: Results, libs: list[str], labels: dict[str, str]) -> l
             for cell in ours:
                 theirs_value = counterpart(cell, theirs, row.higher_is_better)
                 value = advantage(statistics.median(cell[2]), theirs_value, row.higher_is_better)
-                parts.append(f"{cell[1] + ' ' if len(ours) > 1 else ''}{value:.2f}x")
+                shown = "—" if value is None else f"{value:.2f}x"
+                parts.append(f"{cell[1] + ' ' if len(ours) > 1 else ''}{shown}")
             texts.append("; ".join(parts))
         lines.append(f"| {row.title} | " + " | ".join(texts) + " |")
     return lines
@@ -200,3 +204,9 @@ def widest_spread(results: Results) -> float:
         if metric in ("rate", "p50_ms") and len(s) > 1 and statistics.median(s)
     ]
     return max(spreads, default=0.0)
+
+
+def least_timed_share(results: Results) -> float | None:
+    """The smallest share of a drain's jobs that ran inside its timed window."""
+    shares = [v for m in results.values() for v in m.get("timed_share", [])]
+    return min(shares) if shares else None

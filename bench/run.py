@@ -18,6 +18,7 @@ import json
 import os
 import subprocess
 import time
+from dataclasses import dataclass, field
 
 import envs
 import machine
@@ -26,16 +27,38 @@ import report
 from envs import BENCH, LIBRARIES, ROOT
 
 
+class TaskFailed(Exception):
+    pass
+
+
 def run_task(task: plan.Task, url: str, quick: bool) -> dict[str, float]:
     lib = LIBRARIES[task.lib]
     args = [str(lib.python), str(BENCH / "workload.py"), task.lib, task.figure]
     if task.setup:
         args.append(task.setup)
     args += ["--url", url, "--n", str(task.size(quick))]
-    proc = subprocess.run(args, capture_output=True, text=True, timeout=900)
+    try:
+        proc = subprocess.run(args, capture_output=True, text=True, timeout=900)
+    except subprocess.TimeoutExpired as exc:
+        raise TaskFailed(f"no result within {exc.timeout:.0f} s") from exc
     if proc.returncode != 0:
-        raise SystemExit(f"{' '.join(args[1:])} failed:\n{proc.stdout}\n{proc.stderr[-4000:]}")
+        tail = "\n".join(proc.stderr.strip().splitlines()[-15:])
+        raise TaskFailed(f"{' '.join(args[2:])} exited with {proc.returncode}:\n{tail}")
     return json.loads(proc.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def run_with_retry(task: plan.Task, url: str, quick: bool, failures: list[str]) -> dict[str, float]:
+    """One retry, so that one bad moment of a shared machine does not end a long run; a
+    task that fails twice is left out of the table and listed under it."""
+    for attempt in (1, 2):
+        try:
+            return run_task(task, url, quick)
+        except TaskFailed as exc:
+            print(f"\n  failed (attempt {attempt}): {exc}", flush=True)
+            if attempt == 2:
+                reason = str(exc).splitlines()
+                failures.append(f"{task.lib} {task.figure} {task.setup}: {reason[-1]}")
+    return {}
 
 
 def parse_args() -> argparse.Namespace:
@@ -49,11 +72,46 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--only", nargs="+", choices=plan.GROUPS, help="run only these figures")
     parser.add_argument("--no-write", action="store_true", help="do not write RESULTS.md")
     options = parser.parse_args()
-    options.repeat = options.repeat or (1 if options.quick else 3)
+    if options.repeat is None:
+        options.repeat = 1 if options.quick else 3
     if options.repeat < 1:
         parser.error("--repeat must be at least 1")
     options.libs = [lib for lib in LIBRARIES if lib in options.libs]  # the table's order
     return options
+
+
+@dataclass
+class Run:
+    """What a run measured, and the other processes' share of the CPU in each repeat."""
+
+    results: report.Results = field(default_factory=dict)
+    failures: list[str] = field(default_factory=list)
+    repeat_shares: list[float] = field(default_factory=list)
+
+
+def run_all(tasks: list[tuple[int, plan.Task]], url: str, options: argparse.Namespace) -> Run:
+    run = Run()
+    rep_start = machine.LoadSample.now()
+    for index, (rep, task) in enumerate(tasks):
+        print(
+            f"[{index + 1}/{len(tasks)}] run {rep + 1}/{options.repeat}: "
+            f"{task.lib} {task.group} {task.label}".rstrip(),
+            end="",
+            flush=True,
+        )
+        task_start = time.monotonic()
+        measured = run_with_retry(task, url, options.quick, run.failures)
+        print(f" ({time.monotonic() - task_start:.1f} s)", flush=True)
+        for metric, value in measured.items():
+            key = (task.lib, task.group, task.setup, task.label)
+            run.results.setdefault(key, {}).setdefault(metric, []).append(value)
+        if index + 1 == len(tasks) or tasks[index + 1][0] != rep:
+            # Between repeats the redis-server still runs: its CPU is not yet counted as
+            # ours, so these per-repeat shares are upper bounds.
+            now = machine.LoadSample.now()
+            run.repeat_shares.append(machine.others_share(rep_start, now)[1])
+            rep_start = now
+    return run
 
 
 def main() -> None:
@@ -65,31 +123,10 @@ def main() -> None:
         for rep, task in plan.schedule(options.libs, options.repeat)
         if not options.only or task.group in options.only
     ]
-    results: report.Results = {}
     before = machine.LoadSample.now()
-    rep_shares: list[float] = []
     server = envs.RedisServer()
     try:
-        rep_start = machine.LoadSample.now()
-        for index, (rep, task) in enumerate(tasks):
-            print(
-                f"[{index + 1}/{len(tasks)}] run {rep + 1}/{options.repeat}: "
-                f"{task.lib} {task.group} {task.label}".rstrip(),
-                end="",
-                flush=True,
-            )
-            task_start = time.monotonic()
-            measured = run_task(task, server.url, options.quick)
-            print(f" ({time.monotonic() - task_start:.1f} s)", flush=True)
-            for metric, value in measured.items():
-                key = (task.lib, task.group, task.setup, task.label)
-                results.setdefault(key, {}).setdefault(metric, []).append(value)
-            if index + 1 == len(tasks) or tasks[index + 1][0] != rep:
-                # Between repeats the redis-server still runs: its CPU is not yet counted
-                # as ours, so these per-repeat shares are upper bounds.
-                now = machine.LoadSample.now()
-                rep_shares.append(machine.others_share(rep_start, now)[1])
-                rep_start = now
+        run = run_all(tasks, server.url, options)
         redis_version = server.version()
     finally:
         server.stop()
@@ -99,17 +136,23 @@ def main() -> None:
         f"- Load average (1, 5, 15 min): {before.loadavg} before, {after.loadavg} after",
         f"- CPU used by other processes during the run: {others_s:,.0f} core-seconds in "
         f"{after.wall - before.wall:,.0f} s, {share:.0%} of the {machine.CORES} cores "
-        "(per repeat, upper bounds: " + ", ".join(f"{s:.0%}" for s in rep_shares) + ")",
+        "(per repeat, upper bounds: " + ", ".join(f"{s:.0%}" for s in run.repeat_shares) + ")",
     ]
     labels = {name: LIBRARIES[name].label for name in options.libs}
-    tables = render(results, options.libs, labels)
+    tables = render(run.results, options.libs, labels)
+    if run.failures:
+        tables += ["", "Left out (failed twice):", "", *(f"- `{line}`" for line in run.failures)]
+    spread = report.widest_spread(run.results)
+    timed = report.least_timed_share(run.results)
+    if timed is not None:
+        load.append(f"- Every drain was timed over at least {timed:.0%} of its jobs")
     print("\n".join(["", *tables, "", *load]))
-    print(f"widest spread of a rate or p50: {report.widest_spread(results):.0f}%")
+    print(f"widest spread of a rate or p50: {spread:.0f}%")
     if options.no_write or options.quick or options.only or options.libs != list(LIBRARIES):
         print("(not written to bench/RESULTS.md: only a full run is)")
         return
     about = machine.describe(ROOT, redis_version) + versions_line(options.libs)
-    write_results(tables, about + load, options.repeat, report.widest_spread(results))
+    write_results(tables, about + load, options.repeat, spread)
 
 
 def render(results: report.Results, libs: list[str], labels: dict[str, str]) -> list[str]:
@@ -124,14 +167,19 @@ def render(results: report.Results, libs: list[str], labels: dict[str, str]) -> 
 
 
 def versions_line(libs: list[str]) -> list[str]:
-    parts = []
-    python = "?"
-    for name in libs:
-        found = envs.versions(LIBRARIES[name])
-        python = found["python"]
-        parts.append(f"{name} {found['library']} (redis-py {found['redis']})")
-    hiredis = envs.versions(LIBRARIES[libs[0]])["hiredis"]
-    return [f"- Python {python}, hiredis {hiredis} in every venv; " + ", ".join(parts)]
+    found = {name: envs.versions(LIBRARIES[name]) for name in libs}
+    pythons = {v["python"] for v in found.values()}
+    hiredis = {v["hiredis"] for v in found.values()}
+    each_hiredis = len(hiredis) > 1
+    parts = [
+        f"{name} {v['library']} (redis-py {v['redis']}"
+        + (f", hiredis {v['hiredis']})" if each_hiredis else ")")
+        for name, v in found.items()
+    ]
+    common = f"Python {', '.join(sorted(pythons))}"
+    if len(hiredis) == 1:
+        common += f", hiredis {hiredis.pop()} in every venv"
+    return [f"- {common}; " + ", ".join(parts)]
 
 
 def write_results(tables: list[str], about: list[str], repeat: int, spread: float) -> None:

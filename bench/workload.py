@@ -32,7 +32,7 @@ import redis
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
-from peers.base import SIGNAL_ENV, URL_ENV, Setup  # noqa: E402
+from peers.base import GO_ENV, SIGNAL_ENV, URL_ENV, Setup  # noqa: E402
 
 START_TIMEOUT_S = 120  # Celery's and Dramatiq's workers take seconds to boot on a busy machine
 JOB_TIMEOUT_S = 30
@@ -105,6 +105,10 @@ class Workers:
         env[SIGNAL_ENV] = signal_path
         env[URL_ENV] = url
         env["PYTHONPATH"] = str(BENCH)
+        self.setup = setup
+        self.go = signal_path + ".go"
+        if setup.barrier:
+            env[GO_ENV] = self.go
         self.procs = [
             # Their output goes to stderr: stdout carries this process's one JSON line.
             subprocess.Popen(
@@ -113,10 +117,23 @@ class Workers:
             for _ in range(setup.instances)
         ]
 
+    def release(self) -> None:
+        """Once every process of a set-up with a barrier is built, let them all start."""
+        if not self.setup.barrier:
+            return
+        deadline = time.monotonic() + START_TIMEOUT_S
+        ready = Path(self.go + ".ready")
+        while not ready.exists() or len(ready.read_text().split()) < self.setup.instances:
+            if time.monotonic() > deadline:
+                raise SystemExit("the workers did not get ready")
+            self.check()
+            time.sleep(0.002)
+        Path(self.go).touch()
+
     def check(self) -> None:
         for proc in self.procs:
             if proc.poll() is not None:
-                raise SystemExit(f"worker {proc.args} exited with {proc.returncode}")
+                raise SystemExit(f"worker {proc.args!r} exited with {proc.returncode}")
 
     def stop(self) -> None:
         # SIGTERM to every process of the set-up, as systemd stops a service: a leader may
@@ -131,6 +148,9 @@ class Workers:
                 proc.wait()
             # A group's other members (pool children) may outlive their leader briefly.
             _signal_group(proc, signal.SIGKILL)
+        for path in (self.go, self.go + ".ready"):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
 
 
 def _signal_group(proc: subprocess.Popen[bytes], signum: int) -> None:
@@ -179,6 +199,7 @@ def fig_drain(
         marks = Marks(signal_file.name, setup.identity)
         workers = Workers(setup, url, signal_file.name)
         try:
+            workers.release()
             started = _all_running(marks, workers, setup.processes, n)
             t0, c0, commands0 = time.perf_counter(), marks.count, command_calls(conn)
             deadline = t0 + 600
@@ -199,6 +220,7 @@ def fig_drain(
         "rate": (n - c0) / elapsed,
         "commands": commands / (n - c0),
         "bytes": (used_memory(conn) - baseline) / n,
+        "timed_share": (n - c0) / n,
     }
 
 
@@ -227,6 +249,7 @@ def fig_latency(
     samples: list[float] = []
     jitter = random.Random(17)
     try:
+        workers.release()
         producer.send()  # the first job waits for the workers to boot; it is not counted
         marks.wait(START_TIMEOUT_S)
         time.sleep(0.5)

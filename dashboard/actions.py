@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Sequence
 from typing import Any, cast
 
 import redis
 
-from minirq import Job, JobStatus
+from minirq import Job, JobStatus, store
 from minirq.commands import send_shutdown_command, send_stop_job_command
 from minirq.exceptions import InvalidJobError, InvalidJobOperation, NoSuchJobError
 from minirq.job import validate_job_id
 from minirq.registry import ScheduledJobRegistry
-from minirq.scripts import scripts_for
-from minirq.utils import now_ms
+from minirq.store import calls
 
 from .data import REGISTRIES, WRONG_TYPE, Source, queue_names
 from .present import text
@@ -74,7 +74,7 @@ def enqueue_now(source: Source, job_id: str) -> Job:
     registry = ScheduledJobRegistry(queue=source.queue(job.origin))
     try:
         # As the scheduler would: a job enqueued with at_front goes to the front.
-        return registry.requeue(job, at_front=job._get("at_front") == "1")
+        return registry.requeue(job, at_front=job.record.at_front)
     except InvalidJobOperation:
         raise ActionError(
             409, f"job {job_id} is no longer scheduled (the scheduler may have enqueued it)"
@@ -164,11 +164,12 @@ def empty(source: Source, queue: str, registry: str) -> int:
         )
     if registry == "queued":
         return source.queue(queue).empty()
-    scripts = scripts_for(source.connection)
-    key = source.keys.registry(registry, queue)
+    runner = store.runner_for(source.connection)
     total = 0
     while True:
-        removed = int(scripts.run("empty_registry", [key], [source.keys.job_prefix, BATCH]))
+        removed = runner.run(
+            calls.empty_registry(source.keys, registry=registry, queue=queue, batch=BATCH)
+        )
         total += removed
         if removed == 0:
             return total
@@ -179,7 +180,7 @@ def requeue_failed(source: Source, queue: str) -> int:
     require_queue(source, queue)
     keys = source.keys
     failed_key = keys.registry("failed", queue)
-    scripts = scripts_for(source.connection)
+    runner = store.runner_for(source.connection)
     # Bounded by the size at the start, so that jobs failing meanwhile cannot keep it going.
     rounds = -(-int(source.connection.zcard(failed_key)) // BATCH)
     moved = 0
@@ -189,20 +190,21 @@ def requeue_failed(source: Source, queue: str) -> int:
         ))]
         if not ids:
             break
-        with source.connection.pipeline(transaction=False) as pipe:
-            for job_id in ids:
-                scripts.run(
-                    "requeue",
-                    keys=[
-                        keys.job(job_id),
-                        failed_key,
-                        keys.queue(queue),
-                        keys.wake_channel(queue),
-                    ],
-                    args=[job_id, now_ms(), "0", ""],
-                    client=pipe,
+        replies = runner.run_many(
+            [
+                calls.requeue(
+                    keys,
+                    queue=queue,
+                    registry="failed",
+                    job_id=job_id,
+                    at_front=False,
+                    run_token="",
+                    op_token=uuid.uuid4().hex,
                 )
-            moved += sum(int(r) for r in pipe.execute())
+                for job_id in ids
+            ]
+        )
+        moved += sum(1 for r in replies if r is True)
     return moved
 
 

@@ -118,7 +118,7 @@ def job_summary(job: Job, now: int) -> dict[str, Any]:
     enqueued = r.get("enqueued_at", lambda j: ms_of(j.enqueued_at), None)
     started = r.get("started_at", lambda j: ms_of(j.started_at), None)
     ended = r.get("ended_at", lambda j: ms_of(j.ended_at), None)
-    func = r.get("func", lambda j: j.func_name, text(job._fields.get("func")))
+    func = r.get("func", lambda j: j.func_name, text(job.fields.get("func")))
     call = r.get("call", lambda j: shorten(j.get_call_string(shorten=True), 200)[0], None)
     r.get("arguments", lambda j: j.args and None, None)
     exc = r.get("exc", lambda j: j.exc_info, None)

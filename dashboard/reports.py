@@ -9,8 +9,8 @@ from typing import Any, cast
 
 import redis
 
-from minirq.cron import StoredEntry
 from minirq.stats import HOUR, TEN_MINUTES, function_figures, history
+from minirq.store.cron_entries import StoredEntry
 from minirq.utils import iso_utc
 
 from .data import WRONG_TYPE, Source, fetch_rows, queue_counts, valid_job_id

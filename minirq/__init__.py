@@ -6,7 +6,6 @@ from .connection import connect
 from .dependency import Dependency
 from .exceptions import (
     ConfigurationError,
-    ConnectionFailed,
     DeserializationError,
     DuplicateJobError,
     InvalidFunctionError,
@@ -42,7 +41,6 @@ __all__ = [
     "Callback",
     "CanceledJobRegistry",
     "ConfigurationError",
-    "ConnectionFailed",
     "CronEntry",
     "DeferredJobRegistry",
     "Dependency",

@@ -18,14 +18,18 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from . import store
+from .callables import function_name
 from .defaults import DEFAULT_CALLBACK_TIMEOUT_S
 from .exceptions import ConfigurationError, InvalidFunctionError, ShutdownRequested
-from .utils import decode, import_attribute, parse_duration
+from .process import job_timeout
+from .utils import import_attribute, parse_duration
 
 if TYPE_CHECKING:
     import redis
 
     from .job import Job
+    from .store.record import JobRecord
 
 logger = logging.getLogger("minirq.callbacks")
 
@@ -49,8 +53,6 @@ class Callback:
     timeout_s: int
 
     def __init__(self, func: Callable[..., Any] | str, timeout: Any = None) -> None:
-        from .job import function_name
-
         name, instance = function_name(func)
         if instance is not None or name == "__call__":
             raise InvalidFunctionError(
@@ -77,29 +79,41 @@ def to_callback(value: Any) -> Callback | None:
     return Callback(value)
 
 
-def callback_fields(callbacks: dict[str, Any]) -> dict[str, str]:
-    """The job hash fields that record the given ``on_*`` callbacks."""
-    fields = {}
+def set_callbacks(record: JobRecord, callbacks: dict[str, Any]) -> None:
+    """Record the given ``on_*`` callbacks on a job being built."""
     for kind, value in callbacks.items():
         callback = to_callback(value)
         if callback is not None:
-            fields[kind] = json.dumps({"func": callback.func_name, "timeout": callback.timeout_s})
-    return fields
+            text = json.dumps({"func": callback.func_name, "timeout": callback.timeout_s})
+            setattr(record, kind, text)
+
+
+def stored_callback(record: JobRecord, kind: str) -> tuple[str, int] | None:
+    """The function name and timeout of the job's ``kind`` callback, as stored, without
+    importing anything; ``None`` if it has none. Raises ``ValueError`` if unreadable."""
+    text = getattr(record, kind)
+    if not text:
+        return None
+    try:
+        data = json.loads(text)
+        name, timeout = data["func"], data["timeout"]
+    except (ValueError, TypeError, KeyError) as exc:
+        raise ValueError(f"the {kind} field of the job is not a callback record") from exc
+    if not isinstance(name, str) or isinstance(timeout, bool) or not isinstance(timeout, int):
+        raise ValueError(f"the {kind} field of the job is not a callback record")
+    return name, timeout
 
 
 def job_callback(job: Job, kind: str) -> Callback | None:
     """The job's ``kind`` callback, or ``None``."""
-    text = decode(job._fields.get(kind))
-    if not text:
+    stored = stored_callback(job.record, kind)
+    if stored is None:
         return None
-    data = json.loads(text)
-    return Callback(data["func"], timeout=data["timeout"])
+    return Callback(stored[0], timeout=stored[1])
 
 
 def _run(job: Job, kind: str, args: tuple[Any, ...]) -> str | None:
     """Run a callback of the job; returns the traceback text if it failed."""
-    from .horse import job_timeout
-
     try:
         callback = job_callback(job, kind)
         if callback is None:
@@ -192,17 +206,17 @@ def run_exception_handlers(
 
 def record_callback_error(connection: redis.Redis, job: Job, text: str) -> None:
     """Store a failed callback's traceback on the job, if the job still exists."""
-    # An annotation, not a state transition: a job deleted meanwhile keeps no record.
-    if connection.exists(job.key):
-        connection.hset(job.key, "callback_exc", text)
+    store.jobs.record_callback_error(connection, job.keys, job.id, text)
 
 
 def horse_callback_allowance_s(job: Job) -> int:
     """Extra seconds the work-horse may need past the job's timeout to run its callbacks."""
     allowance = 0
     for kind in ("on_success", "on_failure"):
-        if kind in job._fields:
-            callback = job_callback(job, kind)
-            if callback is not None:
-                allowance = max(allowance, callback.timeout_s)
+        try:
+            stored = stored_callback(job.record, kind)
+        except ValueError:
+            stored = None
+        if stored is not None:
+            allowance = max(allowance, stored[1])
     return allowance

@@ -208,7 +208,7 @@ def normalize_url(url: str) -> str:
 def _check_db(url: str) -> None:
     parts = urlsplit(url)
     path = unquote(parts.path)
-    if path not in ("", "/") and not re.fullmatch(r"/\d+", path):
+    if path not in ("", "/") and not re.fullmatch(r"/\d+/?", path):
         raise ConfigurationError(
             f"database {path[1:]!r} is not a number: end the URL with /0, /1, ..."
         )

@@ -14,24 +14,19 @@ occurrence, except in schedules that run every hour, which run at both.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import redis
 from croniter import CroniterError, croniter
 
 from .defaults import CRON_MISFIRE_CAP, CRON_MISFIRE_GRACE_S
 from .exceptions import ConfigurationError
-from .keys import Keys
-from .utils import decode, delay_ms, ms_to_datetime
+from .utils import delay_ms
 
 MISFIRE_POLICIES = ("once", "skip", "all")
 ENTRY_NAME_MAX_LENGTH = 200
-# Prefix of the entry hash fields that hold the job template.
-JOB_FIELD_PREFIX = "job."
 # Daylight-saving shifts are at most a couple of hours; look this far around them.
 _DST_WINDOW_MS = 3 * 3600 * 1000
 # How far back to look for the latest missed slot, smallest window first.
@@ -267,149 +262,3 @@ class CronEntry:
             "last_run": self.last_run.isoformat() if self.last_run else None,
             "last_job_id": self.last_job_id,
         }
-
-
-@dataclass
-class StoredEntry:
-    """An entry's full record: its schedule, the job template and its state."""
-
-    name: str
-    schedule: Schedule
-    queue_name: str
-    misfire: str
-    next_ms: int
-    last_ms: int | None
-    last_job_id: str | None
-    job_fields: dict[str, bytes]
-
-    @classmethod
-    def load(cls, name: str, raw: Mapping[bytes, bytes]) -> StoredEntry:
-        fields = {decode(k) or "": v for k, v in raw.items()}
-
-        def text(key: str) -> str | None:
-            return decode(fields.get(key))
-
-        interval = text("interval_ms")
-        schedule = Schedule(
-            cron=text("cron") or None,
-            interval_ms=int(interval) if interval else None,
-            anchor_ms=int(text("anchor_ms") or 0),
-            timezone=text("timezone") or "UTC",
-        )
-        last = text("last_ms")
-        return cls(
-            name=name,
-            schedule=schedule,
-            queue_name=text("queue") or "default",
-            misfire=text("misfire") or "once",
-            next_ms=int(text("next_ms") or 0),
-            last_ms=int(last) if last else None,
-            last_job_id=text("last_job_id") or None,
-            job_fields={
-                k[len(JOB_FIELD_PREFIX) :]: v
-                for k, v in fields.items()
-                if k.startswith(JOB_FIELD_PREFIX)
-            },
-        )
-
-    def public(self) -> CronEntry:
-        func = self.job_fields.get("func")
-        return CronEntry(
-            name=self.name,
-            schedule=self.schedule.describe(),
-            timezone=self.schedule.timezone,
-            func_name=decode(func) or "" if func is not None else "",
-            queue_name=self.queue_name,
-            misfire=self.misfire,
-            next_run=ms_to_datetime(self.next_ms) if self.next_ms else None,
-            last_run=ms_to_datetime(self.last_ms),
-            last_job_id=self.last_job_id,
-        )
-
-
-def save_entry(
-    connection: redis.Redis,
-    keys: Keys,
-    name: str,
-    schedule: Schedule,
-    queue_name: str,
-    misfire: str,
-    job_fields: Mapping[str, bytes],
-    now_ms: int,
-) -> StoredEntry:
-    """Create or update an entry. An entry whose schedule is unchanged keeps its next run;
-    otherwise its next run is the first slot after ``now_ms``."""
-    key = keys.cron_entry(name)
-
-    def write(pipe: Any) -> None:
-        # WATCH makes the read and the write one step: a scheduler advancing the entry
-        # meanwhile must not have its next run put back.
-        existing = cast(dict[bytes, bytes], pipe.hgetall(key))
-        kept, next_ms = schedule, schedule.next_after(now_ms)
-        if existing:
-            try:
-                old: StoredEntry | None = StoredEntry.load(name, existing)
-            except ConfigurationError:
-                old = None
-            # Registering at every start (a cron module) must not push the next run back.
-            if (
-                old is not None
-                and old.next_ms
-                and (old.schedule.describe(), old.schedule.timezone)
-                == (schedule.describe(), schedule.timezone)
-            ):
-                kept, next_ms = old.schedule, old.next_ms
-        mapping: dict[str | bytes, str | bytes | int] = {
-            "name": name,
-            "cron": kept.cron or "",
-            "interval_ms": kept.interval_ms or "",
-            "anchor_ms": kept.anchor_ms,
-            "timezone": kept.timezone,
-            "queue": queue_name,
-            "misfire": misfire,
-            "next_ms": next_ms,
-            "updated_ms": now_ms,
-        }
-        for field, value in job_fields.items():
-            mapping[JOB_FIELD_PREFIX + field] = value
-        stale = [f for f in existing if (decode(f) or "").startswith(JOB_FIELD_PREFIX)]
-        pipe.multi()
-        if stale:
-            pipe.hdel(key, *stale)
-        pipe.hset(key, mapping=mapping)
-        pipe.zadd(keys.cron_entries, {name: next_ms})
-
-    connection.transaction(write, key)
-    entry = load_entry(connection, keys, name)
-    assert entry is not None
-    return entry
-
-
-def load_entry(connection: redis.Redis, keys: Keys, name: str) -> StoredEntry | None:
-    raw = cast(dict[bytes, bytes], connection.hgetall(keys.cron_entry(name)))
-    return StoredEntry.load(name, raw) if raw else None
-
-
-def remove_entry(connection: redis.Redis, keys: Keys, name: str) -> bool:
-    """Delete an entry; returns whether it existed."""
-    with connection.pipeline(transaction=True) as pipe:
-        pipe.delete(keys.cron_entry(name))
-        pipe.zrem(keys.cron_entries, name)
-        deleted, _ = pipe.execute()
-    return bool(deleted)
-
-
-def list_entries(connection: redis.Redis, keys: Keys) -> list[CronEntry]:
-    """Every entry, soonest next run first."""
-    names = [
-        decode(n) or "" for n in cast(list[bytes], connection.zrange(keys.cron_entries, 0, -1))
-    ]
-    with connection.pipeline(transaction=False) as pipe:
-        for name in names:
-            pipe.hgetall(keys.cron_entry(name))
-        records = pipe.execute()
-    entries = []
-    for name, raw in zip(names, records, strict=True):
-        if raw:
-            entries.append(StoredEntry.load(name, raw).public())
-    return entries

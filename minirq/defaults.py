@@ -67,3 +67,6 @@ RETRY_JOB_DEFAULT_MAX = 3
 PAUSE_REFRESH_S = 1.0
 # How long a callback (on_success, on_failure, on_stopped) may run by default.
 DEFAULT_CALLBACK_TIMEOUT_S = 60
+# The longest duration (timeouts, TTLs) minirq accepts: 100 years. Anything longer is
+# refused at the edge, so that no script fails half-way on a value Redis cannot store.
+MAX_DURATION_S = 100 * 365 * 24 * 3600

@@ -46,10 +46,6 @@ class DeserializationError(MinirqError):
     """Data stored in Redis cannot be decoded."""
 
 
-class ConnectionFailed(MinirqError):
-    """Redis cannot be reached."""
-
-
 class JobTimeoutException(BaseException):
     """Raised inside a job that ran past its timeout."""
 

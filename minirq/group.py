@@ -16,15 +16,25 @@ from typing import Any
 
 import redis
 
+from . import store
+from .callables import validate_job_id
 from .connection import resolve_connection
 from .exceptions import InvalidJobError, NoSuchJobError
-from .job import Job, JobStatus, validate_job_id
+from .job import Job, JobStatus
 from .keys import Keys
-from .queue import EnqueueData, Queue, check_enqueue_results
-from .utils import decode
+from .queue import EnqueueData, Queue
+from .store.record import text_or_none
 
 # A group is "pending" while any job may still run.
 _PENDING = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
+
+
+def _status(value: bytes | None) -> JobStatus | None:
+    text = text_or_none(value)
+    try:
+        return JobStatus(text) if text else None
+    except ValueError:
+        return None
 
 
 class Group:
@@ -79,8 +89,11 @@ class Group:
         connection = resolve_connection(connection)
         keys = Keys(prefix)
         groups = []
-        for member in sorted(decode(m) or "" for m in connection.smembers(keys.groups)):
-            group = cls(member, connection=connection, prefix=prefix)
+        for member in store.jobs.names(connection.smembers(keys.groups)):
+            try:
+                group = cls(member, connection=connection, prefix=prefix)
+            except InvalidJobError:
+                continue
             if group.cleanup():
                 groups.append(group)
         return groups
@@ -88,9 +101,9 @@ class Group:
     def enqueue_many(self, queue: Queue | str, job_datas: Iterable[EnqueueData]) -> list[Job]:
         """Validate and enqueue the jobs of ``job_datas`` on ``queue`` into this group.
 
-        One transaction: all jobs and the group record are written, or (if any job is
-        refused at validation) nothing. A ``unique`` job whose id is live raises
-        :class:`DuplicateJobError` after the others were written.
+        One transaction: all jobs and the group record are written, or nothing (a job
+        refused at validation, or :class:`DuplicateJobError` when a live job has the id
+        of one of them).
         """
         if isinstance(queue, str):
             queue = Queue(queue, connection=self.connection, prefix=self.keys.prefix)
@@ -99,23 +112,23 @@ class Group:
         jobs = []
         for data in job_datas:
             job = queue.create_job(data.func, data.args, data.kwargs, data.options)
-            job._fields["group_id"] = self.name.encode()
+            job.record.group_id = self.name
             jobs.append((job, data.options.at_front))
         if not jobs:
             return []
         if not queue.is_async:
             return [queue.enqueue_job(job, at_front) for job, at_front in jobs]
-        with self.connection.pipeline(transaction=True) as pipe:
-            for job, at_front in jobs:
-                queue._run_enqueue_script(job, at_front, pipe)
-            pipe.sadd(self.key, *(job.id for job, _ in jobs))
+        ids = [job.id for job, _ in jobs]
+
+        def record_group(pipe: Any) -> None:
+            pipe.sadd(self.key, *ids)
             pipe.sadd(self.keys.groups, self.name)
-            results = pipe.execute()
-        check_enqueue_results([job for job, _ in jobs], results[: len(jobs)])
+
+        queue.write_all(jobs, record_group)
         return [job for job, _ in jobs]
 
     def get_job_ids(self) -> list[str]:
-        return sorted(decode(m) or "" for m in self.connection.smembers(self.key))
+        return sorted(store.jobs.ids(self.connection.smembers(self.key)))
 
     def get_jobs(self, serializer: Any = None) -> list[Job]:
         """The group's jobs that still exist."""
@@ -129,10 +142,7 @@ class Group:
             for job_id in ids:
                 pipe.hget(self.keys.job(job_id), "status")
             values = pipe.execute()
-        return {
-            job_id: JobStatus(v.decode()) if v else None
-            for job_id, v in zip(ids, values, strict=True)
-        }
+        return {job_id: _status(v) for job_id, v in zip(ids, values, strict=True)}
 
     def get_status(self) -> str:
         """``"pending"`` while a job may still run, ``"finished"`` when every job finished,

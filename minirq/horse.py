@@ -6,28 +6,33 @@ its outcome to the parent over a pipe, and the parent records it.
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
-import functools
 import gc
 import os
 import pickle
+import select
 import signal
-import sys
-import threading
-import time
 import traceback
-from collections.abc import Iterator
-from dataclasses import dataclass
-from types import FrameType
+from collections.abc import Callable
 
 from . import hooks
 from .callbacks import run_exception_handlers, run_failure_callback, run_success_callback
-from .defaults import PARENT_CHECK_S
-from .exceptions import JobTimeoutException, RetryJob, ShutdownRequested
+from .exceptions import RetryJob, ShutdownRequested
 from .job import Job
+from .outcome import Outcome
+from .process import die_with_parent, job_timeout, load_libc, watch_parent
 
-_PR_SET_PDEATHSIG = 1
+__all__ = [
+    "Outcome",
+    "decode_outcome",
+    "describe_exit",
+    "die_with_parent",
+    "fork_horse",
+    "job_timeout",
+    "load_libc",
+    "run_in_child",
+    "run_job",
+    "watch_parent",
+]
 
 # Why a work-horse may have died of a signal, for the failure reason.
 _SIGNAL_HINTS = {
@@ -37,53 +42,6 @@ _SIGNAL_HINTS = {
     signal.SIGBUS: "a crash in native code, or a truncated memory-mapped file",
     signal.SIGTERM: "terminated from outside the worker",
 }
-
-
-@dataclass
-class Outcome:
-    """What happened to one run of a job."""
-
-    ok: bool
-    result: bytes | None = None
-    exc_type: str | None = None
-    traceback: str | None = None
-    # Traceback text of a callback or exception handler that failed (see callbacks.py).
-    callback_error: str | None = None
-    # Set when the job raised or returned RetryJob: (delay_s, max_retries).
-    retry_request: tuple[float | None, int | None] | None = None
-
-    def retry_job(self) -> RetryJob | None:
-        """The :class:`RetryJob` the job raised or returned, if any."""
-        if self.retry_request is None:
-            return None
-        delay_s, max_retries = self.retry_request
-        return RetryJob(delay_s=delay_s, max_retries=max_retries)
-
-    @classmethod
-    def failure(cls, exc_type: str, message: str) -> Outcome:
-        return cls(False, exc_type=exc_type, traceback=f"{exc_type}: {message}\n")
-
-
-@contextlib.contextmanager
-def job_timeout(seconds: int) -> Iterator[None]:
-    """Raise :class:`JobTimeoutException` in the block once ``seconds`` have passed.
-
-    Uses ``SIGALRM``, so it only works in the main thread; elsewhere it does nothing.
-    """
-    if seconds <= 0 or threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def on_alarm(signum: int, frame: FrameType | None) -> None:
-        raise JobTimeoutException(f"job exceeded its timeout of {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def run_job(job: Job, max_result_bytes: int) -> Outcome:
@@ -141,48 +99,14 @@ def _short(value: object) -> str:
     return text if len(text) < 80 else text[:77] + "..."
 
 
-@functools.cache
-def load_libc() -> ctypes.CDLL | None:
-    """The C library (Linux), loaded once in the parent: loading it in every freshly
-    forked horse would cost that horse milliseconds."""
-    if not sys.platform.startswith("linux"):
-        return None
-    return ctypes.CDLL(None, use_errno=True)
-
-
-def die_with_parent(parent_pid: int) -> None:
-    """Make this process die with its parent: the kernel does it on Linux; elsewhere a
-    thread notices that the parent changed (this process was re-parented) and exits."""
-    libc = load_libc()
-    if libc is not None:
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    else:
-        watch_parent(parent_pid, PARENT_CHECK_S)
-    if os.getppid() != parent_pid:
-        os._exit(1)
-
-
-def watch_parent(parent_pid: int, interval_s: float) -> threading.Thread:
-    """Exit this process at once when its parent is no longer ``parent_pid``."""
-
-    def watch() -> None:
-        while os.getppid() == parent_pid:
-            time.sleep(interval_s)
-        os._exit(1)
-
-    thread = threading.Thread(target=watch, name="minirq-parent-watch", daemon=True)
-    thread.start()
-    return thread
-
-
 def fork_horse(job: Job, max_result_bytes: int) -> tuple[int, int]:
     """Fork a work-horse that runs ``job``; returns its pid and the pipe to read from."""
     parent_pid = os.getpid()
     load_libc()
     read_fd, write_fd = os.pipe()
+    hooks.run("before_fork")
     # Objects that exist now are never collected in the horse, so its garbage collector
     # does not write to (and copy) the memory pages it shares with the parent.
-    hooks.run("before_fork")
     gc.freeze()
     pid = os.fork()
     if pid != 0:
@@ -239,3 +163,50 @@ def describe_exit(status: int) -> str:
             "result (os._exit() or a crash in the job?)"
         )
     return f"the work-horse ended with status {status}"
+
+
+def run_in_child(
+    func: Callable[[], str | None], tick: Callable[[], None], every_s: float
+) -> str | None:
+    """Run ``func`` in a forked child and return what it returns, calling ``tick`` every
+    ``every_s`` seconds meanwhile: the parent keeps renewing its leases however long
+    ``func`` (a callback) takes. A child that dies without answering gives its reason."""
+    parent_pid = os.getpid()
+    load_libc()
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - runs in the child, which leaves by os._exit
+        exit_code = 1
+        try:
+            os.close(read_fd)
+            die_with_parent(parent_pid)
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            payload = pickle.dumps(func())
+            with os.fdopen(write_fd, "wb") as pipe:
+                pipe.write(payload)
+            exit_code = 0
+        except BaseException:
+            traceback.print_exc()
+        finally:
+            os._exit(exit_code)
+    os.close(write_fd)
+    chunks: list[bytes] = []
+    try:
+        while True:
+            ready, _, _ = select.select([read_fd], [], [], every_s)
+            if not ready:
+                tick()
+                continue
+            chunk = os.read(read_fd, 1 << 20)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    finally:
+        os.close(read_fd)
+        _, status = os.waitpid(pid, 0)
+    try:
+        answer = pickle.loads(b"".join(chunks))
+    except Exception:
+        return f"the callback process died: {describe_exit(status)}"
+    return answer if isinstance(answer, str) or answer is None else None

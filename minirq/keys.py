@@ -80,6 +80,11 @@ class Keys:
         """``<epoch ms>:<holder>`` of the active scheduler's latest pass."""
         return f"{self.prefix}:scheduler:lastpass"
 
+    def fetch_receipt(self, run_token: str) -> str:
+        """What one fetch took, kept for a lease's length so that a fetch sent again
+        after a lost reply answers the same job (see scripts/fetch.lua)."""
+        return f"{self.prefix}:receipt:{run_token}"
+
     @property
     def reaper_lock(self) -> str:
         return f"{self.prefix}:lock:reaper"
@@ -112,6 +117,7 @@ class Keys:
     def cron_slot(self, name: str, slot_ms: int) -> str:
         """The idempotency key of one slot of a cron entry."""
         return f"{self.prefix}:cron:slot:{name}:{slot_ms}"
+
     # -- job features (dependencies, pause, commands, groups) ---------------------------
     # Scripts that reach a key known only from data (a dependent job, its queue) build it
     # as ``<prefix>:<kind>:<name>`` from the prefix they receive; these methods spell the

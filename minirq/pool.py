@@ -17,50 +17,30 @@ import os
 import pickle
 import select
 import signal
-import struct
 import time
 import traceback
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import redis
 
 from . import hooks
+from .base_worker import BaseWorker
 from .callbacks import horse_callback_allowance_s, install_exception_handlers
 from .commands import JOB_STOPPED
 from .defaults import HORSE_KILL_GRACE_S, IDLE_WAIT_S
 from .exceptions import ConfigurationError
-from .horse import Outcome, describe_exit, die_with_parent, load_libc, run_job
+from .horse import Outcome, describe_exit, die_with_parent, load_libc, run_in_child, run_job
 from .job import Job
+from .outages import REDIS_ERRORS
+from .pool_pipes import _HEADER, _READ_CHUNK, _Horse, _kill, _read_frame, _rss_bytes, _write_all
+from .presence import WorkerState
 from .queue import Queue
 from .serializers import Serializer
-from .worker import REDIS_ERRORS, BaseWorker, WorkerState
 
 logger = logging.getLogger("minirq.pool")
 
 DEFAULT_POOL_SIZE = 2
-_HEADER = struct.Struct("!I")
-_READ_CHUNK = 1 << 20
-
-
-@dataclass
-class _Horse:
-    """A forked child, the pipes to talk to it, and the job it runs (if any)."""
-
-    pid: int
-    to_horse: int  # parent writes job assignments here
-    from_horse: int  # parent reads outcomes here
-    jobs_done: int = 0
-    job: Job | None = None
-    queue: Queue | None = None
-    started: float = 0.0
-    kill_at: float = float("inf")
-    buffer: bytearray = field(default_factory=bytearray)
-
-    @property
-    def busy(self) -> bool:
-        return self.job is not None
 
 
 class WorkerPool(BaseWorker):
@@ -120,15 +100,8 @@ class WorkerPool(BaseWorker):
         """
         if logging_level is not None:
             logging.getLogger("minirq").setLevel(logging_level)
-        self._wake_r, self._wake_w = os.pipe()
-        os.set_blocking(self._wake_w, False)
-        self._install_signal_handlers()
-        self._call_redis(self.register_birth, "registering the worker")
-        self._call_redis(self.check_redis_settings, "reading the Redis settings")
-        self.state = WorkerState.IDLE
+        self._start_up()
         dispatched = 0
-        # Horses forked from now on run these after a job fails (see callbacks.py).
-        install_exception_handlers(self.exception_handlers)
         scheduler = self._start_scheduler(burst) if with_scheduler else None
         try:
             self._call_redis(self._subscribe, "subscribing to wake-ups")
@@ -147,21 +120,9 @@ class WorkerPool(BaseWorker):
                 if self._shutdown_due():
                     self._interrupt_all()
                     break
-                fetched_any = False
-                while self._may_take(dispatched, max_jobs) and any(
-                    not h.busy for h in self._horses
-                ):
-                    try:
-                        fetched = self._call_redis(self._fetch, "fetching a job", until_stop=True)
-                    except REDIS_ERRORS:
-                        if not self.stop_requested:
-                            raise
-                        break
-                    if fetched is None:
-                        break
-                    self._dispatch(*fetched)
-                    dispatched += 1
-                    fetched_any = True
+                taken = self._fill_idle_horses(dispatched, max_jobs)
+                dispatched += taken
+                fetched_any = taken > 0
                 may_take = self._may_take(dispatched, max_jobs)
                 if not any(h.busy for h in self._horses) and (
                     not may_take or (burst and not fetched_any)
@@ -178,6 +139,34 @@ class WorkerPool(BaseWorker):
             self.register_death()
         return dispatched > 0
 
+    def _start_up(self) -> None:
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_w, False)
+        self._install_signal_handlers()
+        self._call_redis(self.register_birth, "registering the worker")
+        self._call_redis(self.check_redis_settings, "reading the Redis settings")
+        self.state = WorkerState.IDLE
+        # Horses forked from now on run these after a job fails (see callbacks.py).
+        install_exception_handlers(self.exception_handlers)
+
+    def _fill_idle_horses(self, dispatched: int, max_jobs: int | None) -> int:
+        """Fetch a job for each idle horse while jobs are there; returns how many."""
+        taken = 0
+        while self._may_take(dispatched + taken, max_jobs) and any(
+            not h.busy for h in self._horses
+        ):
+            try:
+                fetched = self._call_redis(self._fetch, "fetching a job", until_stop=True)
+            except REDIS_ERRORS:
+                if not self.stop_requested:
+                    raise
+                break
+            if fetched is None:
+                break
+            self._dispatch(*fetched)
+            taken += 1
+        return taken
+
     def _may_take(self, dispatched: int, max_jobs: int | None) -> bool:
         return not self.stop_requested and (max_jobs is None or dispatched < max_jobs)
 
@@ -190,6 +179,10 @@ class WorkerPool(BaseWorker):
 
     def running_jobs(self) -> list[Job]:
         return [h.job for h in self._horses if h.job is not None]
+
+    def run_callback(self, func: Callable[[], str | None]) -> str | None:
+        # In a child, so that the other horses' leases are renewed however long it takes.
+        return run_in_child(func, self._try_heartbeat, self.heartbeat_interval_s)
 
     # -- waiting -----------------------------------------------------------------------
 
@@ -303,7 +296,7 @@ class WorkerPool(BaseWorker):
         horse = next(h for h in self._horses if not h.busy)
         self._log_job_start(job, queue)
         message = pickle.dumps(
-            (job.id, self.queues.index(queue), job._fields), protocol=pickle.HIGHEST_PROTOCOL
+            (job.id, self.queues.index(queue), job.fields), protocol=pickle.HIGHEST_PROTOCOL
         )
         horse.job, horse.queue = job, queue
         horse.started = time.monotonic()
@@ -435,45 +428,3 @@ class WorkerPool(BaseWorker):
                 with contextlib.suppress(Exception):
                     self._settle(horse, None)
             self._retire(horse)
-
-
-def _kill(pid: int) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGKILL)
-
-
-def _rss_bytes() -> int:
-    """This process's resident memory."""
-    try:
-        with open("/proc/self/statm", "rb") as handle:
-            return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, IndexError):
-        import resource
-
-        # Peak rather than current, where /proc is missing (macOS reports bytes).
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        written = os.write(fd, view)
-        view = view[written:]
-
-
-def _read_exactly(fd: int, size: int) -> bytes | None:
-    chunks = []
-    while size:
-        chunk = os.read(fd, min(size, _READ_CHUNK))
-        if not chunk:
-            return None
-        chunks.append(chunk)
-        size -= len(chunk)
-    return b"".join(chunks)
-
-
-def _read_frame(fd: int) -> bytes | None:
-    header = _read_exactly(fd, _HEADER.size)
-    if header is None:
-        return None
-    return _read_exactly(fd, _HEADER.unpack(header)[0])

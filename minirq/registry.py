@@ -7,18 +7,19 @@ of entry for deferred jobs.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import redis
 
+from . import store
 from .connection import resolve_connection
 from .defaults import DEFAULT_QUEUE_NAME
 from .exceptions import InvalidJobOperation
-from .job import Job
+from .job import Job, new_token
 from .keys import Keys
-from .scripts import scripts_for
 from .serializers import Serializer, resolve_serializer
-from .utils import decode, now_ms
+from .store import calls
+from .utils import now_ms
 
 if TYPE_CHECKING:
     from .queue import Queue
@@ -56,25 +57,34 @@ class BaseRegistry:
         if not self.expires:
             return 0
         cutoff = now_ms() if timestamp_ms is None else timestamp_ms
-        return int(self.connection.zremrangebyscore(self.key, "-inf", f"({cutoff}"))
+        try:
+            return int(self.connection.zremrangebyscore(self.key, "-inf", f"({cutoff}"))
+        except redis.ResponseError:
+            # Not a sorted set (damaged data): there is nothing of ours to clean up.
+            return 0
 
     @property
     def count(self) -> int:
         self.cleanup()
-        return int(self.connection.zcard(self.key))
+        try:
+            return int(self.connection.zcard(self.key))
+        except redis.ResponseError:
+            return 0
 
     def __len__(self) -> int:
         return self.count
 
     def __contains__(self, item: object) -> bool:
         job_id = item.id if isinstance(item, Job) else item
-        return self.connection.zscore(self.key, str(job_id)) is not None
+        try:
+            return self.connection.zscore(self.key, str(job_id)) is not None
+        except redis.ResponseError:
+            return False
 
     def get_job_ids(self, start: int = 0, end: int = -1, desc: bool = False) -> list[str]:
         """Ids by score, oldest (or soonest) first; ``desc`` for the reverse order."""
         self.cleanup()
-        ids = cast(list[bytes], self.connection.zrange(self.key, start, end, desc=desc))
-        return [decode(i) or "" for i in ids]
+        return store.jobs.registry_ids(self.connection, self.key, start, end, desc)
 
     def get_jobs(self, start: int = 0, end: int = -1, desc: bool = False) -> list[Job]:
         ids = self.get_job_ids(start, end, desc)
@@ -82,7 +92,10 @@ class BaseRegistry:
         return [job for job in jobs if job is not None]
 
     def get_score(self, job_id: str) -> float | None:
-        score: Any = self.connection.zscore(self.key, job_id)
+        try:
+            score: Any = self.connection.zscore(self.key, job_id)
+        except redis.ResponseError:
+            return None
         return None if score is None else float(score)
 
     def remove(self, job: Job | str, delete_job: bool = False) -> None:
@@ -100,15 +113,16 @@ class BaseRegistry:
         Raises :class:`InvalidJobOperation` if the job is not in this registry.
         """
         job_id = job_or_id.id if isinstance(job_or_id, Job) else job_or_id
-        moved = scripts_for(self.connection).run(
-            "requeue",
-            keys=[
-                self.keys.job(job_id),
-                self.key,
-                self.keys.queue(self.name),
-                self.keys.wake_channel(self.name),
-            ],
-            args=[job_id, now_ms(), "1" if at_front else "0", ""],
+        moved = store.runner_for(self.connection).run(
+            calls.requeue(
+                self.keys,
+                queue=self.name,
+                registry=self.kind,
+                job_id=job_id,
+                at_front=at_front,
+                run_token="",
+                op_token=new_token(),
+            )
         )
         if not moved:
             raise InvalidJobOperation(f"job {job_id} is not in {self.kind} registry {self.name!r}")

@@ -15,11 +15,16 @@ import random
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from .defaults import RETRY_BACKOFF_BASE_S, RETRY_BACKOFF_CAP_S, RETRY_JOB_DEFAULT_MAX
+from .defaults import (
+    MAX_DURATION_S,
+    RETRY_BACKOFF_BASE_S,
+    RETRY_BACKOFF_CAP_S,
+    RETRY_JOB_DEFAULT_MAX,
+)
 from .exceptions import ConfigurationError, RetryJob
 
 if TYPE_CHECKING:
-    from .job import Job
+    from .store.record import JobRecord
 
 BACKOFFS = ("exponential",)
 
@@ -27,8 +32,10 @@ BACKOFFS = ("exponential",)
 def _seconds(value: Any, what: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ConfigurationError(f"{what} must be a number of seconds, not {value!r}")
-    if value != value or value < 0 or value == float("inf"):
-        raise ConfigurationError(f"{what} must be zero or more seconds, not {value!r}")
+    if value != value or value < 0 or value > MAX_DURATION_S:
+        raise ConfigurationError(
+            f"{what} must be zero or more seconds, at most {MAX_DURATION_S}, not {value!r}"
+        )
     return float(value)
 
 
@@ -151,62 +158,62 @@ class Repeat:
         return self.intervals[min(run, len(self.intervals)) - 1]
 
 
-def job_fields(retry: Any, repeat: Any) -> dict[str, str]:
-    """The job hash fields that carry ``retry`` and ``repeat`` (validated)."""
-    fields: dict[str, str] = {}
+def set_retry_options(record: JobRecord, retry: Any, repeat: Any) -> None:
+    """Record ``retry`` and ``repeat`` (validated) on a job being built."""
     if retry is not None:
         if not isinstance(retry, Retry):
             raise ConfigurationError(f"retry must be a Retry, not {type(retry).__name__}")
-        fields["retry"] = json.dumps(retry.to_dict())
-        fields["retries_left"] = str(retry.max)
+        record.retry = json.dumps(retry.to_dict())
+        record.retries_left = retry.max
     if repeat is not None:
         if not isinstance(repeat, Repeat):
             raise ConfigurationError(f"repeat must be a Repeat, not {type(repeat).__name__}")
-        fields["repeat"] = json.dumps({"times": repeat.times, "intervals": list(repeat.intervals)})
-        fields["repeats_left"] = str(repeat.times)
-    return fields
+        record.repeat = json.dumps({"times": repeat.times, "intervals": list(repeat.intervals)})
+        record.repeats_left = repeat.times
 
 
-def job_retry(job: Job) -> Retry | None:
-    """The :class:`Retry` a job was enqueued with, if any."""
-    data = job._fields.get("retry")
-    return Retry.from_dict(json.loads(data)) if data else None
-
-
-def job_repeat(job: Job) -> Repeat | None:
-    """The :class:`Repeat` a job was enqueued with, if any."""
-    data = job._fields.get("repeat")
-    if not data:
+def job_retry(record: JobRecord) -> Retry | None:
+    """The :class:`Retry` a job was enqueued with, if any (``None`` if it is unreadable)."""
+    if not record.retry:
         return None
-    spec = json.loads(data)
-    return Repeat(spec["times"], spec["intervals"])
+    try:
+        return Retry.from_dict(json.loads(record.retry))
+    except (ValueError, TypeError, KeyError, ConfigurationError):
+        return None
 
 
-def _int_field(job: Job, name: str) -> int | None:
-    value = job._fields.get(name)
-    return int(value) if value is not None else None
+def job_repeat(record: JobRecord) -> Repeat | None:
+    """The :class:`Repeat` a job was enqueued with, if any (``None`` if it is unreadable)."""
+    if not record.repeat:
+        return None
+    try:
+        spec = json.loads(record.repeat)
+        return Repeat(spec["times"], spec["intervals"])
+    except (ValueError, TypeError, KeyError, ConfigurationError):
+        return None
 
 
-def attempts_started(job: Job) -> int:
-    """How many times ``job`` has been started, counting a current run."""
-    left = _int_field(job, "retries_left")
+def attempts_started(record: JobRecord) -> int:
+    """How many times the job has been started, counting a current run."""
+    left = record.retries_left
     if left is None:
         retried = 0
     else:
-        retry = job_retry(job)
+        retry = job_retry(record)
         retried = (retry.max if retry is not None else RETRY_JOB_DEFAULT_MAX) - left
-    status = job._get("status")
+    status = record.status
     return retried + (0 if status in ("queued", "scheduled", "deferred", "canceled", None) else 1)
 
 
 def plan_retry(
-    job: Job, request: RetryJob | None, now_ms: int, rng: random.Random | None = None
+    record: JobRecord, request: RetryJob | None, rng: random.Random | None = None
 ) -> tuple[str, int]:
-    """What to do with a failed run of ``job``: ``("", 0)`` to fail it for good,
-    ``("now", n)`` to requeue it with ``n`` retries left, or ``(due_ms, n)`` to schedule
-    its next attempt. ``request`` is the :class:`RetryJob` the job raised or returned."""
-    retry = job_retry(job)
-    left = _int_field(job, "retries_left")
+    """What to do with a failed run: ``("", 0)`` to fail it for good, ``("now", n)`` to
+    requeue it with ``n`` retries left, or ``(delay_ms, n)`` to schedule its next attempt
+    that many milliseconds from now (on Redis's clock). ``request`` is the
+    :class:`RetryJob` the job raised or returned."""
+    retry = job_retry(record)
+    left = record.retries_left
     if retry is not None:
         budget = retry.max
     elif request is not None:
@@ -224,22 +231,22 @@ def plan_retry(
         delay = retry.delay_s(attempt, rng) if retry is not None else 0.0
     if delay <= 0:
         return "now", left - 1
-    return str(now_ms + round(delay * 1000)), left - 1
+    return str(round(delay * 1000)), left - 1
 
 
-def plan_repeat(job: Job, now_ms: int) -> tuple[str, int] | None:
-    """``("now", n)`` or ``(due_ms, n)`` if a successful ``job`` runs again, else ``None``."""
-    repeat = job_repeat(job)
+def plan_repeat(record: JobRecord) -> tuple[str, int] | None:
+    """``("now", n)`` or ``(delay_ms, n)`` if a successful job runs again, else ``None``."""
+    repeat = job_repeat(record)
     if repeat is None:
         return None
-    left = _int_field(job, "repeats_left")
+    left = record.repeats_left
     left = repeat.times if left is None else left
     if left <= 0:
         return None
     delay = repeat.delay_s(repeat.times - left + 1)
     if delay <= 0:
         return "now", left - 1
-    return str(now_ms + round(delay * 1000)), left - 1
+    return str(round(delay * 1000)), left - 1
 
 
 __all__ = ["Repeat", "Retry", "RetryJob", "job_repeat", "job_retry", "plan_repeat", "plan_retry"]

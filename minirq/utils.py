@@ -8,6 +8,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from .defaults import MAX_DURATION_S
 from .exceptions import ConfigurationError
 
 _DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
@@ -72,6 +73,11 @@ def parse_duration(
         raise ConfigurationError(f"{option}={value!r} must be zero or more seconds{limit}")
     if not allow_zero and seconds == 0:
         raise ConfigurationError(f"{option} must be more than zero seconds")
+    if seconds > MAX_DURATION_S:
+        raise ConfigurationError(
+            f"{option}={value!r} is longer than the longest duration minirq accepts "
+            f"({MAX_DURATION_S} s, 100 years)"
+        )
     whole = int(seconds)
     if whole != seconds:
         whole += 1
@@ -107,9 +113,13 @@ def import_attribute(dotted: str) -> Any:
 
 
 def decode(value: bytes | str | None) -> str | None:
+    """Text of ``value``; bytes that are not UTF-8 become ``None`` (never raises)."""
     if value is None or isinstance(value, str):
         return value
-    return value.decode()
+    try:
+        return value.decode()
+    except UnicodeDecodeError:
+        return None
 
 
 def due_ms_at(when: Any) -> int:
@@ -141,4 +151,9 @@ def delay_ms(delay: Any, option: str = "delay") -> int:
         raise ConfigurationError(f"{option}={delay!r} is not a finite duration")
     if seconds < 0:
         raise ConfigurationError(f"{option}={delay!r} is negative; it must be zero or more")
+    if seconds > MAX_DURATION_S:
+        raise ConfigurationError(
+            f"{option}={delay!r} is longer than the longest delay minirq accepts "
+            f"({MAX_DURATION_S} s, 100 years)"
+        )
     return round(seconds * 1000)

@@ -48,6 +48,9 @@ class RedisServer:
             str(workdir),
             "--daemonize",
             "no",
+            # DEBUG SLEEP stalls Redis in the lost-reply tests.
+            "--enable-debug-command",
+            "local",
             *extra_args,
         ]
         self.process: subprocess.Popen[bytes] | None = None

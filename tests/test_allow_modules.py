@@ -3,7 +3,6 @@ are read, checked and handed to the worker class as ``allowed_modules``."""
 
 from __future__ import annotations
 
-import inspect
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,13 +12,11 @@ import pytest
 import redis
 from click.testing import CliRunner
 
-from minirq import ConfigurationError, Job, JobStatus, Queue, Worker
+from minirq import ConfigurationError, Job, JobStatus, Queue
 from minirq.cli import main
 from minirq.cli.workers import worker, worker_kwargs, worker_settings_flags
 from minirq.config import ENVIRONMENT_VARIABLES, Settings, load_settings
 from tests import fixtures
-
-WORKER_TAKES_ALLOWLIST = "allowed_modules" in inspect.signature(Worker.__init__).parameters
 
 
 @pytest.fixture
@@ -96,7 +93,6 @@ def test_the_worker_class_receives_the_list(clean_env: Path) -> None:
     assert "allowed_modules" not in worker_kwargs(settings_for(flags, {}), flags)
 
 
-@pytest.mark.skipif(not WORKER_TAKES_ALLOWLIST, reason="the worker allowlist is not merged yet")
 @pytest.mark.parametrize("worker_args", [["--worker-class", "simple"], [], ["--pool", "1"]])
 def test_a_job_outside_the_allowlist_fails_not_allowed(
     clean_env: Path, redis_url: str, connection: redis.Redis, worker_args: list[str]

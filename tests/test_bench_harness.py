@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ sys.path.insert(0, str(BENCH))
 import machine  # noqa: E402
 import plan  # noqa: E402
 import report  # noqa: E402
+import run  # noqa: E402
 import workload  # noqa: E402
 from peers import base  # noqa: E402
 
@@ -107,3 +109,47 @@ def test_figures_table_gives_median_and_spread_and_a_dash_where_a_library_has_no
     lines = report.figures_table(results, ["minirq", "huey"], {"minirq": "m", "huey": "h"})
     bulk = next(line for line in lines if line.startswith("| bulk"))
     assert bulk == "| bulk enqueue (jobs/s) | 20.0 (10.0-30.0) | — |"
+
+
+def test_launcher_workers_wait_at_the_barrier_until_every_instance_is_ready(
+    tmp_path: Path,
+) -> None:
+    marks_path = tmp_path / "marks"
+    marks_path.write_bytes(b"")
+    code = "from peers.base import barrier, mark; barrier(); mark()"
+    setup = base.Setup([sys.executable, "-c", code], processes=2, instances=2, barrier=True)
+    workers = workload.Workers(setup, "redis://127.0.0.1:1/0", str(marks_path))
+    marks = workload.Marks(str(marks_path))
+    try:
+        ready = Path(workers.go + ".ready")
+        while not ready.exists() or len(ready.read_text().split()) < 2:
+            workers.check()
+            time.sleep(0.005)
+        # Both are ready and none has passed the barrier: nothing ran yet.
+        assert marks.poll() == 0
+        workers.release()
+        while marks.poll() < 2:
+            time.sleep(0.005)
+        assert len(marks.identities) == 2
+    finally:
+        for proc in workers.procs:
+            proc.wait(30)
+        workers.stop()
+        marks.close()
+
+
+def test_no_ratio_against_a_library_that_keeps_nothing_per_job() -> None:
+    results = {
+        ("minirq", "drain", "pool", "pool of 2"): {"bytes": [560.0, 570.0, 565.0]},
+        ("huey", "drain", "processes", "2 processes"): {"bytes": [-1.2, -1.4, 8.7]},
+    }
+    lines = report.ratios_table(results, ["minirq", "huey"], {"minirq": "m", "huey": "h"})
+    assert next(line for line in lines if line.startswith("| Redis bytes")).endswith("| — |")
+
+
+@pytest.mark.parametrize("value", ["0", "-2"])
+def test_a_repeat_below_one_is_refused(value: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "argv", ["run.py", "--repeat", value])
+    with pytest.raises(SystemExit) as refused:
+        run.parse_args()
+    assert refused.value.code == 2

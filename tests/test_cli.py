@@ -3,11 +3,12 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 
 import redis
 from click.testing import CliRunner
 
-from minirq import Job, JobStatus, Queue, SimpleWorker
+from minirq import Job, JobStatus, Queue, Scheduler, SimpleWorker
 from minirq.cli import main
 from tests import fixtures
 
@@ -122,3 +123,33 @@ def test_info_refreshes_until_interrupted(
     _, stderr = process.communicate(timeout=30)
     assert process.returncode == 0, stderr
     assert refreshes == 2
+
+
+def test_info_warns_of_overdue_jobs_without_a_scheduler(
+    redis_url: str, connection: redis.Redis
+) -> None:
+    queue = Queue("later", connection=connection)
+    queue.enqueue_at(datetime.now(UTC) - timedelta(seconds=30), fixtures.say_hello)
+    queue.enqueue_at(datetime.now(UTC) + timedelta(hours=1), fixtures.say_hello)
+    result = CliRunner().invoke(main, ["info", "-u", redis_url])
+    assert result.exit_code == 0, result.output
+    assert "scheduler: none" in result.output
+    assert "warning: 1 scheduled job(s) overdue" in result.output
+    assert "minirq scheduler" in result.output
+
+
+def test_info_shows_the_active_scheduler_and_no_warning(
+    redis_url: str, connection: redis.Redis
+) -> None:
+    Queue("later", connection=connection).enqueue_at(
+        datetime.now(UTC) - timedelta(seconds=30), fixtures.say_hello
+    )
+    scheduler = Scheduler(connection, name="sched-1")
+    assert scheduler.acquire_lease()
+    try:
+        result = CliRunner().invoke(main, ["info", "-u", redis_url])
+    finally:
+        scheduler.release_lease()
+    assert result.exit_code == 0, result.output
+    assert "scheduler: sched-1 active" in result.output
+    assert "overdue" not in result.output

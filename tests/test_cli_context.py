@@ -213,3 +213,36 @@ def test_database_that_is_not_a_number_is_refused(redis_url: str, db: str, shown
     result = run(["info", "-u", redis_url.rsplit("/", 1)[0] + "/" + db])
     assert result.exit_code == 1
     assert f"database {shown} is not a number" in result.output
+
+
+def test_every_command_finds_a_settings_module_in_the_current_folder(
+    connection: redis.Redis, subprocess_env: dict[str, str], tmp_path: Path
+) -> None:
+    (tmp_path / "here_settings_c.py").write_text(f"PREFIX = {PREFIX!r}\n")
+    Queue("mail", connection=connection, prefix=PREFIX).enqueue(fixtures.add, 1, 2)
+    # The console script, whose sys.path (unlike `python -m`'s) does not start with the
+    # current folder.
+    script = Path(sys.executable).parent / "minirq"
+    result = subprocess.run(
+        [str(script), "pause", "mail", "-c", "here_settings_c"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+        # No empty entry in PYTHONPATH: that would put the current folder on the path.
+        env={**subprocess_env, "PYTHONPATH": str(ROOT)},
+    )
+    assert result.returncode == 0, result.stderr
+    assert paused_queue_names(connection, PREFIX) == {"mail"}
+
+
+def test_unknown_queue_error_lists_at_most_ten_known_names(
+    connection: redis.Redis, redis_url: str
+) -> None:
+    for i in range(12):
+        Queue(f"q{i:02}", connection=connection).enqueue(fixtures.add, 1, 2)
+    result = run(["empty", "q99", "-u", redis_url])
+    assert result.exit_code == 1
+    assert "known queues: q00, q01, q02, q03, q04, q05, q06, q07, q08, q09 and 2 more" in (
+        result.output
+    )

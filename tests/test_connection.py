@@ -240,6 +240,7 @@ def test_sentinel_passwords_holding_url_characters_are_read_whole(
         ("REDIS://u:p@ss@h", {"username": "u", "password": "p@ss", "host": "h"}),
         ("Rediss://:a?b#c@h:6380", {"password": "a?b#c", "host": "h", "port": 6380}),
         ("redis://:x%2Fy@h/3", {"password": "x/y", "db": 3}),
+        ("redis://h:6379/5/", {"host": "h", "db": 5}),
         ("redis://h/0?password=a@b", {"password": "a@b", "host": "h", "db": 0}),
         (
             "unix://:pw@/run/redis@main.sock?db=4",

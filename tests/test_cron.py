@@ -328,11 +328,11 @@ def test_three_schedulers_enqueue_each_slot_once(
         assert process.wait(10) == 0
     fired = [job for job in Job.fetch_many(queue.job_ids, connection=connection) if job]
     assert len(fired) >= 12
-    slots_by_entry = Counter((job._get("cron_entry"), job._get("cron_slot_ms")) for job in fired)
+    slots_by_entry = Counter((job.record.cron_entry, job.record.cron_slot_ms) for job in fired)
     assert set(slots_by_entry.values()) == {1}
     for job in fired:
         assert job.enqueued_at is not None
-        assert job.enqueued_at.timestamp() * 1000 >= int(job._get("cron_slot_ms") or 0)
+        assert job.enqueued_at.timestamp() * 1000 >= int(job.record.cron_slot_ms or 0)
 
 
 # -- the command line ------------------------------------------------------------------

@@ -87,10 +87,12 @@ def test_enqueue_many_refuses_all_if_one_is_bad(queue: Queue) -> None:
     assert queue.count == 0
 
 
-def test_same_custom_id_replaces_old_fields(queue: Queue) -> None:
-    queue.enqueue(fixtures.echo, job_id="same", meta={"old": True})
+def test_same_custom_id_replaces_an_ended_job_and_its_old_fields(queue: Queue) -> None:
+    queue.enqueue(fixtures.echo, job_id="same", meta={"old": True}).cancel()
     queue.enqueue(fixtures.echo, job_id="same")
     assert Job.fetch("same", connection=queue.connection).meta == {}
+    assert "same" not in queue.canceled_job_registry
+    assert queue.job_ids == ["same"]
 
 
 @pytest.mark.parametrize(

@@ -134,33 +134,33 @@ def test_a_bad_retry_option_writes_nothing(queue: Queue, connection: redis.Redis
 
 def test_plan_retry_counts_down_and_schedules_delays(queue: Queue) -> None:
     job = queue.create_job(jobs.always_fail, None, None, _options(retry=Retry(2, [10, 20])))
-    assert plan_retry(job, None, now_ms=1_000) == ("11000", 1)
-    job._fields["retries_left"] = b"1"
-    assert plan_retry(job, None, now_ms=1_000) == ("21000", 0)
-    job._fields["retries_left"] = b"0"
-    assert plan_retry(job, None, now_ms=1_000) == ("", 0)
+    assert plan_retry(job.record, None) == ("10000", 1)
+    job.record.retries_left = 1
+    assert plan_retry(job.record, None) == ("20000", 0)
+    job.record.retries_left = 0
+    assert plan_retry(job.record, None) == ("", 0)
 
 
 def test_plan_retry_without_retry_fails_for_good(queue: Queue) -> None:
     job = queue.create_job(jobs.always_fail, None, None, _options())
-    assert plan_retry(job, None, now_ms=5) == ("", 0)
+    assert plan_retry(job.record, None) == ("", 0)
 
 
 def test_retry_job_request_overrides_the_delay_and_has_its_own_budget(queue: Queue) -> None:
     with_retry = queue.create_job(jobs.always_fail, None, None, _options(retry=Retry(3, 100)))
-    assert plan_retry(with_retry, RetryJob(delay_s=2), now_ms=0) == ("2000", 2)
+    assert plan_retry(with_retry.record, RetryJob(delay_s=2)) == ("2000", 2)
     bare = queue.create_job(jobs.always_fail, None, None, _options())
-    assert plan_retry(bare, RetryJob(), now_ms=0) == ("now", 2)
-    assert plan_retry(bare, RetryJob(max_retries=1), now_ms=0) == ("now", 0)
+    assert plan_retry(bare.record, RetryJob()) == ("now", 2)
+    assert plan_retry(bare.record, RetryJob(max_retries=1)) == ("now", 0)
 
 
 def test_plan_repeat(queue: Queue) -> None:
     job = queue.create_job(jobs.always_fail, None, None, _options(repeat=Repeat(2, [0, 30])))
-    assert plan_repeat(job, now_ms=1_000) == ("now", 1)
-    job._fields["repeats_left"] = b"1"
-    assert plan_repeat(job, now_ms=1_000) == ("31000", 0)
-    job._fields["repeats_left"] = b"0"
-    assert plan_repeat(job, now_ms=1_000) is None
+    assert plan_repeat(job.record) == ("now", 1)
+    job.record.repeats_left = 1
+    assert plan_repeat(job.record) == ("30000", 0)
+    job.record.repeats_left = 0
+    assert plan_repeat(job.record) is None
 
 
 def _options(**kwargs: object) -> object:

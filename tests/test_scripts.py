@@ -6,12 +6,12 @@ import pytest
 import redis
 
 from minirq import Queue
-from minirq.scripts import scripts_for
+from minirq.store import Call, calls, runner_for
 from tests import fixtures
 
 
-def _empty_call(queue: Queue) -> tuple[str, list[str], list[object]]:
-    return ("empty", [queue.key], [queue.keys.job_prefix, 100])
+def _empty_call(queue: Queue) -> Call[int]:
+    return calls.empty(queue.keys, queue=queue.name, batch=100)
 
 
 def test_scripts_forgotten_by_redis_are_loaded_again(
@@ -21,7 +21,7 @@ def test_scripts_forgotten_by_redis_are_loaded_again(
     connection.script_flush()
     queue.enqueue(fixtures.say_hello)
     connection.script_flush()
-    assert scripts_for(connection).run_many([_empty_call(queue), _empty_call(queue)]) == [2, 0]
+    assert runner_for(connection).run_many([_empty_call(queue), _empty_call(queue)]) == [2, 0]
 
 
 def test_a_dropped_connection_is_replaced(queue: Queue, connection: redis.Redis) -> None:
@@ -34,12 +34,12 @@ def test_a_dropped_connection_is_replaced(queue: Queue, connection: redis.Redis)
 
 
 def test_errors_come_back_in_place(queue: Queue, connection: redis.Redis) -> None:
-    bad = ("empty", [queue.key], [queue.keys.job_prefix, "not a number"])
-    first, second = scripts_for(connection).run_many([bad, _empty_call(queue)])
+    bad: Call[int] = Call("empty", [queue.key], [queue.keys.job_prefix, "not a number"])
+    first, second = runner_for(connection).run_many([bad, _empty_call(queue)])
     assert isinstance(first, redis.ResponseError)
     assert second == 0
     with pytest.raises(redis.ResponseError):
-        scripts_for(connection).run(*bad)
+        runner_for(connection).run(bad)
 
 
 def test_a_forked_child_uses_its_own_connection(queue: Queue, connection: redis.Redis) -> None:

@@ -55,14 +55,16 @@ def test_enqueue_call_and_enqueue_many(connection: redis.Redis, queue: Queue) ->
     queue.enqueue_call(add, args=(1, 2), job_id="a", unique=True)
     with pytest.raises(DuplicateJobError, match="a"):
         queue.enqueue_call(add, args=(1, 2), job_id="a", unique=True)
-    with pytest.raises(DuplicateJobError, match="refused job\\(s\\) a"):
+    with pytest.raises(DuplicateJobError, match="job a is already queued in queue 'default'"):
         queue.enqueue_many(
             [
                 Queue.prepare_data(add, (1, 1), job_id="a", unique=True),
                 Queue.prepare_data(add, (2, 2), job_id="b", unique=True),
             ]
         )
-    assert queue.job_ids == ["a", "b"]
+    # All or nothing: b was not written either.
+    assert queue.job_ids == ["a"]
+    assert not connection.exists(queue.keys.job("b"))
 
 
 def test_race_two_enqueues_of_a_unique_job_at_once(connection: redis.Redis) -> None:

@@ -5,12 +5,13 @@ import signal
 import subprocess
 import sys
 import time
+from typing import Any
 
 import pytest
 import redis
 
 from minirq import Job, JobStatus, Queue, SimpleWorker, Worker
-from minirq.scripts import scripts_for
+from minirq.store import runner_for
 from minirq.worker import BaseWorker
 from tests import fixtures
 from tests.conftest import ROOT
@@ -297,15 +298,15 @@ def test_outcome_and_next_fetch_share_one_round_trip(
     queue: Queue, connection: redis.Redis, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     jobs = [queue.enqueue(fixtures.add, i, 1) for i in range(3)]
-    scripts = scripts_for(connection)
+    runner = runner_for(connection)
     batches: list[list[str]] = []
-    run_many = scripts.run_many
+    run_many = runner.run_many
 
-    def recording_run_many(calls: list[tuple[str, list[str], list[object]]]) -> list[object]:
-        batches.append([name for name, _, _ in calls])
+    def recording_run_many(calls: Any) -> list[object]:
+        batches.append([call.script for call in calls])
         return run_many(calls)
 
-    monkeypatch.setattr(scripts, "run_many", recording_run_many)
+    monkeypatch.setattr(runner, "run_many", recording_run_many)
     SimpleWorker([queue], connection=connection).work(max_jobs=3)
     assert [job.return_value() for job in jobs] == [1, 2, 3]
     # Jobs 1 and 2 are recorded along with the next fetch; job 3, the last, alone.

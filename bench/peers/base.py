@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -17,6 +18,7 @@ from typing import Protocol
 BENCH = Path(__file__).resolve().parent.parent
 SIGNAL_ENV = "BENCH_SIGNAL"
 URL_ENV = "BENCH_REDIS_URL"
+GO_ENV = "BENCH_GO"
 QUEUE_NAME = "bench"
 
 _fd = -1
@@ -33,6 +35,18 @@ def mark() -> None:
     os.write(_fd, b"%d %d\n" % (pid, os.getppid()))
 
 
+def barrier() -> None:
+    """In a worker started by the benchmark's own launcher: say it is ready, then wait
+    until every process of the set-up is, so that none starts on the queue ahead."""
+    go = os.environ.get(GO_ENV)
+    if not go:
+        return
+    with open(go + ".ready", "a") as ready:
+        ready.write("ready\n")
+    while not os.path.exists(go):
+        time.sleep(0.001)
+
+
 def redis_url() -> str:
     """The private Redis of the run, for modules that build their app at import time."""
     return os.environ.get(URL_ENV, "redis://127.0.0.1:6379/0")
@@ -45,7 +59,9 @@ class Setup:
     ``argv`` starts it (run with ``bench/`` as the working directory and on ``PYTHONPATH``),
     ``instances`` times; ``processes`` is how many processes run jobs in all; ``identity``
     says what tells them apart in a mark: ``"pid"``, or ``"ppid"`` when each job runs in a
-    fresh child of that process. ``poll_s`` is the library's documented polling interval
+    fresh child of that process. ``barrier`` says that its processes call :func:`barrier`
+    (only the benchmark's own launcher can; a library's command line starts at once).
+    ``poll_s`` is the library's documented polling interval
     when its idle worker polls (the latency figure spreads its enqueues over that interval,
     so that no set-up is always caught at the same phase).
     """
@@ -55,6 +71,7 @@ class Setup:
     identity: str = "pid"
     instances: int = 1
     poll_s: float = 0.0
+    barrier: bool = False
     env: dict[str, str] = field(default_factory=dict)
 
 

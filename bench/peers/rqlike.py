@@ -2,8 +2,9 @@
 ``SimpleWorker``, ``WorkerPool``), so one module drives both; ``minirq_bench`` and
 ``rq_bench`` name the library and its set-ups.
 
-Run as ``python -m peers.rqlike LIB KIND`` it is one worker process of that kind, working
-until SIGTERM, logging at WARNING (both libraries log every job at INFO).
+Run as ``python -m peers.rqlike LIB KIND`` it is one worker process of that kind: built,
+it waits at the set-up's barrier, then works until SIGTERM, logging at WARNING (both
+libraries log every job at INFO).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 import redis
 
-from peers.base import QUEUE_NAME, Setup, mark, python, redis_url
+from peers.base import QUEUE_NAME, Setup, barrier, mark, python, redis_url
 
 LOG_LEVEL = "WARNING"
 BATCH = 1000  # jobs per enqueue_many call when filling a queue
@@ -47,10 +48,10 @@ def setups(lib: str) -> dict[str, Setup]:
         return python("-m", "peers.rqlike", lib, kind)
 
     return {
-        "pool": Setup(worker("pool"), 2, "pid" if lib == "minirq" else "ppid"),
-        "two_simple": Setup(worker("simple"), 2, instances=2),
-        "fork": Setup(worker("fork"), 1, "ppid"),
-        "simple": Setup(worker("simple"), 1),
+        "pool": Setup(worker("pool"), 2, "pid" if lib == "minirq" else "ppid", barrier=True),
+        "two_simple": Setup(worker("simple"), 2, instances=2, barrier=True),
+        "fork": Setup(worker("fork"), 1, "ppid", barrier=True),
+        "simple": Setup(worker("simple"), 1, barrier=True),
     }
 
 
@@ -74,6 +75,7 @@ def main() -> None:
     options = parser.parse_args()
     lib = importlib.import_module(options.lib)
     worker = build_worker(lib, options.kind, redis.Redis.from_url(redis_url()))
+    barrier()
     if options.kind == "pool" and options.lib == "rq":
         worker.start(burst=False, logging_level=LOG_LEVEL)
     else:

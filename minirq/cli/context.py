@@ -27,6 +27,7 @@ from ..serializers import Serializer
 from ..suspension import paused_queue_names
 from ..utils import decode
 from ..worker import BaseWorker
+from .options import add_to_path
 
 # Setting name -> the flag a user typed, so that an error names what they wrote.
 FLAG_NAMES = {
@@ -39,6 +40,10 @@ FLAG_NAMES = {
     "log_format": "--log-format",
     "allow_modules": "--allow-module",
 }
+
+
+# An unknown-queue error lists this many known names, enough to spot a typo.
+KNOWN_QUEUES_SHOWN = 10
 
 
 class UnknownQueueError(MinirqError):
@@ -60,7 +65,12 @@ class CliContext:
         config_module: str | None = None,
         flags: Mapping[str, Any] | None = None,
     ) -> Settings:
-        """Settings from the flags, the environment, the settings module and defaults."""
+        """Settings from the flags, the environment, the settings module and defaults.
+
+        The current folder goes on the import path first, so that ``-c settings`` finds a
+        settings module there, as ``python -m`` would.
+        """
+        add_to_path()
         self.settings = load_settings(
             {"redis_url": url, **(flags or {})}, module=config_module, flag_names=FLAG_NAMES
         )
@@ -124,7 +134,9 @@ class CliContext:
         known = self.known_queue_names()
         unknown = [n for n in names if n not in known]
         if unknown:
-            listed = ", ".join(sorted(known)) or "none"
+            shown = sorted(known)[:KNOWN_QUEUES_SHOWN]
+            more = len(known) - len(shown)
+            listed = ", ".join(shown) + (f" and {more} more" if more else "") or "none"
             raise UnknownQueueError(
                 f"no queue named {', '.join(map(repr, unknown))} under prefix "
                 f"{self.prefix!r} (known queues: {listed})"

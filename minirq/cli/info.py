@@ -12,12 +12,16 @@ from .. import suspension
 from ..keys import REGISTRY_KINDS, Keys
 from ..queue import Queue
 from ..registry import REGISTRY_CLASSES
+from ..stats import scheduler_status
 from ..utils import decode
 from ..worker import BaseWorker
 from .context import CliContext, pass_cli
-from .options import add_to_path, connection_options
+from .options import connection_options
 
 INFO_BAR_WIDTH = 30
+# Scheduled jobs this late with no active scheduler earn a warning: later than a pass of a
+# running scheduler could explain.
+OVERDUE_WARNING_MS = 5000
 
 
 @click.command()
@@ -38,7 +42,6 @@ def info(
     interval: float | None,
 ) -> None:
     """Show queues with their job counts by state, and workers with their current jobs."""
-    add_to_path()
     cli.load(url, config_module)
     if queues:
         cli.existing_queues(queues)
@@ -76,9 +79,40 @@ def render_info(cli: CliContext, names: tuple[str, ...]) -> str:
         lines.append(f"paused: {', '.join(paused)}")
     if suspension.is_suspended(connection, prefix):
         lines.append("workers are suspended (minirq resume lifts it)")
+    lines.extend(_scheduler_lines(connection, cli.keys, selected))
     lines.append("")
     lines.extend(_worker_lines(connection, cli.keys))
     return "\n".join(lines)
+
+
+def _scheduler_lines(connection: redis.Redis, keys: Keys, selected: list[Queue]) -> list[str]:
+    """The active scheduler and its last pass; a warning for jobs it should have moved."""
+    seconds, micros = connection.time()
+    # Redis's clock, the one due times are compared with, not this host's.
+    now = int(seconds) * 1000 + int(micros) // 1000
+    status = scheduler_status(connection, keys)
+    last = (
+        f", last pass {max(0, now - status.last_pass_ms) / 1000:.1f} s ago"
+        if status.last_pass_ms
+        else ""
+    )
+    lines = [f"scheduler: {status.holder} active{last}" if status.holder else "scheduler: none"]
+    with connection.pipeline(transaction=False) as pipe:
+        for q in selected:
+            key = q.scheduled_job_registry.key
+            pipe.zcount(key, "-inf", now - OVERDUE_WARNING_MS)
+            pipe.zrange(key, 0, 0, withscores=True)
+        replies = pipe.execute(raise_on_error=False)
+    overdue = sum(n for n in replies[0::2] if isinstance(n, int))
+    firsts = [float(first[0][1]) for first in replies[1::2] if isinstance(first, list) and first]
+    if overdue and status.holder is None:
+        late_s = (now - min(firsts)) / 1000
+        lines.append(
+            f"warning: {overdue} scheduled job(s) overdue (the oldest by {late_s:.0f} s) and "
+            "no scheduler is active: start one with `minirq scheduler` or "
+            "`minirq worker --with-scheduler`"
+        )
+    return lines
 
 
 def _queue_lines(selected: list[Queue]) -> list[str]:

@@ -101,25 +101,32 @@ def requeue(
         count = queue.failed_job_registry.requeue_all()
         click.echo(f"Requeued {count} job(s) on {queue.name}")
         return
+    jobs = _failed_jobs(cli, job_ids, queue.name if queue is not None else None)
+    for job in jobs:
+        cli.queue(job.origin).failed_job_registry.requeue(job.id)
+        click.echo(f"Requeued {job.id} on {job.origin}")
+    click.echo(f"Requeued {len(jobs)} job(s)")
+
+
+def _failed_jobs(cli: CliContext, job_ids: tuple[str, ...], queue_name: str | None) -> list[Job]:
+    """The jobs ``job_ids``, each checked to be failed (on ``queue_name`` if given), so
+    that a bad id refuses the whole command before any job moves."""
     jobs = []
     for job_id in job_ids:
         try:
             job = Job.fetch(job_id, connection=cli.connection, prefix=cli.prefix)
         except NoSuchJobError:
             raise NoSuchJobError(f"no job with id {job_id!r} under prefix {cli.prefix!r}") from None
-        if queue is not None and job.origin != queue.name:
+        if queue_name is not None and job.origin != queue_name:
             raise ConfigurationError(
-                f"job {job_id} belongs to queue {job.origin!r}, not {queue.name!r}"
+                f"job {job_id} belongs to queue {job.origin!r}, not {queue_name!r}"
             )
         if job.id not in cli.queue(job.origin).failed_job_registry:
             raise InvalidJobOperation(
                 f"job {job_id} is {job.get_status()}, not failed: only failed jobs are requeued"
             )
         jobs.append(job)
-    for job in jobs:
-        cli.queue(job.origin).failed_job_registry.requeue(job.id)
-        click.echo(f"Requeued {job.id} on {job.origin}")
-    click.echo(f"Requeued {len(jobs)} job(s)")
+    return jobs
 
 
 @click.command()

@@ -20,12 +20,29 @@
 -- ARGV[7] job id
 -- ARGV[8] queue name
 -- ARGV[9] seconds the queued job may wait before it expires, "0" for no limit
--- ARGV[10..] field, value pairs of the job hash
+-- ARGV[10] "" for now on Redis's clock, or a time (epoch ms) to use instead (tests)
+-- ARGV[11..] field, value pairs of the job hash
 -- Returns -1 without the lease, 0 if the entry moved on or the slot was taken, else 1.
+-- An entry that moved on gets its score back in line with its hash (or leaves the set if
+-- its hash is gone or broken), so that a stale score can never make it due again and again.
+-- @include lib_time
+if whole(ARGV[4]) == nil or whole(ARGV[6]) == nil or whole(ARGV[9]) == nil then
+  return redis.error_reply('ERR minirq: bad cron arguments')
+end
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then
   return -1
 end
-if redis.call('HGET', KEYS[3], 'next_ms') ~= ARGV[3] then
+local stored = redis.call('HGET', KEYS[3], 'next_ms')
+if stored ~= ARGV[3] then
+  if whole(stored) then
+    redis.call('ZADD', KEYS[2], stored, ARGV[2])
+  else
+    redis.call('ZREM', KEYS[2], ARGV[2])
+  end
+  return 0
+end
+-- A scheduler whose clock runs ahead must not enqueue a slot that is not due yet.
+if ARGV[5] ~= '' and tonumber(ARGV[5]) > (whole(ARGV[10]) or redis_now_ms()) then
   return 0
 end
 redis.call('HSET', KEYS[3], 'next_ms', ARGV[4])
@@ -36,7 +53,7 @@ end
 if not redis.call('SET', KEYS[4], ARGV[7], 'NX', 'PX', tonumber(ARGV[6])) then
   return 0
 end
-redis.call('HSET', KEYS[5], unpack(ARGV, 10))
+redis.call('HSET', KEYS[5], unpack(ARGV, 11))
 local ttl = tonumber(ARGV[9])
 if ttl > 0 then
   redis.call('EXPIRE', KEYS[5], ttl)

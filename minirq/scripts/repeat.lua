@@ -9,24 +9,33 @@
 -- KEYS[5] wake channel of the queue
 -- KEYS[6] the schedulers' wake channel
 -- ARGV[1] job id
--- ARGV[2] worker name (only the lease holder may record)
--- ARGV[3] now, epoch milliseconds
--- ARGV[4] the serialized result of this run
--- ARGV[5] "now" to requeue at once, or the due time (epoch ms) of the next run
--- ARGV[6] repeats left after this run
-if redis.call('HGET', KEYS[1], 'worker') ~= ARGV[2] or
-    redis.call('ZREM', KEYS[2], ARGV[1]) == 0 then
+-- ARGV[2] run token (only the run that holds the lease may record)
+-- ARGV[3] the serialized result of this run
+-- ARGV[4] "now" to requeue at once, or the delay in milliseconds before the next run
+-- ARGV[5] repeats left after this run
+-- Returns 1 when recorded, 2 when this run had already recorded it, 0 otherwise.
+-- @include lib_time
+local delay = whole(ARGV[4])
+if (ARGV[4] ~= 'now' and delay == nil) or whole(ARGV[5]) == nil then
+  return redis.error_reply('ERR minirq: bad repeat delay or count')
+end
+if redis.call('HGET', KEYS[1], 'run') ~= ARGV[2] then
   return 0
 end
-redis.call('HSET', KEYS[1], 'ended_ms', ARGV[3], 'result', ARGV[4], 'repeats_left', ARGV[6])
-if ARGV[5] == 'now' then
-  redis.call('HSET', KEYS[1], 'status', 'queued', 'enqueued_ms', ARGV[3])
+if redis.call('ZREM', KEYS[2], ARGV[1]) == 0 then
+  return 2
+end
+local now = redis_now_ms()
+redis.call('HSET', KEYS[1], 'ended_ms', now, 'result', ARGV[3], 'repeats_left', ARGV[5])
+if ARGV[4] == 'now' then
+  redis.call('HSET', KEYS[1], 'status', 'queued', 'enqueued_ms', now)
   if redis.call('RPUSH', KEYS[3], ARGV[1]) == 1 then
     redis.call('PUBLISH', KEYS[5], '1')
   end
 else
+  local due = now + delay
   redis.call('HSET', KEYS[1], 'status', 'scheduled')
-  redis.call('ZADD', KEYS[4], ARGV[5], ARGV[1])
-  redis.call('PUBLISH', KEYS[6], ARGV[5])
+  redis.call('ZADD', KEYS[4], due, ARGV[1])
+  redis.call('PUBLISH', KEYS[6], due)
 end
 return 1

@@ -67,6 +67,10 @@ def test_nothing_is_in_redis_until_the_outer_transaction_commits(connection: red
 def test_outside_a_transaction_it_enqueues_at_once() -> None:
     enqueue_on_commit(fixtures.add, 1, 2, job_id="now")
     assert get_queue().job_ids == ["now"]  # "default" is the default queue
+    # A Queue of your own, with its options (here a job timeout), works the same way.
+    mine = get_queue("low_priority", default_timeout=7)
+    job = enqueue_on_commit(fixtures.add, 3, 4, queue=mine, at_front=True)
+    assert mine.job_ids == [job.id] and job.timeout == 7
 
 
 @pytest.mark.parametrize(

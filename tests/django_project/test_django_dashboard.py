@@ -10,6 +10,7 @@ from django.test import Client
 
 from minirq import Job, JobStatus, Queue, SimpleWorker
 from minirq.contrib.django import get_queue
+from minirq.contrib.django.views import dashboard_app
 from tests import fixtures
 
 MOUNT = "/admin/minirq/"
@@ -124,3 +125,26 @@ def test_a_host_outside_allowed_hosts_never_reaches_the_dashboard() -> None:
     response = client.get(MOUNT + "api/queues", HTTP_HOST="evil.example")
     assert response.status_code == 400
     assert b"queues" not in response.content
+
+
+@pytest.mark.django_db
+def test_staff_without_the_permission_see_a_read_only_dashboard() -> None:
+    job = _failed_job(get_queue("default"))
+    reader = _client(_user("reader")).get(f"{MOUNT}jobs/{job.id}").content.decode()
+    operator = _client(_user("operator", manage=True)).get(f"{MOUNT}jobs/{job.id}")
+    assert "ZeroDivisionError" in reader
+    assert "/requeue" not in reader and "/requeue" in operator.content.decode()
+
+
+@pytest.mark.django_db
+def test_no_second_login_even_with_a_dashboard_password_in_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("MINIRQ_DASHBOARD_PASSWORD", "for-the-stand-alone-dashboard")
+    dashboard_app.cache_clear()
+    try:
+        response = _client(_user("staff")).get(MOUNT)
+    finally:
+        dashboard_app.cache_clear()
+    assert response.status_code == 200
+    assert "WWW-Authenticate" not in response

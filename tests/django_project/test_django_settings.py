@@ -41,6 +41,7 @@ def test_a_good_setting_passes_the_check() -> None:
         ("SERIALIZER", "yaml", "invalid MINIRQ['SERIALIZER'] 'yaml'"),
         ("SERIALIZER", "nowhere.serializer", "cannot import it"),
         ("IS_ASYNC", "no", "MINIRQ['IS_ASYNC'] must be True or False"),
+        ("ALLOW_MODULES", ["shop jobs"], "'shop jobs' is not a dotted module name"),
         ("LEASE", 30, "unknown key MINIRQ['LEASE'] | did you mean 'LEASE_S'?"),
     ],
 )
@@ -56,7 +57,8 @@ def test_check_refuses_a_setting_that_is_not_a_dict(settings: Any) -> None:
 
 
 def test_every_key_of_the_settings_module_is_accepted(settings: Any) -> None:
-    assert {"REDIS_URL", "QUEUES", "PREFIX", "LEASE_S", "WORKER_CLASS"} <= set(minirq_keys())
+    expected = {"REDIS_URL", "QUEUES", "PREFIX", "LEASE_S", "WORKER_CLASS", "ALLOW_MODULES"}
+    assert expected <= set(minirq_keys())
     settings.MINIRQ = {
         **settings.MINIRQ,
         "LEASE_S": 12,
@@ -66,6 +68,7 @@ def test_every_key_of_the_settings_module_is_accepted(settings: Any) -> None:
         "LOG_FORMAT": "json",
         "SERIALIZER": "tests.django_project.shop.jobs.SERIALIZER",
         "IS_ASYNC": True,
+        "ALLOW_MODULES": ["tests.django_project.shop.jobs", "tests.fixtures"],
     }
     assert _errors() == []
 

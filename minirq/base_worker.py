@@ -1,0 +1,294 @@
+"""What every worker shares: the loop, fetching with a lease, recording outcomes,
+heartbeats that renew leases, housekeeping, and riding out Redis outages.
+
+The executors differ only in :meth:`BaseWorker.run`: ``Worker`` forks a work-horse per
+job, ``SimpleWorker`` runs jobs in its own process, ``WorkerPool`` keeps horses alive.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import signal
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterable
+from types import FrameType
+from typing import Any
+
+import redis
+
+from . import store
+from .callables import normalize_allowlist
+from .callbacks import (
+    ExceptionHandler,
+    install_exception_handlers,
+    resolve_exception_handlers,
+)
+from .commands import CommandListener
+from .connection import resolve_connection
+from .control import ControlMixin
+from .defaults import (
+    DEFAULT_LEASE_S,
+    DEFAULT_MAX_ORPHANINGS,
+    DEFAULT_MAX_RESULT_BYTES,
+    DEFAULT_SHUTDOWN_TIMEOUT_S,
+)
+from .exceptions import ConfigurationError
+from .fetcher import Fetched, FetcherMixin
+from .job import Job
+from .outages import REDIS_ERRORS, OutageMixin
+from .presence import PresenceMixin, WorkerInfo, WorkerState, live_workers
+from .queue import Queue
+from .registry import REGISTRY_CLASSES
+from .running import RunningMixin
+from .scheduler import Scheduler
+from .scheduler_process import SchedulerProcess
+from .serializers import Serializer
+from .stats import JobStatsRecorder
+
+logger = logging.getLogger("minirq.worker")
+
+
+class BaseWorker(FetcherMixin, RunningMixin, OutageMixin, PresenceMixin, ControlMixin):
+    """What every worker shares: fetching, leases, heartbeats, recording outcomes.
+
+    ``allowed_modules`` limits the jobs (and callbacks) this worker runs to functions in
+    those modules or below them; any other job fails with a reason saying it is not
+    allowed, and its function is never imported. ``None`` allows every module.
+    """
+
+    def __init__(
+        self,
+        queues: Queue | str | Iterable[Queue | str],
+        connection: redis.Redis | None = None,
+        name: str | None = None,
+        serializer: Serializer | str | None = None,
+        prefix: str | None = None,
+        *,
+        lease_s: float = DEFAULT_LEASE_S,
+        shutdown_timeout_s: float = DEFAULT_SHUTDOWN_TIMEOUT_S,
+        max_orphanings: int = DEFAULT_MAX_ORPHANINGS,
+        max_result_bytes: int = DEFAULT_MAX_RESULT_BYTES,
+        exception_handlers: Iterable[ExceptionHandler | str] | None = None,
+        allowed_modules: Iterable[str] | None = None,
+    ) -> None:
+        self.connection = resolve_connection(connection)
+        if isinstance(queues, Queue | str):
+            queues = [queues]
+        self.queues: list[Queue] = [
+            q
+            if isinstance(q, Queue)
+            else Queue(q, connection=self.connection, serializer=serializer, prefix=prefix)
+            for q in queues
+        ]
+        if not self.queues:
+            raise ConfigurationError("a worker needs at least one queue")
+        self.keys = self.queues[0].keys
+        if lease_s <= 0:
+            raise ConfigurationError("lease_s must be more than zero")
+        self.lease_s = float(lease_s)
+        self.heartbeat_interval_s = self.lease_s / 3
+        self.worker_ttl_s = int(self.lease_s + 5)
+        self.shutdown_timeout_s = shutdown_timeout_s
+        self.max_orphanings = max_orphanings
+        self.max_result_bytes = max_result_bytes
+        self.allowed_modules = normalize_allowlist(allowed_modules)
+        self.hostname = socket.gethostname()
+        self.pid = os.getpid()
+        self.name = name or f"{self.hostname}:{self.pid}:{uuid.uuid4().hex[:4]}"
+        self.key = self.keys.worker(self.name)
+        self.state = WorkerState.STARTING
+        self.current_job: Job | None = None
+        self.successful_job_count = 0
+        self.failed_job_count = 0
+        self.total_working_time_s = 0.0
+        self._pending_stats = {"successful": 0, "failed": 0, "working_ms": 0}
+        self.job_stats = JobStatsRecorder()
+        self._last_flush = 0.0
+        self._next_heartbeat = 0.0
+        self._next_housekeeping = 0.0
+        self._stop_requested_at: float | None = None
+        self._force_stop = False
+        self._pubsub: Any = None
+        # The loop sets _fetch_next while a job runs when it will want another one: the
+        # next fetch then rides in the round trip that records the outcome, and its reply
+        # waits in _prefetched (a 1-tuple; (None,) means the queues were empty).
+        self._fetch_next = False
+        self._prefetched: tuple[Fetched | None] | None = None
+        # The run token of the fetch under way: kept until a reply comes back, so that a
+        # fetch sent again after a lost reply answers the job the first one took.
+        self._fetch_token: str | None = None
+        self._reported_keys: set[str] = set()
+        self._redis_down_since: float | None = None
+        self.exception_handlers = resolve_exception_handlers(exception_handlers)
+        self._commands = CommandListener(self.connection, self.keys, self.name)
+        self._next_command_poll = 0.0
+        self._stop_job_id: str | None = None
+        self._paused_names: set[str] = set()
+        self._suspended = False
+        self._next_pause_refresh = 0.0
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name}>"
+
+    @property
+    def queue_names(self) -> list[str]:
+        return [q.name for q in self.queues]
+
+    @classmethod
+    def all(
+        cls, connection: redis.Redis | None = None, prefix: str | None = None
+    ) -> list[WorkerInfo]:
+        """Every live worker; records of workers that died are dropped."""
+        return live_workers(connection, prefix)
+
+    # -- the main loop -----------------------------------------------------------------
+
+    def work(
+        self,
+        burst: bool = False,
+        max_jobs: int | None = None,
+        logging_level: str | int | None = None,
+        with_scheduler: bool = False,
+    ) -> bool:
+        """Take and run jobs until stopped; returns whether any job ran.
+
+        With ``burst``, stop once every queue is empty. With ``max_jobs``, stop after that
+        many jobs. With ``with_scheduler``, also run a :class:`~minirq.Scheduler` (in a
+        child process; with ``burst``, one pass first). SIGTERM or SIGINT stop fetching
+        and let the current job finish within the shutdown timeout; a second signal stops
+        at once. Either way a job that was cut short goes back to the front of its queue.
+        """
+        if logging_level is not None:
+            logging.getLogger("minirq").setLevel(logging_level)
+        self._install_signal_handlers()
+        self._call_redis(self.register_birth, "registering the worker")
+        self._call_redis(self.check_redis_settings, "reading the Redis settings")
+        install_exception_handlers(self.exception_handlers)
+        jobs_done = 0
+        scheduler = self._start_scheduler(burst) if with_scheduler else None
+        try:
+            while not self.stop_requested:
+                if scheduler is not None:
+                    scheduler.ensure_running()
+                if max_jobs is not None and jobs_done >= max_jobs:
+                    logger.info("%s: ran %d jobs, stopping", self.name, jobs_done)
+                    break
+                try:
+                    fetched = self._next_job(burst)
+                except REDIS_ERRORS:
+                    # Told to stop while Redis is away: nothing is held, so just go.
+                    if not self.stop_requested:
+                        raise
+                    break
+                if fetched is None:
+                    if burst:
+                        break
+                    continue
+                self._fetch_next = max_jobs is None or jobs_done + 1 < max_jobs
+                try:
+                    self._execute_safely(*fetched)
+                finally:
+                    self._fetch_next = False
+                jobs_done += 1
+        finally:
+            self._requeue_prefetched()
+            self._commands.close()
+            install_exception_handlers([])
+            if scheduler is not None:
+                scheduler.stop()
+            self.register_death()
+        return jobs_done > 0
+
+    def _next_job(self, burst: bool) -> Fetched | None:
+        self._maybe_housekeep()
+        self._poll_features()
+        fetched = self._take_prefetched()
+        if fetched is None and not burst:
+            self._call_redis(self._wait_for_work, "waiting for work", until_stop=True)
+        return fetched
+
+    def _start_scheduler(self, burst: bool) -> SchedulerProcess | None:
+        if burst:
+            Scheduler(self.connection, prefix=self.keys.prefix, name=f"{self.name}:scheduler").run(
+                burst=True
+            )
+            return None
+        return SchedulerProcess(self.connection, self.keys.prefix, self.name).start()
+
+    @property
+    def stop_requested(self) -> bool:
+        return self._stop_requested_at is not None
+
+    def request_stop(self, force: bool = False) -> None:
+        """Stop after the current job (or at once with ``force``)."""
+        if self._stop_requested_at is None:
+            self._stop_requested_at = time.monotonic()
+        if force:
+            self._force_stop = True
+
+    def _install_signal_handlers(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
+        signal.signal(signal.SIGTERM, self._on_stop_signal)
+        signal.signal(signal.SIGINT, self._on_stop_signal)
+
+    def _on_stop_signal(self, signum: int, frame: FrameType | None) -> None:
+        name = signal.Signals(signum).name
+        if self._stop_requested_at is None:
+            logger.warning(
+                "%s: %s received; stopping after the current job (up to %s s)",
+                self.name,
+                name,
+                self.shutdown_timeout_s,
+            )
+            self.request_stop()
+        else:
+            logger.warning("%s: second %s received; stopping now", self.name, name)
+            self.request_stop(force=True)
+            self._on_forced_stop()
+
+    def _on_forced_stop(self) -> None:
+        """Hook for a worker that must interrupt its running job itself."""
+
+    def _shutdown_due(self) -> bool:
+        """Whether the running job must be cut short because the worker is stopping."""
+        if self._stop_requested_at is None:
+            return False
+        elapsed = time.monotonic() - self._stop_requested_at
+        return self._force_stop or elapsed >= self.shutdown_timeout_s
+
+    # -- housekeeping and outages ------------------------------------------------------
+
+    def _maybe_housekeep(self) -> None:
+        self._maybe_heartbeat()
+        if time.monotonic() < self._next_housekeeping:
+            return
+        # Spread housekeeping of many workers over time.
+        self._next_housekeeping = time.monotonic() + self.heartbeat_interval_s * (
+            0.75 + random.random() / 2
+        )
+        self._call_redis(self.housekeep, "cleaning registries", until_stop=True)
+
+    def housekeep(self) -> None:
+        """Drop expired registry entries and recover jobs whose worker died."""
+        for queue in self.queues:
+            for kind in ("finished", "failed", "canceled"):
+                REGISTRY_CLASSES[kind](queue=queue).cleanup()
+        store.reap_expired_leases(self.connection, self.keys, self.max_orphanings)
+
+    def _reap_while_busy(self) -> None:
+        """Recover dead workers' jobs even when no worker is idle; never raises."""
+        self._next_housekeeping = time.monotonic() + self.heartbeat_interval_s
+        try:
+            store.reap_expired_leases(self.connection, self.keys, self.max_orphanings)
+        except REDIS_ERRORS as exc:
+            self._redis_failed("recovering jobs of dead workers", exc)
+        except redis.ResponseError as exc:
+            logger.error("%s: recovering jobs of dead workers failed: %s", self.name, exc)
+        else:
+            self._redis_ok()

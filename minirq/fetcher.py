@@ -1,0 +1,158 @@
+"""The fetcher: takes the next job under a lease, one run token per fetch (kept until a
+reply comes back, so a fetch sent again after a lost reply answers the same job), and
+lets the next fetch ride in the round trip that records an outcome; part of
+:class:`~minirq.base_worker.BaseWorker`."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+import redis
+
+from . import recorder, store
+from .callables import is_job_id
+from .job import Job, new_token
+from .outages import REDIS_ERRORS
+from .queue import Queue
+from .store import Call, calls
+from .store.record import text_or_none
+
+logger = logging.getLogger("minirq.worker")
+
+Fetched = tuple[Job, Queue]
+
+
+class FetcherMixin:
+    @property
+    def stop_requested(self) -> bool:
+        raise NotImplementedError
+
+    connection: redis.Redis
+    keys: Any
+    name: str
+    lease_s: float
+    allowed_modules: tuple[str, ...] | None
+    _fetch_next: bool
+    _prefetched: tuple[Fetched | None] | None
+    _fetch_token: str | None
+    _reported_keys: set[str]
+    _call_redis: Any
+    _fetchable_queues: Any
+    _fail_broken: Any
+    _requeue_interrupted: Any
+
+    def _fetch(self) -> Fetched | None:
+        """Take the next job to run; a job whose stored data is broken fails right here."""
+        while True:
+            fetched = self._fetch_one()
+            if fetched is None or not self._failed_as_broken(*fetched):
+                return fetched
+
+    def _failed_as_broken(self, job: Job, queue: Queue) -> bool:
+        """Fail ``job`` if it cannot (or may not) be run; returns whether it did."""
+        problem = recorder.broken_job_reason(job, self.allowed_modules)
+        if problem is None:
+            return False
+        logger.error("%s: job %s failed: %s", queue.name, job.id, problem)
+        self._fail_broken(job, queue, problem)
+        return True
+
+    def _fetch_one(self) -> Fetched | None:
+        queues = self._fetchable_queues()
+        if not queues:
+            return None
+        return self._fetched(
+            store.runner_for(self.connection).run(self._fetch_call(queues)), queues
+        )
+
+    def _fetch_call(self, queues: list[Queue]) -> Call[calls.Fetched]:
+        """The fetch call for ``queues``, under the token of the fetch under way."""
+        if self._fetch_token is None:
+            self._fetch_token = new_token()
+        return calls.fetch(
+            self.keys,
+            queues=[q.name for q in queues],
+            lease_ms=int(self.lease_s * 1000),
+            worker=self.name,
+            run_token=self._fetch_token,
+        )
+
+    def _fetched(self, reply: calls.Fetched, queues: list[Queue]) -> Fetched | None:
+        """The job a fetch call took from ``queues``, if any."""
+        self._fetch_token = None
+        for dropped_id in reply.dropped:
+            text = text_or_none(dropped_id)
+            if text is not None and is_job_id(text):
+                logger.warning(
+                    "job %s was queued but its data is gone (expired or deleted); skipped", text
+                )
+            else:
+                logger.warning("%r was queued but is not a job id; skipped", dropped_id)
+        self._report_broken_keys(reply.broken_keys)
+        if not reply.index:
+            return None
+        queue = queues[reply.index - 1]
+        # The lease is renewed in the started registry of the job's origin, so a hash that
+        # lost its origin field must still name the queue it came from.
+        reply.fields.setdefault(b"origin", queue.name.encode())
+        job = Job.from_fields(
+            text_or_none(reply.job_id) or "",
+            reply.fields,
+            self.connection,
+            queue.serializer,
+            self.keys.prefix,
+        )
+        return job, queue
+
+    def _report_broken_keys(self, keys: Iterable[str]) -> None:
+        for key in keys:
+            if key not in self._reported_keys:
+                self._reported_keys.add(key)
+                logger.error("%s: %s is not of the type minirq expects; skipped", self.name, key)
+
+    def _take_prefetched(self) -> Fetched | None:
+        """The job fetched along with the last outcome, else one fetched now."""
+        if self._prefetched is not None:
+            (fetched,), self._prefetched = self._prefetched, None
+            if fetched is None or not self._call_redis(
+                lambda: self._failed_as_broken(*fetched), "recording a failure"
+            ):
+                return fetched
+        taken: Fetched | None = self._call_redis(self._fetch, "fetching a job", until_stop=True)
+        return taken
+
+    def _requeue_prefetched(self) -> None:
+        """Put a job fetched for a next round that will not come back at the front."""
+        if self._prefetched is None:
+            return
+        (fetched,), self._prefetched = self._prefetched, None
+        if fetched is not None:
+            job, queue = fetched
+            try:
+                self._call_redis(
+                    lambda: self._requeue_interrupted(job, queue), "putting a fetched job back"
+                )
+            except REDIS_ERRORS:
+                logger.error(
+                    "%s: job %s stays leased; the reaper will recover it", self.name, job.id
+                )
+
+    def _record(self, call: Call[int]) -> int:
+        """Send the call that records an outcome, and the next fetch in the same round
+        trip when the loop wants another job (two atomic steps, one round trip)."""
+        runner = store.runner_for(self.connection)
+        queues = self._fetchable_queues() if self._fetch_next else []
+        if not queues or self.stop_requested or self._prefetched is not None:
+            return runner.run(call)
+        recorded, fetched = runner.run_many([call, self._fetch_call(queues)])
+        if not isinstance(fetched, Exception):
+            taken = self._fetched(fetched, queues)
+            # Only a job taken is kept: "the queues were empty" may be stale if Redis had
+            # forgotten the recording script and ran it again after the fetch.
+            if taken is not None:
+                self._prefetched = (taken,)
+        if isinstance(recorded, Exception):
+            raise recorded
+        return int(recorded)

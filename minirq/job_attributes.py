@@ -1,0 +1,203 @@
+"""A job's stored attributes, read from its decoded record (which never raises on bad
+bytes); part of :class:`~minirq.job.Job`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+import redis
+
+from . import store
+from .keys import Keys
+from .retry import Retry, attempts_started, job_retry
+from .store.record import JobRecord, text_or_none
+from .utils import ms_to_datetime
+
+
+class JobStatus(StrEnum):
+    QUEUED = "queued"
+    STARTED = "started"
+    FINISHED = "finished"
+    FAILED = "failed"
+    SCHEDULED = "scheduled"
+    DEFERRED = "deferred"
+    CANCELED = "canceled"
+    STOPPED = "stopped"
+
+
+# The registry a job of each status lives in (queued jobs live in the queue list).
+STATUS_REGISTRY = {
+    JobStatus.STARTED: "started",
+    JobStatus.FINISHED: "finished",
+    JobStatus.FAILED: "failed",
+    JobStatus.STOPPED: "failed",
+    JobStatus.SCHEDULED: "scheduled",
+    JobStatus.DEFERRED: "deferred",
+    JobStatus.CANCELED: "canceled",
+}
+
+
+class JobAttributesMixin:
+    id: str
+    connection: redis.Redis
+    keys: Keys
+    record: JobRecord
+
+    @property
+    def description(self) -> str:
+        raise NotImplementedError
+
+    # -- stored attributes -------------------------------------------------------------
+
+    @property
+    def problem(self) -> str | None:
+        """Which stored fields did not decode, if any (the job cannot be trusted then)."""
+        return self.record.problem
+
+    @property
+    def func_name(self) -> str:
+        return self.record.func
+
+    @property
+    def origin(self) -> str:
+        return self.record.origin
+
+    @property
+    def status(self) -> JobStatus | None:
+        value = self.record.status
+        try:
+            return JobStatus(value) if value else None
+        except ValueError:
+            return None
+
+    def get_status(self, refresh: bool = True) -> JobStatus | None:
+        """The job's status, read from Redis unless ``refresh`` is false.
+
+        Returns ``None`` if the job no longer exists (or its status is not one minirq
+        writes).
+        """
+        if refresh:
+            value = store.jobs.load_field(self.connection, self.keys, self.id, "status")
+            if value is None:
+                return None
+            self.record.status = text_or_none(value)
+        return self.status
+
+    @property
+    def timeout(self) -> int:
+        """Seconds the job may run; ``-1`` for no limit."""
+        return self.record.timeout_s
+
+    @property
+    def result_ttl(self) -> int:
+        return self.record.result_ttl_s
+
+    @property
+    def failure_ttl(self) -> int:
+        return self.record.failure_ttl_s
+
+    @property
+    def ttl(self) -> int | None:
+        return self.record.ttl_s
+
+    @property
+    def created_at(self) -> datetime | None:
+        return ms_to_datetime(self.record.created_ms)
+
+    @property
+    def enqueued_at(self) -> datetime | None:
+        return ms_to_datetime(self.record.enqueued_ms)
+
+    @property
+    def started_at(self) -> datetime | None:
+        return ms_to_datetime(self.record.started_ms)
+
+    @property
+    def ended_at(self) -> datetime | None:
+        return ms_to_datetime(self.record.ended_ms)
+
+    @property
+    def worker_name(self) -> str | None:
+        return self.record.worker
+
+    @property
+    def run_token(self) -> str:
+        """The token of the run holding the job's lease ("" when not started)."""
+        return self.record.run_token or ""
+
+    @property
+    def exc_info(self) -> str | None:
+        """The traceback text of the last failure, if any."""
+        return self.record.exc
+
+    @property
+    def orphaned_count(self) -> int:
+        """How many times the job lost its worker and was recovered."""
+        return self.record.orphaned
+
+    @property
+    def retries_left(self) -> int | None:
+        """Retries left; ``None`` for a job without a :class:`~minirq.Retry` not yet retried."""
+        return self.record.retries_left
+
+    @property
+    def retry(self) -> Retry | None:
+        """The :class:`~minirq.Retry` the job was enqueued with, if any."""
+        return job_retry(self.record)
+
+    @property
+    def attempts(self) -> int:
+        """How many times the job has been started, counting the current run."""
+        return attempts_started(self.record)
+
+    @property
+    def is_queued(self) -> bool:
+        return self.get_status() == JobStatus.QUEUED
+
+    @property
+    def is_started(self) -> bool:
+        return self.get_status() == JobStatus.STARTED
+
+    @property
+    def is_finished(self) -> bool:
+        return self.get_status() == JobStatus.FINISHED
+
+    @property
+    def is_failed(self) -> bool:
+        return self.get_status() == JobStatus.FAILED
+
+    @property
+    def is_scheduled(self) -> bool:
+        return self.get_status() == JobStatus.SCHEDULED
+
+    @property
+    def is_deferred(self) -> bool:
+        return self.get_status() == JobStatus.DEFERRED
+
+    @property
+    def is_canceled(self) -> bool:
+        return self.get_status() == JobStatus.CANCELED
+
+    @property
+    def is_stopped(self) -> bool:
+        return self.get_status() == JobStatus.STOPPED
+
+    def to_dict(self) -> dict[str, Any]:
+        """The job's stored fields, decoded for display (the dashboard and ``minirq info``)."""
+        return {
+            "id": self.id,
+            "func_name": self.func_name,
+            "description": self.description,
+            "status": self.record.status,
+            "origin": self.origin,
+            "created_at": self.created_at,
+            "enqueued_at": self.enqueued_at,
+            "started_at": self.started_at,
+            "ended_at": self.ended_at,
+            "worker_name": self.worker_name,
+            "timeout": self.timeout,
+            "exc_info": self.exc_info,
+            "orphaned_count": self.orphaned_count,
+        }

@@ -1,0 +1,179 @@
+"""What a job can do once stored: its dependencies and dependents, progress, and the
+operations (requeue, cancel, delete) that are each one store step; part of
+:class:`~minirq.job.Job`."""
+
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING, Any, Self
+
+import redis
+
+from . import store
+from .exceptions import InvalidJobOperation
+from .job_attributes import STATUS_REGISTRY, JobStatus
+from .keys import Keys
+from .serializers import Serializer
+from .store import calls
+from .store.record import JobRecord
+
+if TYPE_CHECKING:
+    from .job import Job
+
+
+def new_token() -> str:
+    """A token naming one operation or one run."""
+    return uuid.uuid4().hex
+
+
+class JobOperationsMixin:
+    id: str
+    connection: redis.Redis
+    keys: Keys
+    record: JobRecord
+    serializer: Serializer
+    meta: dict[str, Any]
+    origin: str
+    failure_ttl: int
+    get_status: Any
+    get_meta: Any
+    save_meta: Any
+    refresh: Any
+    fetch_many: Any
+
+    # -- dependencies, progress, callbacks ----------------------------------------------
+
+    @property
+    def dependency_ids(self) -> list[str]:
+        """Ids of the jobs this job depends on (``depends_on``)."""
+        return list(self.record.dependency_ids)
+
+    @property
+    def allow_dependency_failures(self) -> bool:
+        return self.record.allow_failure
+
+    @property
+    def dependency(self) -> Job | None:
+        """The first job this job depends on, if it still exists."""
+        jobs = self.fetch_dependencies()
+        return jobs[0] if jobs else None
+
+    def fetch_dependencies(self) -> list[Job]:
+        """The jobs this job depends on that still exist."""
+        jobs = type(self).fetch_many(
+            self.dependency_ids, self.connection, self.serializer, self.keys.prefix
+        )
+        return [job for job in jobs if job is not None]
+
+    @property
+    def dependent_ids(self) -> list[str]:
+        """Ids of deferred jobs still waiting for this job."""
+        members = self.connection.smembers(self.keys.dependents(self.id))
+        return sorted(store.jobs.ids(members))
+
+    def set_progress(self, fraction: float, message: str | None = None) -> None:
+        """Record how far the running job is (0.0 to 1.0), visible from outside at once.
+
+        Stored in :attr:`meta` as ``progress`` and ``progress_message``. Raises
+        :class:`InvalidJobOperation` for a fraction outside 0..1 or not a number.
+        """
+        if (
+            isinstance(fraction, bool)
+            or not isinstance(fraction, int | float)
+            or not 0.0 <= fraction <= 1.0
+        ):
+            raise InvalidJobOperation(
+                f"progress must be a number from 0.0 to 1.0, not {fraction!r}"
+            )
+        if message is not None and not isinstance(message, str):
+            raise InvalidJobOperation(f"progress message must be text, not {message!r}")
+        self.meta["progress"] = float(fraction)
+        if message is None:
+            self.meta.pop("progress_message", None)
+        else:
+            self.meta["progress_message"] = message
+        self.save_meta()
+
+    @property
+    def progress(self) -> tuple[float, str | None] | None:
+        """``(fraction, message)`` as last saved by :meth:`set_progress`, else ``None``."""
+        meta = self.get_meta()
+        if "progress" not in meta:
+            return None
+        return float(meta["progress"]), meta.get("progress_message")
+
+    @property
+    def callback_exc(self) -> str | None:
+        """The traceback of a callback or exception handler that failed on this job."""
+        return self.record.callback_exc
+
+    @property
+    def group_id(self) -> str | None:
+        return self.record.group_id
+
+    # -- operations --------------------------------------------------------------------
+
+    def requeue(self, at_front: bool = False) -> Self:
+        """Put a failed, stopped or canceled job back on its queue.
+
+        Raises :class:`InvalidJobOperation` for a job in any other state.
+        """
+        status = self.get_status()
+        if status not in (JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED):
+            raise InvalidJobOperation(
+                f"job {self.id} is {status or 'gone'}; only failed, stopped or canceled "
+                "jobs can be requeued"
+            )
+        registry = STATUS_REGISTRY[status]
+        moved = store.runner_for(self.connection).run(
+            calls.requeue(
+                self.keys,
+                queue=self.origin,
+                registry=registry,
+                job_id=self.id,
+                at_front=at_front,
+                run_token="",
+                op_token=new_token(),
+            )
+        )
+        if not moved:
+            raise InvalidJobOperation(f"job {self.id} is no longer in the {registry} registry")
+        self.refresh()
+        return self
+
+    def cancel(self, enqueue_dependents: bool = False) -> None:
+        """Cancel a queued, scheduled or deferred job: move it to the canceled registry.
+
+        Its dependents stay deferred unless ``enqueue_dependents`` (as in RQ).
+        Raises :class:`InvalidJobOperation` if the job is running or done.
+        """
+        done = store.runner_for(self.connection).run(
+            calls.cancel(
+                self.keys,
+                queue=self.origin,
+                job_id=self.id,
+                ttl_s=self.failure_ttl,
+                enqueue_dependents=enqueue_dependents,
+                op_token=new_token(),
+            )
+        )
+        if not done:
+            raise InvalidJobOperation(
+                f"job {self.id} is {self.get_status() or 'gone'}; only queued, scheduled or "
+                "deferred jobs can be canceled"
+            )
+        self.refresh()
+
+    def delete(self, remove_from_queue: bool = True, delete_dependents: bool = False) -> None:
+        """Delete the job's hash and take its id out of its queue and every registry.
+
+        Jobs that depend on it stay deferred (as in RQ); ``delete_dependents`` deletes
+        them too, with their own dependents, in the same step.
+        """
+        store.jobs.delete(
+            self.connection,
+            self.keys,
+            self.id,
+            with_dependents=delete_dependents,
+            remove_from_queue=remove_from_queue,
+        )

@@ -1,0 +1,163 @@
+"""Job options as ``enqueue`` takes them, and queue names: validated before anything is
+written."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+from .exceptions import ConfigurationError, DuplicateJobError
+from .features import pop_feature_options, set_feature_options
+from .retry import Repeat, Retry, set_retry_options
+from .store.calls import EnqueueReply
+from .store.record import JobRecord
+from .utils import parse_duration
+
+QUEUE_NAME_MAX_LENGTH = 200
+
+
+@dataclass(frozen=True)
+class JobOptions:
+    """Options of one job, as given to ``enqueue`` (``None`` means the queue's default)."""
+
+    job_id: str | None = None
+    timeout: Any = None
+    result_ttl: Any = None
+    ttl: Any = None
+    failure_ttl: Any = None
+    description: str | None = None
+    meta: Mapping[str, Any] | None = None
+    at_front: bool = False
+    retry: Any = None
+    repeat: Any = None
+    # depends_on, unique, on_success, on_failure, on_stopped (see minirq/features.py).
+    features: dict[str, Any] = field(default_factory=dict)
+
+
+def pop_job_options(kwargs: dict[str, Any]) -> JobOptions:
+    """Take the job options out of ``enqueue``'s keyword arguments."""
+    return JobOptions(
+        job_id=kwargs.pop("job_id", None),
+        timeout=kwargs.pop("job_timeout", None),
+        result_ttl=kwargs.pop("result_ttl", None),
+        ttl=kwargs.pop("ttl", None),
+        failure_ttl=kwargs.pop("failure_ttl", None),
+        description=kwargs.pop("description", None),
+        meta=kwargs.pop("meta", None),
+        at_front=bool(kwargs.pop("at_front", False)),
+        retry=kwargs.pop("retry", None),
+        repeat=kwargs.pop("repeat", None),
+        features=pop_feature_options(kwargs),
+    )
+
+
+class EnqueueData(NamedTuple):
+    """One job for :meth:`Queue.enqueue_many`, built by :meth:`Queue.prepare_data`."""
+
+    func: Callable[..., Any] | str
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+    options: JobOptions
+
+
+def validate_queue_name(name: Any) -> str:
+    if not isinstance(name, str) or not name.strip():
+        raise ConfigurationError(f"queue name must be a non-empty string, not {name!r}")
+    if len(name) > QUEUE_NAME_MAX_LENGTH or any(ord(c) < 32 for c in name):
+        raise ConfigurationError(
+            f"invalid queue name {name[:50]!r}: at most {QUEUE_NAME_MAX_LENGTH} characters, "
+            "no control characters"
+        )
+    return name
+
+
+def duplicate_error(job_ids: Iterable[str], replies: Iterable[EnqueueReply]) -> DuplicateJobError:
+    where = [
+        f"job {job_id} is already {reply.status or 'live'} in queue {reply.queue!r}"
+        for job_id, reply in zip(job_ids, replies, strict=True)
+    ]
+    return DuplicateJobError(
+        f"{'; '.join(where)}: an id is live in one place at a time; nothing was written"
+    )
+
+
+def _given_features(
+    depends_on: Any, unique: bool, on_success: Any, on_failure: Any, on_stopped: Any
+) -> dict[str, Any]:
+    given = {
+        "depends_on": depends_on,
+        "on_success": on_success,
+        "on_failure": on_failure,
+        "on_stopped": on_stopped,
+    }
+    features = {k: v for k, v in given.items() if v is not None}
+    if unique is not False:
+        features["unique"] = unique
+    return features
+
+
+def options_record(options: JobOptions, default_timeout_s: int) -> JobRecord:
+    """A job record holding ``options``, validated (durations bounded); raises
+    :class:`ConfigurationError` or :class:`InvalidJobError` naming the option."""
+    record = JobRecord()
+    record.timeout_s = (
+        default_timeout_s
+        if options.timeout is None
+        else parse_duration(options.timeout, "job_timeout", allow_unlimited=True, allow_zero=False)
+    )
+    if options.result_ttl is not None:
+        record.result_ttl_s = parse_duration(options.result_ttl, "result_ttl", allow_unlimited=True)
+    if options.failure_ttl is not None:
+        record.failure_ttl_s = parse_duration(
+            options.failure_ttl, "failure_ttl", allow_unlimited=True
+        )
+    if options.ttl is not None:
+        ttl = parse_duration(options.ttl, "ttl", allow_unlimited=True, allow_zero=False)
+        record.ttl_s = None if ttl == -1 else ttl
+    if options.description is not None:
+        record.description = str(options.description)
+    set_retry_options(record, options.retry, options.repeat)
+    set_feature_options(record, options.features, options.job_id)
+    return record
+
+
+def prepare_data(
+    func: Callable[..., Any] | str,
+    args: Iterable[Any] | None = None,
+    kwargs: Mapping[str, Any] | None = None,
+    timeout: Any = None,
+    result_ttl: Any = None,
+    ttl: Any = None,
+    failure_ttl: Any = None,
+    description: str | None = None,
+    job_id: str | None = None,
+    at_front: bool = False,
+    meta: Mapping[str, Any] | None = None,
+    retry: Retry | None = None,
+    repeat: Repeat | None = None,
+    depends_on: Any = None,
+    unique: bool = False,
+    on_success: Any = None,
+    on_failure: Any = None,
+    on_stopped: Any = None,
+) -> EnqueueData:
+    """Describe one job for :meth:`enqueue_many`."""
+    return EnqueueData(
+        func,
+        tuple(args or ()),
+        dict(kwargs or {}),
+        JobOptions(
+            job_id=job_id,
+            timeout=timeout,
+            result_ttl=result_ttl,
+            ttl=ttl,
+            failure_ttl=failure_ttl,
+            description=description,
+            meta=meta,
+            at_front=at_front,
+            retry=retry,
+            repeat=repeat,
+            features=_given_features(depends_on, unique, on_success, on_failure, on_stopped),
+        ),
+    )

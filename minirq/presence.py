@@ -1,0 +1,266 @@
+"""Worker presence: the hash each live worker keeps in Redis, and reading it back.
+
+Reading never raises on bad data: a field that is not what a worker writes reads as
+empty (or zero), and a worker whose name is not text is skipped.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import redis
+
+from . import store
+from .connection import resolve_connection
+from .defaults import STATS_TTL_S
+from .keys import Keys
+from .store import calls
+from .store.record import int_or_none, text_or_none
+from .utils import ms_to_datetime, now_ms
+
+logger = logging.getLogger("minirq.worker")
+
+
+class WorkerState:
+    STARTING = "starting"
+    IDLE = "idle"
+    BUSY = "busy"
+    SUSPENDED = "suspended"
+
+
+@dataclass
+class WorkerInfo:
+    """A live worker as recorded in Redis, for ``Worker.all`` and the dashboard."""
+
+    name: str
+    hostname: str
+    pid: int
+    state: str
+    queue_names: list[str]
+    current_job_id: str | None
+    birth: datetime | None
+    last_heartbeat: datetime | None
+    successful_job_count: int
+    failed_job_count: int
+    total_working_time: float
+
+
+def _info(name: str, record: dict[Any, Any]) -> WorkerInfo:
+    fields: dict[str, Any] = {}
+    for key, value in record.items():
+        name_text = text_or_none(key)
+        if name_text is not None:
+            fields[name_text] = value
+
+    def text_of(field: str) -> str:
+        return text_or_none(fields.get(field)) or ""
+
+    def number(field: str) -> int:
+        return int_or_none(fields.get(field)) or 0
+
+    birth, beat = int_or_none(fields.get("birth")), int_or_none(fields.get("last_heartbeat"))
+    return WorkerInfo(
+        name=name,
+        hostname=text_of("hostname"),
+        pid=number("pid"),
+        state=text_of("state"),
+        queue_names=[q for q in text_of("queues").split(",") if q],
+        current_job_id=text_of("job") or None,
+        birth=ms_to_datetime(birth) if birth else None,
+        last_heartbeat=ms_to_datetime(beat) if beat else None,
+        successful_job_count=number("successful"),
+        failed_job_count=number("failed"),
+        total_working_time=number("working_ms") / 1000,
+    )
+
+
+def live_workers(
+    connection: redis.Redis | None = None, prefix: str | None = None
+) -> list[WorkerInfo]:
+    """Every live worker; records of workers that died are dropped from the set."""
+    connection = resolve_connection(connection)
+    keys = Keys(prefix)
+    try:
+        names = store.jobs.names(connection.smembers(keys.workers))
+    except redis.ResponseError:
+        return []
+    with connection.pipeline(transaction=False) as pipe:
+        for name in names:
+            pipe.hgetall(keys.worker(name))
+        records = pipe.execute(raise_on_error=False)
+    workers, dead = [], []
+    for name, record in zip(names, records, strict=True):
+        if not isinstance(record, dict):
+            continue
+        if not record:
+            dead.append(name)
+            continue
+        workers.append(_info(name, record))
+    if dead:
+        connection.srem(keys.workers, *dead)
+    return workers
+
+
+class PresenceMixin:
+    """Registration, heartbeats (which renew the leases of the running jobs, on Redis's
+    clock and under each run's token) and counters; part of :class:`BaseWorker`."""
+
+    connection: redis.Redis
+    keys: Keys
+    key: str
+    name: str
+    hostname: str
+    pid: int
+    state: str
+    lease_s: float
+    heartbeat_interval_s: float
+    worker_ttl_s: int
+    queues: list[Any]
+    current_job: Any
+    job_stats: Any
+    _pending_stats: dict[str, int]
+    _last_flush: float
+    _next_heartbeat: float
+
+    _close_pubsub: Any
+
+    def _call_redis(self, func: Any, doing: str, until_stop: bool = False) -> Any:
+        raise NotImplementedError
+
+    def register_birth(self) -> None:
+        now = now_ms()
+        with self.connection.pipeline() as pipe:
+            pipe.hset(
+                self.key,
+                mapping={
+                    "name": self.name,
+                    "hostname": self.hostname,
+                    "pid": self.pid,
+                    "queues": ",".join(q.name for q in self.queues),
+                    "birth": now,
+                    "last_heartbeat": now,
+                    "state": "idle",
+                    "job": "",
+                    "successful": 0,
+                    "failed": 0,
+                    "working_ms": 0,
+                },
+            )
+            pipe.expire(self.key, self.worker_ttl_s)
+            pipe.sadd(self.keys.workers, self.name)
+            pipe.execute()
+        self.state = "idle"
+        self._last_flush = time.monotonic()
+        self._next_heartbeat = time.monotonic() + self.heartbeat_interval_s
+        logger.info("%s: started on %s", self.name, ", ".join(q.name for q in self.queues))
+
+    def register_death(self) -> None:
+        self._close_pubsub()
+        try:
+            self.heartbeat()
+            with self.connection.pipeline() as pipe:
+                pipe.delete(self.key)
+                pipe.srem(self.keys.workers, self.name)
+                pipe.execute()
+        except (redis.ConnectionError, redis.TimeoutError):
+            logger.warning(
+                "%s: Redis unreachable at exit; the worker record will expire", self.name
+            )
+        logger.info("%s: stopped", self.name)
+
+    def running_jobs(self) -> list[Any]:
+        """The jobs whose leases this worker's heartbeat renews."""
+        return [self.current_job] if self.current_job is not None else []
+
+    def heartbeat(self) -> None:
+        """Say we are alive, renew the running jobs' leases and flush counters."""
+        now = now_ms()
+        running = self.running_jobs()
+        stats = self._pending_stats
+        renew = calls.renew(
+            self.keys,
+            lease_ms=int(self.lease_s * 1000),
+            runs=[(job.origin, job.id, job.run_token) for job in running],
+        )
+        runner = store.runner_for(self.connection)
+        with (
+            self.connection.pipeline(transaction=False) as pipe,
+            self.job_stats.flush_into(pipe, self.keys),
+        ):
+            pipe.hset(
+                self.key,
+                mapping={
+                    "last_heartbeat": now,
+                    "state": self.state,
+                    "job": running[0].id if running else "",
+                },
+            )
+            if stats["successful"] or stats["failed"] or stats["working_ms"]:
+                _add_counts(pipe, self.keys, self.key, stats, now)
+            pipe.expire(self.key, self.worker_ttl_s)
+            pipe.sadd(self.keys.workers, self.name)
+            if running:
+                runner.add_to(pipe, renew)
+            replies = pipe.execute(raise_on_error=False)
+        self._pending_stats = {"successful": 0, "failed": 0, "working_ms": 0}
+        self._last_flush = time.monotonic()
+        self._next_heartbeat = self._last_flush + self.heartbeat_interval_s
+        if running:
+            self._check_renewal(replies[-1], renew)
+
+    def _check_renewal(self, reply: Any, renew: Any) -> None:
+        if isinstance(reply, redis.exceptions.NoScriptError):
+            reply = store.runner_for(self.connection).run(renew)
+        elif isinstance(reply, Exception):
+            logger.error("%s: renewing leases failed: %s", self.name, reply)
+            return
+        else:
+            reply = renew.parse(reply)
+        for job_id in reply:
+            logger.warning(
+                "%s: the lease of job %s belongs to another run now; its outcome will not "
+                "be recorded by this one",
+                self.name,
+                job_id,
+            )
+
+    def _maybe_heartbeat(self) -> None:
+        if time.monotonic() >= self._next_heartbeat:
+            self._call_redis(self.heartbeat, "sending a heartbeat", until_stop=True)
+
+    def check_redis_settings(self) -> None:
+        """Warn when Redis may evict keys, which would silently lose jobs."""
+        try:
+            config = self.connection.config_get("maxmemory-policy")
+        except redis.ResponseError as exc:
+            # Managed services often refuse CONFIG; the setting cannot be checked then.
+            logger.info(
+                "%s: cannot read maxmemory-policy (%s); make sure it is noeviction",
+                self.name,
+                exc,
+            )
+            return
+        policy = text_or_none(config.get("maxmemory-policy")) or ""
+        if policy and policy != "noeviction":
+            logger.warning(
+                "%s: Redis maxmemory-policy is %r: when memory is full Redis will evict "
+                "keys and jobs will be lost; set maxmemory-policy noeviction",
+                self.name,
+                policy,
+            )
+
+
+def _add_counts(pipe: Any, keys: Keys, worker_key: str, stats: dict[str, int], now: int) -> None:
+    for field, value in stats.items():
+        if value:
+            pipe.hincrby(worker_key, field, value)
+    minute_key = keys.stats(now // 60_000)
+    if stats["successful"] or stats["failed"]:
+        pipe.hincrby(minute_key, "processed", stats["successful"] + stats["failed"])
+    if stats["failed"]:
+        pipe.hincrby(minute_key, "failed", stats["failed"])
+    pipe.expire(minute_key, STATS_TTL_S)

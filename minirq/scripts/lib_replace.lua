@@ -1,0 +1,50 @@
+-- Library, not a script: enqueue.lua and schedule.lua include it.
+--
+-- replace_ended(job_key, prefix, id, op, chosen): make room for a new job of this id.
+-- Returns nil when the id is free (no hash, or a job that ended, whose hash is deleted
+-- and whose id leaves its registry here; the second value is then true). Returns the
+-- reply the caller must give without writing anything: {0, status, queue} while a live
+-- job has the id, or the reply of the first run when this same operation (token op)
+-- already ran and only its reply was lost. chosen is "1" for an id the caller chose
+-- (a generated id cannot name an older hash, so it is not looked for).
+-- The old registry is known only from data (the old job's queue): its key is built as
+-- <prefix>:<kind>:<queue>, exactly as minirq/keys.py spells it (one slot per prefix on
+-- Redis Cluster: use a hash-tag prefix).
+local REGISTRY_OF = {
+  finished = 'finished', failed = 'failed', stopped = 'failed', canceled = 'canceled',
+}
+local LIVE = {queued = true, scheduled = true, deferred = true, started = true}
+local ALL_REGISTRIES = {'started', 'finished', 'failed', 'scheduled', 'deferred', 'canceled'}
+
+local function replace_ended(job_key, prefix, id, op, chosen)
+  local old = redis.call('HMGET', job_key, 'status', 'origin', 'op')
+  if not (old[1] or old[2] or old[3]) then
+    -- No hash, or one minirq did not write: nothing of it may mix with the new job.
+    if chosen == '1' and redis.call('DEL', job_key) == 1 then
+      return nil, true
+    end
+    return nil, false
+  end
+  local status, origin = old[1], old[2] or ''
+  if old[3] == op then
+    if status == 'deferred' then
+      return {2, ''}
+    end
+    return {1, ''}
+  end
+  if status and LIVE[status] then
+    return {0, status, origin}
+  end
+  local kind = status and REGISTRY_OF[status]
+  if kind then
+    redis.call('ZREM', prefix .. ':' .. kind .. ':' .. origin, id)
+  else
+    -- A hash without a known status (damaged): take the id out of every place it might be.
+    for _, k in ipairs(ALL_REGISTRIES) do
+      redis.call('ZREM', prefix .. ':' .. k .. ':' .. origin, id)
+    end
+    redis.call('LREM', prefix .. ':queue:' .. origin, 0, id)
+  end
+  redis.call('DEL', job_key)
+  return nil, true
+end

@@ -1,0 +1,28 @@
+"""The store layer: the only code that runs minirq's Lua scripts and writes job state.
+
+- :mod:`.runner` sends script calls (one ``EVALSHA`` each; a lost reply is safe to resend
+  because every script recognises its own second run);
+- :mod:`.calls` has one typed function per script, mirroring its KEYS/ARGV header;
+- :mod:`.record` is the job-hash codec, the only place field names are spelled, which
+  never raises on bad bytes;
+- :mod:`.jobs` reads jobs and registries; :mod:`.reap` recovers jobs of dead workers.
+
+It knows key names (:mod:`minirq.keys`) but no ``Job``, ``Queue`` or ``Worker`` object.
+"""
+
+from . import calls, jobs
+from .reap import reap_expired_leases
+from .record import JobRecord, decode_record, encode_record
+from .runner import Call, Runner, runner_for
+
+__all__ = [
+    "Call",
+    "JobRecord",
+    "Runner",
+    "calls",
+    "decode_record",
+    "encode_record",
+    "jobs",
+    "reap_expired_leases",
+    "runner_for",
+]

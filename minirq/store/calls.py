@@ -1,0 +1,415 @@
+"""One typed function per Lua script: its parameters mirror the script's KEYS and ARGV
+header, and it returns a :class:`~minirq.store.runner.Call` for a runner to send (alone,
+several in one round trip, or inside a MULTI).
+
+Key names come from :class:`~minirq.keys.Keys`; callers speak in queue names and ids.
+``tests/test_store.py`` reads every script's header and checks that each function here
+passes exactly the keys and arguments it declares.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..defaults import MAX_DURATION_S
+from ..keys import Keys
+from .record import flat, text_or_none
+from .runner import Call
+
+
+def _flag(value: bool) -> str:
+    return "1" if value else "0"
+
+
+def _ttl(value: int | None) -> int:
+    """A duration as the scripts take it: bounded, ``0`` for none."""
+    if value is None:
+        return 0
+    return max(-1, min(int(value), MAX_DURATION_S))
+
+
+@dataclass(frozen=True)
+class EnqueueReply:
+    """What ``enqueue.lua`` or ``schedule.lua`` answered."""
+
+    code: int  # 1 queued or scheduled, 2 deferred, 0 refused
+    status: str  # the live job's status when refused
+    queue: str  # the live job's queue when refused
+
+    @property
+    def refused(self) -> bool:
+        return self.code == 0
+
+
+def _enqueue_reply(reply: Any) -> EnqueueReply:
+    code = int(reply[0])
+    status = text_or_none(reply[1]) or "" if len(reply) > 1 else ""
+    queue = text_or_none(reply[2]) or "" if len(reply) > 2 and code == 0 else ""
+    return EnqueueReply(code, status, queue)
+
+
+def enqueue(
+    keys: Keys,
+    *,
+    job_id: str,
+    queue: str,
+    at_front: bool,
+    ttl_s: int | None,
+    op_token: str,
+    allow_failure: bool,
+    id_chosen: bool,
+    parent_ids: Sequence[str],
+    fields: Mapping[str, bytes],
+) -> Call[EnqueueReply]:
+    script_keys = [
+        keys.job(job_id),
+        keys.queue(queue),
+        keys.queues,
+        keys.wake_channel(queue),
+        keys.registry("deferred", queue),
+        keys.dependencies(job_id),
+    ]
+    for parent_id in parent_ids:
+        script_keys += [keys.job(parent_id), keys.dependents(parent_id)]
+    args = [
+        job_id,
+        queue,
+        _flag(at_front),
+        _ttl(ttl_s),
+        op_token,
+        _flag(allow_failure),
+        keys.prefix,
+        _flag(id_chosen),
+        len(parent_ids),
+        *parent_ids,
+        *flat(fields),
+    ]
+    return Call("enqueue", script_keys, args, _enqueue_reply)
+
+
+def schedule(
+    keys: Keys,
+    *,
+    job_id: str,
+    queue: str,
+    due_ms: int | None,
+    delay_ms: int,
+    ttl_s: int | None,
+    op_token: str,
+    id_chosen: bool,
+    fields: Mapping[str, bytes],
+) -> Call[EnqueueReply]:
+    script_keys = [
+        keys.job(job_id),
+        keys.registry("scheduled", queue),
+        keys.queues,
+        keys.scheduler_wake,
+    ]
+    args = [
+        job_id,
+        queue,
+        "" if due_ms is None else due_ms,
+        delay_ms,
+        _ttl(ttl_s),
+        op_token,
+        keys.prefix,
+        _flag(id_chosen),
+        *flat(fields),
+    ]
+    return Call("schedule", script_keys, args, _enqueue_reply)
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """What ``fetch.lua`` took: the queue's index (0: nothing), the raw id and fields."""
+
+    index: int
+    job_id: bytes
+    fields: dict[bytes, bytes]
+    dropped: list[bytes]
+    broken_keys: list[str]
+
+
+def _fetched(reply: Any) -> Fetched:
+    index, job_id, pairs, dropped, broken = reply
+    fields = dict(zip(pairs[::2], pairs[1::2], strict=True))
+    return Fetched(
+        int(index),
+        job_id,
+        fields,
+        list(dropped),
+        [text_or_none(k) or repr(k) for k in broken],
+    )
+
+
+def fetch(
+    keys: Keys, *, queues: Sequence[str], lease_ms: int, worker: str, run_token: str
+) -> Call[Fetched]:
+    script_keys = [keys.fetch_receipt(run_token)]
+    for name in queues:
+        script_keys += [keys.queue(name), keys.registry("started", name)]
+    return Call("fetch", script_keys, [lease_ms, worker, run_token, keys.job_prefix], _fetched)
+
+
+def _int(reply: Any) -> int:
+    return int(reply)
+
+
+def finish(
+    keys: Keys,
+    *,
+    queue: str,
+    job_id: str,
+    run_token: str,
+    result_ttl_s: int,
+    result: bytes,
+) -> Call[int]:
+    script_keys = [
+        keys.job(job_id),
+        keys.registry("started", queue),
+        keys.registry("finished", queue),
+    ]
+    args = [job_id, run_token, _ttl(result_ttl_s), result, keys.prefix]
+    return Call("finish", script_keys, args, _int)
+
+
+def fail(
+    keys: Keys,
+    *,
+    queue: str,
+    job_id: str,
+    run_token: str,
+    traceback: str,
+    failure_ttl_s: int,
+    retry: str,
+    retries_left: int,
+    status: str,
+) -> Call[int]:
+    """``retry``: ``""`` to fail for good, ``"now"``, or a delay in milliseconds."""
+    script_keys = [
+        keys.job(job_id),
+        keys.registry("started", queue),
+        keys.registry("failed", queue),
+        keys.queue(queue),
+        keys.registry("scheduled", queue),
+        keys.wake_channel(queue),
+        keys.scheduler_wake,
+    ]
+    args = [
+        job_id,
+        run_token,
+        traceback,
+        _ttl(failure_ttl_s),
+        retry,
+        retries_left,
+        status,
+        keys.prefix,
+    ]
+    return Call("fail", script_keys, args, _int)
+
+
+def repeat(
+    keys: Keys,
+    *,
+    queue: str,
+    job_id: str,
+    run_token: str,
+    result: bytes,
+    when: str,
+    repeats_left: int,
+) -> Call[int]:
+    """``when``: ``"now"`` or a delay in milliseconds before the next run."""
+    script_keys = [
+        keys.job(job_id),
+        keys.registry("started", queue),
+        keys.queue(queue),
+        keys.registry("scheduled", queue),
+        keys.wake_channel(queue),
+        keys.scheduler_wake,
+    ]
+    return Call("repeat", script_keys, [job_id, run_token, result, when, repeats_left], _int)
+
+
+def _bool(reply: Any) -> bool:
+    return bool(int(reply))
+
+
+def requeue(
+    keys: Keys,
+    *,
+    queue: str,
+    registry: str,
+    job_id: str,
+    at_front: bool,
+    run_token: str,
+    op_token: str,
+) -> Call[bool]:
+    script_keys = [
+        keys.job(job_id),
+        keys.registry(registry, queue),
+        keys.queue(queue),
+        keys.wake_channel(queue),
+    ]
+    return Call("requeue", script_keys, [job_id, _flag(at_front), run_token, op_token], _bool)
+
+
+def cancel(
+    keys: Keys,
+    *,
+    queue: str,
+    job_id: str,
+    ttl_s: int,
+    enqueue_dependents: bool,
+    op_token: str,
+) -> Call[bool]:
+    script_keys = [
+        keys.job(job_id),
+        keys.queue(queue),
+        keys.registry("scheduled", queue),
+        keys.registry("deferred", queue),
+        keys.registry("canceled", queue),
+        keys.dependencies(job_id),
+    ]
+    args = [job_id, _ttl(ttl_s), _flag(enqueue_dependents), keys.prefix, op_token]
+    return Call("cancel", script_keys, args, _bool)
+
+
+def _texts(reply: Any) -> list[str]:
+    return [text_or_none(i) or repr(i) for i in reply]
+
+
+def renew(keys: Keys, *, lease_ms: int, runs: Sequence[tuple[str, str, str]]) -> Call[list[str]]:
+    """Renew the leases of ``runs`` (queue, job id, run token); answers the ids lost."""
+    script_keys = [keys.registry("started", queue) for queue, _, _ in runs]
+    args: list[Any] = [lease_ms, keys.job_prefix]
+    for _, job_id, token in runs:
+        args += [job_id, token]
+    return Call("renew", script_keys, args, _texts)
+
+
+@dataclass(frozen=True)
+class Reaped:
+    requeued: list[str]
+    failed: list[str]
+    broken_keys: list[str]
+
+
+def _reaped(reply: Any) -> Reaped:
+    requeued, failed, broken = reply
+    return Reaped(_texts(requeued), _texts(failed), _texts(broken))
+
+
+def reap(
+    keys: Keys,
+    *,
+    queues: Sequence[str],
+    max_orphanings: int,
+    limit: int,
+    default_failure_ttl_s: int,
+) -> Call[Reaped]:
+    script_keys: list[str] = []
+    for name in queues:
+        script_keys += [
+            keys.registry("started", name),
+            keys.queue(name),
+            keys.registry("failed", name),
+            keys.wake_channel(name),
+        ]
+    args = [
+        keys.job_prefix,
+        max_orphanings,
+        limit,
+        default_failure_ttl_s,
+        keys.prefix,
+        MAX_DURATION_S,
+    ]
+    return Call("reap", script_keys, args, _reaped)
+
+
+def empty(keys: Keys, *, queue: str, batch: int) -> Call[int]:
+    return Call("empty", [keys.queue(queue)], [keys.job_prefix, batch], _int)
+
+
+def empty_registry(keys: Keys, *, registry: str, queue: str, batch: int) -> Call[int]:
+    return Call("empty_registry", [keys.registry(registry, queue)], [keys.job_prefix, batch], _int)
+
+
+def move_due(keys: Keys, *, queue: str, lease: str, now_ms: int | None, batch: int) -> Call[int]:
+    script_keys = [
+        keys.scheduler_lease,
+        keys.registry("scheduled", queue),
+        keys.queue(queue),
+        keys.wake_channel(queue),
+    ]
+    args = [lease, "" if now_ms is None else now_ms, batch, keys.job_prefix]
+    return Call("move_due", script_keys, args, _int)
+
+
+def _optional_text(reply: Any) -> str | None:
+    return text_or_none(reply) if reply else None
+
+
+def scheduler_lease(keys: Keys, *, action: str, value: str, lease_ms: int) -> Call[str | None]:
+    return Call(
+        "scheduler_lease",
+        [keys.scheduler_lease, keys.scheduler_fence],
+        [action, value, lease_ms],
+        _optional_text,
+    )
+
+
+def cron_fire(
+    keys: Keys,
+    *,
+    lease: str,
+    entry: str,
+    expected_ms: int,
+    following_ms: int,
+    slot_ms: int | None,
+    slot_ttl_ms: int,
+    job_id: str,
+    queue: str,
+    ttl_s: int | None,
+    now_ms: int | None,
+    fields: Mapping[str, bytes],
+) -> Call[int]:
+    script_keys = [
+        keys.scheduler_lease,
+        keys.cron_entries,
+        keys.cron_entry(entry),
+        keys.cron_slot(entry, slot_ms if slot_ms is not None else 0),
+        keys.job(job_id),
+        keys.queue(queue),
+        keys.queues,
+        keys.wake_channel(queue),
+    ]
+    args = [
+        lease,
+        entry,
+        expected_ms,
+        following_ms,
+        "" if slot_ms is None else slot_ms,
+        slot_ttl_ms,
+        job_id,
+        queue,
+        _ttl(ttl_s),
+        "" if now_ms is None else now_ms,
+        *flat(fields),
+    ]
+    return Call("cron_fire", script_keys, args, _int)
+
+
+def unlock(keys: Keys, *, lock_key: str, token: str) -> Call[bool]:
+    """Release ``lock_key`` (one of ``keys``' lock names) if ``token`` still holds it."""
+    return Call("unlock", [lock_key], [token], _bool)
+
+
+def callback_error(keys: Keys, *, job_id: str, text: str) -> Call[bool]:
+    return Call("callback_error", [keys.job(job_id)], [text], _bool)
+
+
+def delete(keys: Keys, *, job_id: str, with_dependents: bool, remove_from_queue: bool) -> Call[int]:
+    args = [job_id, keys.prefix, _flag(with_dependents), _flag(remove_from_queue)]
+    return Call("delete", [keys.job(job_id)], args, _int)

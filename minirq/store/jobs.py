@@ -1,0 +1,199 @@
+"""Reads of job hashes and registries, and the few job writes that are not transitions
+(meta, the sync-mode start). Every id and name read here is decoded without raising:
+one that is not text is skipped."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, cast
+
+import redis
+
+from ..callables import is_job_id
+from ..exceptions import InvalidJobError
+from ..keys import REGISTRY_KINDS, Keys
+from . import calls
+from .calls import EnqueueReply
+from .record import field_name, text_or_none
+from .runner import Call, runner_for
+
+RawFields = dict[bytes, bytes]
+
+
+def load(connection: redis.Redis, keys: Keys, job_id: str) -> RawFields:
+    """The hash of ``job_id`` (empty if it is gone, or is not a hash)."""
+    try:
+        return cast(RawFields, connection.hgetall(keys.job(job_id)))
+    except redis.ResponseError:
+        return {}
+
+
+def load_many(connection: redis.Redis, keys: Keys, job_ids: Iterable[str]) -> list[RawFields]:
+    """The hashes of ``job_ids`` in one round trip (empty for those gone)."""
+    ids = list(job_ids)
+    if not ids:
+        return []
+    with connection.pipeline(transaction=False) as pipe:
+        for job_id in ids:
+            pipe.hgetall(keys.job(job_id))
+        results = pipe.execute(raise_on_error=False)
+    return [r if isinstance(r, dict) else {} for r in results]
+
+
+def load_field(connection: redis.Redis, keys: Keys, job_id: str, attr: str) -> bytes | None:
+    """One field of a job's hash, by its :class:`~minirq.store.record.JobRecord` name."""
+    try:
+        return cast(bytes | None, connection.hget(keys.job(job_id), field_name(attr)))
+    except redis.ResponseError:
+        return None
+
+
+def save_field(connection: redis.Redis, keys: Keys, job_id: str, attr: str, value: bytes) -> None:
+    """Write one field of a job that exists (an annotation such as meta, not a move)."""
+    connection.hset(keys.job(job_id), field_name(attr), value)
+
+
+def exists(connection: redis.Redis, keys: Keys, job_id: str) -> bool:
+    return bool(connection.exists(keys.job(job_id)))
+
+
+def start_sync(
+    connection: redis.Redis, keys: Keys, job_id: str, queue: str, fields: Mapping[str, bytes]
+) -> None:
+    """Save a job as started by the calling process itself (``is_async=False``)."""
+    with connection.pipeline(transaction=True) as pipe:
+        pipe.delete(keys.job(job_id))
+        pipe.hset(keys.job(job_id), mapping=dict(fields))  # type: ignore[arg-type]
+        pipe.sadd(keys.queues, queue)
+        pipe.zadd(keys.registry("started", queue), {job_id: "+inf"})
+        pipe.execute()
+
+
+def ids(raw: Iterable[Any]) -> list[str]:
+    """Ids read from a list, set or sorted set; members that are not ids are skipped."""
+    found = []
+    for member in raw:
+        text = text_or_none(member)
+        if text is not None and is_job_id(text):
+            found.append(text)
+    return found
+
+
+def names(raw: Iterable[Any]) -> list[str]:
+    """Names (queues, workers, groups) read from a set; members not text are skipped."""
+    return sorted(t for t in (text_or_none(m) for m in raw) if t)
+
+
+def queue_names(connection: redis.Redis, keys: Keys) -> list[str]:
+    """Every queue name in the set of queues."""
+    try:
+        return names(connection.smembers(keys.queues))
+    except redis.ResponseError:
+        return []
+
+
+def delete(
+    connection: redis.Redis,
+    keys: Keys,
+    job_id: str,
+    with_dependents: bool = False,
+    remove_from_queue: bool = True,
+) -> int:
+    """Delete a job (and, ``with_dependents``, the jobs that wait for it) in one step."""
+    call = calls.delete(
+        keys, job_id=job_id, with_dependents=with_dependents, remove_from_queue=remove_from_queue
+    )
+    return runner_for(connection).run(call)
+
+
+def record_callback_error(connection: redis.Redis, keys: Keys, job_id: str, text: str) -> bool:
+    """Store a failed callback's traceback on a job that still exists, in one step."""
+    return runner_for(connection).run(calls.callback_error(keys, job_id=job_id, text=text))
+
+
+def registry_ids(
+    connection: redis.Redis, key: str, start: int = 0, end: int = -1, desc: bool = False
+) -> list[str]:
+    try:
+        return ids(connection.zrange(key, start, end, desc=desc))
+    except redis.ResponseError:
+        return []
+
+
+def server_time_ms(connection: redis.Redis) -> int:
+    """Redis's own clock, epoch milliseconds."""
+    seconds, micros = connection.time()
+    return int(seconds) * 1000 + int(micros) // 1000
+
+
+def delete_queue(connection: redis.Redis, keys: Keys, queue: str) -> None:
+    """Remove a queue's list and registries, and its name from the set of queues."""
+    with connection.pipeline() as pipe:
+        pipe.delete(keys.queue(queue), *(keys.registry(k, queue) for k in REGISTRY_KINDS))
+        pipe.srem(keys.queues, queue)
+        pipe.execute()
+
+
+_LIVE = ("queued", "scheduled", "deferred", "started")
+_WRITE_ATTEMPTS = 10
+
+
+def write_all(
+    connection: redis.Redis,
+    keys: Keys,
+    job_ids: list[str],
+    enqueue_calls: list[Call[EnqueueReply]],
+    extra: Callable[[Any], None] | None = None,
+) -> list[EnqueueReply]:
+    """Run enqueue calls (and ``extra`` commands) as one MULTI transaction: all of them
+    or none. While a live job has one of the ids nothing runs, and the answer for that id
+    is a refusal naming where the live job is. A batch that already ran (its reply was
+    lost) is recognised by the jobs' operation tokens."""
+    runner = runner_for(connection)
+    runner.ensure_loaded({c.script for c in enqueue_calls})
+    job_keys = [keys.job(i) for i in job_ids]
+    ops = [c.args[4] for c in enqueue_calls]
+    for _ in range(_WRITE_ATTEMPTS):
+        with connection.pipeline(transaction=True) as pipe:
+            try:
+                pipe.watch(*job_keys)  # type: ignore[no-untyped-call]
+                found = _statuses(connection, job_keys)
+                mine = [
+                    op is not None and op == token
+                    for (_, _, op), token in zip(found, ops, strict=True)
+                ]
+                if all(mine):
+                    return [EnqueueReply(2 if s == "deferred" else 1, "", "") for s, _, _ in found]
+                refused = [
+                    EnqueueReply(0, status, origin)
+                    if status in _LIVE and not ours
+                    else EnqueueReply(1, "", "")
+                    for (status, origin, _), ours in zip(found, mine, strict=True)
+                ]
+                if any(r.refused for r in refused):
+                    return refused
+                pipe.multi()
+                for call in enqueue_calls:
+                    runner.add_to(pipe, call)
+                if extra is not None:
+                    extra(pipe)
+                replies = pipe.execute()
+            except redis.WatchError:
+                continue
+        return [call.parse(reply) for call, reply in zip(enqueue_calls, replies, strict=False)]
+    raise redis.WatchError("the jobs kept changing while they were being enqueued")
+
+
+def _statuses(connection: redis.Redis, job_keys: list[str]) -> list[tuple[str, str, str | None]]:
+    """(status, queue, operation token) of each job key; "" for a key without a job."""
+    with connection.pipeline(transaction=False) as pipe:
+        for key in job_keys:
+            pipe.hmget(key, "status", "origin", "op")
+        rows = pipe.execute(raise_on_error=False)
+    found = []
+    for key, row in zip(job_keys, rows, strict=True):
+        if isinstance(row, Exception):
+            raise InvalidJobError(f"{key} is not a job hash ({row}); nothing was written")
+        status, origin, op = (text_or_none(v) for v in row)
+        found.append((status or "", origin or "", op))
+    return found

@@ -1,0 +1,265 @@
+"""The job-record codec: the one place the fields of a job hash are spelled.
+
+A job hash is read from Redis, which is untrusted input. :func:`decode_record` never
+raises: a field that does not decode (bad UTF-8, a number that is not one, a name that is
+not text) is left at its default and named in :attr:`JobRecord.problems`, so that the
+worker fails that job alone with a reason naming the field. :func:`encode_record` is the
+way back, used when a job is written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..defaults import DEFAULT_FAILURE_TTL_S, DEFAULT_RESULT_TTL_S
+
+# The kinds of value a field holds, and how each is written.
+TEXT, INT, BYTES, FLAG, IDS = "text", "int", "bytes", "flag", "ids"
+
+# attribute of JobRecord -> (field name in the hash, kind). Kept in the order a job's
+# fields are usually written.
+FIELDS: dict[str, tuple[str, str]] = {
+    "func": ("func", TEXT),
+    "data": ("data", BYTES),
+    "instance": ("instance", FLAG),
+    "origin": ("origin", TEXT),
+    "status": ("status", TEXT),
+    "created_ms": ("created_ms", INT),
+    "enqueued_ms": ("enqueued_ms", INT),
+    "started_ms": ("started_ms", INT),
+    "ended_ms": ("ended_ms", INT),
+    "timeout_s": ("timeout", INT),
+    "result_ttl_s": ("result_ttl", INT),
+    "failure_ttl_s": ("failure_ttl", INT),
+    "ttl_s": ("ttl", INT),
+    "description": ("description", TEXT),
+    "meta": ("meta", BYTES),
+    "worker": ("worker", TEXT),
+    "run_token": ("run", TEXT),
+    "op_token": ("op", TEXT),
+    "exc": ("exc", TEXT),
+    "result": ("result", BYTES),
+    "orphaned": ("orphaned", INT),
+    "retry": ("retry", TEXT),
+    "retries_left": ("retries_left", INT),
+    "repeat": ("repeat", TEXT),
+    "repeats_left": ("repeats_left", INT),
+    "dependency_ids": ("dependency_ids", IDS),
+    "allow_failure": ("allow_failure", FLAG),
+    "enqueue_at_front": ("enqueue_at_front", FLAG),
+    "unique": ("unique", FLAG),
+    "has_dependents": ("has_dependents", FLAG),
+    "on_success": ("on_success", TEXT),
+    "on_failure": ("on_failure", TEXT),
+    "on_stopped": ("on_stopped", TEXT),
+    "callback_exc": ("callback_exc", TEXT),
+    "group_id": ("group_id", TEXT),
+    "at_front": ("at_front", FLAG),
+    "cron_entry": ("cron_entry", TEXT),
+    "cron_slot_ms": ("cron_slot_ms", TEXT),
+}
+_BY_NAME = {name: (attr, kind) for attr, (name, kind) in FIELDS.items()}
+CALLBACK_ATTRS = ("on_success", "on_failure", "on_stopped")
+
+
+def field_name(attr: str) -> str:
+    """The hash field of a :class:`JobRecord` attribute (``KeyError`` if unknown)."""
+    return FIELDS[attr][0]
+
+
+@dataclass
+class JobRecord:
+    """A job hash, decoded. Defaults stand for fields that are absent (or broken)."""
+
+    func: str = ""
+    data: bytes | None = None
+    instance: bool = False
+    origin: str = ""
+    status: str | None = None
+    created_ms: int | None = None
+    enqueued_ms: int | None = None
+    started_ms: int | None = None
+    ended_ms: int | None = None
+    timeout_s: int = -1
+    result_ttl_s: int = DEFAULT_RESULT_TTL_S
+    failure_ttl_s: int = DEFAULT_FAILURE_TTL_S
+    ttl_s: int | None = None
+    description: str | None = None
+    meta: bytes | None = None
+    worker: str | None = None
+    run_token: str | None = None
+    op_token: str | None = None
+    exc: str | None = None
+    result: bytes | None = None
+    orphaned: int = 0
+    retry: str | None = None
+    retries_left: int | None = None
+    repeat: str | None = None
+    repeats_left: int | None = None
+    dependency_ids: tuple[str, ...] = ()
+    allow_failure: bool = False
+    enqueue_at_front: bool = False
+    unique: bool = False
+    has_dependents: bool = False
+    on_success: str | None = None
+    on_failure: str | None = None
+    on_stopped: str | None = None
+    callback_exc: str | None = None
+    group_id: str | None = None
+    at_front: bool = False
+    cron_entry: str | None = None
+    cron_slot_ms: str | None = None
+    # Fields this codec does not know, kept as they are (a newer minirq wrote them).
+    extra: dict[str, bytes] = field(default_factory=dict)
+    # field name -> what is wrong with it; empty for a whole record.
+    problems: dict[str, str] = field(default_factory=dict)
+    # Field names that were present in the hash (set by decode_record).
+    present: frozenset[str] = frozenset()
+
+    @property
+    def problem(self) -> str | None:
+        """One sentence naming the broken fields, or ``None`` if the record is whole."""
+        if not self.problems:
+            return None
+        return "; ".join(f"its {name!r} field {what}" for name, what in self.problems.items())
+
+    def runnable_problem(self) -> str | None:
+        """Why a worker cannot run this job, or ``None``."""
+        if "func" not in self.present:
+            return "its stored data has no function name (the 'func' field is missing)"
+        if "data" not in self.present:
+            return "its stored data has no stored arguments (the 'data' field is missing)"
+        if self.problems:
+            return f"its stored data is broken: {self.problem}"
+        return None
+
+
+def text_or_none(value: bytes | str | None) -> str | None:
+    """``value`` as text, or ``None`` when absent or not UTF-8. Never raises."""
+    if value is None or isinstance(value, str):
+        return value
+    try:
+        return value.decode()
+    except UnicodeDecodeError:
+        return None
+
+
+def int_or_none(value: bytes | str | None) -> int | None:
+    """``value`` as a whole number, or ``None`` when absent or not one. Never raises."""
+    text = text_or_none(value)
+    if text is None:
+        return None
+    text = text.strip()
+    if not text or len(text) > 20 or not text.lstrip("-").isdigit():
+        return None
+    return int(text)
+
+
+def _decode_value(kind: str, value: bytes) -> tuple[Any, str | None]:
+    """The decoded value, and what is wrong with it (``None`` if nothing)."""
+    if kind == BYTES:
+        return value, None
+    text = text_or_none(value)
+    if text is None:
+        return None, "is not UTF-8 text"
+    if kind == TEXT:
+        return text, None
+    if kind == INT:
+        number = int_or_none(text)
+        return (
+            (number, None)
+            if number is not None
+            else (None, f"is not a whole number: {text[:40]!r}")
+        )
+    if kind == FLAG:
+        if text in ("0", "1"):
+            return text == "1", None
+        return None, f"is not 0 or 1: {text[:40]!r}"
+    return tuple(i for i in text.split(",") if i), None
+
+
+def decode_record(raw: Mapping[Any, Any]) -> JobRecord:
+    """A :class:`JobRecord` from a job hash as ``HGETALL`` returns it. Never raises."""
+    values: dict[str, Any] = {}
+    extra: dict[str, bytes] = {}
+    problems: dict[str, str] = {}
+    present = set()
+    for raw_name, raw_value in raw.items():
+        name = text_or_none(raw_name)
+        value = raw_value
+        if isinstance(value, str):
+            value = value.encode()
+        elif isinstance(value, int) and not isinstance(value, bool):
+            # A number a script computed comes back from Lua as an integer reply.
+            value = str(value).encode()
+        if name is None:
+            shown = repr(raw_name)[:40]
+            problems[shown] = "has a name that is not UTF-8 text"
+            continue
+        if not isinstance(value, bytes):
+            problems[name] = f"holds a {type(value).__name__}, not bytes"
+            continue
+        present.add(name)
+        known = _BY_NAME.get(name)
+        if known is None:
+            extra[name] = value
+            continue
+        attr, kind = known
+        decoded, problem = _decode_value(kind, value)
+        if problem is not None:
+            problems[name] = problem
+        else:
+            values[attr] = decoded
+    return JobRecord(**values, extra=extra, problems=problems, present=frozenset(present))
+
+
+def _encode_value(kind: str, value: Any) -> bytes:
+    if kind == BYTES:
+        return bytes(value)
+    if kind == FLAG:
+        return b"1" if value else b"0"
+    if kind == IDS:
+        return ",".join(value).encode()
+    return str(value).encode()
+
+
+# Defaults a reader assumes anyway, so they are not written.
+_SKIPPED: dict[str, Any] = {
+    "result_ttl_s": DEFAULT_RESULT_TTL_S,
+    "failure_ttl_s": DEFAULT_FAILURE_TTL_S,
+}
+
+
+def encode_record(record: JobRecord, attrs: Iterable[str] | None = None) -> dict[str, bytes]:
+    """The hash fields of ``record`` (only ``attrs`` if given), skipping unset values:
+    ``None``, false flags, empty id lists and defaults that a reader assumes anyway."""
+    fields: dict[str, bytes] = {}
+    values = vars(record)
+    for attr in FIELDS if attrs is None else attrs:
+        value = values[attr]
+        # Most fields of a new job are unset: this loop runs for every enqueue.
+        if value is None or value is False or value == ():
+            continue
+        name, kind = FIELDS[attr]
+        if kind == TEXT:
+            fields[name] = value.encode()
+        elif _SKIPPED.get(attr) != value:
+            fields[name] = _encode_value(kind, value)
+    if attrs is None:
+        fields.update(record.extra)
+    return fields
+
+
+def encode_value(attr: str, value: Any) -> bytes:
+    """One attribute's value as stored."""
+    return _encode_value(FIELDS[attr][1], value)
+
+
+def flat(fields: Mapping[str, bytes]) -> list[Any]:
+    """``field, value, field, value, ...`` as the scripts take them."""
+    pairs: list[Any] = []
+    for name, value in fields.items():
+        pairs += (name, value)
+    return pairs

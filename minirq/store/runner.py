@@ -1,0 +1,229 @@
+"""Running the Lua scripts of ``minirq/scripts/``: one ``EVALSHA`` per call.
+
+Each ``.lua`` file starts with a comment listing its KEYS and ARGV; ``calls.py`` has one
+typed function per script that builds a :class:`Call` from those parameters. A
+``lib_*.lua`` file is a library: a line ``-- @include lib_name`` in a script is replaced
+by its text.
+
+A call is never re-sent blindly: every script recognises a second run of the same step
+(by the job's run token, an operation token or the state it finds), so a call whose reply
+was lost (a timeout, a dropped connection) is sent once more on a fresh connection, and
+the answer of that second run is the answer of the step.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any, Generic, TypeVar
+
+import redis
+from redis.exceptions import NoScriptError
+
+T = TypeVar("T")
+
+SCRIPTS_PACKAGE = "minirq.scripts"
+_INCLUDE_RE = re.compile(r"^-- @include (lib_\w+)$", re.MULTILINE)
+_SOURCES: dict[str, str] = {}
+_LOST_REPLY = (redis.ConnectionError, redis.TimeoutError)
+# Connections a runner keeps between calls (the others go back to the pool).
+_KEPT_IDLE = 4
+
+
+def script_names() -> list[str]:
+    """Every script (not library) in ``minirq/scripts/``."""
+    folder = resources.files(SCRIPTS_PACKAGE)
+    return sorted(
+        entry.name[:-4]
+        for entry in folder.iterdir()
+        if entry.name.endswith(".lua") and not entry.name.startswith("lib_")
+    )
+
+
+def script_source(name: str) -> str:
+    """The text of ``<name>.lua``, libraries included."""
+    if name not in _SOURCES:
+        text = resources.files(SCRIPTS_PACKAGE).joinpath(f"{name}.lua").read_text()
+        _SOURCES[name] = _INCLUDE_RE.sub(lambda m: script_source(m.group(1)), text)
+    return _SOURCES[name]
+
+
+def _identity(reply: Any) -> Any:
+    return reply
+
+
+@dataclass(frozen=True)
+class Call(Generic[T]):
+    """One script call, ready to send; ``parse`` turns the raw reply into its answer."""
+
+    script: str
+    keys: list[str]
+    args: list[Any]
+    parse: Callable[[Any], T] = _identity
+
+
+class Runner:
+    """The registered scripts of one client; each call is one ``EVALSHA``."""
+
+    def __init__(self, connection: redis.Redis) -> None:
+        self.connection = connection
+        # Plain clients over a plain pool take the direct path (see _send); others
+        # (single-connection clients, fakeredis, custom pools) go through redis-py.
+        self._direct = (
+            type(connection) is redis.Redis
+            and type(connection.connection_pool) is redis.ConnectionPool
+            and getattr(connection.connection_pool, "cache", None) is None
+            and getattr(connection, "connection", None) is None
+        )
+        self._sha: dict[str, str] = {}
+        # Connections taken from the client's pool and free for the next call (see _take).
+        self._idle: list[Any] = []
+        self._idle_pid = os.getpid()
+        max_connections = getattr(connection.connection_pool, "max_connections", None)
+        self._max = (
+            max_connections
+            if isinstance(max_connections, int) and max_connections < 2**31 - 1
+            else None
+        )
+        # One slot per connection this runner holds (in a call or idle): with a bounded
+        # pool, a call waits for a slot instead of failing with "Too many connections".
+        self._slots = threading.BoundedSemaphore(self._max) if self._max else None
+        self._kept = _KEPT_IDLE if self._max is None else min(_KEPT_IDLE, self._max - 1)
+
+    def sha(self, name: str) -> str:
+        if name not in self._sha:
+            self._sha[name] = hashlib.sha1(script_source(name).encode()).hexdigest()
+        return self._sha[name]
+
+    def run(self, call: Call[T]) -> T:
+        """Run one call; raises what the script raised."""
+        (reply,) = self._replies([call])
+        if isinstance(reply, Exception):
+            raise reply
+        return call.parse(reply)
+
+    def run_many(self, calls: Sequence[Call[Any]]) -> list[Any]:
+        """Run several calls in one round trip, each still its own atomic step.
+
+        Returns each call's answer, or the exception it raised, in order.
+        """
+        answers: list[Any] = []
+        for call, reply in zip(calls, self._replies(calls), strict=True):
+            if isinstance(reply, Exception):
+                answers.append(reply)
+                continue
+            try:
+                answers.append(call.parse(reply))
+            except Exception as exc:
+                answers.append(exc)
+        return answers
+
+    def add_to(self, pipe: Any, call: Call[Any]) -> None:
+        """Queue ``call`` in a redis-py pipeline (a MULTI or not); its reply is raw."""
+        pipe.evalsha(self.sha(call.script), len(call.keys), *call.keys, *call.args)
+
+    def load(self, name: str) -> None:
+        self.connection.script_load(script_source(name))
+
+    def ensure_loaded(self, names: set[str]) -> None:
+        """Make sure Redis knows these scripts, before they are sent inside a MULTI
+        (where a forgotten script would fail alone at EXEC, after the others ran)."""
+        ordered = sorted(names)
+        known = self.connection.script_exists(*(self.sha(n) for n in ordered))
+        for name, present in zip(ordered, known, strict=True):
+            if not present:
+                self.load(name)
+
+    def _replies(self, calls: Sequence[Call[Any]]) -> list[Any]:
+        try:
+            replies = self._send(calls)
+        except _LOST_REPLY:
+            # The calls may have run: each script recognises its own second run.
+            replies = self._send(calls)
+        for i, reply in enumerate(replies):
+            if isinstance(reply, NoScriptError):
+                # Redis forgot the script (restart, SCRIPT FLUSH): it did not run.
+                self.load(calls[i].script)
+                replies[i] = self._send([calls[i]])[0]
+        return replies
+
+    def _send(self, calls: Sequence[Call[Any]]) -> list[Any]:
+        if not self._direct:
+            with self.connection.pipeline(transaction=False) as pipe:
+                for call in calls:
+                    self.add_to(pipe, call)
+                return list(pipe.execute(raise_on_error=False))
+        return self._send_direct(calls)
+
+    def _send_direct(self, calls: Sequence[Call[Any]]) -> list[Any]:
+        """EVALSHA each call in one write on a pooled connection, free again after.
+
+        This is redis-py's own pipeline reduced to what scripts need: its per-command
+        bookkeeping costs about as much as a local round trip, and these are the calls
+        made for every job. Threads never hold more connections than run calls at once,
+        nor more than a bounded pool allows.
+        """
+        return self._send_on(self._take(), calls)
+
+    def _take(self) -> Any:
+        """A connection for one call. Taking one from redis-py's pool and giving it back
+        costs as much as a local round trip, so a few are kept here between calls
+        (never one per thread: the others go back to the pool). In a forked child they
+        are dropped, not closed: the parent still uses them."""
+        if self._idle_pid != os.getpid():
+            self._idle, self._idle_pid = [], os.getpid()
+            self._slots = threading.BoundedSemaphore(self._max) if self._max else None
+        try:
+            return self._idle.pop()
+        except IndexError:
+            pass
+        if self._slots is not None:
+            self._slots.acquire()
+        try:
+            return self.connection.connection_pool.get_connection()
+        except BaseException:
+            if self._slots is not None:
+                self._slots.release()
+            raise
+
+    def _give_back(self, conn: Any) -> None:
+        if len(self._idle) < self._kept and conn.pid == os.getpid():
+            self._idle.append(conn)
+            return
+        self.connection.connection_pool.release(conn)
+        if self._slots is not None and conn.pid == os.getpid():
+            self._slots.release()
+
+    def _send_on(self, conn: Any, calls: Sequence[Call[Any]]) -> list[Any]:
+        try:
+            commands = [
+                ("EVALSHA", self.sha(c.script), len(c.keys), *c.keys, *c.args) for c in calls
+            ]
+            conn.send_packed_command(conn.pack_commands(commands))
+            replies: list[Any] = []
+            for _ in calls:
+                try:
+                    replies.append(conn.read_response())
+                except redis.ResponseError as exc:
+                    replies.append(exc)
+            return replies
+        except BaseException:
+            # A reply may be half read: start afresh rather than misread the next one.
+            conn.disconnect()
+            raise
+        finally:
+            self._give_back(conn)
+
+
+def runner_for(connection: redis.Redis) -> Runner:
+    """The :class:`Runner` of a client, made on first use."""
+    runner: Runner | None = getattr(connection, "_minirq_runner", None)
+    if runner is None:
+        runner = Runner(connection)
+        connection._minirq_runner = runner  # type: ignore[attr-defined]
+    return runner
