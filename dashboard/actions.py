@@ -42,6 +42,9 @@ def load_job(source: Source, job_id: str) -> Job:
     except InvalidJobError as exc:
         raise ActionError(400, str(exc)) from None
     except NoSuchJobError:
+        # A key that exists but is no hash reads as no job: say what it is instead.
+        if source.connection.exists(source.keys.job(job_id)):
+            raise ActionError(409, f"job {job_id}: {WRONG_TYPE}") from None
         raise ActionError(404, f"no job with id {job_id!r}") from None
     except redis.ResponseError:
         raise ActionError(409, f"job {job_id}: {WRONG_TYPE}") from None

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from minirq import Job
+from minirq import Job, JobStatus
 
 # The longest repr of one value shown in full on the job page.
 FULL_REPR_LIMIT = 20_000
@@ -96,7 +96,13 @@ class Reader:
             return default
 
 
+_STATUSES = frozenset(s.value for s in JobStatus)
+
+
 def _status(job: Job) -> str | None:
+    raw = getattr(getattr(job, "record", None), "status", None)
+    if isinstance(raw, str) and raw and raw not in _STATUSES:
+        raise ValueError(f"unknown status {shorten(raw, 40)[0]!r}")
     status = job.status
     return status.value if status else None
 
@@ -111,10 +117,18 @@ def _duration_s(
     return max(ended - started, 0) / 1000
 
 
+def record_problems(job: Job) -> dict[str, str]:
+    """The fields the job-record codec could not decode, with what is wrong with each."""
+    problems = getattr(getattr(job, "record", None), "problems", None)
+    return {str(k): str(v) for k, v in problems.items()} if isinstance(problems, dict) else {}
+
+
 def job_summary(job: Job, now: int) -> dict[str, Any]:
     """One row of a job list; a row whose record is broken says so in ``problems``."""
     r = Reader(job)
-    status = r.get("status", _status, "broken")
+    decoded = record_problems(job)
+    r.problems.extend(f"{name}: {what}" for name, what in decoded.items())
+    status = "broken" if "status" in decoded else r.get("status", _status, "broken")
     enqueued = r.get("enqueued_at", lambda j: ms_of(j.enqueued_at), None)
     started = r.get("started_at", lambda j: ms_of(j.started_at), None)
     ended = r.get("ended_at", lambda j: ms_of(j.ended_at), None)

@@ -196,7 +196,7 @@ def test_a_broken_job_page_names_its_broken_fields(
     detail = client.get(f"/api/jobs/{job.id}").get_json()
     assert detail["status"] == "broken"
     assert any(p.startswith("status:") for p in detail["problems"])
-    assert any(p.startswith("enqueued_at:") for p in detail["problems"])
+    assert any(p.startswith("enqueued") for p in detail["problems"])
     assert detail["args"] is None and detail["call_error"]
     html = client.get(f"/jobs/{job.id}").data.decode()
     assert "Parts of this job's record are broken" in html
