@@ -125,9 +125,17 @@ def _module_names(value: Any) -> tuple[str, ...]:
     items = value.split(",") if isinstance(value, str) else value
     if not isinstance(items, list | tuple):
         raise ValueError("must be module names, comma-separated or a list")
-    names = normalize_allowlist(item.strip() if isinstance(item, str) else item for item in items)
-    assert names is not None
-    return tuple(dict.fromkeys(names))
+    names: list[str] = []
+    for item in items:
+        name = item.strip() if isinstance(item, str) else item
+        try:
+            # The workers' own rule, so that a name the settings accept the worker does too.
+            normalize_allowlist([name])
+        except ConfigurationError:
+            raise ValueError(f"{name!r} is not a dotted module name (such as myapp.jobs)") from None
+        if name not in names:
+            names.append(name)
+    return tuple(names)
 
 
 def _prefix(value: Any) -> str:
