@@ -13,9 +13,10 @@ The events, and where each runs:
 ``before_fork()``
     In the worker's parent process, just before it forks a work-horse (the forking
     :class:`~minirq.Worker` once per job, :class:`~minirq.WorkerPool` once per horse it
-    starts). Close here what the child must not share.
+    starts) or the child that runs a job's ``on_stopped`` callback. Close here what the
+    child must not share.
 ``horse_start()``
-    In a freshly forked work-horse, before it runs its first job.
+    In each such child, just after the fork, before it runs any code of yours.
 ``before_job(job)`` and ``after_job(job)``
     Around each job, in whatever process runs it: the work-horse of a forking worker or
     a pool, or the worker itself for :class:`~minirq.SimpleWorker`. ``after_job`` runs

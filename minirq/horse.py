@@ -174,6 +174,7 @@ def run_in_child(
     parent_pid = os.getpid()
     load_libc()
     read_fd, write_fd = os.pipe()
+    hooks.run("before_fork")
     pid = os.fork()
     if pid == 0:  # pragma: no cover - runs in the child, which leaves by os._exit
         exit_code = 1
@@ -182,6 +183,7 @@ def run_in_child(
             die_with_parent(parent_pid)
             signal.signal(signal.SIGINT, signal.SIG_IGN)
             signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            hooks.run("horse_start")
             payload = pickle.dumps(func())
             with os.fdopen(write_fd, "wb") as pipe:
                 pipe.write(payload)

@@ -4,13 +4,24 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 import redis
 
-from minirq import ConfigurationError, JobStatus, Queue, SimpleWorker, Worker, WorkerPool, hooks
+from minirq import (
+    ConfigurationError,
+    JobStatus,
+    Queue,
+    SimpleWorker,
+    Worker,
+    WorkerPool,
+    hooks,
+    send_stop_job_command,
+)
 from tests import fixtures
 
 LOG_KEY = "test:hooks"
@@ -135,3 +146,36 @@ def test_register_refuses_unknown_events_and_non_callables_and_dedupes() -> None
     finally:
         hooks.unregister("after_job", _broken_hook)
     assert _broken_hook not in hooks.registered("after_job")
+
+
+def record_stopped_pid(job: Any, connection: redis.Redis) -> None:
+    """An on_stopped callback that logs the process it runs in."""
+    connection.rpush(LOG_KEY, f"on_stopped {os.getpid()} {job.id}")
+
+
+def test_the_child_running_an_on_stopped_callback_gets_the_fork_hooks(
+    connection: redis.Redis, queue: Queue, recorded: Callable[[], list[tuple[str, int, str]]]
+) -> None:
+    job = queue.enqueue(fixtures.sleep_for, 30, on_stopped=record_stopped_pid)
+
+    def stop_once_started() -> None:
+        deadline = time.monotonic() + 30
+        while job.get_status() != JobStatus.STARTED and time.monotonic() < deadline:
+            time.sleep(0.02)
+        send_stop_job_command(connection, job.id)
+
+    stopper = threading.Thread(target=stop_once_started)
+    stopper.start()
+    Worker([queue], connection=connection).work(burst=True)
+    stopper.join()
+    assert job.get_status() == JobStatus.STOPPED
+    rows = recorded()
+    parent = os.getpid()
+    assert [pid for event, pid, _ in rows if event == "before_fork"] == [parent, parent]
+    (callback_pid,) = [pid for event, pid, _ in rows if event == "on_stopped"]
+    assert callback_pid != parent
+    started = [pid for event, pid, _ in rows if event == "horse_start"]
+    assert len(started) == 2 and callback_pid == started[1]
+    assert rows.index(("horse_start", callback_pid, "")) < rows.index(
+        ("on_stopped", callback_pid, job.id)
+    )

@@ -69,3 +69,5 @@ if os.environ.get("MINIRQ_TEST_BAD_SETTING"):
     MINIRQ["LEASE_S"] = -5
 if os.environ.get("MINIRQ_TEST_SERIALIZER"):
     MINIRQ["SERIALIZER"] = os.environ["MINIRQ_TEST_SERIALIZER"]
+if os.environ.get("MINIRQ_TEST_ALLOW_MODULES"):
+    MINIRQ["ALLOW_MODULES"] = os.environ["MINIRQ_TEST_ALLOW_MODULES"].split(",")

@@ -159,3 +159,17 @@ def test_check_warns_when_the_admin_shadows_the_dashboard(settings: Any) -> None
 def test_call_command_runs_minirq_and_turns_a_failure_into_a_command_error() -> None:
     with pytest.raises(CommandError, match="minirq exited with code 2"):
         call_command("minirq", "no-such-command")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_manage_minirq_worker_keeps_to_the_allowed_modules(project_env: dict[str, str]) -> None:
+    queue = get_queue("default")
+    allowed = queue.enqueue(orm_round_trip, 1)
+    refused = queue.enqueue(fixtures.add, 1, 2)
+    env = {**project_env, "MINIRQ_TEST_ALLOW_MODULES": "tests.django_project.shop.jobs"}
+    result = _manage(["minirq", "worker", "--burst", "default"], env, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert allowed.get_status() == JobStatus.FINISHED, allowed.exc_info
+    refused.refresh()
+    assert refused.get_status() == JobStatus.FAILED
+    assert "not allowed" in (refused.exc_info or ""), refused.exc_info
