@@ -76,6 +76,8 @@ class BaseWorker(FetcherMixin, RunningMixin, OutageMixin, PresenceMixin, Control
         exception_handlers: Iterable[ExceptionHandler | str] | None = None,
         allowed_modules: Iterable[str] | None = None,
     ) -> None:
+        # Longer than most functions: it only sets up the state every role of the worker
+        # shares, one attribute per line.
         self.connection = resolve_connection(connection)
         if isinstance(queues, Queue | str):
             queues = [queues]

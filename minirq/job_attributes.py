@@ -66,23 +66,32 @@ class JobAttributesMixin:
 
     @property
     def status(self) -> JobStatus | None:
+        """The status loaded; raises ``ValueError`` for a status minirq never writes
+        (damaged data), so that a reader can say the record is broken."""
+        self._check("status")
         value = self.record.status
-        try:
-            return JobStatus(value) if value else None
-        except ValueError:
-            return None
+        return JobStatus(value) if value else None
+
+    def _check(self, field: str) -> None:
+        """Raise ``ValueError`` naming ``field`` if it did not decode."""
+        problem = self.record.problems.get(field)
+        if problem is not None:
+            raise ValueError(f"job {self.id}: its {field!r} field {problem}")
 
     def get_status(self, refresh: bool = True) -> JobStatus | None:
         """The job's status, read from Redis unless ``refresh`` is false.
 
-        Returns ``None`` if the job no longer exists (or its status is not one minirq
-        writes).
+        Returns ``None`` if the job no longer exists; raises ``ValueError`` for a status
+        minirq never writes.
         """
         if refresh:
             value = store.jobs.load_field(self.connection, self.keys, self.id, "status")
             if value is None:
                 return None
             self.record.status = text_or_none(value)
+            self.record.problems.pop("status", None)
+            if self.record.status is None:
+                self.record.problems["status"] = "is not UTF-8 text"
         return self.status
 
     @property
@@ -104,18 +113,22 @@ class JobAttributesMixin:
 
     @property
     def created_at(self) -> datetime | None:
+        self._check("created_ms")
         return ms_to_datetime(self.record.created_ms)
 
     @property
     def enqueued_at(self) -> datetime | None:
+        self._check("enqueued_ms")
         return ms_to_datetime(self.record.enqueued_ms)
 
     @property
     def started_at(self) -> datetime | None:
+        self._check("started_ms")
         return ms_to_datetime(self.record.started_ms)
 
     @property
     def ended_at(self) -> datetime | None:
+        self._check("ended_ms")
         return ms_to_datetime(self.record.ended_ms)
 
     @property

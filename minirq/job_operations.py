@@ -4,7 +4,7 @@ operations (requeue, cancel, delete) that are each one store step; part of
 
 from __future__ import annotations
 
-import uuid
+import os
 from typing import TYPE_CHECKING, Any, Self
 
 import redis
@@ -22,8 +22,8 @@ if TYPE_CHECKING:
 
 
 def new_token() -> str:
-    """A token naming one operation or one run."""
-    return uuid.uuid4().hex
+    """A token naming one operation or one run (64 random bits: short in every hash)."""
+    return os.urandom(8).hex()
 
 
 class JobOperationsMixin:

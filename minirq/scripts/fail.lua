@@ -11,6 +11,7 @@
 -- KEYS[5] scheduled registry of the job's queue
 -- KEYS[6] wake channel of the queue
 -- KEYS[7] the schedulers' wake channel
+-- KEYS[8] the receipt of the fetch that started this run (no longer needed once recorded)
 -- ARGV[1] job id
 -- ARGV[2] run token, or ""
 -- ARGV[3] traceback text
@@ -40,6 +41,7 @@ end
 if redis.call('EXISTS', KEYS[1]) == 0 then
   return 0
 end
+redis.call('DEL', KEYS[8])
 local now = redis_now_ms()
 if retry == '' then
   redis.call('HSET', KEYS[1], 'status', ARGV[7], 'ended_ms', now, 'exc', ARGV[3])

@@ -6,6 +6,7 @@
 -- KEYS[1] job hash
 -- KEYS[2] started registry of the job's queue
 -- KEYS[3] finished registry of the job's queue
+-- KEYS[4] the receipt of the fetch that started this run (no longer needed once recorded)
 -- ARGV[1] job id
 -- ARGV[2] run token
 -- ARGV[3] result ttl in seconds: -1 keeps the job, 0 deletes it at once
@@ -29,6 +30,7 @@ end
 if redis.call('ZREM', KEYS[2], ARGV[1]) == 0 then
   return 2
 end
+redis.call('DEL', KEYS[4])
 local now = redis_now_ms()
 if redis.call('HGET', KEYS[1], 'has_dependents') == '1' then
   release_dependents(ARGV[5], ARGV[1], now, true)

@@ -170,6 +170,7 @@ def finish(
         keys.job(job_id),
         keys.registry("started", queue),
         keys.registry("finished", queue),
+        keys.fetch_receipt(run_token),
     ]
     args = [job_id, run_token, _ttl(result_ttl_s), result, keys.prefix]
     return Call("finish", script_keys, args, _int)
@@ -196,6 +197,7 @@ def fail(
         keys.registry("scheduled", queue),
         keys.wake_channel(queue),
         keys.scheduler_wake,
+        keys.fetch_receipt(run_token),
     ]
     args = [
         job_id,
@@ -228,6 +230,7 @@ def repeat(
         keys.registry("scheduled", queue),
         keys.wake_channel(queue),
         keys.scheduler_wake,
+        keys.fetch_receipt(run_token),
     ]
     return Call("repeat", script_keys, [job_id, run_token, result, when, repeats_left], _int)
 

@@ -229,22 +229,29 @@ def _encode_value(kind: str, value: Any) -> bytes:
 _SKIPPED: dict[str, Any] = {
     "result_ttl_s": DEFAULT_RESULT_TTL_S,
     "failure_ttl_s": DEFAULT_FAILURE_TTL_S,
+    "orphaned": 0,
 }
 
 
 def encode_record(record: JobRecord, attrs: Iterable[str] | None = None) -> dict[str, bytes]:
     """The hash fields of ``record`` (only ``attrs`` if given), skipping unset values:
     ``None``, false flags, empty id lists and defaults that a reader assumes anyway."""
-    fields: dict[str, bytes] = {}
     values = vars(record)
-    for attr in FIELDS if attrs is None else attrs:
-        value = values[attr]
-        # Most fields of a new job are unset: this loop runs for every enqueue.
-        if value is None or value is False or value == ():
-            continue
+    # This runs for every enqueue, and most fields of a new job are unset: skip those
+    # in one comprehension, then encode the few left.
+    wanted = FIELDS if attrs is None else attrs
+    present = [
+        (attr, value)
+        for attr, value in values.items()
+        if value is not None and value is not False and value != () and attr in wanted
+    ]
+    fields: dict[str, bytes] = {}
+    for attr, value in present:
         name, kind = FIELDS[attr]
         if kind == TEXT:
             fields[name] = value.encode()
+        elif kind == BYTES:
+            fields[name] = value
         elif _SKIPPED.get(attr) != value:
             fields[name] = _encode_value(kind, value)
     if attrs is None:
