@@ -221,7 +221,11 @@ class BaseWorker(FetcherMixin, RunningMixin, OutageMixin, PresenceMixin, Control
             return False
         return True
 
+    def _between_jobs(self) -> None:
+        """Hook run on every turn of the loop, at least once a second while idle."""
+
     def _next_job(self, burst: bool) -> Fetched | None:
+        self._between_jobs()
         self._maybe_housekeep()
         self._poll_features()
         fetched = self._take_prefetched()

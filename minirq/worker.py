@@ -45,12 +45,22 @@ class Worker(BaseWorker):
         # so that the parent records the outcome while the kernel tears the horse down.
         self._exiting_horses: list[int] = []
 
-    def _reap_exiting_horses(self) -> None:
-        while self._exiting_horses:
-            os.waitpid(self._exiting_horses.pop(), 0)
+    def _reap_exiting_horses(self, block: bool = False) -> None:
+        """Collect the exit status of horses that reported (none lingers as <defunct>);
+        without ``block``, only of those already gone, so the loop never waits here."""
+        for pid in list(self._exiting_horses):
+            try:
+                done, _ = os.waitpid(pid, 0 if block else os.WNOHANG)
+            except ChildProcessError:
+                done = pid
+            if done:
+                self._exiting_horses.remove(pid)
+
+    def _between_jobs(self) -> None:
+        self._reap_exiting_horses()
 
     def register_death(self) -> None:
-        self._reap_exiting_horses()
+        self._reap_exiting_horses(block=True)
         super().register_death()
 
     def run(self, job: Job) -> Outcome | None:

@@ -37,3 +37,18 @@ def progress_across_an_outage(folder: str, wait_to_return: bool) -> str:
 def _wait_for(path: Path) -> None:
     while not path.exists():
         time.sleep(0.02)
+
+
+def zombie_children(pid: int) -> list[int]:
+    """The children of ``pid`` that have exited but were not reaped (``<defunct>``)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        # Fields after the command name (in parentheses): state, then the parent's pid.
+        state, parent = text.rpartition(")")[2].split()[:2]
+        if int(parent) == pid and state == "Z":
+            found.append(int(stat.parent.name))
+    return found

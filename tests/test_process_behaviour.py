@@ -209,3 +209,17 @@ def test_progress_saved_while_redis_is_away_is_written_when_it_returns(
     assert job.progress == (0.5, "half")
     assert job.get_meta()["note"] == "kept"
     assert "Traceback" not in worker.log()
+
+
+def test_no_defunct_horse_lingers_after_a_job(
+    client: redis.Redis, env: dict[str, str], workers: list[WorkerProcess], tmp_path: Path
+) -> None:
+    worker = WorkerProcess(["--name", "w", "--no-scheduler"], env, tmp_path / "w.log")
+    workers.append(worker)
+    queue = Queue(connection=client)
+    for n in range(3):
+        job = queue.enqueue(fixtures.add, n, 1)
+        wait_until(lambda: job.get_status() == JobStatus.FINISHED, 30, "the job to finish")
+        # Before, the horse stayed <defunct> until the worker forked the next one.
+        wait_until(lambda: not process_fixtures.zombie_children(worker.pid), 10, "the reaping")
+    assert worker.process.poll() is None
