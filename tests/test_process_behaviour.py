@@ -12,6 +12,7 @@ import os
 import signal
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ import pytest
 import redis
 from click.testing import CliRunner
 
-from minirq import JobStatus, Queue, Retry, SimpleWorker, Worker, WorkerPool
+from minirq import Job, JobStatus, Queue, Retry, SimpleWorker, Worker, WorkerPool
 from minirq.cli import main
 from minirq.logs import JsonFormatter, TextFormatter
 from minirq.worker import BaseWorker
@@ -118,6 +119,10 @@ def test_a_retry_with_a_delay_says_when_in_text_and_json(
     entry = json.loads(JsonFormatter().format(end))
     assert entry["level"] == "WARNING"
     assert (entry["status"], entry["retries_left"], entry["retry_in_s"]) == ("retrying", 2, 7)
+
+
+def _finished(job: Job) -> bool:
+    return job.get_status() == JobStatus.FINISHED
 
 
 def _ended(record: logging.LogRecord) -> bool:
@@ -219,7 +224,7 @@ def test_no_defunct_horse_lingers_after_a_job(
     queue = Queue(connection=client)
     for n in range(3):
         job = queue.enqueue(fixtures.add, n, 1)
-        wait_until(lambda: job.get_status() == JobStatus.FINISHED, 30, "the job to finish")
+        wait_until(partial(_finished, job), 30, "the job to finish")
         # Before, the horse stayed <defunct> until the worker forked the next one.
         wait_until(lambda: not process_fixtures.zombie_children(worker.pid), 10, "the reaping")
     assert worker.process.poll() is None
