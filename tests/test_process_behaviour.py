@@ -122,7 +122,7 @@ def test_a_retry_with_a_delay_says_when_in_text_and_json(
 
 
 def _finished(job: Job) -> bool:
-    return job.get_status() == JobStatus.FINISHED
+    return bool(job.get_status() == JobStatus.FINISHED)
 
 
 def _ended(record: logging.LogRecord) -> bool:
