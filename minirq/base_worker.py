@@ -116,11 +116,11 @@ class BaseWorker(FetcherMixin, RunningMixin, OutageMixin, PresenceMixin, Control
         self._stop_requested_at: float | None = None
         self._force_stop = False
         self._pubsub: Any = None
-        # The loop sets _fetch_next while a job runs when it will want another one: the
+        # The loop sets _fetch_ahead while a job runs when it will want another one: the
         # next fetch then rides in the round trip that records the outcome, and its reply
-        # waits in _prefetched (a 1-tuple; (None,) means the queues were empty).
-        self._fetch_next = False
-        self._prefetched: tuple[Fetched | None] | None = None
+        # waits in _fetched_ahead (a 1-tuple; (None,) means the queues were empty).
+        self._fetch_ahead = False
+        self._fetched_ahead: tuple[Fetched | None] | None = None
         # The run token of the fetch under way: kept until a reply comes back, so that a
         # fetch sent again after a lost reply answers the job the first one took.
         self._fetch_token: str | None = None
@@ -191,14 +191,14 @@ class BaseWorker(FetcherMixin, RunningMixin, OutageMixin, PresenceMixin, Control
                     if burst:
                         break
                     continue
-                self._fetch_next = max_jobs is None or jobs_done + 1 < max_jobs
+                self._fetch_ahead = max_jobs is None or jobs_done + 1 < max_jobs
                 try:
                     self._execute_safely(*fetched)
                 finally:
-                    self._fetch_next = False
+                    self._fetch_ahead = False
                 jobs_done += 1
         finally:
-            self._requeue_prefetched()
+            self._put_back_fetched_ahead()
             self._commands.close()
             install_exception_handlers([])
             if scheduler is not None:
@@ -227,8 +227,8 @@ class BaseWorker(FetcherMixin, RunningMixin, OutageMixin, PresenceMixin, Control
     def _next_job(self, burst: bool) -> Fetched | None:
         self._between_jobs()
         self._maybe_housekeep()
-        self._poll_features()
-        fetched = self._take_prefetched()
+        self._poll_control()
+        fetched = self._fetched_ahead_or_now()
         if fetched is None and not burst:
             self._call_redis(self._wait_for_work, "waiting for work", until_stop=True)
         return fetched

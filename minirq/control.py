@@ -44,7 +44,7 @@ class ControlMixin:
     def _call_redis(self, func: Any, doing: str, until_stop: bool = False) -> Any:
         raise NotImplementedError
 
-    def _poll_features(self) -> None:
+    def _poll_control(self) -> None:
         """Read worker commands and the paused queues when due; cheap when not."""
         now = time.monotonic()
         if now >= self._next_command_poll:

@@ -35,8 +35,8 @@ class FetcherMixin:
     name: str
     lease_s: float
     allowed_modules: tuple[str, ...] | None
-    _fetch_next: bool
-    _prefetched: tuple[Fetched | None] | None
+    _fetch_ahead: bool
+    _fetched_ahead: tuple[Fetched | None] | None
     _fetch_token: str | None
     _reported_keys: set[str]
     _call_redis: Any
@@ -45,10 +45,10 @@ class FetcherMixin:
     _requeue_interrupted: Any
     running_jobs: Any
 
-    def _fetch(self) -> Fetched | None:
+    def take_job(self) -> Fetched | None:
         """Take the next job to run; a job whose stored data is broken fails right here."""
         while True:
-            fetched = self._fetch_one()
+            fetched = self._send_fetch()
             if fetched is None or not self._failed_as_broken(*fetched):
                 return fetched
 
@@ -61,15 +61,15 @@ class FetcherMixin:
         self._fail_broken(job, queue, problem)
         return True
 
-    def _fetch_one(self) -> Fetched | None:
+    def _send_fetch(self) -> Fetched | None:
         queues = self._fetchable_queues()
         if not queues:
             return None
-        return self._fetched(
-            store.runner_for(self.connection).run(self._fetch_call(queues)), queues
+        return self._job_from_reply(
+            store.runner_for(self.connection).run(self._fetch_call_for(queues)), queues
         )
 
-    def _fetch_call(self, queues: list[Queue]) -> Call[calls.Fetched]:
+    def _fetch_call_for(self, queues: list[Queue]) -> Call[calls.Fetched]:
         """The fetch call for ``queues``, under the token of the fetch under way."""
         if self._fetch_token is None:
             self._fetch_token = new_token()
@@ -86,7 +86,7 @@ class FetcherMixin:
             job_if_empty=running[0].id if running else "",
         )
 
-    def _fetched(self, reply: calls.Fetched, queues: list[Queue]) -> Fetched | None:
+    def _job_from_reply(self, reply: calls.Fetched, queues: list[Queue]) -> Fetched | None:
         """The job a fetch call took from ``queues``, if any."""
         self._fetch_token = None
         for dropped_id in reply.dropped:
@@ -119,22 +119,22 @@ class FetcherMixin:
                 self._reported_keys.add(key)
                 logger.error("%s: %s is not of the type minirq expects; skipped", self.name, key)
 
-    def _take_prefetched(self) -> Fetched | None:
+    def _fetched_ahead_or_now(self) -> Fetched | None:
         """The job fetched along with the last outcome, else one fetched now."""
-        if self._prefetched is not None:
-            (fetched,), self._prefetched = self._prefetched, None
+        if self._fetched_ahead is not None:
+            (fetched,), self._fetched_ahead = self._fetched_ahead, None
             if fetched is None or not self._call_redis(
                 lambda: self._failed_as_broken(*fetched), "recording a failure"
             ):
                 return fetched
-        taken: Fetched | None = self._call_redis(self._fetch, "fetching a job", until_stop=True)
+        taken: Fetched | None = self._call_redis(self.take_job, "fetching a job", until_stop=True)
         return taken
 
-    def _requeue_prefetched(self) -> None:
+    def _put_back_fetched_ahead(self) -> None:
         """Put a job fetched for a next round that will not come back at the front."""
-        if self._prefetched is None:
+        if self._fetched_ahead is None:
             return
-        (fetched,), self._prefetched = self._prefetched, None
+        (fetched,), self._fetched_ahead = self._fetched_ahead, None
         if fetched is not None:
             job, queue = fetched
             try:
@@ -150,16 +150,16 @@ class FetcherMixin:
         """Send the call that records an outcome, and the next fetch in the same round
         trip when the loop wants another job (two atomic steps, one round trip)."""
         runner = store.runner_for(self.connection)
-        queues = self._fetchable_queues() if self._fetch_next else []
-        if not queues or self.stop_requested or self._prefetched is not None:
+        queues = self._fetchable_queues() if self._fetch_ahead else []
+        if not queues or self.stop_requested or self._fetched_ahead is not None:
             return runner.run(call)
-        recorded, fetched = runner.run_many([call, self._fetch_call(queues)])
+        recorded, fetched = runner.run_many([call, self._fetch_call_for(queues)])
         if not isinstance(fetched, Exception):
-            taken = self._fetched(fetched, queues)
+            taken = self._job_from_reply(fetched, queues)
             # Only a job taken is kept: "the queues were empty" may be stale if Redis had
             # forgotten the recording script and ran it again after the fetch.
             if taken is not None:
-                self._prefetched = (taken,)
+                self._fetched_ahead = (taken,)
         if isinstance(recorded, Exception):
             raise recorded
         return int(recorded)

@@ -7,14 +7,42 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from .exceptions import ConfigurationError, DuplicateJobError
-from .features import pop_feature_options, set_feature_options
+from .callbacks import CALLBACK_KINDS, set_callbacks
+from .dependency import set_dependency, to_dependency
+from .exceptions import ConfigurationError, DuplicateJobError, InvalidJobError
 from .retry import Repeat, Retry, set_retry_options
 from .store.calls import EnqueueReply
 from .store.record import JobRecord
 from .utils import parse_duration
 
 QUEUE_NAME_MAX_LENGTH = 200
+
+LIFECYCLE_OPTION_NAMES = ("depends_on", "unique", *CALLBACK_KINDS)
+
+
+def pop_lifecycle_options(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Take the lifecycle options out of ``kwargs`` (only those given)."""
+    return {name: kwargs.pop(name) for name in LIFECYCLE_OPTION_NAMES if name in kwargs}
+
+
+def set_lifecycle_options(
+    record: JobRecord, options: Mapping[str, Any], job_id: str | None
+) -> None:
+    """Validate the lifecycle options and record them on a job being built.
+
+    Raises :class:`InvalidJobError` (or a subclass) naming the problem.
+    """
+    unique = options.get("unique", False)
+    if not isinstance(unique, bool):
+        raise InvalidJobError(f"unique must be True or False, not {unique!r}")
+    if unique:
+        if job_id is None:
+            raise InvalidJobError("unique=True needs a job_id: uniqueness is by id")
+        record.unique = True
+    dependency = to_dependency(options.get("depends_on"))
+    if dependency is not None:
+        set_dependency(record, dependency, job_id)
+    set_callbacks(record, {k: options[k] for k in CALLBACK_KINDS if options.get(k) is not None})
 
 
 @dataclass(frozen=True)
@@ -31,8 +59,9 @@ class JobOptions:
     at_front: bool = False
     retry: Any = None
     repeat: Any = None
-    # depends_on, unique, on_success, on_failure, on_stopped (see minirq/features.py).
-    features: dict[str, Any] = field(default_factory=dict)
+    # depends_on, unique, on_success, on_failure, on_stopped: when the job may run and
+    # what follows it (see set_lifecycle_options).
+    lifecycle: dict[str, Any] = field(default_factory=dict)
 
 
 def pop_job_options(kwargs: dict[str, Any]) -> JobOptions:
@@ -48,7 +77,7 @@ def pop_job_options(kwargs: dict[str, Any]) -> JobOptions:
         at_front=bool(kwargs.pop("at_front", False)),
         retry=kwargs.pop("retry", None),
         repeat=kwargs.pop("repeat", None),
-        features=pop_feature_options(kwargs),
+        lifecycle=pop_lifecycle_options(kwargs),
     )
 
 
@@ -82,7 +111,7 @@ def duplicate_error(job_ids: Iterable[str], replies: Iterable[EnqueueReply]) -> 
     )
 
 
-def _given_features(
+def _given_lifecycle(
     depends_on: Any, unique: bool, on_success: Any, on_failure: Any, on_stopped: Any
 ) -> dict[str, Any]:
     given = {
@@ -91,10 +120,10 @@ def _given_features(
         "on_failure": on_failure,
         "on_stopped": on_stopped,
     }
-    features = {k: v for k, v in given.items() if v is not None}
+    lifecycle = {k: v for k, v in given.items() if v is not None}
     if unique is not False:
-        features["unique"] = unique
-    return features
+        lifecycle["unique"] = unique
+    return lifecycle
 
 
 def options_record(options: JobOptions, default_timeout_s: int) -> JobRecord:
@@ -118,7 +147,7 @@ def options_record(options: JobOptions, default_timeout_s: int) -> JobRecord:
     if options.description is not None:
         record.description = str(options.description)
     set_retry_options(record, options.retry, options.repeat)
-    set_feature_options(record, options.features, options.job_id)
+    set_lifecycle_options(record, options.lifecycle, options.job_id)
     return record
 
 
@@ -158,6 +187,6 @@ def prepare_data(
             at_front=at_front,
             retry=retry,
             repeat=repeat,
-            features=_given_features(depends_on, unique, on_success, on_failure, on_stopped),
+            lifecycle=_given_lifecycle(depends_on, unique, on_success, on_failure, on_stopped),
         ),
     )

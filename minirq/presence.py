@@ -172,14 +172,14 @@ class PresenceMixin:
             )
         logger.info("%s: stopped", self.name)
 
-    _prefetched: Any
+    _fetched_ahead: Any
 
     def running_jobs(self) -> list[Any]:
         """The jobs whose leases this worker's heartbeat renews: the running one and one
         fetched along with the last outcome, which holds a lease already."""
         jobs = [self.current_job] if self.current_job is not None else []
-        if self._prefetched is not None and self._prefetched[0] is not None:
-            jobs.append(self._prefetched[0][0])
+        if self._fetched_ahead is not None and self._fetched_ahead[0] is not None:
+            jobs.append(self._fetched_ahead[0][0])
         return jobs
 
     def heartbeat(self) -> None:

@@ -118,7 +118,7 @@ def test_the_reaper_skips_registries_of_the_wrong_type(
     connection: redis.Redis, queue: Queue
 ) -> None:
     job = queue.enqueue(fixtures.add, 1, 2)
-    assert SimpleWorker([queue], connection=connection)._fetch() is not None
+    assert SimpleWorker([queue], connection=connection).take_job() is not None
     connection.zadd(queue.keys.registry("started", queue.name), {job.id: 0})
     connection.set(queue.keys.registry("failed", queue.name), "not a sorted set")
     assert reap_expired_leases(connection, queue.keys, max_orphanings=1) == ([], [])

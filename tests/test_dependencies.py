@@ -268,7 +268,7 @@ def test_parent_failed_by_the_reaper_releases_allow_failure_dependents(
     parent = queue.enqueue(add, 1, 2)
     lenient = queue.enqueue(say_hello, depends_on=Dependency(jobs=parent, allow_failure=True))
     strict = queue.enqueue(say_hello, depends_on=parent)
-    assert SimpleWorker([queue], connection=connection, name="dead")._fetch() is not None
+    assert SimpleWorker([queue], connection=connection, name="dead").take_job() is not None
     connection.hset(parent.key, "orphaned", 2)
     connection.zadd(queue.started_job_registry.key, {parent.id: 1})  # an expired lease
     _, failed = reap_expired_leases(connection, Keys(), max_orphanings=3)

@@ -31,14 +31,14 @@ def test_two_workers_of_one_name_cannot_record_over_each_others_run(
     first = SimpleWorker([queue], connection=connection, name="same")
     second = SimpleWorker([queue], connection=connection, name="same")
     started = queue.keys.registry("started", queue.name)
-    fetched = first._fetch()
+    fetched = first.take_job()
     assert fetched is not None
     stale, _ = fetched
     # The first run stalls past its lease; the reaper gives the job back, the second
     # worker (started with the same --name) takes it.
     connection.zadd(started, {job.id: 0})
     assert reap_expired_leases(connection, queue.keys)[0] == [job.id]
-    refetched = second._fetch()
+    refetched = second.take_job()
     assert refetched is not None and refetched[0].id == job.id
     lease = connection.zscore(started, job.id)
 
@@ -58,11 +58,11 @@ def test_a_stale_run_cannot_fail_the_job_of_the_current_run(
 ) -> None:
     job = queue.enqueue(fixtures.add, 1, 2)
     first = SimpleWorker([queue], connection=connection, name="same")
-    stale = first._fetch()
+    stale = first.take_job()
     assert stale is not None
     connection.zadd(queue.keys.registry("started", queue.name), {job.id: 0})
     reap_expired_leases(connection, queue.keys)
-    current = SimpleWorker([queue], connection=connection, name="same")._fetch()
+    current = SimpleWorker([queue], connection=connection, name="same").take_job()
     assert current is not None
     first._record_outcome(stale[0], queue, Outcome.failure("RuntimeError", "stale"), 1)
     assert _status(connection, job.id) == JobStatus.STARTED

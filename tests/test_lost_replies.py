@@ -78,11 +78,11 @@ def test_a_fetch_whose_reply_timed_out_leases_only_the_job_it_returns(
     first, second = (Queue(connection=connection).enqueue(fixtures.add, i, 1) for i in (1, 2))
     short = _short(redis_server)
     worker = SimpleWorker([Queue(connection=short)], connection=short)
-    worker._fetch_one()  # warm: scripts loaded (and the first job taken, then put back)
+    worker._send_fetch()  # warm: scripts loaded (and the first job taken, then put back)
     connection.delete(worker.keys.registry("started", "default"))
     connection.lpush(worker.keys.queue("default"), first.id)
     with redis_stalled(redis_server.url, 1.5):
-        fetched = worker._call_redis(worker._fetch, "fetching a job")
+        fetched = worker._call_redis(worker.take_job, "fetching a job")
     assert fetched is not None and fetched[0].id == first.id
     assert Queue(connection=connection).job_ids == [second.id]
     assert Queue(connection=connection).started_job_registry.get_job_ids() == [first.id]
@@ -136,7 +136,7 @@ def test_a_fetch_whose_connection_dropped_leases_only_the_job_it_returns(
     proxied.ping()
     worker = SimpleWorker([Queue(connection=proxied)], connection=proxied)
     proxy.lose_next_reply_to(b"EVALSHA")
-    fetched = worker._call_redis(worker._fetch, "fetching a job")
+    fetched = worker._call_redis(worker.take_job, "fetching a job")
     assert proxy.dropped == 1
     assert fetched is not None and fetched[0].id == first.id
     assert queue.job_ids == [second.id]
@@ -152,7 +152,7 @@ def test_a_finish_whose_reply_was_lost_is_recorded_once_without_a_false_alarm(
     job = queue.enqueue(fixtures.add, 1, 2)
     proxied = _through(proxy)
     worker = SimpleWorker([Queue(connection=proxied)], connection=proxied)
-    fetched = worker._fetch()
+    fetched = worker.take_job()
     assert fetched is not None
     proxy.lose_next_reply_to(b"EVALSHA")
     with caplog.at_level("WARNING", logger="minirq"):

@@ -78,7 +78,7 @@ def test_a_live_id_is_refused_on_any_queue_and_nothing_is_written(
 
 def test_a_running_id_is_refused(connection: redis.Redis, queue: Queue, other: Queue) -> None:
     queue.enqueue(fixtures.add, 1, 2, job_id="x")
-    assert SimpleWorker([queue], connection=connection)._fetch() is not None
+    assert SimpleWorker([queue], connection=connection).take_job() is not None
     with pytest.raises(DuplicateJobError, match="x is already started in queue 'default'"):
         other.enqueue(fixtures.add, 1, 2, job_id="x")
     assert other.count == 0
@@ -142,7 +142,7 @@ def test_a_corrupt_failure_ttl_does_not_make_the_reaper_drop_a_job(
     connection: redis.Redis, queue: Queue
 ) -> None:
     job = queue.enqueue(fixtures.add, 1, 2)
-    assert SimpleWorker([queue], connection=connection)._fetch() is not None
+    assert SimpleWorker([queue], connection=connection).take_job() is not None
     connection.hset(job.key, mapping={"failure_ttl": "soon", "orphaned": "2"})
     connection.zadd(queue.keys.registry("started", queue.name), {job.id: 0})
     assert reap_expired_leases(connection, queue.keys, max_orphanings=3) == ([], [job.id])

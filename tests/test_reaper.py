@@ -11,7 +11,7 @@ from tests import fixtures
 def _lease(queue: Queue, connection: redis.Redis, worker_name: str) -> str:
     job = queue.enqueue(fixtures.say_hello)
     worker = SimpleWorker([queue], connection=connection, name=worker_name)
-    fetched = worker._fetch()
+    fetched = worker.take_job()
     assert fetched is not None
     # Make the lease look expired, as if the worker died long ago.
     connection.zadd(queue.started_job_registry.key, {job.id: 1})
@@ -40,7 +40,7 @@ def test_job_orphaned_too_often_fails_with_reason(queue: Queue, connection: redi
 
 def test_live_lease_is_left_alone(queue: Queue, connection: redis.Redis) -> None:
     queue.enqueue(fixtures.say_hello)
-    SimpleWorker([queue], connection=connection)._fetch()
+    SimpleWorker([queue], connection=connection).take_job()
     assert reap_expired_leases(connection, Keys()) == ([], [])
 
 

@@ -293,7 +293,6 @@ def test_sigterm_to_the_whole_process_group_lets_the_job_finish(
     assert queue.job_ids == [waiting.id]
 
 
-
 def test_outcome_and_next_fetch_share_one_round_trip(
     queue: Queue, connection: redis.Redis, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -331,10 +330,10 @@ def test_prefetched_job_goes_back_to_the_front_when_the_loop_stops(
     first = queue.enqueue(fixtures.say_hello)
     second = queue.enqueue(fixtures.say_hello)
     worker = SimpleWorker([queue], connection=connection)
-    fetched = worker._fetch()
+    fetched = worker.take_job()
     assert fetched is not None and fetched[0].id == first.id
-    worker._prefetched = (fetched,)
-    worker._requeue_prefetched()
+    worker._fetched_ahead = (fetched,)
+    worker._put_back_fetched_ahead()
     assert first.get_status() == JobStatus.QUEUED
     assert queue.job_ids == [first.id, second.id]
     assert queue.started_job_registry.count == 0
@@ -363,9 +362,7 @@ def test_heartbeat_renews_the_lease_while_a_job_runs(
             time.sleep(0.02)
         time.sleep(1.3)
         # Past the first lease: a renewed lease lies in the future.
-        ((_, score),) = connection.zrange(
-            queue.started_job_registry.key, 0, -1, withscores=True
-        )
+        ((_, score),) = connection.zrange(queue.started_job_registry.key, 0, -1, withscores=True)
         assert score > time.time() * 1000
         assert worker.wait(20) == 0
     finally:
