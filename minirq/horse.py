@@ -27,6 +27,7 @@ __all__ = [
     "decode_outcome",
     "describe_exit",
     "die_with_parent",
+    "fork_child",
     "fork_horse",
     "job_timeout",
     "load_libc",
@@ -110,28 +111,45 @@ def _short(value: object) -> str:
     return text if len(text) < 80 else text[:77] + "..."
 
 
-def fork_horse(job: Job, max_result_bytes: int) -> tuple[int, int]:
-    """Fork a work-horse that runs ``job``; returns its pid and the pipe to read from."""
+def fork_child(freeze_gc: bool = True) -> int:
+    """Fork a child of a worker, set up as every one is: it dies with the worker and
+    leaves stopping to it. Returns 0 in the child and the child's pid in the parent; the
+    child must leave by ``os._exit``. The one place a worker forks (horses, a pool's
+    horses, callbacks in a child)."""
     parent_pid = os.getpid()
     load_libc()
-    read_fd, write_fd = os.pipe()
     hooks.run("before_fork")
-    # Objects that exist now are never collected in the horse, so its garbage collector
-    # does not write to (and copy) the memory pages it shares with the parent.
-    gc.freeze()
+    if freeze_gc:
+        # Objects that exist now are never collected in the child, so its garbage
+        # collector does not write to (and copy) the memory pages it shares with us.
+        gc.freeze()
     pid = os.fork()
     if pid != 0:
-        gc.unfreeze()
-        os.close(write_fd)
-        return pid, read_fd
-    exit_code = 1
-    try:
-        os.close(read_fd)
+        if freeze_gc:
+            gc.unfreeze()
+        return pid
+    try:  # pragma: no cover - runs in the child
         die_with_parent(parent_pid)
         # The parent decides how to stop: Ctrl+C in a terminal, and SIGTERM from Heroku,
         # honcho or systemd, reach the whole group, and must not kill the job.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    except BaseException:
+        traceback.print_exc()
+        os._exit(1)
+    return 0
+
+
+def fork_horse(job: Job, max_result_bytes: int) -> tuple[int, int]:
+    """Fork a work-horse that runs ``job``; returns its pid and the pipe to read from."""
+    read_fd, write_fd = os.pipe()
+    pid = fork_child()
+    if pid != 0:
+        os.close(write_fd)
+        return pid, read_fd
+    exit_code = 1
+    try:
+        os.close(read_fd)
         hooks.run("horse_start")
         with hooks.around_job(job):
             outcome = run_job(job, max_result_bytes)
@@ -182,18 +200,12 @@ def run_in_child(
     """Run ``func`` in a forked child and return what it returns, calling ``tick`` every
     ``every_s`` seconds meanwhile: the parent keeps renewing its leases however long
     ``func`` (a callback) takes. A child that dies without answering gives its reason."""
-    parent_pid = os.getpid()
-    load_libc()
     read_fd, write_fd = os.pipe()
-    hooks.run("before_fork")
-    pid = os.fork()
+    pid = fork_child(freeze_gc=False)
     if pid == 0:  # pragma: no cover - runs in the child, which leaves by os._exit
         exit_code = 1
         try:
             os.close(read_fd)
-            die_with_parent(parent_pid)
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
-            signal.signal(signal.SIGTERM, signal.SIG_IGN)
             hooks.run("horse_start")
             payload = pickle.dumps(func())
             with os.fdopen(write_fd, "wb") as pipe:

@@ -11,12 +11,10 @@ horse fails alone and the horse is replaced. Shutdown works as in :class:`Worker
 from __future__ import annotations
 
 import contextlib
-import gc
 import logging
 import os
 import pickle
 import select
-import signal
 import time
 import traceback
 from collections.abc import Callable, Iterable
@@ -30,7 +28,7 @@ from .callbacks import horse_callback_allowance_s, install_exception_handlers
 from .commands import JOB_STOPPED
 from .defaults import HORSE_KILL_GRACE_S, IDLE_WAIT_S
 from .exceptions import ConfigurationError
-from .horse import Outcome, describe_exit, die_with_parent, load_libc, run_in_child, run_job
+from .horse import Outcome, describe_exit, fork_child, run_in_child, run_job
 from .job import Job
 from .outages import REDIS_ERRORS
 from .pool_pipes import _HEADER, _READ_CHUNK, _Horse, _kill, _read_frame, _rss_bytes, _write_all
@@ -113,7 +111,7 @@ class WorkerPool(BaseWorker):
                     scheduler.ensure_running()
                 try:
                     self._maybe_housekeep()
-                    self._poll_features()
+                    self._poll_control()
                 except REDIS_ERRORS:
                     # Stopping while Redis is away: keep supervising the running horses.
                     if not self.stop_requested:
@@ -173,7 +171,7 @@ class WorkerPool(BaseWorker):
             not h.busy for h in self._horses
         ):
             try:
-                fetched = self._call_redis(self._fetch, "fetching a job", until_stop=True)
+                fetched = self._call_redis(self.take_job, "fetching a job", until_stop=True)
             except REDIS_ERRORS:
                 if not self.stop_requested:
                     raise
@@ -259,25 +257,18 @@ class WorkerPool(BaseWorker):
     def _spawn(self) -> _Horse:
         to_r, to_w = os.pipe()
         from_r, from_w = os.pipe()
-        parent_pid = os.getpid()
-        load_libc()
-        hooks.run("before_fork")
-        # Objects that exist now are never collected in the child, so the child's garbage
-        # collector does not write to (and copy) the pages it shares with the parent.
-        gc.freeze()
-        pid = os.fork()
+        pid = fork_child()
         if pid == 0:  # pragma: no cover - runs in the child, which leaves by os._exit
             os.close(to_w)
             os.close(from_r)
-            self._horse_main(parent_pid, to_r, from_w)
-        gc.unfreeze()
+            self._horse_main(to_r, from_w)
         os.close(to_r)
         os.close(from_w)
         horse = _Horse(pid=pid, to_horse=to_w, from_horse=from_r)
         self._horses.append(horse)
         return horse
 
-    def _horse_main(self, parent_pid: int, read_fd: int, write_fd: int) -> None:
+    def _horse_main(self, read_fd: int, write_fd: int) -> None:
         exit_code = 1
         try:
             for other in self._horses:
@@ -285,10 +276,6 @@ class WorkerPool(BaseWorker):
                 os.close(other.from_horse)
             os.close(self._wake_r)
             os.close(self._wake_w)
-            die_with_parent(parent_pid)
-            # As in fork_horse: signals sent to the whole group are the parent's to handle.
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
-            signal.signal(signal.SIGTERM, signal.SIG_IGN)
             hooks.run("horse_start")
             while True:
                 message = _read_frame(read_fd)
