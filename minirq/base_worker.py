@@ -1,8 +1,12 @@
-"""What every worker shares: the loop, fetching with a lease, recording outcomes,
-heartbeats that renew leases, housekeeping, and riding out Redis outages.
+"""The one loop every worker runs (:meth:`BaseWorker.work`), and housekeeping.
 
-The executors differ only in :meth:`BaseWorker.run`: ``Worker`` forks a work-horse per
-job, ``SimpleWorker`` runs jobs in its own process, ``WorkerPool`` keeps horses alive.
+The roles it drives each have their module: presence (registration, heartbeats that
+renew leases, counters), control (commands, pause, suspension, waking up), the fetcher
+(a job under a lease), running (run one job, record it through the recorder) and
+outages (riding out Redis going away). The workers differ only in their executor, the
+``_start_executor`` ... ``_interrupt_all`` methods below, with a ``capacity``:
+``Worker`` forks a work-horse per job and ``SimpleWorker`` runs it in-process (capacity
+1, through ``run``), ``WorkerPool`` keeps N horses alive (capacity N).
 """
 
 from __future__ import annotations
@@ -159,11 +163,15 @@ class BaseWorker(FetcherMixin, RunningMixin, OutageMixin, PresenceMixin, Control
     ) -> bool:
         """Take and run jobs until stopped; returns whether any job ran.
 
-        With ``burst``, stop once every queue is empty. With ``max_jobs``, stop after that
-        many jobs. With ``with_scheduler``, also run a :class:`~minirq.Scheduler` (in a
-        child process; with ``burst``, one pass first). SIGTERM or SIGINT stop fetching
-        and let the current job finish within the shutdown timeout; a second signal stops
-        at once. Either way a job that was cut short goes back to the front of its queue.
+        With ``burst``, stop once every queue is empty (and no job runs). With
+        ``max_jobs``, stop after that many jobs. With ``with_scheduler``, also run a
+        :class:`~minirq.Scheduler` (in a child process; with ``burst``, one pass first).
+        SIGTERM or SIGINT stop fetching and let running jobs finish within the shutdown
+        timeout; a second signal stops at once. Either way a job that was cut short goes
+        back to the front of its queue.
+
+        The one loop of every worker: what differs is the executor (see
+        :meth:`_submit`), which runs up to :attr:`capacity` jobs at a time.
         """
         if logging_level is not None:
             logging.getLogger("minirq").setLevel(logging_level)
@@ -171,40 +179,119 @@ class BaseWorker(FetcherMixin, RunningMixin, OutageMixin, PresenceMixin, Control
         if not self._start_up():
             return False
         install_exception_handlers(self.exception_handlers)
-        jobs_done = 0
+        taken = 0
         scheduler = self._start_scheduler(burst) if with_scheduler else None
         try:
-            while not self.stop_requested:
-                if scheduler is not None:
-                    scheduler.ensure_running()
-                if max_jobs is not None and jobs_done >= max_jobs:
-                    logger.info("%s: ran %d jobs, stopping", self.name, jobs_done)
+            self._start_executor()
+            while self._turn(taken, max_jobs, scheduler):
+                new = self._take_jobs(taken, max_jobs)
+                taken += new
+                busy = self._executor_busy()
+                if burst and not new and not busy:
                     break
-                try:
-                    fetched = self._next_job(burst)
-                except REDIS_ERRORS:
-                    # Told to stop while Redis is away: nothing is held, so just go.
-                    if not self.stop_requested:
-                        raise
-                    break
-                if fetched is None:
-                    if burst:
-                        break
-                    continue
-                self._fetch_ahead = max_jobs is None or jobs_done + 1 < max_jobs
-                try:
-                    self._execute_safely(*fetched)
-                finally:
-                    self._fetch_ahead = False
-                jobs_done += 1
+                if not new or busy:
+                    self._wait_for_event(watch_queues=self._may_take(taken, max_jobs))
         finally:
             self._put_back_fetched_ahead()
             self._commands.close()
             install_exception_handlers([])
             if scheduler is not None:
                 scheduler.stop()
+            self._stop_executor()
             self.register_death()
-        return jobs_done > 0
+        return taken > 0
+
+    def _turn(self, taken: int, max_jobs: int | None, scheduler: SchedulerProcess | None) -> bool:
+        """The chores at the top of each turn of the loop; whether the loop goes on."""
+        if scheduler is not None and not self.stop_requested:
+            scheduler.ensure_running()
+        if not self._may_take(taken, max_jobs) and not self._executor_busy():
+            if max_jobs is not None and taken >= max_jobs:
+                logger.info("%s: ran %d jobs, stopping", self.name, taken)
+            return False
+        try:
+            self._between_jobs()
+            self._maybe_housekeep()
+            self._poll_control()
+        except REDIS_ERRORS:
+            # Told to stop while Redis is away: running jobs are still supervised; with
+            # none, nothing is held, so just go.
+            if not self.stop_requested:
+                raise
+            if not self._executor_busy():
+                return False
+        if self._executor_busy() and self._shutdown_due():
+            self._interrupt_all()
+            return False
+        return True
+
+    def _take_jobs(self, taken: int, max_jobs: int | None) -> int:
+        """Fetch jobs for the executor's free slots (at most its capacity per turn) and
+        hand them over; returns how many."""
+        new = 0
+        while (
+            new < self.capacity and self._free_slots() > 0 and self._may_take(taken + new, max_jobs)
+        ):
+            try:
+                fetched = self._fetched_ahead_or_now()
+            except REDIS_ERRORS:
+                if not self.stop_requested:
+                    raise
+                break
+            if fetched is None:
+                break
+            new += 1
+            self._fetch_ahead = self.fetches_ahead and (max_jobs is None or taken + new < max_jobs)
+            try:
+                self._submit(*fetched)
+            finally:
+                self._fetch_ahead = False
+        return new
+
+    def _may_take(self, taken: int, max_jobs: int | None) -> bool:
+        return not self.stop_requested and (max_jobs is None or taken < max_jobs)
+
+    # -- the executor: how jobs run. This default runs one job at a time, to its end, in
+    # _submit; the pool overrides all of it; an executor with concurrency N (asyncio)
+    # would too, with capacity N, leaving the loop above as it is.
+
+    #: Jobs the executor can run at once.
+    capacity = 1
+    #: Whether the next fetch rides with the recording of an outcome (one job at a time).
+    fetches_ahead = True
+
+    def _start_executor(self) -> None:
+        """Set up what runs jobs (the pool forks its horses here)."""
+
+    def _stop_executor(self) -> None:
+        """Tear it down; a job still running is put back at the front of its queue."""
+
+    def _free_slots(self) -> int:
+        return 1
+
+    def _executor_busy(self) -> bool:
+        """Whether jobs handed over are still running (never, between turns, here)."""
+        return False
+
+    def _submit(self, job: Job, queue: Queue) -> None:
+        """Run ``job`` and record its outcome; an executor with capacity above one
+        starts it and records the outcome when :meth:`_wait_for_event` sees it end."""
+        self._execute_safely(job, queue)
+
+    def _wait_for_event(self, watch_queues: bool) -> None:
+        """Block until something needs the loop: an enqueue (when ``watch_queues``), a
+        running job ending, a stop request, or a deadline (heartbeat, housekeeping)."""
+        if not watch_queues:
+            return
+        try:
+            self._call_redis(self._wait_for_work, "waiting for work", until_stop=True)
+        except REDIS_ERRORS:
+            if not self.stop_requested:
+                raise
+
+    def _interrupt_all(self) -> None:
+        """Past the shutdown timeout: stop running jobs and put them back (the job run
+        in :meth:`_submit` is supervised there)."""
 
     def _start_up(self) -> bool:
         """Register the worker, waiting for Redis; ``False`` when told to stop first
@@ -223,15 +310,6 @@ class BaseWorker(FetcherMixin, RunningMixin, OutageMixin, PresenceMixin, Control
 
     def _between_jobs(self) -> None:
         """Hook run on every turn of the loop, at least once a second while idle."""
-
-    def _next_job(self, burst: bool) -> Fetched | None:
-        self._between_jobs()
-        self._maybe_housekeep()
-        self._poll_control()
-        fetched = self._fetched_ahead_or_now()
-        if fetched is None and not burst:
-            self._call_redis(self._wait_for_work, "waiting for work", until_stop=True)
-        return fetched
 
     def _start_scheduler(self, burst: bool) -> SchedulerProcess | None:
         if burst:

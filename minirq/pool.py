@@ -6,6 +6,9 @@ each fetched job to an idle horse over a pipe. A horse runs jobs one after anoth
 is replaced after ``max_jobs_per_child`` jobs or once it uses ``max_memory_per_child_mb``.
 A job that outlives its timeout is stopped by killing its horse; a job that crashes its
 horse fails alone and the horse is replaced. Shutdown works as in :class:`Worker`.
+
+The pool is an executor of capacity N for the loop of :class:`BaseWorker`: it has no
+loop of its own.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import redis
 
 from . import hooks
 from .base_worker import BaseWorker
-from .callbacks import horse_callback_allowance_s, install_exception_handlers
+from .callbacks import horse_callback_allowance_s
 from .commands import JOB_STOPPED
 from .defaults import HORSE_KILL_GRACE_S, IDLE_WAIT_S
 from .exceptions import ConfigurationError
@@ -74,79 +77,37 @@ class WorkerPool(BaseWorker):
             )
         super().__init__(queues, connection, name, serializer, prefix, **kwargs)
         self.size = size
+        self.capacity = size
         self.max_jobs_per_child = max_jobs_per_child
         self.max_memory_per_child_mb = max_memory_per_child_mb
         self._horses: list[_Horse] = []
         self._wake_r = self._wake_w = -1
 
-    # -- the main loop -----------------------------------------------------------------
+    # -- the executor the loop of BaseWorker.work drives: N horses ----------------------
 
-    def work(
-        self,
-        burst: bool = False,
-        max_jobs: int | None = None,
-        logging_level: str | int | None = None,
-        with_scheduler: bool = False,
-    ) -> bool:
-        """Take and run jobs in the horses until stopped; returns whether any job ran.
+    fetches_ahead = False
 
-        ``burst`` stops once the queues are empty and every horse is idle; ``max_jobs``
-        stops after that many jobs. SIGTERM/SIGINT stop fetching and let running jobs
-        finish within the shutdown timeout; a second signal stops at once. Jobs cut
-        short go back to the front of their queues. ``with_scheduler`` also runs a
-        scheduler, as in :meth:`BaseWorker.work`.
-        """
-        if logging_level is not None:
-            logging.getLogger("minirq").setLevel(logging_level)
-        if not self._start_pool():
-            return False
-        dispatched = 0
-        scheduler = self._start_scheduler(burst) if with_scheduler else None
-        try:
-            self._subscribe_unless_stopping()
-            for _ in range(self.size):
-                self._spawn()
-            while True:
-                if scheduler is not None and not self.stop_requested:
-                    scheduler.ensure_running()
-                try:
-                    self._maybe_housekeep()
-                    self._poll_control()
-                except REDIS_ERRORS:
-                    # Stopping while Redis is away: keep supervising the running horses.
-                    if not self.stop_requested:
-                        raise
-                if self._shutdown_due():
-                    self._interrupt_all()
-                    break
-                taken = self._fill_idle_horses(dispatched, max_jobs)
-                dispatched += taken
-                fetched_any = taken > 0
-                may_take = self._may_take(dispatched, max_jobs)
-                if not any(h.busy for h in self._horses) and (
-                    not may_take or (burst and not fetched_any)
-                ):
-                    break
-                self._wait(watch_queues=may_take)
-        finally:
-            self._commands.close()
-            if scheduler is not None:
-                scheduler.stop()
-            self._stop_horses()
-            self._close_wake_pipe()
-            self.register_death()
-        return dispatched > 0
-
-    def _start_pool(self) -> bool:
+    def _start_executor(self) -> None:
         self._open_wake_pipe()
-        self._install_signal_handlers()
-        if not self._start_up():
-            self._close_wake_pipe()
-            return False
-        self.state = WorkerState.IDLE
-        # Horses forked from now on run these after a job fails (see callbacks.py).
-        install_exception_handlers(self.exception_handlers)
-        return True
+        self._subscribe_unless_stopping()
+        for _ in range(self.size):
+            self._spawn()
+
+    def _stop_executor(self) -> None:
+        self._stop_horses()
+        self._close_wake_pipe()
+
+    def _free_slots(self) -> int:
+        return sum(1 for h in self._horses if not h.busy)
+
+    def _executor_busy(self) -> bool:
+        return any(h.busy for h in self._horses)
+
+    def _submit(self, job: Job, queue: Queue) -> None:
+        self._dispatch(job, queue)
+
+    def _wait_for_event(self, watch_queues: bool) -> None:
+        self._wait(watch_queues)
 
     def _subscribe_unless_stopping(self) -> None:
         try:
@@ -160,30 +121,10 @@ class WorkerPool(BaseWorker):
         os.set_blocking(self._wake_w, False)
 
     def _close_wake_pipe(self) -> None:
-        os.close(self._wake_r)
-        os.close(self._wake_w)
+        if self._wake_r >= 0:
+            os.close(self._wake_r)
+            os.close(self._wake_w)
         self._wake_r = self._wake_w = -1
-
-    def _fill_idle_horses(self, dispatched: int, max_jobs: int | None) -> int:
-        """Fetch a job for each idle horse while jobs are there; returns how many."""
-        taken = 0
-        while self._may_take(dispatched + taken, max_jobs) and any(
-            not h.busy for h in self._horses
-        ):
-            try:
-                fetched = self._call_redis(self.take_job, "fetching a job", until_stop=True)
-            except REDIS_ERRORS:
-                if not self.stop_requested:
-                    raise
-                break
-            if fetched is None:
-                break
-            self._dispatch(*fetched)
-            taken += 1
-        return taken
-
-    def _may_take(self, dispatched: int, max_jobs: int | None) -> bool:
-        return not self.stop_requested and (max_jobs is None or dispatched < max_jobs)
 
     def request_stop(self, force: bool = False) -> None:
         super().request_stop(force)

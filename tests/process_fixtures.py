@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 
@@ -52,3 +53,12 @@ def zombie_children(pid: int) -> list[int]:
         if int(parent) == pid and state == "Z":
             found.append(int(stat.parent.name))
     return found
+
+
+# Three jobs meet here: only an executor running three at once gets them all past it.
+MEETING = threading.Barrier(3, timeout=30)
+
+
+def meet(n: int) -> int:
+    MEETING.wait()
+    return n
