@@ -10,15 +10,13 @@ from typing import Any, TypeVar
 
 import redis
 
-from .defaults import MAX_RECONNECT_DELAY_S
+from .utils import FIRST_RECONNECT_DELAY_S, back_off
 
 logger = logging.getLogger("minirq.worker")
 
 # What a worker treats as Redis being unreachable, for the worker variants built on it.
 REDIS_ERRORS = (redis.ConnectionError, redis.TimeoutError)
 _T = TypeVar("_T")
-# How often a back-off sleep looks whether the worker was told to stop.
-_STOP_CHECK_S = 0.05
 
 
 class OutageMixin:
@@ -67,7 +65,7 @@ class OutageMixin:
         any stop is requested. Wrong credentials are not retried. Every call made this way
         is safe to repeat: the scripts recognise a second run of the same step.
         """
-        delay = 0.1
+        delay = FIRST_RECONNECT_DELAY_S
         while True:
             try:
                 result = func()
@@ -78,21 +76,10 @@ class OutageMixin:
                     raise
                 self._redis_failed(doing, exc)
                 self._close_pubsub()
-                self._back_off(delay, until_stop)
-                delay = min(delay * 2, MAX_RECONNECT_DELAY_S)
+                delay = back_off(delay, lambda: self._giving_up(until_stop))
                 continue
             self._redis_ok()
             return result
 
     def _giving_up(self, until_stop: bool) -> bool:
         return self._force_stop or (until_stop and self.stop_requested)
-
-    def _back_off(self, delay: float, until_stop: bool) -> None:
-        """Sleep ``delay`` seconds, waking early when told to give up: a signal handler
-        only sets a flag, and a plain sleep would finish before anyone looked at it."""
-        wake_at = time.monotonic() + delay
-        while not self._giving_up(until_stop):
-            left = wake_at - time.monotonic()
-            if left <= 0:
-                return
-            time.sleep(min(left, _STOP_CHECK_S))

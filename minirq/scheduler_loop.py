@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 import redis
 
-from .defaults import MAX_RECONNECT_DELAY_S
+from .utils import FIRST_RECONNECT_DELAY_S, back_off
 
 logger = logging.getLogger("minirq.scheduler")
 
@@ -117,7 +117,7 @@ class SchedulerLoopMixin:
 
     def _retrying(self, func: Callable[[], _T]) -> _T:
         """Call ``func``, retrying with back-off while Redis is unreachable."""
-        delay = 0.1
+        delay = FIRST_RECONNECT_DELAY_S
         failing = False
         while True:
             try:
@@ -129,11 +129,7 @@ class SchedulerLoopMixin:
                     logger.error("%s: Redis unreachable (%s); retrying", self.name, exc)
                     failing = True
                 self._close_pubsub()
-                wake_at = time.monotonic() + delay
-                # In short naps, so that a stop request ends the wait at once.
-                while not self._stop and time.monotonic() < wake_at:
-                    time.sleep(min(_STOP_CHECK_S, max(0.0, wake_at - time.monotonic())))
-                delay = min(delay * 2, MAX_RECONNECT_DELAY_S)
+                delay = back_off(delay, lambda: self._stop)
                 continue
             if failing:
                 logger.warning("%s: Redis is back", self.name)

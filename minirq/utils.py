@@ -5,10 +5,11 @@ from __future__ import annotations
 import importlib
 import re
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from .defaults import MAX_DURATION_S
+from .defaults import MAX_DURATION_S, MAX_RECONNECT_DELAY_S
 from .exceptions import ConfigurationError
 
 _DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
@@ -157,3 +158,22 @@ def delay_ms(delay: Any, option: str = "delay") -> int:
             f"({MAX_DURATION_S} s, 100 years)"
         )
     return round(seconds * 1000)
+
+
+# The first wait after Redis fails to answer, and how often a wait looks whether to stop.
+FIRST_RECONNECT_DELAY_S = 0.1
+_BACK_OFF_STEP_S = 0.05
+
+
+def back_off(delay_s: float, give_up: Callable[[], bool]) -> float:
+    """Wait ``delay_s`` before trying Redis again, in short naps that end early once
+    ``give_up()`` (a signal handler only sets a flag; a plain sleep would outlast it).
+    Returns the next delay: doubled, up to ``MAX_RECONNECT_DELAY_S``. The one back-off
+    of every process that waits for Redis (workers, schedulers)."""
+    wake_at = time.monotonic() + delay_s
+    while not give_up():
+        left = wake_at - time.monotonic()
+        if left <= 0:
+            break
+        time.sleep(min(left, _BACK_OFF_STEP_S))
+    return min(delay_s * 2, MAX_RECONNECT_DELAY_S)

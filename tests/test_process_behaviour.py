@@ -22,7 +22,9 @@ from click.testing import CliRunner
 
 from minirq import Job, JobStatus, Queue, Retry, SimpleWorker, Worker, WorkerPool
 from minirq.cli import main
+from minirq.defaults import MAX_RECONNECT_DELAY_S
 from minirq.logs import JsonFormatter, TextFormatter
+from minirq.utils import FIRST_RECONNECT_DELAY_S, back_off
 from minirq.worker import BaseWorker
 from tests import fixtures, process_fixtures
 from tests.conftest import ROOT, RedisServer
@@ -228,3 +230,17 @@ def test_no_defunct_horse_lingers_after_a_job(
         # Before, the horse stayed <defunct> until the worker forked the next one.
         wait_until(lambda: not process_fixtures.zombie_children(worker.pid), 10, "the reaping")
     assert worker.process.poll() is None
+
+
+def test_the_back_off_doubles_up_to_its_limit_and_ends_when_told() -> None:
+    asked: list[bool] = []
+
+    def give_up() -> bool:
+        asked.append(True)
+        return True
+
+    # Told to give up at once: no nap at all, and the next delay is still computed.
+    assert back_off(1000.0, give_up) == MAX_RECONNECT_DELAY_S
+    assert asked == [True]
+    assert back_off(0.0, lambda: False) == 0.0
+    assert back_off(FIRST_RECONNECT_DELAY_S, give_up) == 2 * FIRST_RECONNECT_DELAY_S
