@@ -68,16 +68,20 @@ class FetcherMixin:
         )
 
     def _fetch_call(self, queues: list[Queue]) -> Call[calls.Fetched]:
-        """The fetch call for ``queues``, under the token of the fetch under way."""
+        """The fetch call for ``queues``, under the token of the fetch under way: a token
+        left by a fetch that got no answer may have leased a job, so it is sent as a
+        resend, which looks for that job first."""
+        first = self._fetch_token is None
         if self._fetch_token is None:
             self._fetch_token = new_token()
-        return calls.fetch(
+        call = calls.fetch(
             self.keys,
             queues=[q.name for q in queues],
             lease_ms=int(self.lease_s * 1000),
             worker=self.name,
             run_token=self._fetch_token,
         )
+        return call if first else call.resent()
 
     def _fetched(self, reply: calls.Fetched, queues: list[Queue]) -> Fetched | None:
         """The job a fetch call took from ``queues``, if any."""

@@ -171,6 +171,7 @@ def test_each_wrapper_passes_exactly_what_its_script_declares(script: str) -> No
         pairs = len(FIELDS_SAMPLE) if spec["ARGV"]["pairs"] else 0
         assert len(call.keys) == expected_count(spec["KEYS"], items, 0), script
         assert len(call.args) == expected_count(spec["ARGV"], items, pairs), script
+        assert len(call.resent().args) == len(call.args), script
 
 
 def test_the_header_reader_sees_a_missing_argument() -> None:

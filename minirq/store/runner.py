@@ -59,12 +59,24 @@ def _identity(reply: Any) -> Any:
 
 @dataclass(frozen=True)
 class Call(Generic[T]):
-    """One script call, ready to send; ``parse`` turns the raw reply into its answer."""
+    """One script call, ready to send; ``parse`` turns the raw reply into its answer.
+
+    ``resend_args``, when given, are the arguments of the same call sent again after a
+    lost reply: they tell the script to look for the trace of a first run that it need
+    not look for on a first send (that look costs commands on every call).
+    """
 
     script: str
     keys: list[str]
     args: list[Any]
     parse: Callable[[Any], T] = _identity
+    resend_args: list[Any] | None = None
+
+    def resent(self) -> Call[T]:
+        """This call as sent again after a lost reply."""
+        if self.resend_args is None:
+            return self
+        return Call(self.script, self.keys, self.resend_args, self.parse)
 
 
 class Runner:
@@ -144,6 +156,7 @@ class Runner:
             replies = self._send(calls)
         except _LOST_REPLY:
             # The calls may have run: each script recognises its own second run.
+            calls = [call.resent() for call in calls]
             replies = self._send(calls)
         for i, reply in enumerate(replies):
             if isinstance(reply, NoScriptError):

@@ -1,0 +1,108 @@
+"""The per-job path stays as cheap as before the store layer (issue 11): what a first send
+of enqueue, fetch and finish costs inside Redis, and the resends that stand in for the
+lookups a first send skips."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import redis
+
+from minirq import Queue, store
+from minirq.job_operations import new_token
+from minirq.keys import Keys
+from minirq.options import JobOptions
+from minirq.store import calls
+from tests import fixtures
+
+KEYS = Keys()
+
+
+def _commands(connection: redis.Redis, step: Callable[[], object]) -> dict[str, int]:
+    """The commands Redis ran during ``step`` (those inside scripts included)."""
+
+    def counts() -> dict[str, int]:
+        stats = connection.info("commandstats")
+        return {name.removeprefix("cmdstat_"): int(row["calls"]) for name, row in stats.items()}
+
+    before = counts()
+    step()
+    after = counts()
+    ran = {name: n - before.get(name, 0) for name, n in after.items()}
+    return {name: n for name, n in ran.items() if n and name != "info"}
+
+
+def _fetch(worker: str, token: str, resend: bool = False) -> store.Call[calls.Fetched]:
+    call = calls.fetch(KEYS, queues=["default"], lease_ms=30_000, worker=worker, run_token=token)
+    return call.resent() if resend else call
+
+
+def test_an_enqueue_of_a_drawn_id_runs_four_commands(connection: redis.Redis) -> None:
+    queue = Queue(connection=connection)
+    queue.enqueue(fixtures.add, 0, 0)  # scripts loaded, queue known
+    ran = _commands(connection, lambda: queue.enqueue(fixtures.add, 1, 2))
+    assert sum(ran.values()) <= 4, ran
+    assert "hmget" not in ran
+
+
+def test_a_fetch_and_finish_run_no_receipt_commands(connection: redis.Redis) -> None:
+    queue = Queue(connection=connection)
+    runner = store.runner_for(connection)
+
+    def fetch_and_finish() -> None:
+        job = queue.enqueue(fixtures.add, 1, 2)
+        token = new_token()
+        fetched = runner.run(_fetch("w", token))
+        assert fetched.job_id == job.id.encode()
+        finish = calls.finish(
+            KEYS, queue="default", job_id=job.id, run_token=token, result_ttl_s=60, result=b"3"
+        )
+        assert runner.run(finish) == 1
+
+    fetch_and_finish()  # scripts loaded, queue known
+    ran = _commands(connection, fetch_and_finish)
+    for name, n in _commands(connection, lambda: queue.enqueue(fixtures.add, 1, 2)).items():
+        ran[name] -= n
+    assert not {"get", "set", "del"} & set(ran), ran
+    assert sum(ran.values()) <= 13, ran
+
+
+def test_a_resent_fetch_answers_the_job_its_first_run_leased(connection: redis.Redis) -> None:
+    queue = Queue(connection=connection)
+    first, second = (queue.enqueue(fixtures.add, i, 1) for i in (1, 2))
+    runner = store.runner_for(connection)
+    token = new_token()
+    assert runner.run(_fetch("w", token)).job_id == first.id.encode()  # its reply "lost"
+    again = runner.run(_fetch("w", token, resend=True))
+    assert (again.index, again.job_id) == (1, first.id.encode())
+    assert dict(again.fields)[b"run"] == token.encode()
+    assert queue.job_ids == [second.id]
+
+
+def test_a_resent_fetch_whose_first_run_took_nothing_takes_the_next_job(
+    connection: redis.Redis,
+) -> None:
+    queue = Queue(connection=connection)
+    first, second = (queue.enqueue(fixtures.add, i, 1) for i in (1, 2))
+    runner = store.runner_for(connection)
+    runner.run(_fetch("other", new_token()))  # another run holds `first`
+    again = runner.run(_fetch("w", new_token(), resend=True))
+    assert again.job_id == second.id.encode()
+    assert queue.job_ids == []
+    assert sorted(queue.started_job_registry.get_job_ids()) == sorted([first.id, second.id])
+
+
+def test_a_job_enqueued_again_by_its_caller_is_queued_once(connection: redis.Redis) -> None:
+    queue = Queue(connection=connection)
+    job = queue.enqueue(fixtures.add, 1, 2)
+    queue.enqueue_job(job)
+    assert connection.lrange(queue.key, 0, -1) == [job.id.encode()]
+
+
+def test_a_job_scheduled_again_by_its_caller_is_scheduled_once(connection: redis.Redis) -> None:
+    queue = Queue(connection=connection)
+    job = queue.create_job(fixtures.add, (1, 2), {}, JobOptions())
+    queue.schedule_job(job, None, delay_ms=60_000)
+    queue.schedule_job(job, None, delay_ms=60_000)
+    assert queue.scheduled_job_registry.get_job_ids() == [job.id]
+    assert connection.llen(queue.key) == 0
