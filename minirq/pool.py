@@ -128,8 +128,12 @@ class WorkerPool(BaseWorker):
                     not may_take or (burst and not fetched_any)
                 ):
                     break
+                # A horse that reports asks for its next job in the same round trip.
+                self._fetch_next = self._may_take(dispatched + 1, max_jobs)
                 self._wait(watch_queues=may_take)
         finally:
+            self._fetch_next = False
+            self._requeue_prefetched()
             self._commands.close()
             if scheduler is not None:
                 scheduler.stop()
@@ -156,7 +160,7 @@ class WorkerPool(BaseWorker):
             not h.busy for h in self._horses
         ):
             try:
-                fetched = self._call_redis(self._fetch, "fetching a job", until_stop=True)
+                fetched = self._take_prefetched()
             except REDIS_ERRORS:
                 if not self.stop_requested:
                     raise

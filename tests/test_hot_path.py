@@ -5,10 +5,12 @@ lookups a first send skips."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
+import pytest
 import redis
 
-from minirq import Queue, store
+from minirq import JobStatus, Queue, WorkerPool, store
 from minirq.job_operations import new_token
 from minirq.keys import Keys
 from minirq.options import JobOptions
@@ -106,3 +108,33 @@ def test_a_job_scheduled_again_by_its_caller_is_scheduled_once(connection: redis
     queue.schedule_job(job, None, delay_ms=60_000)
     assert queue.scheduled_job_registry.get_job_ids() == [job.id]
     assert connection.llen(queue.key) == 0
+
+
+def test_a_pool_asks_for_the_next_job_as_it_records_one(
+    connection: redis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    queue = Queue(connection=connection)
+    jobs = [queue.enqueue(fixtures.add, i, 1) for i in range(12)]
+    sends: list[int] = []
+    send = store.Runner._send
+
+    def counted(runner: store.Runner, calls: Any) -> list[Any]:
+        sends.append(len(calls))
+        return send(runner, calls)
+
+    monkeypatch.setattr(store.Runner, "_send", counted)
+    WorkerPool([queue], connection=connection, size=1).work(burst=True)
+    assert [job.return_value() for job in jobs] == [i + 1 for i in range(12)]
+    # Start-up and the first fetch, then each recording carries the next fetch: one
+    # send per job, where a fetch apart would make two.
+    assert sends.count(2) >= len(jobs) - 1, str(sends)
+    assert len(sends) <= len(jobs) + 6, str(sends)
+
+
+def test_a_pool_with_max_jobs_leaves_the_rest_queued(connection: redis.Redis) -> None:
+    queue = Queue(connection=connection)
+    jobs = [queue.enqueue(fixtures.add, i, 1) for i in range(5)]
+    WorkerPool([queue], connection=connection, size=1).work(max_jobs=3)
+    assert [job.get_status() for job in jobs].count(JobStatus.FINISHED) == 3
+    assert queue.job_ids == [job.id for job in jobs[3:]]
+    assert queue.started_job_registry.count == 0
