@@ -16,6 +16,7 @@ from minirq.keys import Keys
 from minirq.options import JobOptions
 from minirq.store import calls
 from tests import fixtures
+from tests.conftest import RedisServer
 
 KEYS = Keys()
 
@@ -138,3 +139,27 @@ def test_a_pool_with_max_jobs_leaves_the_rest_queued(connection: redis.Redis) ->
     assert [job.get_status() for job in jobs].count(JobStatus.FINISHED) == 3
     assert queue.job_ids == [job.id for job in jobs[3:]]
     assert queue.started_job_registry.count == 0
+
+
+@pytest.mark.parametrize(
+    "token", ["tøken", b"t\xffk", 12, 1.5, bytearray(b"tok"), memoryview(b"tok")]
+)
+def test_the_runner_sends_every_argument_type_redis_py_takes(
+    connection: redis.Redis, token: Any
+) -> None:
+    stored = token if isinstance(token, (str, int, float)) else bytes(token)
+    key = KEYS.reaper_lock
+    connection.set(key, stored)
+    released = store.runner_for(connection).run(calls.unlock(KEYS, lock_key=key, token=token))
+    assert released is True
+    assert connection.exists(key) == 0
+
+
+def test_a_client_with_another_encoding_sends_text_as_its_commands_do(
+    redis_server: RedisServer,
+) -> None:
+    client = redis.Redis(port=redis_server.port, encoding="latin-1")
+    key = KEYS.reaper_lock
+    client.set(key, "é")
+    assert store.runner_for(client).run(calls.unlock(KEYS, lock_key=key, token="é")) is True
+    client.close()
