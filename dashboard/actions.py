@@ -6,6 +6,8 @@ import uuid
 from collections.abc import Callable, Sequence
 from typing import Any, cast
 
+import redis
+
 from minirq import Job, JobStatus, store
 from minirq.commands import send_shutdown_command, send_stop_job_command
 from minirq.exceptions import InvalidJobError, InvalidJobOperation, NoSuchJobError
@@ -13,7 +15,7 @@ from minirq.job import validate_job_id
 from minirq.registry import ScheduledJobRegistry
 from minirq.store import calls
 
-from .data import REGISTRIES, Source, queue_names
+from .data import REGISTRIES, WRONG_TYPE, Source, queue_names
 from .present import text
 from .workers import read_workers
 
@@ -40,7 +42,12 @@ def load_job(source: Source, job_id: str) -> Job:
     except InvalidJobError as exc:
         raise ActionError(400, str(exc)) from None
     except NoSuchJobError:
+        # A key that exists but is no hash reads as no job: say what it is instead.
+        if source.connection.exists(source.keys.job(job_id)):
+            raise ActionError(409, f"job {job_id}: {WRONG_TYPE}") from None
         raise ActionError(404, f"no job with id {job_id!r}") from None
+    except redis.ResponseError:
+        raise ActionError(409, f"job {job_id}: {WRONG_TYPE}") from None
 
 
 def requeue(source: Source, job_id: str) -> Job:

@@ -72,11 +72,18 @@ def queue_jobs(name: str) -> ResponseReturnValue:
 
 @blueprint.get("/api/jobs/<job_id>", endpoint="api_job")
 def job(job_id: str) -> ResponseReturnValue:
+    return json_response(job_detail_or_broken(job_id))
+
+
+def job_detail_or_broken(job_id: str) -> dict[str, Any]:
+    """The job page's data; a record that is not a hash shows as a broken job."""
     try:
         found = actions.load_job(source(), job_id)
     except ActionError as exc:
-        abort(exc.status, description=exc.message)
-    return json_response(present.job_detail(found, now_ms()))
+        if exc.status != 409:
+            abort(exc.status, description=exc.message)
+        return present.broken_detail(job_id, exc.message)
+    return present.job_detail(found, now_ms())
 
 
 @blueprint.get("/api/stats", endpoint="api_stats")

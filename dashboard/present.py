@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from minirq import Job
+from minirq import Job, JobStatus
 
 # The longest repr of one value shown in full on the job page.
 FULL_REPR_LIMIT = 20_000
@@ -96,7 +96,13 @@ class Reader:
             return default
 
 
+_STATUSES = frozenset(s.value for s in JobStatus)
+
+
 def _status(job: Job) -> str | None:
+    raw = getattr(getattr(job, "record", None), "status", None)
+    if isinstance(raw, str) and raw and raw not in _STATUSES:
+        raise ValueError(f"unknown status {shorten(raw, 40)[0]!r}")
     status = job.status
     return status.value if status else None
 
@@ -111,15 +117,24 @@ def _duration_s(
     return max(ended - started, 0) / 1000
 
 
+def record_problems(job: Job) -> dict[str, str]:
+    """The fields the job-record codec could not decode, with what is wrong with each."""
+    problems = getattr(getattr(job, "record", None), "problems", None)
+    return {str(k): str(v) for k, v in problems.items()} if isinstance(problems, dict) else {}
+
+
 def job_summary(job: Job, now: int) -> dict[str, Any]:
     """One row of a job list; a row whose record is broken says so in ``problems``."""
     r = Reader(job)
-    status = r.get("status", _status, "broken")
+    decoded = record_problems(job)
+    r.problems.extend(f"{name}: {what}" for name, what in decoded.items())
+    status = "broken" if "status" in decoded else r.get("status", _status, "broken")
     enqueued = r.get("enqueued_at", lambda j: ms_of(j.enqueued_at), None)
     started = r.get("started_at", lambda j: ms_of(j.started_at), None)
     ended = r.get("ended_at", lambda j: ms_of(j.ended_at), None)
     func = r.get("func", lambda j: j.func_name, text(job.fields.get("func")))
     call = r.get("call", lambda j: shorten(j.get_call_string(shorten=True), 200)[0], None)
+    r.get("arguments", lambda j: j.args and None, None)
     exc = r.get("exc", lambda j: j.exc_info, None)
     meta = r.get("meta", lambda j: j.meta, None)
     progress = _progress(meta)
@@ -162,6 +177,32 @@ def gone_row(job_id: str, origin: str) -> dict[str, Any]:
         "retrying": False,
         "problems": [],
     }
+
+
+def broken_detail(job_id: str, problem: str) -> dict[str, Any]:
+    """The job page of a job whose record cannot be read at all."""
+    detail = gone_row(job_id, "")
+    detail.update(
+        status="broken",
+        problems=[problem],
+        func_name="",
+        description="",
+        args=[],
+        kwargs={},
+        call_error=None,
+        created_at=None,
+        timeout_s=None,
+        retries_left=None,
+        attempts=None,
+        orphaned_count=None,
+        depends_on=[],
+        meta=None,
+        meta_error=None,
+        result=None,
+        exc_info=None,
+        exception_type=None,
+    )
+    return detail
 
 
 def _progress(meta: dict[str, Any] | None) -> dict[str, Any] | None:

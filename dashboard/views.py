@@ -7,9 +7,8 @@ from flask.typing import ResponseReturnValue
 
 from minirq.utils import now_ms
 
-from . import actions, data, params, present, reports, workers
-from .actions import ActionError
-from .api import known_queue, overview_data
+from . import actions, data, params, reports, workers
+from .api import job_detail_or_broken, known_queue, overview_data
 from .app import EXTENSION, blueprint, render_page, source
 
 # Which actions apply to a job in each status (the job page shows only those).
@@ -83,12 +82,9 @@ def find_job() -> ResponseReturnValue:
 
 @blueprint.get("/jobs/<job_id>", endpoint="job")
 def job(job_id: str) -> ResponseReturnValue:
-    try:
-        found = actions.load_job(source(), job_id)
-    except ActionError as exc:
-        abort(exc.status, description=exc.message)
-    detail = present.job_detail(found, now_ms())
-    return render_page("job.html", page="job", job=detail, job_actions=JOB_ACTIONS)
+    return render_page(
+        "job.html", page="job", job=job_detail_or_broken(job_id), job_actions=JOB_ACTIONS
+    )
 
 
 @blueprint.get("/workers", endpoint="workers")

@@ -39,8 +39,17 @@ def _field(
         return default
 
 
-def _decode_fields(record: Mapping[bytes, bytes]) -> dict[str, str]:
-    return {text(k): text(v) for k, v in record.items()}
+def _decode_fields(record: Mapping[bytes, bytes]) -> tuple[dict[str, str], list[str]]:
+    """The record as text, and the fields whose bytes are not UTF-8 (shown escaped)."""
+    fields, problems = {}, []
+    for k, v in record.items():
+        name, value = text(k), text(v)
+        if (isinstance(k, bytes) and name.encode() != k) or (
+            isinstance(v, bytes) and value.encode() != v
+        ):
+            problems.append(f"{name}: not valid UTF-8")
+        fields[name] = value
+    return fields, problems
 
 
 def read_workers(source: Source) -> list[dict[str, Any]]:
@@ -60,7 +69,10 @@ def read_workers(source: Source) -> list[dict[str, Any]]:
         if isinstance(record, Exception):
             rows.append(_broken_worker(name, f"record: {WRONG_TYPE}"))
         elif record:
-            rows.append(_worker_row(name, _decode_fields(record)))
+            fields, problems = _decode_fields(record)
+            row = _worker_row(name, fields)
+            row["problems"] = problems + row["problems"]
+            rows.append(row)
     return rows
 
 

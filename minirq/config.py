@@ -15,7 +15,6 @@ where it came from.
 from __future__ import annotations
 
 import importlib
-import keyword
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -24,6 +23,7 @@ from typing import Any
 
 import redis
 
+from .callables import normalize_allowlist
 from .connection import SSL_CERT_REQS_CHOICES, connect
 from .defaults import (
     DEFAULT_LEASE_S,
@@ -125,13 +125,14 @@ def _module_names(value: Any) -> tuple[str, ...]:
     items = value.split(",") if isinstance(value, str) else value
     if not isinstance(items, list | tuple):
         raise ValueError("must be module names, comma-separated or a list")
-    names = []
+    names: list[str] = []
     for item in items:
         name = item.strip() if isinstance(item, str) else item
-        if not isinstance(name, str) or not all(
-            p.isidentifier() and not keyword.iskeyword(p) for p in name.split(".")
-        ):
-            raise ValueError(f"{name!r} is not a dotted module name (such as myapp.jobs)")
+        try:
+            # The workers' own rule, so that a name the settings accept the worker does too.
+            normalize_allowlist([name])
+        except ConfigurationError:
+            raise ValueError(f"{name!r} is not a dotted module name (such as myapp.jobs)") from None
         if name not in names:
             names.append(name)
     return tuple(names)

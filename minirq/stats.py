@@ -191,41 +191,13 @@ _RESOLUTION_BY_NAME = {r.name: r for r in RESOLUTIONS}
 
 # Upper bounds (ms) of the duration buckets percentiles are read from: roughly 1.5x apart,
 # so a percentile is exact to within its bucket.
+# fmt: off
 FUNCTION_BUCKETS_MS = (
-    1,
-    2,
-    3,
-    5,
-    7,
-    10,
-    15,
-    20,
-    30,
-    50,
-    70,
-    100,
-    150,
-    200,
-    300,
-    500,
-    700,
-    1000,
-    1500,
-    2000,
-    3000,
-    5000,
-    7000,
-    10_000,
-    15_000,
-    20_000,
-    30_000,
-    60_000,
-    120_000,
-    300_000,
-    600_000,
-    1_800_000,
-    3_600_000,
+    1, 2, 3, 5, 7, 10, 15, 20, 30, 50, 70, 100, 150, 200, 300, 500, 700, 1000, 1500, 2000,
+    3000, 5000, 7000, 10_000, 15_000, 20_000, 30_000, 60_000, 120_000, 300_000, 600_000,
+    1_800_000, 3_600_000,
 )
+# fmt: on
 # Field names: ``<kind>|<function>``; the kind never holds "|", the function name may.
 _RUN, _FAILED, _SUM = "n", "f", "s"
 

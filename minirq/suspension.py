@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import redis
 
+from . import store
 from .connection import resolve_connection
 from .keys import Keys
-from .utils import decode
 
 
 def pause_queue(connection: redis.Redis | None, name: str, prefix: str | None = None) -> None:
@@ -31,8 +31,13 @@ def resume_queue(connection: redis.Redis | None, name: str, prefix: str | None =
 
 
 def paused_queue_names(connection: redis.Redis | None, prefix: str | None = None) -> set[str]:
-    members = resolve_connection(connection).smembers(Keys(prefix).paused_queues)
-    return {decode(m) or "" for m in members}
+    """The names of the paused queues, read as the workers read them: a paused set of the
+    wrong type pauses nothing, and a member that is not text names no queue."""
+    try:
+        members = resolve_connection(connection).smembers(Keys(prefix).paused_queues)
+    except redis.ResponseError:
+        return set()
+    return set(store.jobs.names(members))
 
 
 def suspend(

@@ -153,3 +153,35 @@ def test_info_shows_the_active_scheduler_and_no_warning(
     assert result.exit_code == 0, result.output
     assert "scheduler: sched-1 active" in result.output
     assert "overdue" not in result.output
+
+
+def test_info_and_pause_read_bad_bytes_without_failing(
+    redis_url: str, connection: redis.Redis
+) -> None:
+    queue = Queue("mail", connection=connection)
+    job = queue.enqueue(fixtures.say_hello)
+    connection.sadd(queue.keys.paused_queues, b"\xff\xfe", "mail")
+    connection.hset(queue.keys.job(job.id), "func", b"\xc3\x28")
+    busy = SimpleWorker([queue], connection=connection, name="w1")
+    busy.register_birth()
+    busy.current_job = Job.fetch(job.id, connection=connection)
+    busy.state = "busy"
+    busy.heartbeat()
+    result = CliRunner().invoke(main, ["info", "-u", redis_url])
+    assert result.exit_code == 0, result.output
+    assert "paused: mail\n" in result.output and f"w1 busy on mail job {job.id} " in result.output
+    result = CliRunner().invoke(main, ["pause", "mail", "-u", redis_url])
+    assert result.exit_code == 0, result.output
+
+
+def test_info_reads_keys_of_the_wrong_type(
+    redis_url: str, connection: redis.Redis
+) -> None:
+    queue = Queue("mail", connection=connection)
+    queue.enqueue(fixtures.say_hello)
+    connection.set(queue.keys.paused_queues, "not a set")
+    connection.set(queue.keys.registry("scheduled", "mail"), "not a sorted set")
+    connection.set(queue.keys.registry("failed", "mail"), "not a sorted set")
+    result = CliRunner().invoke(main, ["info", "-u", redis_url])
+    assert result.exit_code == 0, result.output
+    assert "mail" in result.output

@@ -56,11 +56,13 @@ def _worker_field(field: str, value: bytes) -> Callable[[redis.Redis, Queue], st
     return corrupt
 
 
-def _job_field(field: str, value: bytes) -> Callable[[redis.Redis, Queue], str]:
+def _job_field(
+    field: str, value: bytes, on_job_page: bool = False
+) -> Callable[[redis.Redis, Queue], str]:
     def corrupt(connection: redis.Redis, queue: Queue) -> str:
         job = queue.enqueue(fixtures.add, 1, 2)
         connection.hset(KEYS.job(job.id), field, value)
-        return "/queues/default"
+        return f"/jobs/{job.id}" if on_job_page else "/queues/default"
 
     return corrupt
 
@@ -78,7 +80,7 @@ def _wrong_type_job(connection: redis.Redis, queue: Queue) -> str:
     job = queue.enqueue(fixtures.add, 1, 2)
     connection.delete(KEYS.job(job.id))
     connection.set(KEYS.job(job.id), "not a hash")
-    return "/queues/default"
+    return f"/jobs/{job.id}"
 
 
 def _bad_id_in_queue(connection: redis.Redis, queue: Queue) -> str:
@@ -148,7 +150,9 @@ CASES = {
     "job func bytes": _job_field("func", b"\xff\xfe.f"),
     "job data": _job_field("data", b"\x80\x05garbage"),
     "job meta": _job_field("meta", b"{not json"),
-    "job timeout": _job_field("timeout", b"forever"),
+    "job timeout": _job_field("timeout", b"forever", on_job_page=True),
+    "job retries": _job_field("retries_left", b"some", on_job_page=True),
+    "job dependencies": _job_field("dependency_ids", b"\xff", on_job_page=True),
     "job origin bytes": _job_field("origin", b"\xc3\x28"),
     "failed traceback bytes": _failed_field("exc", b"\xff\xfe Error: x"),
     "failed ended": _failed_field("ended_ms", b"-"),
@@ -170,13 +174,15 @@ def test_every_route_answers_and_the_item_shows_broken(
     redis_url: str, connection: redis.Redis, queue: Queue, case: str
 ) -> None:
     page = CASES[case](connection, queue)
+    # Corrupt counters count as 0 (a chart cannot show "broken" for a bar); the rest say so.
+    must_say_broken = case != "counters"
     client: FlaskClient = make_app(redis_url).test_client()
     for url in ROUTES:
         response = client.get(url)
         assert response.status_code in (200, 404), (case, url, response.data[:300])
         assert response.status_code == 200 or url.startswith(("/queues/", "/api/queues/"))
     html = client.get(page).data.decode()
-    assert "broken" in html or "unknown" in html or "?" in html, (case, page)
+    assert "broken" in html or not must_say_broken, (case, page)
 
 
 def test_a_broken_job_page_names_its_broken_fields(
@@ -190,7 +196,7 @@ def test_a_broken_job_page_names_its_broken_fields(
     detail = client.get(f"/api/jobs/{job.id}").get_json()
     assert detail["status"] == "broken"
     assert any(p.startswith("status:") for p in detail["problems"])
-    assert any(p.startswith("enqueued_at:") for p in detail["problems"])
+    assert any(p.startswith("enqueued") for p in detail["problems"])
     assert detail["args"] is None and detail["call_error"]
     html = client.get(f"/jobs/{job.id}").data.decode()
     assert "Parts of this job's record are broken" in html

@@ -8,6 +8,7 @@ import json
 import os
 import pickle
 import random
+import re
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -375,3 +376,21 @@ def test_actions_still_post_only(client: FlaskClient, queue: Queue) -> None:
     job = queue.enqueue(fixtures.add, 1, 2)
     assert client.get(f"/api/jobs/{job.id}/stop").status_code == 405
     assert post(client, f"/api/jobs/{job.id}/stop").status_code == 409
+
+
+def test_plain_forms_come_back_to_their_page_under_a_script_name(
+    client: FlaskClient, queue: Queue
+) -> None:
+    queue.enqueue(fixtures.add, 1, 2)
+    base = "http://localhost/mount/"
+    html = client.get("/queues/default", base_url=base).data.decode()
+    back = re.search(r'name="next" value="([^"]+)"', html)
+    assert back is not None and back.group(1).startswith("/mount/queues/default")
+    token = client.get_cookie(CSRF_COOKIE, path="/mount/")
+    assert token is not None
+    response = client.post(
+        "/api/queues/default/pause",
+        base_url=base,
+        data={"csrf_token": token.value, "next": back.group(1).replace("&amp;", "&")},
+    )
+    assert response.status_code == 303 and response.headers["Location"].startswith("/mount/")

@@ -17,6 +17,7 @@ from typing import Any
 import click
 import redis
 
+from .. import store
 from ..config import Settings, load_settings
 from ..connection import redis_url_from_env
 from ..exceptions import MinirqError
@@ -25,7 +26,6 @@ from ..queue import Queue
 from ..redact import redact_url
 from ..serializers import Serializer
 from ..suspension import paused_queue_names
-from ..utils import decode
 from ..worker import BaseWorker
 from .options import add_to_path
 
@@ -123,7 +123,7 @@ class CliContext:
     def known_queue_names(self) -> set[str]:
         """Queues with jobs or registries, queues a worker listens on, and paused ones."""
         connection = self.connection
-        names = {decode(n) or "" for n in connection.smembers(self.keys.queues)}
+        names = set(store.jobs.queue_names(connection, self.keys))
         names |= paused_queue_names(connection, self.prefix)
         for worker in BaseWorker.all(connection=connection, prefix=self.prefix):
             names.update(worker.queue_names)

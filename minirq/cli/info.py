@@ -8,12 +8,12 @@ import time
 import click
 import redis
 
-from .. import suspension
+from .. import store, suspension
 from ..keys import REGISTRY_KINDS, Keys
 from ..queue import Queue
 from ..registry import REGISTRY_CLASSES
 from ..stats import scheduler_status
-from ..utils import decode
+from ..store.record import text_or_none
 from ..worker import BaseWorker
 from .context import CliContext, pass_cli
 from .options import connection_options
@@ -141,13 +141,12 @@ def _queue_lines(selected: list[Queue]) -> list[str]:
 
 def _worker_lines(connection: redis.Redis, keys: Keys) -> list[str]:
     workers = BaseWorker.all(connection=connection, prefix=keys.prefix)
-    with connection.pipeline(transaction=False) as pipe:
-        for w in workers:
-            pipe.hget(keys.job(w.current_job_id or ""), "func")
-        funcs = pipe.execute()
     lines = [f"{len(workers)} worker(s)"]
-    for w, func in zip(workers, funcs, strict=True):
-        job = f" job {w.current_job_id} {decode(func) or ''}".rstrip() if w.current_job_id else ""
+    for w in workers:
+        job = ""
+        if w.current_job_id:
+            func = text_or_none(store.jobs.load_field(connection, keys, w.current_job_id, "func"))
+            job = f" job {w.current_job_id} {func or ''}".rstrip()
         lines.append(
             f"  {w.name} {w.state} on {','.join(w.queue_names)}{job} "
             f"({w.successful_job_count} ok, {w.failed_job_count} failed)"

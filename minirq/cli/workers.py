@@ -148,9 +148,9 @@ def worker_kwargs(settings: Settings, options: Mapping[str, Any]) -> dict[str, A
         "max_result_bytes": options["max_result_bytes"],
         "exception_handlers": options["exception_handlers"],
         "serializer": resolve_serializer(options["serializer"]),
+        # Empty means no limit, as the setting's default.
+        "allowed_modules": list(settings.allow_modules) or None,
     }
-    if settings.allow_modules:
-        kwargs["allowed_modules"] = list(settings.allow_modules)
     if options["pool_size"] is not None:
         kwargs.update(
             size=options["pool_size"],
