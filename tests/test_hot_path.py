@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import redis
 
-from minirq import JobStatus, Queue, WorkerPool, store
+from minirq import JobStatus, Queue, SimpleWorker, WorkerPool, store
 from minirq.job_operations import new_token
 from minirq.keys import Keys
 from minirq.options import JobOptions
@@ -163,3 +163,17 @@ def test_a_client_with_another_encoding_sends_text_as_its_commands_do(
     client.set(key, "é")
     assert store.runner_for(client).run(calls.unlock(KEYS, lock_key=key, token="é")) is True
     client.close()
+
+
+def test_a_finished_job_keeps_its_tokens_in_few_bytes(connection: redis.Redis) -> None:
+    queue = Queue(connection=connection)
+    jobs = [queue.enqueue(fixtures.add, i, 1) for i in range(20)]
+    SimpleWorker([queue], connection=connection).work(burst=True)
+    tokens = set()
+    for job in jobs:
+        stored = connection.hgetall(job.key)
+        assert stored[b"status"] == b"finished"
+        # Two tokens in every job hash: each byte of them is paid by every job kept.
+        assert len(stored[b"op"]) + len(stored[b"run"]) <= 16
+        tokens |= {stored[b"op"], stored[b"run"]}
+    assert len(tokens) == 2 * len(jobs)
