@@ -14,12 +14,19 @@ from __future__ import annotations
 import io
 import json
 import pickle
+import pickletools
 from typing import Any
 
 # The first byte of a pickle of protocol 2 or later (the PROTO opcode).
 _PICKLE_PROTO = 0x80
 # Placeholder classes keep at most this much of a pickled name.
 _NAME_LIMIT = 200
+# Opcodes whose argument the C unpickler trusts for an allocation: a memo index (the memo
+# grows to it) or a frame length. A real pickle never names more than its own length.
+_SIZED_OPCODES = frozenset({"PUT", "BINPUT", "LONG_BINPUT", "FRAME"})
+# Out-of-band buffers and bytearrays: never in a job's stored value, and malformed ones
+# trip CPython's unpickler into errors it reports outside the caller.
+_REFUSED_OPCODES = frozenset({"NEXT_BUFFER", "READONLY_BUFFER", "BYTEARRAY8"})
 
 
 class Opaque:
@@ -97,9 +104,23 @@ def loads_for_display(data: bytes | None) -> Any:
 
 def _unpickle(data: bytes) -> Any:
     try:
+        _check_opcodes(data)
         return _NoGlobalsUnpickler(io.BytesIO(data)).load()
     except Exception as exc:
         return Undecodable(len(data), f"not a readable pickle or JSON ({type(exc).__name__})")
+
+
+def _check_opcodes(data: bytes) -> None:
+    """Refuse, before unpickling, a pickle that would make the unpickler allocate far more
+    than its own size (a corrupt memo index asks for gigabytes) or use buffers.
+
+    ``pickletools.genops`` only parses: it builds no objects and reads at most ``data``.
+    """
+    for opcode, arg, _ in pickletools.genops(data):
+        if opcode.name in _REFUSED_OPCODES:
+            raise pickle.UnpicklingError(f"{opcode.name} is not shown")
+        if opcode.name in _SIZED_OPCODES and isinstance(arg, int) and arg > len(data):
+            raise pickle.UnpicklingError(f"{opcode.name} {arg} exceeds the pickle's size")
 
 
 class DisplaySerializer:

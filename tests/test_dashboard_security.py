@@ -10,6 +10,7 @@ import pickle
 import random
 import re
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -394,3 +395,28 @@ def test_plain_forms_come_back_to_their_page_under_a_script_name(
         data={"csrf_token": token.value, "next": back.group(1).replace("&amp;", "&")},
     )
     assert response.status_code == 303 and response.headers["Location"].startswith("/mount/")
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"\x80\x04]r\xff\xff\xff\x7f.",  # LONG_BINPUT: a memo index of 2**31 - 1
+        b"\x80\x04\x95\xff\xff\xff\xff\xff\xff\x00\x00N.",  # FRAME of 2**56 bytes
+        b"\x80\x05\x96\x02\x00\x00\x00\x00\x00\x00\x00xy.",  # BYTEARRAY8
+    ],
+)
+def test_display_decoder_refuses_pickles_that_ask_for_more_than_they_hold(data: bytes) -> None:
+    """A corrupt length or memo index must not make the web process allocate gigabytes;
+    the child's address space is capped so that a regression fails instead of swapping."""
+    code = (
+        "import resource, sys\n"
+        "resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))\n"
+        "from minirq.display_values import loads_for_display\n"
+        f"print(repr(loads_for_display({data!r})))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=30
+    )
+    assert result.returncode == 0, result.stderr
+    assert "not a readable pickle" in result.stdout
+    assert "MemoryError" not in result.stdout and result.stderr == ""
