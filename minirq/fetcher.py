@@ -70,13 +70,16 @@ class FetcherMixin:
         )
 
     def _fetch_call_for(self, queues: list[Queue]) -> Call[calls.Fetched]:
-        """The fetch call for ``queues``, under the token of the fetch under way."""
+        """The fetch call for ``queues``, under the token of the fetch under way: a token
+        left by a fetch that got no answer may have leased a job, so it is sent as a
+        resend, which looks for that job first."""
+        first = self._fetch_token is None
         if self._fetch_token is None:
             self._fetch_token = new_token()
         # What the worker's record shows if the queues are empty: the fetch writes it in
         # the same step, so that the record never lags behind the work.
         running = self.running_jobs()
-        return calls.fetch(
+        call = calls.fetch(
             self.keys,
             queues=[q.name for q in queues],
             lease_ms=int(self.lease_s * 1000),
@@ -85,6 +88,7 @@ class FetcherMixin:
             state_if_empty=WorkerState.BUSY if running else WorkerState.IDLE,
             job_if_empty=running[0].id if running else "",
         )
+        return call if first else call.resent()
 
     def _job_from_reply(self, reply: calls.Fetched, queues: list[Queue]) -> Fetched | None:
         """The job a fetch call took from ``queues``, if any."""

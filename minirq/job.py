@@ -79,7 +79,8 @@ class Job(JobOperationsMixin, JobAttributesMixin):
         # Names this enqueue (or this cancel, requeue): a second run of the same call
         # after a lost reply is recognised by it.
         self.op_token = new_token()
-        # Whether a caller chose the id (it may name an older job's hash) or it was drawn.
+        # Whether the id may name a hash: a caller chose it, or this job was already sent
+        # once (see Queue.enqueue_job); a drawn id never sent cannot.
         self.id_chosen = True
 
     def __repr__(self) -> str:

@@ -4,6 +4,7 @@ operations (requeue, cancel, delete) that are each one store step; part of
 
 from __future__ import annotations
 
+import base64
 import os
 from typing import TYPE_CHECKING, Any, Self
 
@@ -22,8 +23,11 @@ if TYPE_CHECKING:
 
 
 def new_token() -> str:
-    """A token naming one operation or one run (64 random bits: short in every hash)."""
-    return os.urandom(8).hex()
+    """A token naming one operation or one run of one job: 48 random bits, as 8
+    URL-safe characters. A token is only ever compared with another of the same job, so
+    this is plenty; every job hash keeps two, and 16 hex characters each pushed a
+    finished job's hash into a larger allocation."""
+    return base64.urlsafe_b64encode(os.urandom(6)).decode()
 
 
 class JobOperationsMixin:

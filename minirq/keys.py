@@ -80,11 +80,6 @@ class Keys:
         """``<epoch ms>:<holder>`` of the active scheduler's latest pass."""
         return f"{self.prefix}:scheduler:lastpass"
 
-    def fetch_receipt(self, run_token: str) -> str:
-        """What one fetch took, kept for a lease's length so that a fetch sent again
-        after a lost reply answers the same job (see scripts/fetch.lua)."""
-        return f"{self.prefix}:receipt:{run_token}"
-
     @property
     def reaper_lock(self) -> str:
         return f"{self.prefix}:lock:reaper"

@@ -369,6 +369,7 @@ class Queue:
             id_chosen=job.id_chosen,
             fields=job.fields,
         )
+        job.id_chosen = True  # from this send on, the id may name this job's own hash
         reply = store.runner_for(self.connection).run(call)
         if reply.refused:
             raise duplicate_error([job.id], [reply])
@@ -381,7 +382,9 @@ class Queue:
         """
         if not self.is_async:
             return self.run_sync(job)
-        reply = store.runner_for(self.connection).run(self._enqueue_call(job, at_front))
+        call = self._enqueue_call(job, at_front)
+        job.id_chosen = True  # from this send on, the id may name this job's own hash
+        reply = store.runner_for(self.connection).run(call)
         if reply.refused:
             raise duplicate_error([job.id], [reply])
         _apply_reply(job, reply)

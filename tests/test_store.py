@@ -171,6 +171,7 @@ def test_each_wrapper_passes_exactly_what_its_script_declares(script: str) -> No
         pairs = len(FIELDS_SAMPLE) if spec["ARGV"]["pairs"] else 0
         assert len(call.keys) == expected_count(spec["KEYS"], items, 0), script
         assert len(call.args) == expected_count(spec["ARGV"], items, pairs), script
+        assert len(call.resent().args) == len(call.args), script
 
 
 def test_the_header_reader_sees_a_missing_argument() -> None:
@@ -215,6 +216,11 @@ def test_decoding_never_raises_on_any_bytes() -> None:
         ("func", b"\xc3\x28", "not UTF-8"),
         ("instance", b"yes", "not 0 or 1"),
         ("orphaned", b"1e400", "not a whole number"),
+        # Digits that str.isdigit accepts and int() refuses; signs int() refuses.
+        ("timeout", "²".encode(), "not a whole number"),
+        ("retries_left", "١٢".encode(), "not a whole number"),
+        ("ttl", b"--5", "not a whole number"),
+        ("started_ms", b"-", "not a whole number"),
     ],
 )
 def test_a_bad_field_is_named_on_the_record(field: str, value: bytes, problem: str) -> None:
@@ -222,6 +228,13 @@ def test_a_bad_field_is_named_on_the_record(field: str, value: bytes, problem: s
     assert problem in record.problems[field]
     reason = record.runnable_problem()
     assert reason is not None and repr(field) in reason
+
+
+@pytest.mark.parametrize("name", [b"timeout", "timeout"])
+def test_numbers_decode_from_bytes_and_text_names(name: bytes | str) -> None:
+    record = decode_record({name: b"-30", b"ttl": b" 12 ", "result_ttl": "7"})
+    assert (record.timeout_s, record.ttl_s, record.result_ttl_s) == (-30, 12, 7)
+    assert record.problems == {}
 
 
 def test_a_field_name_that_is_not_text_is_a_problem() -> None:

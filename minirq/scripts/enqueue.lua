@@ -21,7 +21,8 @@
 -- ARGV[5] operation token of this enqueue (a second run of the same call is recognised)
 -- ARGV[6] "1" if failed or stopped parents count as done (allow_failure), else "0"
 -- ARGV[7] key prefix, to reach the registry of a replaced job (see lib_replace.lua)
--- ARGV[8] "1" if the caller chose the id (it may name an older job), else "0"
+-- ARGV[8] "1" if the id may name a hash (the caller chose it, or this is a
+--         resend after a lost reply), else "0"
 -- ARGV[9] number of parents n
 -- ARGV[10..9+n] parent ids, in the order of their KEYS
 -- ARGV[10+n..] field, value pairs of the job hash, status "queued" among them

@@ -11,7 +11,6 @@
 -- KEYS[5] scheduled registry of the job's queue
 -- KEYS[6] wake channel of the queue
 -- KEYS[7] the schedulers' wake channel
--- KEYS[8] the receipt of the fetch that started this run (no longer needed once recorded)
 -- ARGV[1] job id
 -- ARGV[2] run token, or ""
 -- ARGV[3] traceback text
@@ -32,16 +31,17 @@ if ttl == nil or (retry ~= '' and retry ~= 'now' and delay == nil) or
     whole(ARGV[6]) == nil then
   return redis.error_reply('ERR minirq: bad failure ttl, retry or retries left')
 end
-if ARGV[2] ~= '' and redis.call('HGET', KEYS[1], 'run') ~= ARGV[2] then
+local job = redis.call('HMGET', KEYS[1], 'run', 'has_dependents')
+if ARGV[2] ~= '' and job[1] ~= ARGV[2] then
   return 0
 end
 if redis.call('ZREM', KEYS[2], ARGV[1]) == 0 and ARGV[2] ~= '' then
   return 2
 end
-if redis.call('EXISTS', KEYS[1]) == 0 then
+-- A matching run token shows the hash exists; without one it must be looked at.
+if ARGV[2] == '' and redis.call('EXISTS', KEYS[1]) == 0 then
   return 0
 end
-redis.call('DEL', KEYS[8])
 local now = redis_now_ms()
 if retry == '' then
   redis.call('HSET', KEYS[1], 'status', ARGV[7], 'ended_ms', now, 'exc', ARGV[3])
@@ -52,7 +52,7 @@ if retry == '' then
     redis.call('PERSIST', KEYS[1])
     redis.call('ZADD', KEYS[3], '+inf', ARGV[1])
   end
-  if redis.call('HGET', KEYS[1], 'has_dependents') == '1' then
+  if job[2] == '1' then
     release_dependents(ARGV[8], ARGV[1], now, false)
   end
 elseif retry == 'now' then

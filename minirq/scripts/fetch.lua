@@ -3,21 +3,24 @@
 -- dies at any instant leaves the id either in its queue or under a lease the reaper
 -- will recover, never only in the worker's memory. The lease deadline is on Redis's
 -- clock. The run token names this run: finish, fail and heartbeats must present it.
--- A receipt (KEYS[1]) remembers what this call took, so that a second run of the same
--- call (its reply was lost) answers the same job instead of leasing another one.
+-- The job hash is this call's receipt: a resend of the same call after a lost reply
+-- (flagged by the last argument) looks in the started registries for the job holding
+-- this run token and answers it instead of leasing another one. Only a resend looks
+-- (the registries hold the running jobs of these queues): a first send writes nothing
+-- but the lease and the job's new state.
 --
--- KEYS[1] the receipt of this fetch
+-- KEYS[1] the worker's record (its state and job are set here, in the same step, so that
+--         the record is true at every instant; left alone if the record does not exist)
 -- KEYS[2i] queue list of the i-th queue, in priority order
 -- KEYS[2i+1] started registry of the i-th queue
 -- ARGV[1] lease length, milliseconds
 -- ARGV[2] worker name
 -- ARGV[3] run token (new for each fetch)
 -- ARGV[4] job key prefix (the id is appended; on Cluster the prefix needs a hash tag)
--- ARGV[5] the worker's record (its state and job are set here, in the same step, so that
---         the record is true at every instant; left alone if the record does not exist)
--- ARGV[6] the state the record shows if nothing is taken (a pool whose other horses
+-- ARGV[5] the state the record shows if nothing is taken (a pool whose other horses
 --         still run stays busy)
--- ARGV[7] the job the record shows if nothing is taken
+-- ARGV[6] the job the record shows if nothing is taken
+-- ARGV[7] "1" when this call is sent again after a lost reply, else "0"
 --
 -- Returns {queue index (1-based, 0 if nothing was taken), job id, job fields as a flat
 -- list, ids dropped (hash gone, or not an id minirq writes), keys that are not of the
@@ -29,19 +32,23 @@ if lease_ms == nil then
 end
 local dropped, broken = {}, {}
 local function show_worker(state, job)
-  if redis.call('TYPE', ARGV[5]).ok == 'hash' then
-    redis.call('HSET', ARGV[5], 'state', state, 'job', job)
+  if redis.call('TYPE', KEYS[1]).ok == 'hash' then
+    redis.call('HSET', KEYS[1], 'state', state, 'job', job)
   end
 end
-local receipt = redis.call('GET', KEYS[1])
-if receipt then
-  local index, id = string.match(receipt, '^(%d+):(.*)$')
-  local job_key = ARGV[4] .. id
-  if redis.call('HGET', job_key, 'run') == ARGV[3] and
-      redis.call('HGET', job_key, 'status') == 'started' then
-    return {tonumber(index), id, redis.call('HGETALL', job_key), dropped, broken}
+if ARGV[7] == '1' then
+  for i = 3, #KEYS, 2 do
+    local ids = redis.pcall('ZRANGE', KEYS[i], 0, -1)
+    if not ids.err then
+      for _, id in ipairs(ids) do
+        local job_key = ARGV[4] .. id
+        local run = redis.pcall('HMGET', job_key, 'run', 'status')
+        if not run.err and run[1] == ARGV[3] and run[2] == 'started' then
+          return {(i - 1) / 2, id, redis.call('HGETALL', job_key), dropped, broken}
+        end
+      end
+    end
   end
-  return {0, '', {}, dropped, broken}
 end
 local now = redis_now_ms()
 for i = 2, #KEYS, 2 do
@@ -96,11 +103,10 @@ for i = 2, #KEYS, 2 do
       if has_ttl then
         redis.call('PERSIST', job_key)
       end
-      redis.call('SET', KEYS[1], (i / 2) .. ':' .. id, 'PX', lease_ms)
       show_worker('busy', id)
       return {i / 2, id, fields, dropped, broken}
     end
   end
 end
-show_worker(ARGV[6], ARGV[7])
+show_worker(ARGV[5], ARGV[6])
 return {0, '', {}, dropped, broken}

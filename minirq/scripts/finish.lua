@@ -6,7 +6,6 @@
 -- KEYS[1] job hash
 -- KEYS[2] started registry of the job's queue
 -- KEYS[3] finished registry of the job's queue
--- KEYS[4] the receipt of the fetch that started this run (no longer needed once recorded)
 -- ARGV[1] job id
 -- ARGV[2] run token
 -- ARGV[3] result ttl in seconds: -1 keeps the job, 0 deletes it at once
@@ -20,7 +19,8 @@ local ttl = whole(ARGV[3])
 if ttl == nil then
   return redis.error_reply('ERR minirq: bad result ttl')
 end
-local run = redis.call('HGET', KEYS[1], 'run')
+local job = redis.call('HMGET', KEYS[1], 'run', 'has_dependents')
+local run = job[1]
 if not run then
   return -1
 end
@@ -30,9 +30,8 @@ end
 if redis.call('ZREM', KEYS[2], ARGV[1]) == 0 then
   return 2
 end
-redis.call('DEL', KEYS[4])
 local now = redis_now_ms()
-if redis.call('HGET', KEYS[1], 'has_dependents') == '1' then
+if job[2] == '1' then
   release_dependents(ARGV[5], ARGV[1], now, true)
 end
 if ttl == 0 then

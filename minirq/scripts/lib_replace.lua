@@ -5,8 +5,9 @@
 -- and whose id leaves its registry here; the second value is then true). Returns the
 -- reply the caller must give without writing anything: {0, status, queue} while a live
 -- job has the id, or the reply of the first run when this same operation (token op)
--- already ran and only its reply was lost. chosen is "1" for an id the caller chose
--- (a generated id cannot name an older hash, so it is not looked for).
+-- already ran and only its reply was lost. chosen is "1" for an id that may name a hash:
+-- one the caller chose, or any id when the call is sent again after a lost reply. A
+-- generated id on a first send cannot name a hash, so it is not looked for.
 -- The old registry is known only from data (the old job's queue): its key is built as
 -- <prefix>:<kind>:<queue>, exactly as minirq/keys.py spells it (one slot per prefix on
 -- Redis Cluster: use a hash-tag prefix).
@@ -17,10 +18,13 @@ local LIVE = {queued = true, scheduled = true, deferred = true, started = true}
 local ALL_REGISTRIES = {'started', 'finished', 'failed', 'scheduled', 'deferred', 'canceled'}
 
 local function replace_ended(job_key, prefix, id, op, chosen)
+  if chosen ~= '1' then
+    return nil, false
+  end
   local old = redis.call('HMGET', job_key, 'status', 'origin', 'op')
   if not (old[1] or old[2] or old[3]) then
     -- No hash, or one minirq did not write: nothing of it may mix with the new job.
-    if chosen == '1' and redis.call('DEL', job_key) == 1 then
+    if redis.call('DEL', job_key) == 1 then
       return nil, true
     end
     return nil, false

@@ -8,7 +8,6 @@
 -- KEYS[4] scheduled registry of the job's queue
 -- KEYS[5] wake channel of the queue
 -- KEYS[6] the schedulers' wake channel
--- KEYS[7] the receipt of the fetch that started this run (no longer needed once recorded)
 -- ARGV[1] job id
 -- ARGV[2] run token (only the run that holds the lease may record)
 -- ARGV[3] the serialized result of this run
@@ -26,7 +25,6 @@ end
 if redis.call('ZREM', KEYS[2], ARGV[1]) == 0 then
   return 2
 end
-redis.call('DEL', KEYS[7])
 local now = redis_now_ms()
 redis.call('HSET', KEYS[1], 'ended_ms', now, 'result', ARGV[3], 'repeats_left', ARGV[5])
 if ARGV[4] == 'now' then

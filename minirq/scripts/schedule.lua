@@ -13,7 +13,8 @@
 -- ARGV[5] seconds the job may wait once due before it expires, "0" for no limit
 -- ARGV[6] operation token of this call
 -- ARGV[7] key prefix, to reach the registry of a replaced job (see lib_replace.lua)
--- ARGV[8] "1" if the caller chose the id (it may name an older job), else "0"
+-- ARGV[8] "1" if the id may name a hash (the caller chose it, or this is a
+--         resend after a lost reply), else "0"
 -- ARGV[9..] field, value pairs of the job hash
 --
 -- Returns {1, "", due} when scheduled, {0, status, queue} when refused because a live

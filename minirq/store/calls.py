@@ -43,6 +43,16 @@ class EnqueueReply:
         return self.code == 0
 
 
+def _may_name_a_hash(args: list[Any], index: int) -> list[Any] | None:
+    """The arguments of a resend: a hash of a generated id is then looked for, since
+    the first send may have written it."""
+    if args[index] == "1":
+        return None
+    resend = list(args)
+    resend[index] = "1"
+    return resend
+
+
 def _enqueue_reply(reply: Any) -> EnqueueReply:
     code = int(reply[0])
     status = text_or_none(reply[1]) or "" if len(reply) > 1 else ""
@@ -86,7 +96,7 @@ def enqueue(
         *parent_ids,
         *flat(fields),
     ]
-    return Call("enqueue", script_keys, args, _enqueue_reply)
+    return Call("enqueue", script_keys, args, _enqueue_reply, _may_name_a_hash(args, 7))
 
 
 def schedule(
@@ -118,7 +128,7 @@ def schedule(
         _flag(id_chosen),
         *flat(fields),
     ]
-    return Call("schedule", script_keys, args, _enqueue_reply)
+    return Call("schedule", script_keys, args, _enqueue_reply, _may_name_a_hash(args, 7))
 
 
 @dataclass(frozen=True)
@@ -154,19 +164,18 @@ def fetch(
     state_if_empty: str = "idle",
     job_if_empty: str = "",
 ) -> Call[Fetched]:
-    script_keys = [keys.fetch_receipt(run_token)]
+    script_keys = [keys.worker(worker)]
     for name in queues:
         script_keys += [keys.queue(name), keys.registry("started", name)]
-    args = [
+    args: list[Any] = [
         lease_ms,
         worker,
         run_token,
         keys.job_prefix,
-        keys.worker(worker),
         state_if_empty,
         job_if_empty,
     ]
-    return Call("fetch", script_keys, args, _fetched)
+    return Call("fetch", script_keys, [*args, "0"], _fetched, [*args, "1"])
 
 
 def _int(reply: Any) -> int:
@@ -186,7 +195,6 @@ def finish(
         keys.job(job_id),
         keys.registry("started", queue),
         keys.registry("finished", queue),
-        keys.fetch_receipt(run_token),
     ]
     args = [job_id, run_token, _ttl(result_ttl_s), result, keys.prefix]
     return Call("finish", script_keys, args, _int)
@@ -213,7 +221,6 @@ def fail(
         keys.registry("scheduled", queue),
         keys.wake_channel(queue),
         keys.scheduler_wake,
-        keys.fetch_receipt(run_token),
     ]
     args = [
         job_id,
@@ -246,7 +253,6 @@ def repeat(
         keys.registry("scheduled", queue),
         keys.wake_channel(queue),
         keys.scheduler_wake,
-        keys.fetch_receipt(run_token),
     ]
     return Call("repeat", script_keys, [job_id, run_token, result, when, repeats_left], _int)
 

@@ -60,7 +60,6 @@ FIELDS: dict[str, tuple[str, str]] = {
     "cron_entry": ("cron_entry", TEXT),
     "cron_slot_ms": ("cron_slot_ms", TEXT),
 }
-_BY_NAME = {name: (attr, kind) for attr, (name, kind) in FIELDS.items()}
 CALLBACK_ATTRS = ("on_success", "on_failure", "on_stopped")
 
 
@@ -152,18 +151,15 @@ def int_or_none(value: bytes | str | None) -> int | None:
     if text is None:
         return None
     text = text.strip()
-    if not text or len(text) > 20 or not text.lstrip("-").isdigit():
+    digits = text[1:] if text[:1] == "-" else text
+    # isdigit alone lets through digits int() refuses ("²"): ASCII only.
+    if not digits or len(text) > 20 or not (digits.isascii() and digits.isdigit()):
         return None
     return int(text)
 
 
-def _decode_value(kind: str, value: bytes) -> tuple[Any, str | None]:
-    """The decoded value, and what is wrong with it (``None`` if nothing)."""
-    if kind == BYTES:
-        return value, None
-    text = text_or_none(value)
-    if text is None:
-        return None, "is not UTF-8 text"
+def _decode_text(kind: str, text: str) -> tuple[Any, str | None]:
+    """A value of ``kind`` from its text, and what is wrong with it (``None`` if nothing)."""
     if kind == TEXT:
         return text, None
     if kind == INT:
@@ -180,14 +176,37 @@ def _decode_value(kind: str, value: bytes) -> tuple[Any, str | None]:
     return tuple(i for i in text.split(",") if i), None
 
 
-def decode_record(raw: Mapping[Any, Any]) -> JobRecord:
-    """A :class:`JobRecord` from a job hash as ``HGETALL`` returns it. Never raises."""
-    values: dict[str, Any] = {}
-    extra: dict[str, bytes] = {}
-    problems: dict[str, str] = {}
-    present = set()
-    for raw_name, raw_value in raw.items():
-        name = text_or_none(raw_name)
+def _decode_value(kind: str, value: bytes) -> tuple[Any, str | None]:
+    """The decoded value, and what is wrong with it (``None`` if nothing)."""
+    if kind == BYTES:
+        return value, None
+    text = text_or_none(value)
+    if text is None:
+        return None, "is not UTF-8 text"
+    return _decode_text(kind, text)
+
+
+# Known field names as HGETALL returns them (and as text): name, attribute, kind.
+_BY_RAW: dict[Any, tuple[str, str, str]] = {
+    **{name.encode(): (name, attr, kind) for attr, (name, kind) in FIELDS.items()},
+    **{name: (name, attr, kind) for attr, (name, kind) in FIELDS.items()},
+}
+
+
+class _Decoding:
+    """What :func:`decode_record` has found so far."""
+
+    __slots__ = ("extra", "present", "problems", "values")
+
+    def __init__(self) -> None:
+        self.values: dict[str, Any] = {}
+        self.extra: dict[str, bytes] = {}
+        self.problems: dict[str, str] = {}
+        self.present: set[str] = set()
+
+    def add_any(self, raw_name: Any, raw_value: Any) -> None:
+        """One field of any types (a name or value that may not be bytes at all)."""
+        name = text_or_none(raw_name) if isinstance(raw_name, (bytes, str)) else None
         value = raw_value
         if isinstance(value, str):
             value = value.encode()
@@ -196,23 +215,59 @@ def decode_record(raw: Mapping[Any, Any]) -> JobRecord:
             value = str(value).encode()
         if name is None:
             shown = repr(raw_name)[:40]
-            problems[shown] = "has a name that is not UTF-8 text"
-            continue
+            self.problems[shown] = "has a name that is not UTF-8 text"
+            return
         if not isinstance(value, bytes):
-            problems[name] = f"holds a {type(value).__name__}, not bytes"
-            continue
-        present.add(name)
-        known = _BY_NAME.get(name)
+            self.problems[name] = f"holds a {type(value).__name__}, not bytes"
+            return
+        self.present.add(name)
+        known = _BY_RAW.get(name)
         if known is None:
-            extra[name] = value
-            continue
-        attr, kind = known
+            self.extra[name] = value
+            return
+        _, attr, kind = known
         decoded, problem = _decode_value(kind, value)
         if problem is not None:
-            problems[name] = problem
+            self.problems[name] = problem
+        else:
+            self.values[attr] = decoded
+
+
+def decode_record(raw: Mapping[Any, Any]) -> JobRecord:
+    """A :class:`JobRecord` from a job hash as ``HGETALL`` returns it. Never raises."""
+    found = _Decoding()
+    values, present = found.values, found.present
+    # This runs for every job a worker takes: known names with bytes values (nearly all
+    # fields) are decoded inline; anything else takes the general path.
+    for raw_name, raw_value in raw.items():
+        known = _BY_RAW.get(raw_name) if isinstance(raw_name, (bytes, str)) else None
+        if known is None or type(raw_value) is not bytes:
+            found.add_any(raw_name, raw_value)
+            continue
+        name, attr, kind = known
+        present.add(name)
+        if kind == BYTES:
+            values[attr] = raw_value
+            continue
+        try:
+            text = raw_value.decode()
+        except UnicodeDecodeError:
+            found.problems[name] = "is not UTF-8 text"
+            continue
+        if kind == TEXT:
+            values[attr] = text
+            continue
+        if kind == INT and len(text) <= 20 and text.isascii() and text.isdigit():
+            values[attr] = int(text)
+            continue
+        decoded, problem = _decode_text(kind, text)
+        if problem is not None:
+            found.problems[name] = problem
         else:
             values[attr] = decoded
-    return JobRecord(**values, extra=extra, problems=problems, present=frozenset(present))
+    return JobRecord(
+        **values, extra=found.extra, problems=found.problems, present=frozenset(present)
+    )
 
 
 def _encode_value(kind: str, value: Any) -> bytes:

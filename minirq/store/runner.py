@@ -24,6 +24,11 @@ from typing import Any, Generic, TypeVar
 
 import redis
 from redis.exceptions import NoScriptError
+from redis.utils import HIREDIS_AVAILABLE
+
+_hiredis_pack: Callable[[tuple[Any, ...]], bytes] | None = None
+if HIREDIS_AVAILABLE:  # redis-py packs with it too (text as UTF-8, whatever the encoding)
+    from hiredis import pack_command as _hiredis_pack
 
 T = TypeVar("T")
 
@@ -59,12 +64,24 @@ def _identity(reply: Any) -> Any:
 
 @dataclass(frozen=True)
 class Call(Generic[T]):
-    """One script call, ready to send; ``parse`` turns the raw reply into its answer."""
+    """One script call, ready to send; ``parse`` turns the raw reply into its answer.
+
+    ``resend_args``, when given, are the arguments of the same call sent again after a
+    lost reply: they tell the script to look for the trace of a first run that it need
+    not look for on a first send (that look costs commands on every call).
+    """
 
     script: str
     keys: list[str]
     args: list[Any]
     parse: Callable[[Any], T] = _identity
+    resend_args: list[Any] | None = None
+
+    def resent(self) -> Call[T]:
+        """This call as sent again after a lost reply."""
+        if self.resend_args is None:
+            return self
+        return Call(self.script, self.keys, self.resend_args, self.parse)
 
 
 class Runner:
@@ -80,6 +97,9 @@ class Runner:
             and getattr(connection.connection_pool, "cache", None) is None
             and getattr(connection, "connection", None) is None
         )
+        # hiredis packs a command in a quarter of redis-py's time (which calls it too,
+        # after a pass of its own over the arguments).
+        self._pack = _hiredis_pack
         self._sha: dict[str, str] = {}
         # Connections taken from the client's pool and free for the next call (see _take).
         self._idle: list[Any] = []
@@ -144,6 +164,7 @@ class Runner:
             replies = self._send(calls)
         except _LOST_REPLY:
             # The calls may have run: each script recognises its own second run.
+            calls = [call.resent() for call in calls]
             replies = self._send(calls)
         for i, reply in enumerate(replies):
             if isinstance(reply, NoScriptError):
@@ -199,12 +220,20 @@ class Runner:
         if self._slots is not None and conn.pid == os.getpid():
             self._slots.release()
 
+    def _packed(self, conn: Any, commands: list[tuple[Any, ...]]) -> Any:
+        if self._pack is not None:
+            try:
+                return [b"".join([self._pack(command) for command in commands])]
+            except TypeError:
+                pass  # an argument hiredis does not take (redis-py says which)
+        return conn.pack_commands(commands)
+
     def _send_on(self, conn: Any, calls: Sequence[Call[Any]]) -> list[Any]:
         try:
             commands = [
                 ("EVALSHA", self.sha(c.script), len(c.keys), *c.keys, *c.args) for c in calls
             ]
-            conn.send_packed_command(conn.pack_commands(commands))
+            conn.send_packed_command(self._packed(conn, commands))
             replies: list[Any] = []
             for _ in calls:
                 try:
