@@ -27,11 +27,7 @@ import redis
 
 from . import store
 from .callables import normalize_allowlist
-from .callbacks import (
-    ExceptionHandler,
-    install_exception_handlers,
-    resolve_exception_handlers,
-)
+from .callbacks import ExceptionHandler, install_exception_handlers, resolve_exception_handlers
 from .commands import CommandListener
 from .connection import resolve_connection
 from .control import ControlMixin
@@ -190,7 +186,7 @@ class BaseWorker(FetcherMixin, RunningMixin, OutageMixin, PresenceMixin, Control
                 if burst and not new and not busy:
                     break
                 if not new or busy:
-                    self._wait_for_event(watch_queues=self._may_take(taken, max_jobs))
+                    self._wait_for_event_fetching_ahead(taken, max_jobs)
         finally:
             self._put_back_fetched_ahead()
             self._commands.close()
@@ -251,13 +247,22 @@ class BaseWorker(FetcherMixin, RunningMixin, OutageMixin, PresenceMixin, Control
     def _may_take(self, taken: int, max_jobs: int | None) -> bool:
         return not self.stop_requested and (max_jobs is None or taken < max_jobs)
 
+    def _wait_for_event_fetching_ahead(self, taken: int, max_jobs: int | None) -> None:
+        """Wait; an outcome recorded meanwhile brings the next job in the same round trip."""
+        may_take = self._may_take(taken, max_jobs)
+        self._fetch_ahead = self.fetches_ahead and may_take
+        try:
+            self._wait_for_event(watch_queues=may_take)
+        finally:
+            self._fetch_ahead = False
+
     # -- the executor: how jobs run. This default runs one job at a time, to its end, in
     # _submit; the pool overrides all of it; an executor with concurrency N (asyncio)
     # would too, with capacity N, leaving the loop above as it is.
 
     #: Jobs the executor can run at once.
     capacity = 1
-    #: Whether the next fetch rides with the recording of an outcome (one job at a time).
+    #: Whether the next fetch rides with the recording of an outcome.
     fetches_ahead = True
 
     def _start_executor(self) -> None:

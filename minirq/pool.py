@@ -85,7 +85,7 @@ class WorkerPool(BaseWorker):
 
     # -- the executor the loop of BaseWorker.work drives: N horses ----------------------
 
-    fetches_ahead = False
+    fetches_ahead = True
 
     def _start_executor(self) -> None:
         self._open_wake_pipe()

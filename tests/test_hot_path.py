@@ -67,7 +67,9 @@ def test_a_fetch_and_finish_run_no_receipt_commands(connection: redis.Redis) -> 
     for name, n in _commands(connection, lambda: queue.enqueue(fixtures.add, 1, 2)).items():
         ran[name] -= n
     assert not {"get", "set", "del"} & set(ran), ran
-    assert sum(ran.values()) <= 13, ran
+    # 13, plus the worker record's TYPE (and HSET when it exists) that keep the record's
+    # state true in the same step as the lease.
+    assert sum(ran.values()) <= 15, ran
 
 
 def test_a_resent_fetch_answers_the_job_its_first_run_leased(connection: redis.Redis) -> None:
