@@ -68,6 +68,11 @@ def success_call(keys: Keys, job: Job, queue_name: str, outcome: Outcome) -> Cal
             when=when,
             repeats_left=repeats_left,
         )
+    return finish_call(keys, job, queue_name, outcome)
+
+
+def finish_call(keys: Keys, job: Job, queue_name: str, outcome: Outcome) -> Call[int]:
+    """The call that files a successful run as finished."""
     return calls.finish(
         keys,
         queue=queue_name,

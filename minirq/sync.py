@@ -1,14 +1,17 @@
-"""Running a job in the enqueuing process (``Queue(is_async=False)``), recorded through
-the same store steps as a worker's run."""
+"""Running a job in the enqueuing process (``Queue(is_async=False)``), recorded by the
+worker's recorder: the same calls, built in one place."""
 
 from __future__ import annotations
 
 import traceback
 
-from . import store
+from . import recorder, store
 from .callbacks import record_callback_error, run_failure_callback, run_success_callback
 from .job import Job, JobStatus, new_token
-from .store import calls
+from .outcome import Outcome
+
+# The retry plan of a job run in the enqueuing process: none.
+RUN_ONCE = ("", 0)
 
 
 def run_sync(job: Job, queue_name: str) -> Job:
@@ -24,34 +27,16 @@ def run_sync(job: Job, queue_name: str) -> Job:
     try:
         value = job.perform()
     except Exception as exc:
-        runner.run(
-            calls.fail(
-                job.keys,
-                queue=queue_name,
-                job_id=job.id,
-                run_token=record.run_token,
-                traceback=traceback.format_exc(),
-                failure_ttl_s=job.failure_ttl,
-                retry="",
-                retries_left=0,
-                status=JobStatus.FAILED.value,
-            )
-        )
+        failed = Outcome(False, exc_type=type(exc).__name__, traceback=traceback.format_exc())
+        # Sync mode runs a job once: no retry is planned, the failure is final.
+        runner.run(recorder.failure_call(job.keys, job, queue_name, failed, retry=RUN_ONCE))
         callback_error = run_failure_callback(job, type(exc), exc, exc.__traceback__)
         if callback_error:
             record_callback_error(job.connection, job, callback_error)
         job.refresh()
         raise
-    runner.run(
-        calls.finish(
-            job.keys,
-            queue=queue_name,
-            job_id=job.id,
-            run_token=record.run_token,
-            result_ttl_s=job.result_ttl,
-            result=job._encode(value, "the result"),
-        )
-    )
+    finished = Outcome(True, result=job._encode(value, "the result"))
+    runner.run(recorder.finish_call(job.keys, job, queue_name, finished))
     callback_error = run_success_callback(job, value)
     if callback_error:
         record_callback_error(job.connection, job, callback_error)

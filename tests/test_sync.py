@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+from typing import Any
+
 import fakeredis
 import pytest
 
-from minirq import JobStatus, Queue
+from minirq import JobStatus, Queue, recorder
 from tests import fixtures
 
 
@@ -29,3 +31,21 @@ def test_sync_mode_sets_current_job() -> None:
     queue = Queue(is_async=False, connection=fakeredis.FakeRedis())
     job = queue.enqueue(fixtures.current_job_id)
     assert job.return_value() == job.id
+
+
+def test_sync_mode_records_through_the_workers_recorder(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Sync mode builds its finish and fail steps with the same recorder a worker uses."""
+    built: list[str] = []
+    for name in ("finish_call", "failure_call"):
+        original = getattr(recorder, name)
+
+        def spy(*args: Any, _name: str = name, _original: Any = original, **kw: Any) -> Any:
+            built.append(_name)
+            return _original(*args, **kw)
+
+        monkeypatch.setattr(recorder, name, spy)
+    queue = Queue(is_async=False, connection=fakeredis.FakeRedis())
+    assert queue.enqueue(fixtures.add, 1, 2).get_status() == JobStatus.FINISHED
+    with pytest.raises(ZeroDivisionError):
+        queue.enqueue(fixtures.div_by_zero)
+    assert built == ["finish_call", "failure_call"]
