@@ -13,6 +13,7 @@ from . import store
 from .commands import SHUTDOWN, STOP_JOB
 from .defaults import IDLE_WAIT_S, PAUSE_REFRESH_S
 from .keys import Keys
+from .utils import close_quietly
 
 logger = logging.getLogger("minirq.worker")
 
@@ -117,8 +118,5 @@ class ControlMixin:
 
     def _close_pubsub(self) -> None:
         if self._pubsub is not None:
-            try:
-                self._pubsub.close()
-            except Exception:
-                logger.debug("closing the wake-up subscription failed", exc_info=True)
+            close_quietly(self._pubsub, "the wake-up subscription", logger)
             self._pubsub = None

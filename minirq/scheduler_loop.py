@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 import redis
 
-from .utils import FIRST_RECONNECT_DELAY_S, back_off
+from .utils import FIRST_RECONNECT_DELAY_S, back_off, close_quietly
 
 logger = logging.getLogger("minirq.scheduler")
 
@@ -109,10 +109,7 @@ class SchedulerLoopMixin:
 
     def _close_pubsub(self) -> None:
         if self._pubsub is not None:
-            try:
-                self._pubsub.close()
-            except Exception:
-                logger.debug("closing the wake-up subscription failed", exc_info=True)
+            close_quietly(self._pubsub, "the wake-up subscription", logger)
             self._pubsub = None
 
     def _retrying(self, func: Callable[[], _T]) -> _T:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import logging
 import re
 import time
 from collections.abc import Callable
@@ -177,3 +178,12 @@ def back_off(delay_s: float, give_up: Callable[[], bool]) -> float:
             break
         time.sleep(min(left, _BACK_OFF_STEP_S))
     return min(delay_s * 2, MAX_RECONNECT_DELAY_S)
+
+
+def close_quietly(resource: Any, what: str, logger: logging.Logger) -> None:
+    """Close ``resource`` (a pub/sub subscription, a socket) whose failure to close changes
+    nothing for the caller: it is logged at DEBUG, never raised."""
+    try:
+        resource.close()
+    except Exception:
+        logger.debug("closing %s failed", what, exc_info=True)
