@@ -37,7 +37,7 @@ from .keys import Keys
 from .scheduler_loop import RELEASED, SchedulerLoopMixin
 from .serializers import Serializer
 from .stats import record_scheduler_pass
-from .store import calls
+from .store import scheduling_calls
 from .store.cron_entries import StoredEntry, load_entry
 from .store.record import decode_record, encode_record, text_or_none
 
@@ -108,7 +108,9 @@ class Scheduler(SchedulerLoopMixin, CronRegistryMixin):
 
     def _lease_script(self, action: str, value: str) -> str | None:
         return store.runner_for(self.connection).run(
-            calls.scheduler_lease(self.keys, action=action, value=value, lease_ms=self.lease_ms)
+            scheduling_calls.scheduler_lease(
+                self.keys, action=action, value=value, lease_ms=self.lease_ms
+            )
         )
 
     def acquire_lease(self) -> bool:
@@ -176,7 +178,7 @@ class Scheduler(SchedulerLoopMixin, CronRegistryMixin):
         while pending and self._lease is not None:
             lease = self._lease
             moves = [
-                calls.move_due(
+                scheduling_calls.move_due(
                     self.keys, queue=name, lease=lease, now_ms=now_ms, batch=self.batch_size
                 )
                 for name in pending
@@ -273,7 +275,7 @@ class Scheduler(SchedulerLoopMixin, CronRegistryMixin):
             record.cron_entry = name
             record.cron_slot_ms = str(slot) if slot is not None else ""
             result = runner.run(
-                calls.cron_fire(
+                scheduling_calls.cron_fire(
                     self.keys,
                     lease=self._lease or "",
                     entry=name,

@@ -15,6 +15,7 @@ Also the scheduler's status: the active holder of the lease and its latest pass.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import threading
 import time
@@ -40,19 +41,27 @@ def _field(bound_s: float) -> str:
     return "le:+Inf" if bound_s == float("inf") else f"le:{bound_s:g}"
 
 
+_BOUND_FIELDS = tuple(_field(bound) for bound in _BOUNDS_S)
+
+
 def bucket_field(duration_ms: float) -> str:
     """The hash field of the smallest bucket holding ``duration_ms``."""
-    seconds = duration_ms / 1000
-    return next(_field(bound) for bound in _BOUNDS_S if seconds <= bound)
+    return _BOUND_FIELDS[bisect.bisect_left(_BOUNDS_S, duration_ms / 1000)]
 
 
 class JobStatsRecorder:
-    """Counts kept by a worker between heartbeats; safe to use from two threads."""
+    """Counts kept by a worker between heartbeats; safe to use from two threads.
+
+    A job costs a few additions here: per-function figures are tallied by function and
+    minute, and spread into every resolution's buckets only when flushed.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._pending: dict[str, Counter[str]] = {}
-        self._functions: dict[tuple[str, int], Counter[str]] = {}
+        # (function, minute) -> counts by kind: _RUN, _FAILED, _SUM, and duration bucket
+        # indexes (ints).
+        self._functions: dict[tuple[str, int], Counter[str | int]] = {}
 
     def observe(
         self,
@@ -65,7 +74,9 @@ class JobStatsRecorder:
         """Count one job of ``queue_name`` that ended after ``duration_ms``; with ``func``
         (the job's function name) also in that function's time buckets."""
         with self._lock:
-            counts = self._pending.setdefault(queue_name, Counter())
+            counts = self._pending.get(queue_name)
+            if counts is None:
+                counts = self._pending[queue_name] = Counter()
             counts[PROCESSED] += 1
             if not ok:
                 counts[FAILED] += 1
@@ -73,10 +84,15 @@ class JobStatsRecorder:
             counts[bucket_field(duration_ms)] += 1
             if func is not None:
                 ended = int(time.time() * 1000) if ended_ms is None else ended_ms
-                fields = function_fields(func, duration_ms, ok)
-                for res in RESOLUTIONS:
-                    bucket = (res.name, ended // res.bucket_ms)
-                    self._functions.setdefault(bucket, Counter()).update(fields)
+                slot = (func, ended // _SLOT_MS)
+                tally = self._functions.get(slot)
+                if tally is None:
+                    tally = self._functions[slot] = Counter()
+                tally[_RUN] += 1
+                tally[_SUM] += duration_ms
+                tally[_bucket_index(duration_ms)] += 1
+                if not ok:
+                    tally[_FAILED] += 1
 
     @contextlib.contextmanager
     def flush_into(self, pipe: Any, keys: Keys) -> Iterator[None]:
@@ -88,9 +104,9 @@ class JobStatsRecorder:
         for queue_name, counts in pending.items():
             for name, value in counts.items():
                 pipe.hincrby(keys.job_stats(queue_name), name, value)
-        for (res_name, bucket), counts in functions.items():
+        for (res_name, bucket), fields in _function_buckets(functions).items():
             key = keys.function_stats(res_name, bucket)
-            for name, value in counts.items():
+            for name, value in fields.items():
                 pipe.hincrby(key, name, value)
             pipe.expire(key, _RESOLUTION_BY_NAME[res_name].ttl_s)
         try:
@@ -99,9 +115,25 @@ class JobStatsRecorder:
             with self._lock:
                 for queue_name, counts in pending.items():
                     self._pending.setdefault(queue_name, Counter()).update(counts)
-                for bucket_key, counts in functions.items():
-                    self._functions.setdefault(bucket_key, Counter()).update(counts)
+                for slot, tally in functions.items():
+                    self._functions.setdefault(slot, Counter()).update(tally)
             raise
+
+
+def _function_buckets(
+    tallies: dict[tuple[str, int], Counter[str | int]],
+) -> dict[tuple[str, int], Counter[str]]:
+    """The hash fields of every resolution's buckets, from tallies by function and minute."""
+    buckets: dict[tuple[str, int], Counter[str]] = {}
+    for (func, slot), tally in tallies.items():
+        fields: Counter[str] = Counter()
+        for kind, value in tally.items():
+            name = f"b{kind}" if isinstance(kind, int) else kind
+            fields[f"{name}|{func}"] = value
+        for res in RESOLUTIONS:
+            bucket = (res.name, slot * _SLOT_MS // res.bucket_ms)
+            buckets.setdefault(bucket, Counter()).update(fields)
+    return buckets
 
 
 @dataclass
@@ -187,6 +219,9 @@ MINUTE = Resolution("m", 60_000, 3 * 3600)
 TEN_MINUTES = Resolution("t", 600_000, 26 * 3600)
 HOUR = Resolution("h", 3_600_000, 8 * 86400)
 RESOLUTIONS = (MINUTE, TEN_MINUTES, HOUR)
+# Per-function figures are tallied by this slot between flushes; every resolution's
+# bucket is a whole number of slots.
+_SLOT_MS = MINUTE.bucket_ms
 _RESOLUTION_BY_NAME = {r.name: r for r in RESOLUTIONS}
 
 # Upper bounds (ms) of the duration buckets percentiles are read from: roughly 1.5x apart,
@@ -203,19 +238,8 @@ _RUN, _FAILED, _SUM = "n", "f", "s"
 
 
 def _bucket_index(duration_ms: float) -> int:
-    for i, bound in enumerate(FUNCTION_BUCKETS_MS):
-        if duration_ms <= bound:
-            return i
-    return len(FUNCTION_BUCKETS_MS)
-
-
-def function_fields(func: str, duration_ms: int, ok: bool) -> Counter[str]:
-    """The hash fields one job of ``func`` adds to its time buckets."""
-    fields: Counter[str] = Counter({f"{_RUN}|{func}": 1, f"{_SUM}|{func}": duration_ms})
-    fields[f"b{_bucket_index(duration_ms)}|{func}"] = 1
-    if not ok:
-        fields[f"{_FAILED}|{func}"] = 1
-    return fields
+    """The index of the smallest bucket holding ``duration_ms`` (the last: beyond all)."""
+    return bisect.bisect_left(FUNCTION_BUCKETS_MS, duration_ms)
 
 
 @dataclass

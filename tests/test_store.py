@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from minirq.keys import Keys
-from minirq.store import Call, calls
+from minirq.store import Call, calls, scheduling_calls
 from minirq.store.record import FIELDS, JobRecord, decode_record, encode_record
 from minirq.store.runner import script_names, script_source
 
@@ -100,13 +100,13 @@ SAMPLES: dict[str, list[tuple[Call[Any], int]]] = {
     ],
     "empty": [(calls.empty(KEYS, queue="q", batch=1), 0)],
     "empty_registry": [(calls.empty_registry(KEYS, registry="failed", queue="q", batch=1), 0)],
-    "move_due": [(calls.move_due(KEYS, queue="q", lease="l", now_ms=None, batch=1), 0)],
+    "move_due": [(scheduling_calls.move_due(KEYS, queue="q", lease="l", now_ms=None, batch=1), 0)],
     "scheduler_lease": [
-        (calls.scheduler_lease(KEYS, action="acquire", value="v", lease_ms=1), 0)
+        (scheduling_calls.scheduler_lease(KEYS, action="acquire", value="v", lease_ms=1), 0)
     ],
     "cron_fire": [
         (
-            calls.cron_fire(
+            scheduling_calls.cron_fire(
                 KEYS, lease="l", entry="e", expected_ms=1, following_ms=2, slot_ms=1,
                 slot_ttl_ms=1, job_id="j", queue="q", ttl_s=None, now_ms=None,
                 fields=FIELDS_SAMPLE,

@@ -2,7 +2,8 @@
 
 - :mod:`.runner` sends script calls (one ``EVALSHA`` each; a lost reply is safe to resend
   because every script recognises its own second run);
-- :mod:`.calls` has one typed function per script, mirroring its KEYS/ARGV header;
+- :mod:`.calls` (and :mod:`.scheduling_calls` for the scheduler's scripts) has one typed
+  function per script, mirroring its KEYS/ARGV header;
 - :mod:`.record` is the job-hash codec, the only place field names are spelled, which
   never raises on bad bytes;
 - :mod:`.jobs` reads jobs and registries; :mod:`.reap` recovers jobs of dead workers.
@@ -10,7 +11,7 @@
 It knows key names (:mod:`minirq.keys`) but no ``Job``, ``Queue`` or ``Worker`` object.
 """
 
-from . import calls, jobs
+from . import calls, jobs, scheduling_calls
 from .reap import reap_expired_leases
 from .record import JobRecord, decode_record, encode_record
 from .runner import Call, Runner, runner_for
@@ -25,4 +26,5 @@ __all__ = [
     "jobs",
     "reap_expired_leases",
     "runner_for",
+    "scheduling_calls",
 ]

@@ -3,7 +3,8 @@ header, and it returns a :class:`~minirq.store.runner.Call` for a runner to send
 several in one round trip, or inside a MULTI).
 
 Key names come from :class:`~minirq.keys.Keys`; callers speak in queue names and ids.
-``tests/test_store.py`` reads every script's header and checks that each function here
+The scheduler's scripts have theirs in :mod:`.scheduling_calls`. ``tests/test_store.py``
+reads every script's header and checks that each function here
 passes exactly the keys and arguments it declares.
 """
 
@@ -23,7 +24,7 @@ def _flag(value: bool) -> str:
     return "1" if value else "0"
 
 
-def _ttl(value: int | None) -> int:
+def script_ttl(value: int | None) -> int:
     """A duration as the scripts take it: bounded, ``0`` for none."""
     if value is None:
         return 0
@@ -87,7 +88,7 @@ def enqueue(
         job_id,
         queue,
         _flag(at_front),
-        _ttl(ttl_s),
+        script_ttl(ttl_s),
         op_token,
         _flag(allow_failure),
         keys.prefix,
@@ -122,7 +123,7 @@ def schedule(
         queue,
         "" if due_ms is None else due_ms,
         delay_ms,
-        _ttl(ttl_s),
+        script_ttl(ttl_s),
         op_token,
         keys.prefix,
         _flag(id_chosen),
@@ -178,7 +179,7 @@ def fetch(
     return Call("fetch", script_keys, [*args, "0"], _fetched, [*args, "1"])
 
 
-def _int(reply: Any) -> int:
+def int_reply(reply: Any) -> int:
     return int(reply)
 
 
@@ -196,8 +197,8 @@ def finish(
         keys.registry("started", queue),
         keys.registry("finished", queue),
     ]
-    args = [job_id, run_token, _ttl(result_ttl_s), result, keys.prefix]
-    return Call("finish", script_keys, args, _int)
+    args = [job_id, run_token, script_ttl(result_ttl_s), result, keys.prefix]
+    return Call("finish", script_keys, args, int_reply)
 
 
 def fail(
@@ -226,13 +227,13 @@ def fail(
         job_id,
         run_token,
         traceback,
-        _ttl(failure_ttl_s),
+        script_ttl(failure_ttl_s),
         retry,
         retries_left,
         status,
         keys.prefix,
     ]
-    return Call("fail", script_keys, args, _int)
+    return Call("fail", script_keys, args, int_reply)
 
 
 def repeat(
@@ -254,7 +255,7 @@ def repeat(
         keys.wake_channel(queue),
         keys.scheduler_wake,
     ]
-    return Call("repeat", script_keys, [job_id, run_token, result, when, repeats_left], _int)
+    return Call("repeat", script_keys, [job_id, run_token, result, when, repeats_left], int_reply)
 
 
 def _bool(reply: Any) -> bool:
@@ -297,7 +298,7 @@ def cancel(
         keys.registry("canceled", queue),
         keys.dependencies(job_id),
     ]
-    args = [job_id, _ttl(ttl_s), _flag(enqueue_dependents), keys.prefix, op_token]
+    args = [job_id, script_ttl(ttl_s), _flag(enqueue_dependents), keys.prefix, op_token]
     return Call("cancel", script_keys, args, _bool)
 
 
@@ -354,76 +355,13 @@ def reap(
 
 
 def empty(keys: Keys, *, queue: str, batch: int) -> Call[int]:
-    return Call("empty", [keys.queue(queue)], [keys.job_prefix, batch], _int)
+    return Call("empty", [keys.queue(queue)], [keys.job_prefix, batch], int_reply)
 
 
 def empty_registry(keys: Keys, *, registry: str, queue: str, batch: int) -> Call[int]:
-    return Call("empty_registry", [keys.registry(registry, queue)], [keys.job_prefix, batch], _int)
-
-
-def move_due(keys: Keys, *, queue: str, lease: str, now_ms: int | None, batch: int) -> Call[int]:
-    script_keys = [
-        keys.scheduler_lease,
-        keys.registry("scheduled", queue),
-        keys.queue(queue),
-        keys.wake_channel(queue),
-    ]
-    args = [lease, "" if now_ms is None else now_ms, batch, keys.job_prefix]
-    return Call("move_due", script_keys, args, _int)
-
-
-def _optional_text(reply: Any) -> str | None:
-    return text_or_none(reply) if reply else None
-
-
-def scheduler_lease(keys: Keys, *, action: str, value: str, lease_ms: int) -> Call[str | None]:
     return Call(
-        "scheduler_lease",
-        [keys.scheduler_lease, keys.scheduler_fence],
-        [action, value, lease_ms],
-        _optional_text,
+        "empty_registry", [keys.registry(registry, queue)], [keys.job_prefix, batch], int_reply
     )
-
-
-def cron_fire(
-    keys: Keys,
-    *,
-    lease: str,
-    entry: str,
-    expected_ms: int,
-    following_ms: int,
-    slot_ms: int | None,
-    slot_ttl_ms: int,
-    job_id: str,
-    queue: str,
-    ttl_s: int | None,
-    now_ms: int | None,
-    fields: Mapping[str, bytes],
-) -> Call[int]:
-    script_keys = [
-        keys.scheduler_lease,
-        keys.cron_entries,
-        keys.cron_entry(entry),
-        keys.cron_slot(entry, slot_ms if slot_ms is not None else 0),
-        keys.job(job_id),
-        keys.queue(queue),
-        keys.queues,
-        keys.wake_channel(queue),
-    ]
-    args = [
-        lease,
-        entry,
-        expected_ms,
-        following_ms,
-        "" if slot_ms is None else slot_ms,
-        slot_ttl_ms,
-        job_id,
-        queue,
-        _ttl(ttl_s),
-        "" if now_ms is None else now_ms,
-        *flat(fields),
-    ]
-    return Call("cron_fire", script_keys, args, _int)
 
 
 def unlock(keys: Keys, *, lock_key: str, token: str) -> Call[bool]:
@@ -437,4 +375,4 @@ def callback_error(keys: Keys, *, job_id: str, text: str) -> Call[bool]:
 
 def delete(keys: Keys, *, job_id: str, with_dependents: bool, remove_from_queue: bool) -> Call[int]:
     args = [job_id, keys.prefix, _flag(with_dependents), _flag(remove_from_queue)]
-    return Call("delete", [keys.job(job_id)], args, _int)
+    return Call("delete", [keys.job(job_id)], args, int_reply)
