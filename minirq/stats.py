@@ -7,8 +7,7 @@
   (see :data:`RESOLUTIONS`), so a week of history costs 168 small hashes.
 
 Workers count in memory as jobs end and add the counts to Redis in their next heartbeat
-(pipelined ``HINCRBY`` and ``EXPIRE`` on the heartbeat's own pipeline), so recording costs
-a job nothing but a dict update and no round trip of its own.
+(``HINCRBY`` and ``EXPIRE`` on the heartbeat's own pipeline): no round trip of a job's own.
 
 Also the scheduler's status: the active holder of the lease and its latest pass.
 """
@@ -35,6 +34,7 @@ DURATION_SUM_MS = "duration_sum_ms"
 
 
 _BOUNDS_S = (*JOB_DURATION_BUCKETS_S, float("inf"))
+_Tallies = dict[tuple[str, int], Counter[str | int]]
 
 
 def _field(bound_s: float) -> str:
@@ -50,18 +50,15 @@ def bucket_field(duration_ms: float) -> str:
 
 
 class JobStatsRecorder:
-    """Counts kept by a worker between heartbeats; safe to use from two threads.
-
-    A job costs a few additions here: per-function figures are tallied by function and
-    minute, and spread into every resolution's buckets only when flushed.
-    """
+    """Counts kept by a worker between heartbeats; safe to use from two threads. A job
+    costs a few additions: per-function tallies go by (function, minute) and are spread
+    into every resolution's buckets only when flushed."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._pending: dict[str, Counter[str]] = {}
-        # (function, minute) -> counts by kind: _RUN, _FAILED, _SUM, and duration bucket
-        # indexes (ints).
-        self._functions: dict[tuple[str, int], Counter[str | int]] = {}
+        # Counts by kind (_RUN, _FAILED, _SUM) and by duration bucket index (ints).
+        self._functions: _Tallies = {}
 
     def observe(
         self,
@@ -74,9 +71,7 @@ class JobStatsRecorder:
         """Count one job of ``queue_name`` that ended after ``duration_ms``; with ``func``
         (the job's function name) also in that function's time buckets."""
         with self._lock:
-            counts = self._pending.get(queue_name)
-            if counts is None:
-                counts = self._pending[queue_name] = Counter()
+            counts = self._pending.setdefault(queue_name, Counter())
             counts[PROCESSED] += 1
             if not ok:
                 counts[FAILED] += 1
@@ -85,9 +80,7 @@ class JobStatsRecorder:
             if func is not None:
                 ended = int(time.time() * 1000) if ended_ms is None else ended_ms
                 slot = (func, ended // _SLOT_MS)
-                tally = self._functions.get(slot)
-                if tally is None:
-                    tally = self._functions[slot] = Counter()
+                tally = self._functions.setdefault(slot, Counter())
                 tally[_RUN] += 1
                 tally[_SUM] += duration_ms
                 tally[_bucket_index(duration_ms)] += 1
@@ -120,9 +113,7 @@ class JobStatsRecorder:
             raise
 
 
-def _function_buckets(
-    tallies: dict[tuple[str, int], Counter[str | int]],
-) -> dict[tuple[str, int], Counter[str]]:
+def _function_buckets(tallies: _Tallies) -> dict[tuple[str, int], Counter[str]]:
     """The hash fields of every resolution's buckets, from tallies by function and minute."""
     buckets: dict[tuple[str, int], Counter[str]] = {}
     for (func, slot), tally in tallies.items():
