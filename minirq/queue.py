@@ -23,14 +23,7 @@ from .options import (
     prepare_data,
     validate_queue_name,
 )
-from .registry import (
-    CanceledJobRegistry,
-    DeferredJobRegistry,
-    FailedJobRegistry,
-    FinishedJobRegistry,
-    ScheduledJobRegistry,
-    StartedJobRegistry,
-)
+from .registry import QueueRegistries
 from .retry import Repeat, Retry
 from .serializers import Serializer, resolve_serializer
 from .store import calls
@@ -51,7 +44,7 @@ __all__ = [
 ]
 
 
-class Queue:
+class Queue(QueueRegistries):
     """A named queue of jobs.
 
     ``Queue(is_async=False)`` runs each job in the enqueuing process at once, which is
@@ -175,32 +168,6 @@ class Queue:
     @property
     def is_paused(self) -> bool:
         return bool(self.connection.sismember(self.keys.paused_queues, self.name))
-
-    # -- registries --------------------------------------------------------------------
-
-    @property
-    def started_job_registry(self) -> StartedJobRegistry:
-        return StartedJobRegistry(queue=self)
-
-    @property
-    def finished_job_registry(self) -> FinishedJobRegistry:
-        return FinishedJobRegistry(queue=self)
-
-    @property
-    def failed_job_registry(self) -> FailedJobRegistry:
-        return FailedJobRegistry(queue=self)
-
-    @property
-    def scheduled_job_registry(self) -> ScheduledJobRegistry:
-        return ScheduledJobRegistry(queue=self)
-
-    @property
-    def deferred_job_registry(self) -> DeferredJobRegistry:
-        return DeferredJobRegistry(queue=self)
-
-    @property
-    def canceled_job_registry(self) -> CanceledJobRegistry:
-        return CanceledJobRegistry(queue=self)
 
     # -- enqueueing --------------------------------------------------------------------
 

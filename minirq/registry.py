@@ -7,7 +7,7 @@ of entry for deferred jobs.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 import redis
 
@@ -184,3 +184,31 @@ REGISTRY_CLASSES: dict[str, type[BaseRegistry]] = {
         CanceledJobRegistry,
     )
 }
+
+
+class QueueRegistries:
+    """A queue's registries, one property per job state (mixed into :class:`Queue`)."""
+
+    @property
+    def started_job_registry(self) -> StartedJobRegistry:
+        return StartedJobRegistry(queue=cast("Queue", self))
+
+    @property
+    def finished_job_registry(self) -> FinishedJobRegistry:
+        return FinishedJobRegistry(queue=cast("Queue", self))
+
+    @property
+    def failed_job_registry(self) -> FailedJobRegistry:
+        return FailedJobRegistry(queue=cast("Queue", self))
+
+    @property
+    def scheduled_job_registry(self) -> ScheduledJobRegistry:
+        return ScheduledJobRegistry(queue=cast("Queue", self))
+
+    @property
+    def deferred_job_registry(self) -> DeferredJobRegistry:
+        return DeferredJobRegistry(queue=cast("Queue", self))
+
+    @property
+    def canceled_job_registry(self) -> CanceledJobRegistry:
+        return CanceledJobRegistry(queue=cast("Queue", self))
