@@ -86,7 +86,11 @@ RQ_MODULES = {
     "rq.worker_registration": "minirq.presence",
 }
 
-SHIM_INIT = '''"""RQ's module names over minirq's modules (written by bench/rq_suite.py)."""
+SHIM_INIT = '''"""RQ's module names over minirq's modules (written by bench/rq_suite.py).
+
+``rq`` itself hands out minirq's top-level names; ``rq.job`` and the other submodules
+are minirq's module objects, found through the table below.
+"""
 
 import importlib
 import importlib.abc
@@ -100,7 +104,7 @@ MODULES = {modules!r}
 
 class _Alias(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     def find_spec(self, name, path=None, target=None):
-        if name != "rq" and not name.startswith("rq."):
+        if not name.startswith("rq."):
             return None
         target_name = MODULES.get(name)
         if not target_name:
@@ -118,7 +122,14 @@ class _Alias(importlib.abc.MetaPathFinder, importlib.abc.Loader):
 
 
 sys.meta_path.insert(0, _Alias())
-sys.modules[__name__] = minirq
+
+
+def __getattr__(name):
+    return getattr(minirq, name)
+
+
+def __dir__():
+    return dir(minirq)
 '''
 
 SITECUSTOMIZE = '''"""Point Redis connections to localhost:6379 at the suite's private server."""
