@@ -25,7 +25,7 @@ from .options import (
     validate_queue_name,
 )
 from .queue_contents import QueueContents
-from .registry import QueueRegistries
+from .registry import QueueRegistries, use_queue_class
 from .retry import Repeat, Retry
 from .serializers import Serializer, resolve_serializer
 from .store import calls
@@ -59,7 +59,10 @@ class Queue(QueueContents, QueueRegistries):
         is_async: bool = True,
         serializer: Serializer | str | None = None,
         prefix: str | None = None,
+        result_ttl: Any = None,
     ) -> None:
+        """``result_ttl``: seconds a finished job of this queue is kept when its enqueue
+        gives none (default 500; ``-1`` keeps it, ``0`` deletes it at once)."""
         self.name = validate_queue_name(name)
         self.connection = resolve_connection(connection)
         self.serializer = resolve_serializer(serializer)
@@ -72,6 +75,11 @@ class Queue(QueueContents, QueueRegistries):
             allow_zero=False,
         )
         self.is_async = is_async
+        self.result_ttl = (
+            None
+            if result_ttl is None
+            else parse_duration(result_ttl, "result_ttl", allow_unlimited=True)
+        )
 
     def __repr__(self) -> str:
         return f"<Queue {self.name}>"
@@ -166,22 +174,34 @@ class Queue(QueueContents, QueueRegistries):
         on_success: Any = None,
         on_failure: Any = None,
         on_stopped: Any = None,
+        pipeline: redis.client.Pipeline | None = None,
     ) -> Job:
-        """Enqueue ``func`` with explicit ``args`` and ``kwargs``; options as in :meth:`enqueue`."""
+        """Enqueue ``func`` with explicit ``args`` and ``kwargs``; options as in :meth:`enqueue`.
+
+        With ``pipeline`` (a redis-py pipeline of this queue's connection) the enqueue
+        joins it and happens when you execute it; the job's reply is then among the
+        pipeline's results, so a live job with the same id is not raised here."""
         data = self.prepare_data(
             func, args, kwargs, timeout, result_ttl, ttl, failure_ttl, description, job_id,
             at_front, meta, retry, repeat, depends_on, unique, on_success, on_failure,
             on_stopped,
         )  # fmt: skip
-        return self.enqueue_job(self.create_job(func, args, kwargs, data.options), at_front)
+        job = self.create_job(func, args, kwargs, data.options)
+        if pipeline is not None and self.is_async:
+            self._add_to_pipeline(pipeline, [(job, at_front)])
+            return job
+        return self.enqueue_job(job, at_front)
 
     prepare_data = staticmethod(prepare_data)
 
-    def enqueue_many(self, job_datas: Iterable[EnqueueData]) -> list[Job]:
+    def enqueue_many(
+        self, job_datas: Iterable[EnqueueData], pipeline: redis.client.Pipeline | None = None
+    ) -> list[Job]:
         """Enqueue many jobs in one step: all of them, or none.
 
         Every job is validated first; if any is refused, or a live job has the id of one
-        of them (:class:`DuplicateJobError`), nothing is written.
+        of them (:class:`DuplicateJobError`), nothing is written. With ``pipeline``, the
+        enqueues join it instead, as for :meth:`enqueue_call`.
         """
         jobs = [
             (self.create_job(d.func, d.args, d.kwargs, d.options), d.options.at_front)
@@ -189,8 +209,19 @@ class Queue(QueueContents, QueueRegistries):
         ]
         if not self.is_async:
             return [self.enqueue_job(job, at_front) for job, at_front in jobs]
-        self.write_all(jobs)
+        if pipeline is not None:
+            self._add_to_pipeline(pipeline, jobs)
+        else:
+            self.write_all(jobs)
         return [job for job, _ in jobs]
+
+    def _add_to_pipeline(self, pipeline: Any, jobs: list[tuple[Job, bool]]) -> None:
+        runner = store.runner_for(self.connection)
+        runner.ensure_loaded({"enqueue"})
+        for job, at_front in jobs:
+            call = self._enqueue_call(job, at_front)
+            job.id_chosen = True
+            runner.add_to(pipeline, call)
 
     def write_all(
         self, jobs: list[tuple[Job, bool]], extra: Callable[[Any], None] | None = None
@@ -224,6 +255,8 @@ class Queue(QueueContents, QueueRegistries):
     ) -> Job:
         """Validate and build a job of this queue without writing it."""
         record = options_record(options, self.default_timeout)
+        if options.result_ttl is None and self.result_ttl is not None:
+            record.result_ttl_s = self.result_ttl
         job = Job.build(
             func,
             args,
@@ -354,3 +387,6 @@ def _apply_reply(job: Job, reply: EnqueueReply) -> None:
     if reply.code == 2:
         job.record.status = JobStatus.DEFERRED.value
         job.record.enqueued_ms = None
+
+
+use_queue_class(Queue)

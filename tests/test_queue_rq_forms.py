@@ -7,7 +7,15 @@ import datetime as dt
 import pytest
 import redis
 
-from minirq import InvalidJobError, JobStatus, Queue
+from minirq import (
+    ConfigurationError,
+    InvalidJobError,
+    JobStatus,
+    NoSuchJobError,
+    Queue,
+    SimpleWorker,
+)
+from minirq.registry import clean_registries
 from tests import fixtures
 
 
@@ -91,3 +99,63 @@ def test_remove_leaves_jobs_that_are_not_queued_here(queue: Queue, connection: r
     assert queue.remove(later) == 0
     assert later.get_status() == JobStatus.SCHEDULED
     assert elsewhere.get_status() == JobStatus.QUEUED
+
+
+def test_queue_result_ttl_is_the_default_of_its_jobs(connection: redis.Redis) -> None:
+    queue = Queue("default", connection=connection, result_ttl=60)
+    assert queue.enqueue(fixtures.add, 1, 2).result_ttl == 60
+    assert queue.enqueue(fixtures.add, 1, 2, result_ttl=5).result_ttl == 5
+    assert Queue("other", connection=connection).enqueue(fixtures.add, 1, 2).result_ttl == 500
+    with pytest.raises(ConfigurationError, match="result_ttl"):
+        Queue("bad", connection=connection, result_ttl="never")
+
+
+def test_enqueue_call_joins_a_pipeline(queue: Queue, connection: redis.Redis) -> None:
+    with connection.pipeline() as pipe:
+        job = queue.enqueue_call(fixtures.add, args=(1, 2), pipeline=pipe)
+        assert queue.is_empty()  # nothing is written before the pipeline runs
+        pipe.execute()
+    assert queue.job_ids == [job.id]
+    SimpleWorker([queue], connection=connection).work(burst=True)
+    assert job.return_value() == 3
+
+
+def test_enqueue_many_joins_a_pipeline(queue: Queue, connection: redis.Redis) -> None:
+    with connection.pipeline() as pipe:
+        jobs = queue.enqueue_many(
+            [Queue.prepare_data(fixtures.add, (i, i)) for i in range(3)], pipeline=pipe
+        )
+        pipe.set("mine", "1")
+        assert connection.dbsize() == 0
+        pipe.execute()
+    assert queue.job_ids == [j.id for j in jobs]
+    assert connection.get("mine") == b"1"
+
+
+def test_registry_counts_ids_queue_and_times(queue: Queue) -> None:
+    job = queue.enqueue(fixtures.add, 1, 2, result_ttl=100)
+    later = queue.enqueue_in(dt.timedelta(minutes=5), fixtures.add, 3, 4)
+    SimpleWorker([queue], connection=queue.connection).work(burst=True)
+    finished = queue.finished_job_registry
+    assert finished.get_job_count() == 1 and finished.get_job_count(cleanup=False) == 1
+    assert finished.get_job_ids(cleanup=False) == [job.id]
+    assert finished.get_queue() == queue
+    job.refresh()
+    expires = finished.get_expiration_time(job)
+    assert job.ended_at is not None and expires is not None
+    assert expires - job.ended_at == dt.timedelta(seconds=100)
+    scheduled = queue.scheduled_job_registry
+    due = scheduled.get_scheduled_time(later)
+    assert due.tzinfo is not None and due > dt.datetime.now(dt.UTC)
+    with pytest.raises(NoSuchJobError):
+        scheduled.get_scheduled_time("nope")
+    assert finished.get_expiration_time("nope") is None
+
+
+def test_clean_registries_drops_expired_entries(queue: Queue, connection: redis.Redis) -> None:
+    job = queue.enqueue(fixtures.add, 1, 2)
+    SimpleWorker([queue], connection=connection).work(burst=True)
+    connection.zadd(queue.finished_job_registry.key, {job.id: 1})  # expired long ago
+    assert connection.zcard(queue.finished_job_registry.key) == 1
+    clean_registries(queue)
+    assert connection.zcard(queue.finished_job_registry.key) == 0
