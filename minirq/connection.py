@@ -251,3 +251,9 @@ def _connect_sentinel(parsed: SentinelURL, ssl_options: dict[str, Any]) -> redis
 
 def resolve_connection(connection: redis.Redis | None) -> redis.Redis:
     return connection if connection is not None else connect()
+
+
+def get_connection_kwargs(connection: redis.Redis) -> dict[str, Any]:
+    """The keyword arguments a client was made with (host, port, db, ...), to make
+    another like it in a child process (RQ's helper)."""
+    return dict(connection.connection_pool.connection_kwargs)

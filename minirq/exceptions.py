@@ -109,10 +109,6 @@ class ShutdownRequested(BaseException):
     """Raised in a worker to stop at once after a second shutdown signal."""
 
 
-# RQ's name for the same signal.
-ShutDownImminentException = ShutdownRequested
-
-
 class RetryJob(Exception):
     """Raise (or return) this from a job to ask for another attempt.
 

@@ -31,7 +31,6 @@ def test_every_rq_error_name_is_a_minirq_error(name: str) -> None:
 
 
 def test_control_flow_names_stay_base_exceptions() -> None:
-    assert issubclass(exceptions.ShutDownImminentException, BaseException)
     assert not issubclass(exceptions.JobTimeoutException, Exception)
     assert issubclass(exceptions.JobTimeoutException, exceptions.BaseTimeoutException)
     assert InvalidJobOperationError is InvalidJobOperation
