@@ -21,6 +21,9 @@ DEFAULT_FAILURE_TTL = DEFAULT_FAILURE_TTL_S
 DEFAULT_SHUTDOWN_TIMEOUT_S = 25.0
 # A running job's lease; the worker renews it every LEASE_S / 3 seconds.
 DEFAULT_LEASE_S = 30
+# RQ's name for how often a running job's worker reports in: minirq renews the lease three
+# times per lease.
+DEFAULT_JOB_MONITORING_INTERVAL = DEFAULT_LEASE_S // 3
 # How many times a job may lose its worker before it is sent to failed.
 DEFAULT_MAX_ORPHANINGS = 3
 # The horse gets this long past its own timeout to report before it is killed.

@@ -15,27 +15,35 @@ import redis
 
 from . import meta_writes, store
 from .callables import call_string, function_name, validate_job_id
+from .callbacks import Callback
 from .connection import resolve_connection
 from .defaults import DEFAULT_JOB_TIMEOUT_S, DEFAULT_QUEUE_NAME
+from .dependency import Dependency
 from .exceptions import (
     DeserializationError,
     InvalidJobError,
     NoSuchJobError,
 )
 from .import_hint import import_function
-from .job_attributes import STATUS_REGISTRY, JobAttributesMixin, JobStatus
+from .job_attributes import STATUS_REGISTRY, JobAttributesMixin, JobStatus, initial_status
 from .job_data import JobDataMixin, serializer_name
 from .job_operations import JobOperationsMixin, new_token
 from .keys import Keys
 from .options import JobOptions, given_lifecycle, options_record
+from .retry import Repeat, Retry
 from .serializers import Serializer, resolve_serializer
 from .store.record import JobRecord, decode_record, encode_record
 from .utils import now_ms
 
+# Callback, Dependency, Repeat and Retry are importable from here too, as from rq.job.
 __all__ = [
     "STATUS_REGISTRY",
+    "Callback",
+    "Dependency",
     "Job",
     "JobStatus",
+    "Repeat",
+    "Retry",
     "call_string",
     "cancel_job",
     "function_name",
@@ -92,17 +100,6 @@ def requeue_job(
     """Put the failed, stopped or canceled job ``job_id`` back on its queue (see
     :meth:`Job.requeue`). Raises :class:`NoSuchJobError` or :class:`InvalidJobOperation`."""
     return Job.fetch(job_id, connection, serializer, prefix).requeue()
-
-
-def _initial_status(status: JobStatus | str | None) -> str:
-    if status is None:
-        return JobStatus.CREATED.value
-    try:
-        return JobStatus(status).value
-    except ValueError:
-        raise InvalidJobError(
-            f"unknown job status {status!r}; use one of {', '.join(JobStatus)}"
-        ) from None
 
 
 def _set_current_job(job: Job | None) -> None:
@@ -198,7 +195,7 @@ class Job(JobOperationsMixin, JobDataMixin, JobAttributesMixin):
             lifecycle=given_lifecycle(depends_on, False, on_success, on_failure, on_stopped),
         )
         record = options_record(options, DEFAULT_JOB_TIMEOUT_S)
-        record.status = _initial_status(status)
+        record.status = initial_status(status)
         job = cls.build(
             func, args, kwargs, connection=connection, serializer=serializer, prefix=prefix,
             origin=origin, job_id=id, record=record,

@@ -10,6 +10,7 @@ from typing import Any
 import redis
 
 from . import store
+from .exceptions import InvalidJobError
 from .keys import Keys
 from .results import Result
 from .retry import Retry, attempts_started, job_repeat, job_retry, retries_done
@@ -40,6 +41,18 @@ STATUS_REGISTRY = {
     JobStatus.DEFERRED: "deferred",
     JobStatus.CANCELED: "canceled",
 }
+
+
+def initial_status(status: JobStatus | str | None) -> str:
+    """The status of a job built by ``Job.create(status=...)``: ``created`` by default."""
+    if status is None:
+        return JobStatus.CREATED.value
+    try:
+        return JobStatus(status).value
+    except ValueError:
+        raise InvalidJobError(
+            f"unknown job status {status!r}; use one of {', '.join(JobStatus)}"
+        ) from None
 
 
 class JobAttributesMixin:

@@ -27,6 +27,16 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+def current_timestamp() -> int:
+    """The current time in whole epoch seconds."""
+    return int(time.time())
+
+
+def as_text(value: bytes | str) -> str:
+    """Text from bytes read from Redis (UTF-8), or the text itself."""
+    return value.decode() if isinstance(value, bytes) else value
+
+
 def get_version(connection: Any) -> tuple[int, int, int]:
     """The Redis server's version as ``(major, minor, patch)``, e.g. ``(7, 2, 4)``."""
     text = str(connection.info("server").get("redis_version", ""))
