@@ -324,6 +324,8 @@ def main() -> int:
             "-q",
             "-p",
             "no:cacheprovider",
+            # A file that fails to import (a name minirq lacks) must not stop the others.
+            "--continue-on-collection-errors",
             f"--timeout={args.timeout}",
             f"--junitxml={scratch / 'report.xml'}",
             "--rootdir",
