@@ -197,6 +197,13 @@ class JobAttributesMixin:
         return list(retry.intervals)
 
     @property
+    def repeat_intervals(self) -> list[float] | None:
+        """The seconds between repeats, the last repeating; ``None`` without a
+        :class:`~minirq.Repeat`."""
+        repeat = job_repeat(self.record)
+        return None if repeat is None else list(repeat.intervals)
+
+    @property
     def repeats_left(self) -> int | None:
         """Repeats left of a job enqueued with a :class:`~minirq.Repeat`, else ``None``."""
         if self.record.repeats_left is not None:

@@ -25,6 +25,7 @@ from .options import (
     validate_queue_name,
 )
 from .queue_contents import QueueContents
+from .queue_scheduling import QueueScheduling
 from .registry import QueueRegistries, use_queue_class
 from .retry import Repeat, Retry
 from .serializers import Serializer, resolve_serializer
@@ -32,7 +33,7 @@ from .store import calls
 from .store.calls import EnqueueReply
 from .suspension import pause_queue, resume_queue
 from .sync import run_sync
-from .utils import delay_ms, due_ms_at, parse_duration
+from .utils import parse_duration
 
 __all__ = [
     "QUEUE_NAME_MAX_LENGTH",
@@ -44,12 +45,15 @@ __all__ = [
 ]
 
 
-class Queue(QueueContents, QueueRegistries):
+class Queue(QueueScheduling, QueueContents, QueueRegistries):
     """A named queue of jobs.
 
     ``Queue(is_async=False)`` runs each job in the enqueuing process at once, which is
     what a user's own tests want (with ``fakeredis.FakeRedis()`` as the connection).
     """
+
+    # RQ's name for the timeout of a job that gives none (seconds).
+    DEFAULT_TIMEOUT = DEFAULT_JOB_TIMEOUT_S
 
     def __init__(
         self,
@@ -92,6 +96,12 @@ class Queue(QueueContents, QueueRegistries):
 
     def __hash__(self) -> int:
         return hash((self.name, self.keys.prefix))
+
+    def __lt__(self, other: Queue) -> bool:
+        """Queues sort by name, as in RQ."""
+        if not isinstance(other, Queue):
+            return NotImplemented
+        return self.name < other.name
 
     @classmethod
     def all(
@@ -249,11 +259,18 @@ class Queue(QueueContents, QueueRegistries):
     def create_job(
         self,
         func: Callable[..., Any] | str,
-        args: Iterable[Any] | None,
-        kwargs: Mapping[str, Any] | None,
-        options: JobOptions,
+        args: Iterable[Any] | None = None,
+        kwargs: Mapping[str, Any] | None = None,
+        options: JobOptions | None = None,
+        **job_options: Any,
     ) -> Job:
-        """Validate and build a job of this queue without writing it."""
+        """Validate and build a job of this queue without writing it; write it with
+        :meth:`enqueue_job`. The options are a :class:`JobOptions`, or given by name as
+        for :meth:`enqueue_call` (``job_id=``, ``timeout=``, ``unique=``, ...), RQ's form."""
+        if options is None:
+            options = self.prepare_data(func, args, kwargs, **job_options).options
+        elif job_options:
+            raise InvalidJobError("give create_job either options or job options by name")
         record = options_record(options, self.default_timeout)
         if options.result_ttl is None and self.result_ttl is not None:
             record.result_ttl_s = self.result_ttl
@@ -272,67 +289,6 @@ class Queue(QueueContents, QueueRegistries):
             record.meta = job.encode_meta(options.meta)
         elif options.meta is not None and not isinstance(options.meta, Mapping):
             raise InvalidJobError(f"meta must be a dict, not {type(options.meta).__name__}")
-        return job
-
-    def enqueue_at(
-        self, datetime: Any, f: Callable[..., Any] | str, *args: Any, **kwargs: Any
-    ) -> Job:
-        """Enqueue ``f(*args, **kwargs)`` to run at ``datetime``; job options as in
-        :meth:`enqueue`.
-
-        An aware datetime is honoured in its own zone; a naive one is local time, as
-        ``datetime.now()`` gives. A time in the past runs as soon as a scheduler sees it.
-        The job is saved with status ``scheduled`` in :attr:`scheduled_job_registry`; it
-        never starts before its due time (on Redis's clock). Raises
-        :class:`ConfigurationError` if ``datetime`` is not a datetime, and as
-        :meth:`enqueue` for other bad input.
-        """
-        due = due_ms_at(datetime)
-        options = pop_job_options(kwargs)
-        args, kwargs = explicit_call(args, kwargs)
-        return self.schedule_job(self.create_job(f, args, kwargs, options), due, options.at_front)
-
-    def enqueue_in(
-        self, time_delta: Any, f: Callable[..., Any] | str, *args: Any, **kwargs: Any
-    ) -> Job:
-        """Enqueue ``f(*args, **kwargs)`` to run after ``time_delta`` (a timedelta or
-        seconds, counted on Redis's clock); as :meth:`enqueue_at` otherwise. Raises
-        :class:`ConfigurationError` for a negative delay."""
-        delay = delay_ms(time_delta, "time_delta")
-        options = pop_job_options(kwargs)
-        args, kwargs = explicit_call(args, kwargs)
-        job = self.create_job(f, args, kwargs, options)
-        return self.schedule_job(job, None, options.at_front, delay_ms=delay)
-
-    def schedule_job(
-        self, job: Job, due_ms: int | None, at_front: bool = False, *, delay_ms: int = 0
-    ) -> Job:
-        """Write a job built by :meth:`create_job` to run at ``due_ms`` (epoch ms), or
-        ``delay_ms`` from now on Redis's clock when ``due_ms`` is ``None``."""
-        if job.record.dependency_ids:
-            raise InvalidJobError(
-                "depends_on cannot be combined with enqueue_at or enqueue_in; enqueue the "
-                "dependent with depends_on only, or schedule it from the parent"
-            )
-        if not self.is_async:
-            return self.run_sync(job)
-        job.record.status = JobStatus.SCHEDULED.value
-        job.record.at_front = at_front
-        call = calls.schedule(
-            self.keys,
-            job_id=job.id,
-            queue=self.name,
-            due_ms=due_ms,
-            delay_ms=delay_ms,
-            ttl_s=job.ttl,
-            op_token=job.op_token,
-            id_chosen=job.id_chosen,
-            fields=job.fields,
-        )
-        job.id_chosen = True  # from this send on, the id may name this job's own hash
-        reply = store.runner_for(self.connection).run(call)
-        if reply.refused:
-            raise duplicate_error([job.id], [reply])
         return job
 
     def enqueue_job(self, job: Job, at_front: bool = False) -> Job:

@@ -65,6 +65,14 @@ class BaseRegistry:
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name}>"
 
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, BaseRegistry) and type(other) is type(self) and other.key == self.key
+        )
+
+    def __hash__(self) -> int:
+        return hash(self.key)
+
     def cleanup(self, timestamp_ms: int | None = None) -> int:
         """Drop entries of jobs that have expired; returns how many were dropped."""
         if not self.expires:

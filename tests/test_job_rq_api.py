@@ -158,3 +158,13 @@ def test_depends_on_a_list_mixing_dependencies_and_jobs(queue: Queue) -> None:
     assert child.dependency_ids == [first.id, second.id]
     assert child.allow_dependency_failures
     assert child.get_status() == JobStatus.DEFERRED
+
+
+def test_intervals_in_rqs_form(queue: Queue) -> None:
+    assert Retry(max=3, interval=5).intervals == [5]
+    assert Repeat(times=3, interval=[5, 10]).intervals == [5, 10]
+    assert [Repeat.get_interval(n, [5, 10, 15]) for n in range(4)] == [5, 10, 15, 15]
+    assert Retry.get_interval(0, [7]) == 7
+    job = queue.enqueue(fixtures.add, 1, 2, repeat=Repeat(times=2, interval=[30, 60]))
+    assert job.repeat_intervals == [30, 60]
+    assert queue.enqueue(fixtures.add, 1, 2).repeat_intervals is None

@@ -9,6 +9,7 @@ import redis
 
 from minirq import (
     ConfigurationError,
+    FailedJobRegistry,
     InvalidJobError,
     JobStatus,
     NoSuchJobError,
@@ -159,3 +160,22 @@ def test_clean_registries_drops_expired_entries(queue: Queue, connection: redis.
     assert connection.zcard(queue.finished_job_registry.key) == 1
     clean_registries(queue)
     assert connection.zcard(queue.finished_job_registry.key) == 0
+
+
+def test_create_job_with_rqs_keywords_then_enqueue_job(queue: Queue) -> None:
+    job = queue.create_job(fixtures.add, args=(1, 2), job_id="made", timeout=40, unique=True)
+    assert (job.id, job.timeout, job.origin) == ("made", 40, "default")
+    assert queue.is_empty()
+    queue.enqueue_job(job)
+    assert queue.job_ids == ["made"]
+    with pytest.raises(InvalidJobError, match="either options or job options"):
+        queue.create_job(fixtures.add, (1,), None, Queue.prepare_data(fixtures.add).options, ttl=5)
+
+
+def test_queues_and_registries_compare_as_in_rq(queue: Queue, connection: redis.Redis) -> None:
+    other = Queue("alpha", connection=connection)
+    assert sorted([queue, other]) == [other, queue]
+    assert queue.failed_job_registry == FailedJobRegistry(queue=queue)
+    assert queue.failed_job_registry != FailedJobRegistry("alpha", connection=connection)
+    assert queue.failed_job_registry != queue.finished_job_registry
+    assert Queue.DEFAULT_TIMEOUT == 180
