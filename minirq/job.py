@@ -231,6 +231,11 @@ class Job(JobOperationsMixin, JobDataMixin, JobAttributesMixin):
             serializer=serializer,
             prefix=prefix,
         )
+        if isinstance(args, str | bytes | Mapping):
+            raise InvalidJobError(
+                f"args must be a tuple or list of the function's arguments, not "
+                f"{type(args).__name__} (a string would be split into characters)"
+            )
         args = tuple(args) if args is not None else ()
         kwargs = dict(kwargs) if kwargs is not None else {}
         if not all(isinstance(k, str) for k in kwargs):

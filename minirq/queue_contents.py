@@ -36,6 +36,12 @@ class QueueContents:
     def __len__(self) -> int:
         return self.count
 
+    def __contains__(self, item: object) -> bool:
+        """Whether a job (or job id) is queued here; scheduled, deferred or running
+        jobs of this queue are in its registries, not in it."""
+        job_id = item.id if isinstance(item, Job) else item
+        return isinstance(job_id, str) and self.get_job_position(job_id) is not None
+
     def is_empty(self) -> bool:
         """Whether no job is queued."""
         return self.count == 0
