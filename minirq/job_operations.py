@@ -72,6 +72,18 @@ class JobOperationsMixin:
         )
         return [job for job in jobs if job is not None]
 
+    def dependencies_are_met(self, parent_job: Job | None = None) -> bool:
+        """Whether every job this one depends on is done: finished (also failed or
+        stopped, with ``allow_failure``) or gone. ``parent_job`` is accepted for RQ's
+        signature; the state is read from Redis."""
+        done = {JobStatus.FINISHED}
+        if self.allow_dependency_failures:
+            done |= {JobStatus.FAILED, JobStatus.STOPPED}
+        parents = type(self).fetch_many(
+            self.dependency_ids, self.connection, self.serializer, self.keys.prefix
+        )
+        return all(parent is None or parent.get_status(refresh=False) in done for parent in parents)
+
     @property
     def dependent_ids(self) -> list[str]:
         """Ids of deferred jobs still waiting for this job."""

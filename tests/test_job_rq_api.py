@@ -168,3 +168,15 @@ def test_intervals_in_rqs_form(queue: Queue) -> None:
     job = queue.enqueue(fixtures.add, 1, 2, repeat=Repeat(times=2, interval=[30, 60]))
     assert job.repeat_intervals == [30, 60]
     assert queue.enqueue(fixtures.add, 1, 2).repeat_intervals is None
+
+
+def test_dependencies_are_met(queue: Queue) -> None:
+    parent = queue.enqueue(fixtures.add, 1, 2)
+    strict = queue.enqueue(fixtures.add, 1, 2, depends_on=parent)
+    failing = queue.enqueue(fixtures.div_by_zero)
+    lenient = queue.enqueue(fixtures.add, 3, 4, depends_on=Dependency(failing, allow_failure=True))
+    assert not strict.dependencies_are_met() and not lenient.dependencies_are_met()
+    SimpleWorker([queue], connection=queue.connection).work(burst=True)
+    assert strict.dependencies_are_met(parent) and lenient.dependencies_are_met()
+    parent.delete()
+    assert strict.dependencies_are_met()  # a parent that is gone counts as done
