@@ -59,7 +59,7 @@ RQ_MODULES = {
     "rq.defaults": "minirq.defaults",
     "rq.dependency": "minirq.dependency",
     "rq.exceptions": "minirq.exceptions",
-    "rq.executions": "",
+    "rq.executions": "minirq.executions",
     "rq.group": "minirq.group",
     "rq.intermediate_queue": "",
     "rq.job": "minirq.job",

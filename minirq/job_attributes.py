@@ -11,11 +11,12 @@ import redis
 
 from . import store
 from .exceptions import InvalidJobError
+from .executions import Execution
 from .keys import Keys
 from .results import Result
 from .retry import Retry, attempts_started, job_repeat, job_retry, retries_done
 from .serializers import Serializer
-from .store.record import JobRecord, text_or_none
+from .store.record import JobRecord, decode_record, text_or_none
 from .utils import ms_to_datetime
 
 
@@ -221,6 +222,21 @@ class JobAttributesMixin:
         not queued."""
         position = self.connection.lpos(self.keys.queue(self.origin), self.id)
         return None if position is None else int(position)  # type: ignore[arg-type]
+
+    def get_executions(self) -> list[Execution]:
+        """The job's running execution (RQ's form), read from Redis; none when it is
+        not running. minirq runs a job at most once at a time."""
+        fields = store.jobs.load(self.connection, self.keys, self.id)
+        record = decode_record(fields) if fields else JobRecord()
+        if record.status != JobStatus.STARTED.value or not record.run_token:
+            return []
+        started = ms_to_datetime(record.started_ms)
+        return [
+            Execution(
+                record.run_token, self.id, self.connection, record.worker or "", self,
+                started, self.keys.prefix,
+            )
+        ]  # fmt: skip
 
     # -- results -----------------------------------------------------------------------
 

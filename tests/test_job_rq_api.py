@@ -3,6 +3,8 @@ the attributes RQ users read."""
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -180,3 +182,25 @@ def test_dependencies_are_met(queue: Queue) -> None:
     assert strict.dependencies_are_met(parent) and lenient.dependencies_are_met()
     parent.delete()
     assert strict.dependencies_are_met()  # a parent that is gone counts as done
+
+
+def test_get_executions_is_the_running_run(queue: Queue, tmp_path: Path) -> None:
+    started = tmp_path / "started"
+    job = queue.enqueue(fixtures.touch_then_sleep, str(started), 1.0)
+    assert job.get_executions() == []
+    worker = threading.Thread(
+        target=SimpleWorker([queue], connection=queue.connection).work, kwargs={"burst": True}
+    )
+    worker.start()
+    deadline = time.monotonic() + 30
+    while not started.exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    (execution,) = job.get_executions()
+    job.refresh()
+    assert execution.id == job.run_token and execution.job_id == job.id
+    assert execution.composite_key == f"{job.id}:{job.run_token}"
+    assert execution.created_at == job.started_at
+    assert execution.worker_name == job.worker_name
+    assert execution.last_heartbeat is not None
+    worker.join(timeout=30)
+    assert job.get_executions() == []

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 from redis import Redis
@@ -395,3 +397,23 @@ def test_checking_job_repeat_status(connection: Redis) -> None:
     work(queue)
     job.refresh()
     assert job.repeats_left == 2 and job.get_status() == JobStatus.SCHEDULED
+
+
+def test_job_executions(connection: Redis, tmp_path: Path) -> None:
+    redis = connection
+    q = Queue(connection=redis)
+    started = tmp_path / "started"
+    q.enqueue("tests.fixtures.touch_then_sleep", str(started), 0.5, job_id="my_job_id")
+    worker = threading.Thread(target=work, args=(q,))
+    worker.start()
+    deadline = time.monotonic() + 30
+    while not started.exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    job = Job.fetch("my_job_id", connection=redis)
+    executions = job.get_executions()  # Returns all current executions
+    execution = job.get_executions()[0]  # Retrieves a single execution
+    assert executions == [execution]
+    assert execution.created_at == job.started_at  # When did this execution start?
+    assert execution.last_heartbeat is not None  # Worker's last heartbeat
+    assert execution.job is job and execution.composite_key.startswith("my_job_id:")
+    worker.join(timeout=30)
