@@ -15,7 +15,9 @@ points every Redis connection to localhost:6379 at a private redis-server on a f
 this process's children too, so the machine's Redis is never touched.
 
 Prints passed/failed/errors/skipped per RQ test file and the total, and writes a triage file
-(``--triage``) listing every failing test with the first line of its failure.
+(``--triage``) listing every failing test with the first line of its failure. RQ's
+``test_worker.py`` imports ``psutil`` (a test dependency of RQ's): ``pip install psutil``
+in the venv first, or that file counts as one import error.
 """
 
 from __future__ import annotations
