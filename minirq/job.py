@@ -134,6 +134,8 @@ class Job(JobOperationsMixin, JobDataMixin, JobAttributesMixin):
         # Whether the id may name a hash: a caller chose it, or this job was already sent
         # once (see Queue.enqueue_job); a drawn id never sent cannot.
         self.id_chosen = True
+        # False for a Job.create job given no timeout: Queue.enqueue_job sets the queue's.
+        self.timeout_given = True
 
     def __repr__(self) -> str:
         return f"<Job {self.id} {self.func_name} {self.record.status}>"
@@ -202,6 +204,7 @@ class Job(JobOperationsMixin, JobDataMixin, JobAttributesMixin):
         )  # fmt: skip
         if meta is not None:
             record.meta = job.encode_meta(meta)
+        job.timeout_given = timeout is not None
         return job
 
     @classmethod

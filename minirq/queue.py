@@ -295,7 +295,10 @@ class Queue(QueueScheduling, QueueContents, QueueRegistries):
         """Write a job built by :meth:`create_job` and push it onto the queue.
 
         Raises :class:`DuplicateJobError`, writing nothing, when a live job has its id.
+        A job made by :meth:`Job.create` without a timeout gets this queue's.
         """
+        if not job.timeout_given:
+            job.record.timeout_s = self.default_timeout
         if not self.is_async:
             return self.run_sync(job)
         call = self._enqueue_call(job, at_front)

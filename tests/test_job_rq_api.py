@@ -204,3 +204,10 @@ def test_get_executions_is_the_running_run(queue: Queue, tmp_path: Path) -> None
     assert execution.last_heartbeat is not None
     worker.join(timeout=30)
     assert job.get_executions() == []
+
+
+def test_a_created_job_without_timeout_takes_its_queues(connection: redis.Redis) -> None:
+    queue = Queue("default", connection=connection, default_timeout=15)
+    assert queue.enqueue_job(Job.create(fixtures.add, (1, 2), connection=connection)).timeout == 15
+    given = Job.create(fixtures.add, (1, 2), connection=connection, timeout=40)
+    assert queue.enqueue_job(given).timeout == 40
