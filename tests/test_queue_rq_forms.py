@@ -10,6 +10,7 @@ import redis
 from minirq import (
     ConfigurationError,
     FailedJobRegistry,
+    Group,
     InvalidJobError,
     JobStatus,
     NoSuchJobError,
@@ -179,3 +180,8 @@ def test_queues_and_registries_compare_as_in_rq(queue: Queue, connection: redis.
     assert queue.failed_job_registry != FailedJobRegistry("alpha", connection=connection)
     assert queue.failed_job_registry != queue.finished_job_registry
     assert Queue.DEFAULT_TIMEOUT == 180
+
+
+def test_group_fetch_needs_a_name(connection: redis.Redis) -> None:
+    with pytest.raises(InvalidJobError, match="needs the group's name"):
+        Group.fetch(connection=connection)
