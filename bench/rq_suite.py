@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -291,7 +292,31 @@ def summarise(report: Path, triage: Path) -> Counter[str]:
     print(f"{'TOTAL':34}" + "".join(f"{total[c]:>9}" for c in columns))
     triage.write_text("\n".join(failing) + ("\n" if failing else ""))
     print(f"{len(failing)} failing tests listed in {triage}")
+    causes = Counter(cause_of(line) for line in failing)
+    print("most frequent causes (what minirq lacks or does differently):")
+    for cause, count in causes.most_common(25):
+        print(f"{count:>5}  {cause}")
     return total
+
+
+_CAUSES = [
+    (re.compile(r"has no attribute '(\w+)'"), "attribute {}"),
+    (re.compile(r"cannot import name '(\w+)'"), "name {}"),
+    (re.compile(r"no module for RQ's ([\w.]+)|No module named '([\w.]+)'"), "module {}"),
+    (re.compile(r"unexpected keyword argument '(\w+)'"), "keyword argument {}"),
+    (re.compile(r"(DuplicateJobError)"), "{}: a live id is refused"),
+    (re.compile(r"(Timeout) \(>"), "{} (the test hung)"),
+]
+
+
+def cause_of(line: str) -> str:
+    """What a triage line says minirq lacks, in a form to group by."""
+    message = line.split("]  ", 1)[-1]
+    for pattern, label in _CAUSES:
+        match = pattern.search(message)
+        if match:
+            return label.format(next(group for group in match.groups() if group))
+    return message.split(":", 1)[0][:60]
 
 
 def main() -> int:
