@@ -211,3 +211,29 @@ def test_a_created_job_without_timeout_takes_its_queues(connection: redis.Redis)
     assert queue.enqueue_job(Job.create(fixtures.add, (1, 2), connection=connection)).timeout == 15
     given = Job.create(fixtures.add, (1, 2), connection=connection, timeout=40)
     assert queue.enqueue_job(given).timeout == 40
+
+
+def test_a_saved_parent_enqueued_later_releases_its_dependents(
+    connection: redis.Redis, queue: Queue
+) -> None:
+    parent = Job.create(fixtures.add, (1, 2), connection=connection)
+    parent.save()
+    child = Job.create(fixtures.add, (3, 4), connection=connection, depends_on=parent)
+    queue.enqueue_job(child)
+    SimpleWorker([queue], connection=connection).work(burst=True)
+    assert child.get_status() == JobStatus.DEFERRED
+    queue.enqueue_job(parent)
+    SimpleWorker([queue], connection=connection).work(burst=True)
+    assert parent.get_status() == JobStatus.FINISHED
+    assert child.get_status() == JobStatus.FINISHED
+
+
+def test_a_failed_parent_run_again_releases_its_dependents(queue: Queue, tmp_path: Path) -> None:
+    parent = queue.enqueue(jobs.fail_until, str(tmp_path / "runs"), 1, job_id="parent")
+    child = queue.enqueue(fixtures.add, 1, 2, depends_on=parent)
+    SimpleWorker([queue], connection=queue.connection).work(burst=True)
+    assert parent.get_status() == JobStatus.FAILED
+    assert child.get_status() == JobStatus.DEFERRED
+    queue.enqueue(jobs.fail_until, str(tmp_path / "runs"), 1, job_id="parent")
+    SimpleWorker([queue], connection=queue.connection).work(burst=True)
+    assert child.get_status() == JobStatus.FINISHED
