@@ -27,6 +27,11 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+def utcformat(value: datetime) -> str:
+    """``2024-05-01T12:00:00.000000Z``: a UTC datetime as RQ writes it."""
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
 def current_timestamp() -> int:
     """The current time in whole epoch seconds."""
     return int(time.time())
