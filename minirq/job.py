@@ -25,7 +25,13 @@ from .exceptions import (
     NoSuchJobError,
 )
 from .import_hint import import_function
-from .job_attributes import STATUS_REGISTRY, JobAttributesMixin, JobStatus, initial_status
+from .job_attributes import (
+    STATUS_REGISTRY,
+    ExistsMethod,
+    JobAttributesMixin,
+    JobStatus,
+    initial_status,
+)
 from .job_data import JobDataMixin, serializer_name
 from .job_operations import JobOperationsMixin, new_token
 from .keys import Keys
@@ -60,22 +66,6 @@ _current_job: Job | None = None
 def get_current_job(connection: redis.Redis | None = None) -> Job | None:
     """The job being run by this process, or ``None`` outside a job."""
     return _current_job
-
-
-class _Exists:
-    """``job.exists()``, and RQ's ``Job.exists(job_id, connection=...)`` on the class."""
-
-    def __get__(self, job: Job | None, owner: type[Job]) -> Callable[..., bool]:
-        if job is not None:
-            return lambda: store.jobs.exists(job.connection, job.keys, job.id)
-
-        def exists(
-            job_id: str, connection: redis.Redis | None = None, prefix: str | None = None
-        ) -> bool:
-            """Whether a job with that id is stored."""
-            return store.jobs.exists(resolve_connection(connection), Keys(prefix), job_id)
-
-        return exists
 
 
 def cancel_job(
@@ -316,7 +306,7 @@ class Job(JobOperationsMixin, JobDataMixin, JobAttributesMixin):
             for job_id, fields in zip(ids, results, strict=True)
         ]
 
-    exists = _Exists()
+    exists = ExistsMethod()
 
     def refresh(self) -> None:
         """Reload the job from Redis; raises :class:`NoSuchJobError` if it is gone."""
@@ -375,6 +365,10 @@ class Job(JobOperationsMixin, JobDataMixin, JobAttributesMixin):
     @property
     def description(self) -> str:
         return self.record.description or self.get_call_string()
+
+    @description.setter
+    def description(self, value: str) -> None:
+        self.record.description = str(value)
 
     def perform(self) -> Any:
         """Run the job's function in this process and return its value."""

@@ -3,6 +3,7 @@ bytes); part of :class:`~minirq.job.Job`."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 import redis
 
 from . import store
+from .connection import resolve_connection
 from .exceptions import InvalidJobError
 from .executions import Execution
 from .keys import Keys
@@ -54,6 +56,29 @@ def initial_status(status: JobStatus | str | None) -> str:
         raise InvalidJobError(
             f"unknown job status {status!r}; use one of {', '.join(JobStatus)}"
         ) from None
+
+
+class ExistsMethod:
+    """``job.exists()``, and RQ's ``Job.exists(job_id, connection=...)`` on the class."""
+
+    def __get__(self, job: Any, owner: type) -> Callable[..., bool]:
+        def exists(
+            job_id: str | None = None,
+            connection: redis.Redis | None = None,
+            prefix: str | None = None,
+        ) -> bool:
+            """Whether a job with that id (by default, this job's) is stored."""
+            if job is not None:
+                return store.jobs.exists(
+                    connection or job.connection,
+                    job.keys if prefix is None else Keys(prefix),
+                    job.id if job_id is None else job_id,
+                )
+            if job_id is None:
+                raise TypeError("Job.exists() needs the job id")
+            return store.jobs.exists(resolve_connection(connection), Keys(prefix), job_id)
+
+        return exists
 
 
 class JobAttributesMixin:

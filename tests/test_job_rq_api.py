@@ -237,3 +237,19 @@ def test_a_failed_parent_run_again_releases_its_dependents(queue: Queue, tmp_pat
     queue.enqueue(jobs.fail_until, str(tmp_path / "runs"), 1, job_id="parent")
     SimpleWorker([queue], connection=queue.connection).work(burst=True)
     assert child.get_status() == JobStatus.FINISHED
+
+
+def test_exists_on_a_job_may_name_another_id(connection: redis.Redis, queue: Queue) -> None:
+    job = queue.enqueue(fixtures.add, 1, 2)
+    other = queue.enqueue(fixtures.add, 3, 4)
+    assert job.exists(other.id, connection=connection)
+    assert not job.exists("nope")
+    with pytest.raises(TypeError, match="needs the job id"):
+        Job.exists()
+
+
+def test_description_can_be_set_and_saved(queue: Queue) -> None:
+    job = queue.enqueue(fixtures.add, 1, 2)
+    job.description = "adding up"
+    job.save()
+    assert Job.fetch(job.id, connection=queue.connection).description == "adding up"
