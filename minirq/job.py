@@ -44,6 +44,7 @@ from .utils import now_ms
 # Callback, Dependency, Repeat and Retry are importable from here too, as from rq.job.
 __all__ = [
     "STATUS_REGISTRY",
+    "UNEVALUATED",
     "Callback",
     "Dependency",
     "Job",
@@ -59,6 +60,10 @@ __all__ = [
     "validate_job_id",
 ]
 
+
+# RQ's marker for a job attribute not loaded yet. minirq decodes a job's record when it
+# loads it, so no attribute of a minirq job is ever equal to it.
+UNEVALUATED = object()
 
 _current_job: Job | None = None
 
