@@ -6,17 +6,20 @@ from __future__ import annotations
 
 import base64
 import os
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Self
 
 import redis
 
 from . import store
+from .callbacks import stored_callback
 from .exceptions import InvalidJobOperation
 from .job_attributes import STATUS_REGISTRY, JobStatus
 from .keys import Keys
 from .serializers import Serializer
 from .store import calls
 from .store.record import JobRecord, encode_record
+from .utils import import_attribute
 
 if TYPE_CHECKING:
     from .job import Job
@@ -120,6 +123,23 @@ class JobOperationsMixin:
         if "progress" not in meta:
             return None
         return float(meta["progress"]), meta.get("progress_message")
+
+    @property
+    def success_callback(self) -> Callable[..., Any] | None:
+        """The function of the job's ``on_success`` callback (imported), or ``None``."""
+        return self._callback_function("on_success")
+
+    @property
+    def failure_callback(self) -> Callable[..., Any] | None:
+        return self._callback_function("on_failure")
+
+    @property
+    def stopped_callback(self) -> Callable[..., Any] | None:
+        return self._callback_function("on_stopped")
+
+    def _callback_function(self, kind: str) -> Callable[..., Any] | None:
+        stored = stored_callback(self.record, kind)
+        return None if stored is None else import_attribute(stored[0])
 
     @property
     def callback_exc(self) -> str | None:

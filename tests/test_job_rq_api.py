@@ -24,6 +24,7 @@ from minirq import (
     cancel_job,
     requeue_job,
 )
+from tests import feature_fixtures as ff
 from tests import fixtures
 from tests import scheduling_jobs as jobs
 
@@ -253,3 +254,10 @@ def test_description_can_be_set_and_saved(queue: Queue) -> None:
     job.description = "adding up"
     job.save()
     assert Job.fetch(job.id, connection=queue.connection).description == "adding up"
+
+
+def test_callback_functions_of_a_job(queue: Queue) -> None:
+    job = queue.enqueue(fixtures.add, 1, 2, on_success=ff.record_success)
+    fetched = Job.fetch(job.id, connection=queue.connection)
+    assert fetched.success_callback is ff.record_success
+    assert fetched.failure_callback is None and fetched.stopped_callback is None
