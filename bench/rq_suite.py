@@ -301,6 +301,7 @@ def summarise(report: Path, triage: Path) -> Counter[str]:
 
 _CAUSES = [
     (re.compile(r"has no attribute '(\w+)'"), "attribute {}"),
+    (re.compile(r"property '(\w+)' of '\w+' object has no setter"), "setting attribute {}"),
     (re.compile(r"cannot import name '(\w+)'"), "name {}"),
     (re.compile(r"no module for RQ's ([\w.]+)|No module named '([\w.]+)'"), "module {}"),
     (re.compile(r"unexpected keyword argument '(\w+)'"), "keyword argument {}"),

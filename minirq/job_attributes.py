@@ -105,7 +105,13 @@ class JobAttributesMixin:
 
     @property
     def origin(self) -> str:
+        """The queue the job belongs to. Set it on a job not stored yet (built by
+        :meth:`Job.create`); a stored job moves between queues only by being enqueued."""
         return self.record.origin
+
+    @origin.setter
+    def origin(self, value: str) -> None:
+        self.record.origin = str(value)
 
     @property
     def status(self) -> JobStatus | None:

@@ -261,3 +261,10 @@ def test_callback_functions_of_a_job(queue: Queue) -> None:
     fetched = Job.fetch(job.id, connection=queue.connection)
     assert fetched.success_callback is ff.record_success
     assert fetched.failure_callback is None and fetched.stopped_callback is None
+
+
+def test_origin_of_a_created_job_can_be_set_before_saving(connection: redis.Redis) -> None:
+    job = Job.create(fixtures.div_by_zero, args=(1,), connection=connection)
+    job.origin = "fake"
+    job.save()
+    assert Job.fetch(job.id, connection=connection).origin == "fake"
