@@ -299,6 +299,7 @@ class Queue(QueueScheduling, QueueContents, QueueRegistries):
         """
         if not job.timeout_given:
             job.record.timeout_s = self.default_timeout
+        job.record.origin = self.name  # a job belongs to the queue it is in
         if not self.is_async:
             return self.run_sync(job)
         call = self._enqueue_call(job, at_front)

@@ -72,6 +72,7 @@ class QueueScheduling:
         if not self.is_async:
             return self.run_sync(job)
         job.record.status = JobStatus.SCHEDULED.value
+        job.record.origin = self.name
         job.record.at_front = at_front
         call = calls.schedule(
             self.keys,

@@ -268,3 +268,9 @@ def test_origin_of_a_created_job_can_be_set_before_saving(connection: redis.Redi
     job.origin = "fake"
     job.save()
     assert Job.fetch(job.id, connection=connection).origin == "fake"
+
+
+def test_enqueue_job_makes_the_queue_the_jobs_origin(connection: redis.Redis) -> None:
+    job = Job.create(fixtures.add, (1, 2), connection=connection, origin="elsewhere")
+    Queue("low", connection=connection).enqueue_job(job)
+    assert Job.fetch(job.id, connection=connection).origin == "low"
