@@ -13,6 +13,7 @@ import redis
 
 from . import store
 from .callbacks import stored_callback
+from .defaults import DEFAULT_CALLBACK_TIMEOUT_S
 from .exceptions import InvalidJobOperation
 from .job_attributes import STATUS_REGISTRY, JobStatus
 from .keys import Keys
@@ -140,6 +141,23 @@ class JobOperationsMixin:
     def _callback_function(self, kind: str) -> Callable[..., Any] | None:
         stored = stored_callback(self.record, kind)
         return None if stored is None else import_attribute(stored[0])
+
+    @property
+    def success_callback_timeout(self) -> int:
+        """Seconds the ``on_success`` callback may run (the default without one)."""
+        return self._callback_timeout("on_success")
+
+    @property
+    def failure_callback_timeout(self) -> int:
+        return self._callback_timeout("on_failure")
+
+    @property
+    def stopped_callback_timeout(self) -> int:
+        return self._callback_timeout("on_stopped")
+
+    def _callback_timeout(self, kind: str) -> int:
+        stored = stored_callback(self.record, kind)
+        return DEFAULT_CALLBACK_TIMEOUT_S if stored is None else stored[1]
 
     @property
     def callback_exc(self) -> str | None:

@@ -11,6 +11,7 @@ import pytest
 import redis
 
 from minirq import (
+    Callback,
     ConfigurationError,
     Dependency,
     InvalidJobError,
@@ -261,6 +262,9 @@ def test_callback_functions_of_a_job(queue: Queue) -> None:
     fetched = Job.fetch(job.id, connection=queue.connection)
     assert fetched.success_callback is ff.record_success
     assert fetched.failure_callback is None and fetched.stopped_callback is None
+    timed = queue.enqueue(fixtures.add, 1, 2, on_failure=Callback(ff.record_failure, timeout=10))
+    assert timed.failure_callback_timeout == 10
+    assert timed.success_callback_timeout == timed.stopped_callback_timeout == 60
 
 
 def test_origin_of_a_created_job_can_be_set_before_saving(connection: redis.Redis) -> None:
