@@ -26,7 +26,7 @@ from .options import (
 )
 from .queue_contents import QueueContents
 from .queue_scheduling import QueueScheduling
-from .registry import QueueRegistries, use_queue_class
+from .registry import QueueRegistries, resolve_job_class, use_queue_class
 from .retry import Repeat, Retry
 from .serializers import Serializer, resolve_serializer
 from .store import calls
@@ -64,10 +64,14 @@ class Queue(QueueScheduling, QueueContents, QueueRegistries):
         serializer: Serializer | str | None = None,
         prefix: str | None = None,
         result_ttl: Any = None,
+        job_class: type[Job] | str | None = None,
     ) -> None:
         """``result_ttl``: seconds a finished job of this queue is kept when its enqueue
-        gives none (default 500; ``-1`` keeps it, ``0`` deletes it at once)."""
+        gives none (default 500; ``-1`` keeps it, ``0`` deletes it at once).
+        ``job_class``: a :class:`Job` subclass (or its dotted path) for the jobs this queue
+        builds and loads, as in RQ."""
         self.name = validate_queue_name(name)
+        self.job_class = resolve_job_class(job_class)
         self.connection = resolve_connection(connection)
         self.serializer = resolve_serializer(serializer)
         self.keys = Keys(prefix)
@@ -109,6 +113,7 @@ class Queue(QueueScheduling, QueueContents, QueueRegistries):
         connection: redis.Redis | None = None,
         serializer: Serializer | str | None = None,
         prefix: str | None = None,
+        job_class: type[Job] | str | None = None,
     ) -> list[Queue]:
         """Every queue that has ever had a job enqueued, by name (names that are not
         valid queue names are skipped)."""
@@ -117,8 +122,11 @@ class Queue(QueueScheduling, QueueContents, QueueRegistries):
         for name in store.jobs.queue_names(connection, Keys(prefix)):
             try:
                 queues.append(
-                    cls(name, connection=connection, serializer=serializer, prefix=prefix)
-                )
+                    cls(
+                        name, connection=connection, serializer=serializer, prefix=prefix,
+                        job_class=job_class,
+                    )
+                )  # fmt: skip
             except ConfigurationError:
                 continue
         return queues
@@ -274,7 +282,7 @@ class Queue(QueueScheduling, QueueContents, QueueRegistries):
         record = options_record(options, self.default_timeout)
         if options.result_ttl is None and self.result_ttl is not None:
             record.result_ttl_s = self.result_ttl
-        job = Job.build(
+        job = self.job_class.build(
             func,
             args,
             kwargs,
@@ -339,7 +347,7 @@ class Queue(QueueScheduling, QueueContents, QueueRegistries):
         is running or done.
         """
         if not isinstance(job, Job):
-            job = Job.fetch(job, self.connection, self.serializer, self.keys.prefix)
+            job = self.job_class.fetch(job, self.connection, self.serializer, self.keys.prefix)
         job.cancel(enqueue_dependents=enqueue_dependents)
 
 

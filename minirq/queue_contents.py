@@ -27,6 +27,7 @@ class QueueContents:
     keys: Keys
     connection: redis.Redis
     serializer: Serializer
+    job_class: type[Job]
 
     @property
     def count(self) -> int:
@@ -55,7 +56,7 @@ class QueueContents:
         return self.get_job_ids()
 
     def get_jobs(self, offset: int = 0, length: int = -1) -> list[Job]:
-        jobs = Job.fetch_many(
+        jobs = self.job_class.fetch_many(
             self.get_job_ids(offset, length), self.connection, self.serializer, self.keys.prefix
         )
         return [job for job in jobs if job is not None]
@@ -66,7 +67,10 @@ class QueueContents:
 
     def fetch_job(self, job_id: str) -> Job | None:
         """The job with that id if it belongs to this queue, else ``None``."""
-        job = Job.fetch_many([job_id], self.connection, self.serializer, self.keys.prefix)[0]
+        found = self.job_class.fetch_many(
+            [job_id], self.connection, self.serializer, self.keys.prefix
+        )
+        job = found[0]
         if job is None or job.origin != self.name:
             return None
         return job

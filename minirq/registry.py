@@ -17,15 +17,26 @@ import redis
 from . import store
 from .connection import resolve_connection
 from .defaults import DEFAULT_QUEUE_NAME
-from .exceptions import InvalidJobOperation, NoSuchJobError
+from .exceptions import ConfigurationError, InvalidJobOperation, NoSuchJobError
 from .job import Job, new_token
 from .keys import Keys
 from .serializers import Serializer, resolve_serializer
 from .store import calls
-from .utils import ms_to_datetime, now_ms
+from .utils import import_attribute, ms_to_datetime, now_ms
 
 if TYPE_CHECKING:
     from .queue import Queue
+
+
+def resolve_job_class(job_class: type[Job] | str | None) -> type[Job]:
+    """A :class:`Job` subclass given as a class or a dotted path (``None``: ``Job``);
+    raises :class:`ConfigurationError` for anything else."""
+    if job_class is None:
+        return Job
+    found = import_attribute(job_class) if isinstance(job_class, str) else job_class
+    if not (isinstance(found, type) and issubclass(found, Job)):
+        raise ConfigurationError(f"job_class must be a subclass of minirq.Job, not {job_class!r}")
+    return found
 
 
 # Queue lives above this layer: queue.py hands its class here, for get_queue().
@@ -52,10 +63,13 @@ class BaseRegistry:
         queue: Queue | None = None,
         serializer: Serializer | str | None = None,
         prefix: str | None = None,
+        job_class: type[Job] | str | None = None,
     ) -> None:
         if queue is not None:
             name, connection = queue.name, queue.connection
             serializer, prefix = queue.serializer, queue.keys.prefix
+            job_class = job_class or queue.job_class
+        self.job_class = resolve_job_class(job_class)
         self.name = name
         self.connection = resolve_connection(connection)
         self.serializer = resolve_serializer(serializer)
@@ -126,7 +140,7 @@ class BaseRegistry:
             raise RuntimeError("import minirq.queue before calling get_queue()")
         return _queue_class(
             self.name, connection=self.connection, serializer=self.serializer,
-            prefix=self.keys.prefix,
+            prefix=self.keys.prefix, job_class=self.job_class,
         )  # fmt: skip
 
     def get_expiration_time(self, job: Job | str) -> datetime | None:
@@ -139,7 +153,7 @@ class BaseRegistry:
 
     def get_jobs(self, start: int = 0, end: int = -1, desc: bool = False) -> list[Job]:
         ids = self.get_job_ids(start, end, desc)
-        jobs = Job.fetch_many(ids, self.connection, self.serializer, self.keys.prefix)
+        jobs = self.job_class.fetch_many(ids, self.connection, self.serializer, self.keys.prefix)
         return [job for job in jobs if job is not None]
 
     def get_score(self, job_id: str) -> float | None:
@@ -177,7 +191,7 @@ class BaseRegistry:
         )
         if not moved:
             raise InvalidJobOperation(f"job {job_id} is not in {self.kind} registry {self.name!r}")
-        return Job.fetch(job_id, self.connection, self.serializer, self.keys.prefix)
+        return self.job_class.fetch(job_id, self.connection, self.serializer, self.keys.prefix)
 
     def requeue_all(self) -> int:
         """Requeue every job of the registry; returns how many were moved."""

@@ -12,6 +12,7 @@ from minirq import (
     FailedJobRegistry,
     Group,
     InvalidJobError,
+    Job,
     JobStatus,
     NoSuchJobError,
     Queue,
@@ -185,3 +186,31 @@ def test_queues_and_registries_compare_as_in_rq(queue: Queue, connection: redis.
 def test_group_fetch_needs_a_name(connection: redis.Redis) -> None:
     with pytest.raises(InvalidJobError, match="needs the group's name"):
         Group.fetch(connection=connection)
+
+
+class TaggedJob(Job):
+    """A job class of an application, as RQ users subclass Job."""
+
+    @property
+    def tag(self) -> str:
+        return f"tagged {self.id}"
+
+
+def test_queue_job_class_builds_and_loads_jobs_of_that_class(connection: redis.Redis) -> None:
+    queue = Queue("default", connection=connection, job_class=TaggedJob)
+    job = queue.enqueue(fixtures.add, 1, 2)
+    assert isinstance(job, TaggedJob) and job.tag == f"tagged {job.id}"
+    assert all(isinstance(j, TaggedJob) for j in queue.jobs)
+    assert isinstance(queue.fetch_job(job.id), TaggedJob)
+    SimpleWorker([queue], connection=connection).work(burst=True)
+    assert all(isinstance(j, TaggedJob) for j in queue.finished_job_registry.get_jobs())
+    by_path = Queue.all(connection=connection, job_class="tests.test_queue_rq_forms.TaggedJob")
+    assert [q.job_class for q in by_path] == [TaggedJob]
+
+
+@pytest.mark.parametrize("job_class", [dict, "tests.fixtures.add", 5])
+def test_a_job_class_that_is_not_a_job_is_refused(
+    connection: redis.Redis, job_class: object
+) -> None:
+    with pytest.raises(ConfigurationError, match="job_class must be a subclass of"):
+        Queue("default", connection=connection, job_class=job_class)  # type: ignore[arg-type]
