@@ -56,6 +56,11 @@ class Keys:
         """The pub/sub channel an enqueue publishes on to wake idle workers."""
         return f"{self.prefix}:wake:{queue_name}"
 
+    def wake_pattern(self) -> str:
+        """The pub/sub pattern of every queue's wake-up channel (the prefix escaped)."""
+        escaped = "".join(f"\\{c}" if c in "*?[]\\" else c for c in self.prefix)
+        return f"{escaped}:wake:*"
+
     @property
     def workers(self) -> str:
         return f"{self.prefix}:workers"

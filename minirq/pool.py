@@ -54,7 +54,7 @@ class WorkerPool(BaseWorker):
 
     def __init__(
         self,
-        queues: Queue | str | Iterable[Queue | str],
+        queues: Queue | str | Iterable[Queue | str] | None = None,
         connection: redis.Redis | None = None,
         name: str | None = None,
         serializer: Serializer | str | None = None,
@@ -146,7 +146,7 @@ class WorkerPool(BaseWorker):
         self._pubsub = self.connection.pubsub(  # type: ignore[no-untyped-call]
             ignore_subscribe_messages=True
         )
-        self._pubsub.subscribe(*(self.keys.wake_channel(q.name) for q in self.queues))
+        self._subscribe_to_wake_ups(self._pubsub)
 
     def _pubsub_fd(self) -> int | None:
         """The socket of the wake-up subscription, once every message in it is consumed."""
