@@ -152,7 +152,7 @@ class BaseWorker(
         with_scheduler: bool = False,
         *,
         max_idle_time: float | None = None,
-        dequeue_strategy: DequeueStrategy | str = DequeueStrategy.DEFAULT,
+        dequeue_strategy: DequeueStrategy | str | None = None,
         date_format: str | None = None,
         log_format: str | None = None,
     ) -> bool:
@@ -171,7 +171,9 @@ class BaseWorker(
         The one loop of every worker: what differs is the executor (see
         :meth:`_submit`), which runs up to :attr:`capacity` jobs at a time.
         """
-        self.dequeue_strategy = parse_dequeue_strategy(dequeue_strategy)
+        self.dequeue_strategy = parse_dequeue_strategy(
+            dequeue_strategy or self.default_dequeue_strategy
+        )
         if max_idle_time is not None and not max_idle_time > 0:
             raise ConfigurationError(f"max_idle_time must be more than 0, not {max_idle_time!r}")
         if log_format is not None or date_format is not None:

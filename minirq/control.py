@@ -15,7 +15,7 @@ from typing import Any
 import redis
 
 from . import store
-from .commands import SHUTDOWN, STOP_JOB
+from .commands import KILL_HORSE, SHUTDOWN, STOP_JOB
 from .defaults import IDLE_WAIT_S, PAUSE_REFRESH_S
 from .keys import Keys
 from .utils import close_quietly
@@ -120,8 +120,14 @@ class ControlMixin:
                     self._on_stop_job(running[0])
                 else:
                     logger.info("%s: job %s to stop is no longer running here", self.name, job_id)
+            elif kind == KILL_HORSE:
+                self._on_kill_horse()
             else:
                 logger.warning("%s: unknown command %r ignored", self.name, kind)
+
+    def _on_kill_horse(self) -> None:
+        """Hook for a worker with one work-horse to kill (the forking worker)."""
+        logger.info("%s: kill-horse command ignored: no single work-horse here", self.name)
 
     def _on_stop_job(self, job: Any) -> None:
         """Hook for a worker that kills the job's horse itself (the pool); the forking

@@ -198,6 +198,9 @@ def parse_dequeue_strategy(value: Any) -> DequeueStrategy:
 class WorkerOptionsMixin:
     """RQ's accessors and class methods on a worker, and the order of its fetches."""
 
+    #: The dequeue strategy of ``work()`` when it is given none.
+    default_dequeue_strategy = DequeueStrategy.DEFAULT
+
     connection: redis.Redis
     keys: Any
     name: str
