@@ -203,7 +203,11 @@ _URL_PARTS = ("HOST", "PORT", "DB", "PASSWORD", "SSL")
 
 
 def import_settings_module(dotted: str) -> ModuleType:
-    """Import a settings module, turning any failure into one clear line."""
+    """Import a settings module, turning any failure into one clear line. A file name
+    such as ``config.py`` or ``conf/settings.py`` (as RQ's docs write it) names the
+    module ``config`` or ``conf.settings``."""
+    if dotted.endswith(".py") and os.path.isfile(dotted):
+        dotted = os.path.normpath(dotted[:-3]).replace(os.sep, ".")
     try:
         return importlib.import_module(dotted)
     except Exception as exc:

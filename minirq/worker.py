@@ -93,7 +93,7 @@ class Worker(BaseWorker):
         if ending == "reported" and reported is not None:
             self._exiting_horses.append(pid)
             return reported
-        _, status = os.waitpid(pid, 0)
+        _, status, rusage = os.wait4(pid, 0)
         if ending == "interrupted":
             return None
         if ending == "stopped":
@@ -105,7 +105,19 @@ class Worker(BaseWorker):
                 "JobTimeoutException",
                 f"job exceeded its timeout of {job.timeout} s and its work-horse was killed",
             )
+        if reported is None and self.work_horse_killed_handler is not None:
+            self._call_horse_killed_handler(job, pid, status, rusage)
         return reported or Outcome.failure("WorkHorseDied", describe_exit(status))
+
+    def _call_horse_killed_handler(self, job: Job, pid: int, status: int, rusage: Any) -> None:
+        """RQ's ``work_horse_killed_handler(job, retpid, ret_val, rusage)``, for a horse
+        that died without reporting; one that raises is logged, the job fails anyway."""
+        try:
+            handler = self.work_horse_killed_handler
+            if handler is not None:
+                handler(job, pid, status, rusage)
+        except Exception:
+            logger.exception("%s: work_horse_killed_handler failed on job %s", self.name, job.id)
 
     def _supervise(
         self, job: Job, pid: int, read_fd: int, kill_at: float, chunks: list[bytes]

@@ -12,7 +12,7 @@ about a second.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,14 +37,14 @@ from .worker_records import (
 
 # RQ's constructor options that have no counterpart here: accepted so that RQ code runs,
 # with no effect (maintenance runs every heartbeat; leases replace the monitoring
-# interval; each job's start is logged with its function name, never its arguments).
+# interval; each job's start is logged with its function name, never its arguments;
+# default_worker_ttl is worker_ttl's old name, read as it).
 _ACCEPTED_WITHOUT_EFFECT = (
     "maintenance_interval",
     "job_monitoring_interval",
     "log_job_description",
     "prepare_for_work",
     "default_worker_ttl",
-    "work_horse_killed_handler",
 )
 
 
@@ -57,6 +57,7 @@ class RQWorkerOptions:
     job_class: type[Job] = Job
     queue_class: type[Queue] = Queue
     disable_default_exception_handler: bool = False
+    work_horse_killed_handler: Callable[..., Any] | None = None
 
 
 def rq_worker_options(options: Mapping[str, Any]) -> RQWorkerOptions:
@@ -81,7 +82,22 @@ def rq_worker_options(options: Mapping[str, Any]) -> RQWorkerOptions:
         job_class=_class_option(options.get("job_class"), Job, "job_class"),
         queue_class=_class_option(options.get("queue_class"), Queue, "queue_class"),
         disable_default_exception_handler=bool(options.get("disable_default_exception_handler")),
+        work_horse_killed_handler=_handler_option(options.get("work_horse_killed_handler")),
     )
+
+
+def _handler_option(value: Any) -> Callable[..., Any] | None:
+    if isinstance(value, str):
+        try:
+            value = import_attribute(value)
+        except Exception as exc:
+            raise ConfigurationError(
+                f"cannot import work_horse_killed_handler {value!r}: {type(exc).__name__}: {exc}"
+            ) from None
+    if value is not None and not callable(value):
+        raise ConfigurationError(f"work_horse_killed_handler {value!r} is not callable")
+    handler: Callable[..., Any] | None = value
+    return handler
 
 
 def _class_option(value: Any, base: type[Any], what: str) -> Any:
@@ -212,6 +228,7 @@ class WorkerOptionsMixin:
     queue_class: type[Queue]
     default_result_ttl: int | None
     disable_default_exception_handler: bool
+    work_horse_killed_handler: Callable[..., Any] | None
     successful_job_count: int
     failed_job_count: int
     birth_date: Any
@@ -274,6 +291,7 @@ class WorkerOptionsMixin:
         self.job_class, self.queue_class = rq.job_class, rq.queue_class
         self.default_result_ttl = rq.default_result_ttl
         self.disable_default_exception_handler = rq.disable_default_exception_handler
+        self.work_horse_killed_handler = rq.work_horse_killed_handler
         self.serializer = serializer
         given = [queues] if isinstance(queues, Queue | str) else list(queues or [])
         self.connection = shared_connection(given, connection)

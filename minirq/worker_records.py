@@ -117,6 +117,10 @@ class WorkerInfo:
     def get_current_job_id(self) -> str | None:
         return self.current_job_id
 
+    @property
+    def current_job(self) -> Job | None:
+        return self.get_current_job()
+
     def get_current_job(self) -> Job | None:
         """The job the worker is running (``None`` when idle, or if it is gone)."""
         if self.current_job_id is None:
