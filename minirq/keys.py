@@ -66,6 +66,11 @@ class Keys:
         """What a result channel starts with; the reaper's script appends the id."""
         return f"{self.prefix}:done:"
 
+    def wake_pattern(self) -> str:
+        """The pub/sub pattern of every queue's wake-up channel (the prefix escaped)."""
+        escaped = "".join(f"\\{c}" if c in "*?[]\\" else c for c in self.prefix)
+        return f"{escaped}:wake:*"
+
     @property
     def workers(self) -> str:
         return f"{self.prefix}:workers"
