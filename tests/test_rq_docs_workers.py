@@ -71,7 +71,7 @@ def test_worker_arguments_of_the_docs_are_accepted(
             "--disable-job-desc-logging", "--max-jobs", "5", "--serializer", "json",
             "--dequeue-strategy", "round_robin", "--max-idle-time", "30",
             "--maintenance-interval", "600",
-        ],  # fmt: skip
+        ],
         env=subprocess_env,
         capture_output=True,
         text=True,
@@ -329,7 +329,7 @@ def test_custom_job_and_queue_classes(
             sys.executable, "-m", "minirq", "worker", "--burst",
             "--job-class", "tests.rq_docs_fixtures.CustomJob",
             "--queue-class", "tests.rq_docs_fixtures.CustomQueue",
-        ],  # fmt: skip
+        ],
         env=subprocess_env,
         capture_output=True,
         text=True,
@@ -381,7 +381,7 @@ def test_exception_handlers_on_the_command_line(
             "--exception-handler", "tests.rq_docs_fixtures.foo_handler",
             "--exception-handler", "tests.rq_docs_fixtures.bar_handler",
             "--disable-default-exception-handler",
-        ],  # fmt: skip
+        ],
         env=subprocess_env,
         capture_output=True,
         text=True,
