@@ -316,6 +316,7 @@ class BaseWorker(
     def _start_up(self) -> bool:
         """Register the worker, waiting for Redis; ``False`` when told to stop first
         (nothing is held then, so the worker just goes)."""
+        self._commands.start()
         try:
             self._call_redis(self.register_birth, "registering the worker", until_stop=True)
             self._call_redis(

@@ -119,6 +119,15 @@ class CommandListener:
                 break
         self._pubsub = pubsub
 
+    def start(self) -> None:
+        """Subscribe now, before the worker is registered, so that a command sent to any
+        worker listed in Redis is heard; after an outage :meth:`poll` subscribes again."""
+        try:
+            if self._pubsub is None:
+                self._subscribe()
+        except (redis.ConnectionError, redis.TimeoutError):
+            self.close()
+
     def poll(self) -> list[dict[str, Any]]:
         """The commands received since the last call (subscribing on first use)."""
         try:

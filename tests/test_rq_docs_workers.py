@@ -32,10 +32,18 @@ def doc_env(redis_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """RQ's docs write ``Redis()`` and ``Queue('name')``: both reach the test server."""
     monkeypatch.setenv("REDIS_URL", redis_url)
     yield redis_url
+    while _opened:
+        _opened.pop().close()
+
+
+_opened: list[Redis] = []
 
 
 def _redis(url: str) -> Redis:
-    return Redis.from_url(url)
+    """A client as the docs make one, closed when the test ends."""
+    client = Redis.from_url(url)
+    _opened.append(client)
+    return client
 
 
 # -- Starting workers, burst mode, worker arguments ------------------------------------
@@ -86,7 +94,7 @@ def test_worker_arguments_of_the_docs_are_accepted(
 def test_preloading_worker_script(doc_env: str, connection: redis.Redis) -> None:
     job = Queue("default", connection=connection).enqueue(fixtures.say_hello, "preload")
     # Provide the worker with the list of queues (str) to listen to.
-    w = Worker(["default"], connection=Redis.from_url(doc_env))
+    w = Worker(["default"], connection=_redis(doc_env))
     w.work(burst=True)
     assert job.return_value() == "Hi there, preload!"
 
@@ -523,7 +531,7 @@ def test_heroku_worker_sigterm_puts_the_running_job_back(
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child only signals the worker
         try:
-            own = Job.fetch(job.id, connection=Redis.from_url(doc_env))
+            own = Job.fetch(job.id, connection=_redis(doc_env))
             ff.wait_until(lambda: own.get_status() == JobStatus.STARTED, what="job start")
             os.kill(os.getppid(), signal.SIGTERM)
         finally:
