@@ -12,9 +12,13 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+from typing import Any
+
 import pytest
 import redis
 from redis import Redis
+
+import minirq.connection
 
 from minirq import Queue, Retry, SimpleWorker, Worker
 from minirq.command import send_kill_horse_command, send_shutdown_command, send_stop_job_command
@@ -27,15 +31,31 @@ from tests import rq_docs_fixtures as docs
 from tests.conftest import ROOT, RedisServer
 
 
+_OPENED: list[Redis] = []
+
+
 @pytest.fixture
 def doc_env(redis_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """RQ's docs write ``Redis()`` and ``Queue('name')``: both reach the test server."""
+    """RQ's docs write ``Redis()`` and ``Queue('name')``: both reach the test server (and
+    the clients they make are closed after the test)."""
     monkeypatch.setenv("REDIS_URL", redis_url)
+    real_connect = minirq.connection.connect
+
+    def tracked_connect(*args: Any, **kwargs: Any) -> Redis:
+        client = real_connect(*args, **kwargs)
+        _OPENED.append(client)
+        return client
+
+    monkeypatch.setattr(minirq.connection, "connect", tracked_connect)
     yield redis_url
+    while _OPENED:
+        _OPENED.pop().close()
 
 
 def _redis(url: str) -> Redis:
-    return Redis.from_url(url)
+    client = Redis.from_url(url)
+    _OPENED.append(client)
+    return client
 
 
 # -- Starting workers, burst mode, worker arguments ------------------------------------
@@ -86,7 +106,7 @@ def test_worker_arguments_of_the_docs_are_accepted(
 def test_preloading_worker_script(doc_env: str, connection: redis.Redis) -> None:
     job = Queue("default", connection=connection).enqueue(fixtures.say_hello, "preload")
     # Provide the worker with the list of queues (str) to listen to.
-    w = Worker(["default"], connection=Redis.from_url(doc_env))
+    w = Worker(["default"], connection=_redis(doc_env))
     w.work(burst=True)
     assert job.return_value() == "Hi there, preload!"
 
