@@ -278,9 +278,7 @@ def test_repeat_with_an_interval_is_scheduled(queue: Queue, tmp_path: Path) -> N
     assert due >= job.ended_at.timestamp() * 1000 + 45_000
 
 
-def test_a_retry_is_not_missed_when_redis_forgot_the_scripts(
-    queue: Queue, tmp_path: Path
-) -> None:
+def test_a_retry_is_not_missed_when_redis_forgot_the_scripts(queue: Queue, tmp_path: Path) -> None:
     # After a Redis restart (or SCRIPT FLUSH) the worker's first failure re-runs the fail
     # script after the fetch sent with it; the requeued retry must still be run.
     queue.connection.script_flush()

@@ -11,7 +11,6 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-
 from typing import Any
 
 import pytest
@@ -19,7 +18,6 @@ import redis
 from redis import Redis
 
 import minirq.connection
-
 from minirq import Queue, Retry, SimpleWorker, Worker
 from minirq.command import send_kill_horse_command, send_shutdown_command, send_stop_job_command
 from minirq.job import Job, JobStatus
@@ -29,7 +27,6 @@ from tests import feature_fixtures as ff
 from tests import fixtures
 from tests import rq_docs_fixtures as docs
 from tests.conftest import ROOT, RedisServer
-
 
 _OPENED: list[Redis] = []
 
@@ -83,15 +80,43 @@ def test_worker_arguments_of_the_docs_are_accepted(
     job = Queue("default", connection=connection, serializer="json").enqueue(fixtures.add, 1, 2)
     done = subprocess.run(
         [
-            sys.executable, "-m", "minirq", "worker", "--url", doc_env, "-b",
-            "--path", str(tmp_path), "--path", str(ROOT), "--results-ttl", "60",
-            "--worker-class", "minirq.worker.SimpleWorker", "--job-class", "minirq.job.Job",
-            "--queue-class", "minirq.Queue", "--connection-class", "redis.StrictRedis",
-            "--log-format", "%(asctime)s %(message)s", "--date-format", "%H:%M:%S",
-            "--disable-job-desc-logging", "--max-jobs", "5", "--serializer", "json",
-            "--dequeue-strategy", "round_robin", "--max-idle-time", "30",
-            "--maintenance-interval", "600",
-        ],  # fmt: skip
+            sys.executable,
+            "-m",
+            "minirq",
+            "worker",
+            "--url",
+            doc_env,
+            "-b",
+            "--path",
+            str(tmp_path),
+            "--path",
+            str(ROOT),
+            "--results-ttl",
+            "60",
+            "--worker-class",
+            "minirq.worker.SimpleWorker",
+            "--job-class",
+            "minirq.job.Job",
+            "--queue-class",
+            "minirq.Queue",
+            "--connection-class",
+            "redis.StrictRedis",
+            "--log-format",
+            "%(asctime)s %(message)s",
+            "--date-format",
+            "%H:%M:%S",
+            "--disable-job-desc-logging",
+            "--max-jobs",
+            "5",
+            "--serializer",
+            "json",
+            "--dequeue-strategy",
+            "round_robin",
+            "--max-idle-time",
+            "30",
+            "--maintenance-interval",
+            "600",
+        ],
         env=subprocess_env,
         capture_output=True,
         text=True,
@@ -346,10 +371,16 @@ def test_custom_job_and_queue_classes(
     job = queue.enqueue(fixtures.add, 4, 4)
     done = subprocess.run(
         [
-            sys.executable, "-m", "minirq", "worker", "--burst",
-            "--job-class", "tests.rq_docs_fixtures.CustomJob",
-            "--queue-class", "tests.rq_docs_fixtures.CustomQueue",
-        ],  # fmt: skip
+            sys.executable,
+            "-m",
+            "minirq",
+            "worker",
+            "--burst",
+            "--job-class",
+            "tests.rq_docs_fixtures.CustomJob",
+            "--queue-class",
+            "tests.rq_docs_fixtures.CustomQueue",
+        ],
         env=subprocess_env,
         capture_output=True,
         text=True,
@@ -397,11 +428,17 @@ def test_exception_handlers_on_the_command_line(
     job = Queue(connection=connection).enqueue(docs.fail)
     done = subprocess.run(
         [
-            sys.executable, "-m", "minirq", "worker", "--burst",
-            "--exception-handler", "tests.rq_docs_fixtures.foo_handler",
-            "--exception-handler", "tests.rq_docs_fixtures.bar_handler",
+            sys.executable,
+            "-m",
+            "minirq",
+            "worker",
+            "--burst",
+            "--exception-handler",
+            "tests.rq_docs_fixtures.foo_handler",
+            "--exception-handler",
+            "tests.rq_docs_fixtures.bar_handler",
             "--disable-default-exception-handler",
-        ],  # fmt: skip
+        ],
         env=subprocess_env,
         capture_output=True,
         text=True,

@@ -130,8 +130,7 @@ def declared(script: str) -> dict[str, Any]:
     item (``[9..8+n]``) and whether field/value pairs end the list (``[k..]``)."""
     header = script_source(script).split("\n\n", 1)[0]
     found: dict[str, Any] = {
-        kind: {"fixed": 0, "per_item": 0, "ids": False, "pairs": False}
-        for kind in ("KEYS", "ARGV")
+        kind: {"fixed": 0, "per_item": 0, "ids": False, "pairs": False} for kind in ("KEYS", "ARGV")
     }
     for kind, index in _ENTRY.findall(header):
         spec = found[kind]
