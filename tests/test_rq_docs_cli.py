@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 from minirq import Job, JobStatus, Queue, SimpleWorker, Worker
 from minirq.cli import main
-from minirq.cli.enqueue import parse_rq_arguments
+from minirq.cli.rq_helpers import parse_function_args
 from tests import feature_fixtures as ff
 from tests import fixtures
 from tests.conftest import RedisServer
@@ -145,7 +145,7 @@ def test_enqueue_refuses_bad_arguments_and_writes_nothing(
 
 def test_literal_eval_runs_no_code() -> None:
     with pytest.raises(Exception, match="nothing else is evaluated"):
-        parse_rq_arguments(("%(lambda: 1)()",))
+        parse_function_args(("%(lambda: 1)()",))
 
 
 def test_enqueue_refuses_a_module_or_typo_and_writes_nothing(
