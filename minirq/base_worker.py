@@ -318,7 +318,7 @@ class BaseWorker(
         (nothing is held then, so the worker just goes)."""
         # Listening before registering: a command sent to a worker that others can see
         # registered is heard.
-        self._commands.poll()
+        self._commands.listen()
         try:
             self._call_redis(self.register_birth, "registering the worker", until_stop=True)
             self._call_redis(

@@ -111,13 +111,26 @@ class CommandListener:
 
     def _subscribe(self) -> None:
         pubsub = self.connection.pubsub()  # type: ignore[no-untyped-call]
-        pubsub.subscribe(self.channel)
-        # Wait for the confirmation, so that a command sent after this returns is heard.
-        for _ in range(20):
-            message = pubsub.get_message(timeout=0.1)
-            if message is not None and message.get("type") == "subscribe":
-                break
+        try:
+            pubsub.subscribe(self.channel)
+            # Wait for the confirmation, so that a command sent after this returns is heard.
+            for _ in range(20):
+                message = pubsub.get_message(timeout=0.1)
+                if message is not None and message.get("type") == "subscribe":
+                    break
+        except BaseException:
+            pubsub.close()
+            raise
         self._pubsub = pubsub
+
+    def listen(self) -> None:
+        """Subscribe now (commands sent from then on wait for :meth:`poll`); a Redis that
+        cannot be reached is left to the first poll."""
+        if self._pubsub is None:
+            try:
+                self._subscribe()
+            except (redis.ConnectionError, redis.TimeoutError):
+                self.close()
 
     def poll(self) -> list[dict[str, Any]]:
         """The commands received since the last call (subscribing on first use)."""

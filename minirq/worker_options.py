@@ -20,7 +20,7 @@ import redis
 
 from . import store
 from .connection import resolve_connection
-from .exceptions import ConfigurationError
+from .exceptions import ConfigurationError, NoSuchJobError
 from .job import Job
 from .keys import Keys
 from .queue import Queue
@@ -229,6 +229,7 @@ class WorkerOptionsMixin:
     default_result_ttl: int | None
     disable_default_exception_handler: bool
     work_horse_killed_handler: Callable[..., Any] | None
+    state: str
     successful_job_count: int
     failed_job_count: int
     birth_date: Any
@@ -306,23 +307,36 @@ class WorkerOptionsMixin:
         return find_worker(self.keys.worker(self.name), self.connection, self.serializer)
 
     def refresh(self) -> None:
-        """Read this worker's counters and state back from its record in Redis."""
+        """Read the state, current job and counters of the worker of this name back from
+        its record in Redis (another process's, when this object does not run)."""
         record = self._own_record()
         if record is not None:
+            self.state = record.state
+            self._recorded_job_id = record.current_job_id
             self.successful_job_count = record.successful_job_count
             self.failed_job_count = record.failed_job_count
             self.birth_date = record.birth
             self.last_heartbeat = record.last_heartbeat
 
     def get_state(self) -> str:
-        return str(getattr(self, "state", ""))
+        return self.state
 
     def get_current_job_id(self) -> str | None:
+        """The running job's id (as last read by :meth:`refresh` if this object is not
+        the one running it)."""
         job = getattr(self, "current_job", None)
-        return job.id if job is not None else None
+        return job.id if job is not None else getattr(self, "_recorded_job_id", None)
 
     def get_current_job(self) -> Job | None:
         job: Job | None = getattr(self, "current_job", None)
+        job_id = self.get_current_job_id()
+        if job is None and job_id is not None:
+            try:
+                job = self.job_class.fetch(
+                    job_id, self.connection, self.serializer, self.keys.prefix
+                )
+            except NoSuchJobError:
+                return None
         return job
 
     @property

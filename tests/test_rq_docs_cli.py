@@ -366,7 +366,7 @@ def test_worker_refuses_bad_rq_flags_before_starting(
 
 
 def test_worker_pool_refuses_a_class_it_cannot_pool(redis_url: str) -> None:
-    done = run("worker-pool", "-u", redis_url, "-w", "minirq.worker.SimpleWorker", "-b")
+    done = run("worker-pool", "-u", redis_url, "-w", "minirq.worker.SpawnWorker", "-b")
     assert done.returncode == 2 and "cannot run in a pool" in done.stdout
 
 
