@@ -47,7 +47,7 @@ from .scheduler import Scheduler
 from .scheduler_process import SchedulerProcess
 from .serializers import Serializer
 from .stats import JobStatsRecorder
-from .worker_options import WorkerOptionsMixin, parse_dequeue_strategy
+from .worker_options import WorkerOptionsMixin, handler_list, parse_dequeue_strategy
 from .worker_records import DequeueStrategy
 
 logger = logging.getLogger("minirq.worker")
@@ -127,11 +127,7 @@ class BaseWorker(
         self._fetch_token: str | None = None
         self._reported_keys: set[str] = set()
         self._redis_down_since: float | None = None
-        self.exception_handlers = resolve_exception_handlers(
-            [exception_handlers]
-            if callable(exception_handlers) or isinstance(exception_handlers, str)
-            else exception_handlers
-        )
+        self.exception_handlers = resolve_exception_handlers(handler_list(exception_handlers))
         self._commands = CommandListener(self.connection, self.keys, self.name)
         self._next_command_poll = 0.0
         self._stop_job_id: str | None = None

@@ -67,7 +67,8 @@ def rq_worker_options(options: Mapping[str, Any]) -> RQWorkerOptions:
     unknown = sorted(set(options) - known)
     if unknown:
         raise TypeError(f"unexpected keyword argument(s) for a worker: {', '.join(unknown)}")
-    ttl = options.get("worker_ttl") or options.get("default_worker_ttl")
+    ttl = options.get("worker_ttl")
+    ttl = options.get("default_worker_ttl") if ttl is None else ttl
     result_ttl = options.get("default_result_ttl")
     for name, value in (("worker_ttl", ttl), ("default_result_ttl", result_ttl)):
         if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
@@ -98,6 +99,19 @@ def _handler_option(value: Any) -> Callable[..., Any] | None:
         raise ConfigurationError(f"work_horse_killed_handler {value!r} is not callable")
     handler: Callable[..., Any] | None = value
     return handler
+
+
+def handler_list(value: Any) -> list[Any]:
+    """``exception_handlers`` as a list: one function or dotted path, or a list of them."""
+    if value is None:
+        return []
+    if callable(value) or isinstance(value, str):
+        return [value]
+    if isinstance(value, list | tuple):
+        return list(value)
+    raise ConfigurationError(
+        f"exception_handlers must be a function, a dotted path or a list of them, not {value!r}"
+    )
 
 
 def _class_option(value: Any, base: type[Any], what: str) -> Any:
@@ -374,6 +388,7 @@ __all__ = [
     "WorkerOptionsMixin",
     "all_queues",
     "build_queues",
+    "handler_list",
     "parse_dequeue_strategy",
     "rq_worker_options",
     "shared_connection",

@@ -8,16 +8,47 @@ import os
 import time
 from typing import Any
 
+import pytest
 import redis
+from redis import Redis
 
+import minirq.connection
 from minirq import Queue, SimpleWorker, Worker
 from minirq.job import Job
 
 TRACE_KEY = "rq-docs:trace"
 
+_OPENED: list[Redis] = []
+
+
+def track_connections(redis_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Point ``Redis()``-less code (``Queue("name")``) at the test server and keep every
+    client it makes, for :func:`close_connections`."""
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    real_connect = minirq.connection.connect
+
+    def tracked_connect(*args: Any, **kwargs: Any) -> Redis:
+        client = real_connect(*args, **kwargs)
+        _OPENED.append(client)
+        return client
+
+    monkeypatch.setattr(minirq.connection, "connect", tracked_connect)
+
+
+def close_connections() -> None:
+    while _OPENED:
+        _OPENED.pop().close()
+
+
+def opened_redis(url: str) -> Redis:
+    client = Redis.from_url(url)
+    _OPENED.append(client)
+    return client
+
 
 def _trace(entry: str) -> None:
-    client = redis.Redis.from_url(os.environ.get("REDIS_URL", "redis://localhost:6379/0"))
+    # The test's Redis only: never a default that could be someone's data.
+    client = redis.Redis.from_url(os.environ["REDIS_URL"])
     try:
         client.rpush(TRACE_KEY, entry)
     finally:
