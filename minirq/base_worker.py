@@ -15,6 +15,7 @@ import logging
 import os
 import random
 import socket
+import sys
 import time
 import uuid
 from collections.abc import Iterable
@@ -33,6 +34,7 @@ from .defaults import (
     DEFAULT_MAX_ORPHANINGS,
     DEFAULT_MAX_RESULT_BYTES,
     DEFAULT_SHUTDOWN_TIMEOUT_S,
+    VERSION,
 )
 from .exceptions import ConfigurationError
 from .fetcher import Fetched, FetcherMixin
@@ -108,7 +110,9 @@ class BaseWorker(
         self.failed_job_count = 0
         self.total_working_time_s = 0.0
         self.birth_date: datetime | None = None
+        self.death_date: datetime | None = None
         self.last_heartbeat: datetime | None = None
+        self.version, self.python_version = VERSION, sys.version
         self._pending_stats = {"successful": 0, "failed": 0, "working_ms": 0}
         self.job_stats = JobStatsRecorder()
         self._last_flush = 0.0

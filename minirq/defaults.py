@@ -75,3 +75,5 @@ MAX_DURATION_S = 100 * 365 * 24 * 3600
 # ``maintenance_interval=`` and unused (housekeeping runs with the heartbeats).
 DEFAULT_WORKER_TTL = DEFAULT_LEASE_S + 5
 DEFAULT_MAINTENANCE_TASK_INTERVAL = 600
+# The version workers record with their presence (``minirq.__version__``).
+VERSION = "0.1.0"

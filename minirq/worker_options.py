@@ -20,19 +20,15 @@ import redis
 
 from . import store
 from .connection import resolve_connection
-from .exceptions import ConfigurationError, NoSuchJobError
+from .exceptions import ConfigurationError
 from .job import Job
 from .keys import Keys
 from .queue import Queue
 from .serializers import Serializer
 from .utils import import_attribute
+from .worker_accessors import WorkerAccessorsMixin
 from .worker_records import (
     DequeueStrategy,
-    QueueNames,
-    WorkerInfo,
-    count_workers,
-    find_worker,
-    live_workers,
 )
 
 # RQ's constructor options that have no counterpart here: accepted so that RQ code runs,
@@ -54,8 +50,8 @@ class RQWorkerOptions:
 
     default_result_ttl: int | None = None
     worker_ttl: int | None = None
-    job_class: type[Job] = Job
-    queue_class: type[Queue] = Queue
+    job_class: type[Job] | None = None
+    queue_class: type[Queue] | None = None
     disable_default_exception_handler: bool = False
     work_horse_killed_handler: Callable[..., Any] | None = None
 
@@ -116,7 +112,7 @@ def handler_list(value: Any) -> list[Any]:
 
 def _class_option(value: Any, base: type[Any], what: str) -> Any:
     if value is None:
-        return base
+        return None
     if isinstance(value, str):
         try:
             value = import_attribute(value)
@@ -225,11 +221,19 @@ def parse_dequeue_strategy(value: Any) -> DequeueStrategy:
         ) from None
 
 
-class WorkerOptionsMixin:
-    """RQ's accessors and class methods on a worker, and the order of its fetches."""
+class WorkerOptionsMixin(WorkerAccessorsMixin):
+    """Setting a worker up from its queues and RQ's options, and the order of its
+    fetches; RQ's accessors come from :class:`WorkerAccessorsMixin`."""
 
     #: The dequeue strategy of ``work()`` when it is given none.
     default_dequeue_strategy = DequeueStrategy.DEFAULT
+    #: The classes a worker builds jobs and queues (from names) with.
+    job_class: type[Job] = Job
+    queue_class: type[Queue] = Queue
+    worker_ttl_s: int
+    heartbeat_interval_s: float
+    lease_s: float
+    key: str
 
     connection: redis.Redis
     keys: Any
@@ -238,8 +242,6 @@ class WorkerOptionsMixin:
     serializer: Any
     dequeue_strategy: DequeueStrategy
     listens_on_all: bool
-    job_class: type[Job]
-    queue_class: type[Queue]
     default_result_ttl: int | None
     disable_default_exception_handler: bool
     work_horse_killed_handler: Callable[..., Any] | None
@@ -249,49 +251,6 @@ class WorkerOptionsMixin:
     birth_date: Any
     last_heartbeat: Any
     _order: list[str]
-
-    @classmethod
-    def all(
-        cls,
-        connection: redis.Redis | None = None,
-        prefix: str | None = None,
-        queue: Queue | str | None = None,
-        serializer: Serializer | str | None = None,
-        **_classes: Any,
-    ) -> list[WorkerInfo]:
-        """Every live worker (listening on ``queue``, if given); records of workers
-        that died are dropped. ``job_class``/``queue_class`` are accepted for RQ code."""
-        return live_workers(connection, prefix, queue, serializer)
-
-    @classmethod
-    def count(
-        cls,
-        connection: redis.Redis | None = None,
-        queue: Queue | str | None = None,
-        prefix: str | None = None,
-    ) -> int:
-        """How many live workers there are (listening on ``queue``, if given)."""
-        return count_workers(connection, prefix, queue)
-
-    @classmethod
-    def all_keys(
-        cls,
-        connection: redis.Redis | None = None,
-        queue: Queue | str | None = None,
-        prefix: str | None = None,
-    ) -> list[str]:
-        return [w.key for w in live_workers(connection, prefix, queue)]
-
-    @classmethod
-    def find_by_key(
-        cls,
-        worker_key: str,
-        connection: redis.Redis | None = None,
-        serializer: Serializer | str | None = None,
-        **_classes: Any,
-    ) -> WorkerInfo | None:
-        """The live worker whose record is ``worker_key``, or ``None``."""
-        return find_worker(worker_key, connection, serializer)
 
     def _set_up_queues(
         self,
@@ -303,7 +262,9 @@ class WorkerOptionsMixin:
     ) -> RQWorkerOptions:
         """Set the connection, queues and keys, and RQ's options (returned, validated)."""
         rq = rq_worker_options(options)
-        self.job_class, self.queue_class = rq.job_class, rq.queue_class
+        # A subclass may name its classes as class attributes, as in RQ.
+        self.job_class = rq.job_class or type(self).job_class
+        self.queue_class = rq.queue_class or type(self).queue_class
         self.default_result_ttl = rq.default_result_ttl
         self.disable_default_exception_handler = rq.disable_default_exception_handler
         self.work_horse_killed_handler = rq.work_horse_killed_handler
@@ -316,47 +277,6 @@ class WorkerOptionsMixin:
         self.dequeue_strategy = DequeueStrategy.DEFAULT
         self._order = []
         return rq
-
-    def _own_record(self) -> WorkerInfo | None:
-        return find_worker(self.keys.worker(self.name), self.connection, self.serializer)
-
-    def refresh(self) -> None:
-        """Read the state, current job and counters of the worker of this name back from
-        its record in Redis (another process's, when this object does not run)."""
-        record = self._own_record()
-        if record is not None:
-            self.state = record.state
-            self._recorded_job_id = record.current_job_id
-            self.successful_job_count = record.successful_job_count
-            self.failed_job_count = record.failed_job_count
-            self.birth_date = record.birth
-            self.last_heartbeat = record.last_heartbeat
-
-    def get_state(self) -> str:
-        return self.state
-
-    def get_current_job_id(self) -> str | None:
-        """The running job's id (as last read by :meth:`refresh` if this object is not
-        the one running it)."""
-        job = getattr(self, "current_job", None)
-        return job.id if job is not None else getattr(self, "_recorded_job_id", None)
-
-    def get_current_job(self) -> Job | None:
-        job: Job | None = getattr(self, "current_job", None)
-        job_id = self.get_current_job_id()
-        if job is None and job_id is not None:
-            try:
-                job = self.job_class.fetch(
-                    job_id, self.connection, self.serializer, self.keys.prefix
-                )
-            except NoSuchJobError:
-                return None
-        return job
-
-    @property
-    def total_working_time(self) -> float:
-        """Seconds spent running jobs (this process's count)."""
-        return float(getattr(self, "total_working_time_s", 0.0))
 
     def ordered_queues(self, queues: list[Queue]) -> list[Queue]:
         """``queues`` in the order the next fetch tries them."""
@@ -377,10 +297,6 @@ class WorkerOptionsMixin:
         if queue.name in names:
             i = names.index(queue.name)
             self._order = names[i + 1 :] + names[: i + 1]
-
-    @property
-    def queue_names(self) -> QueueNames:
-        return QueueNames(q.name for q in self.queues)
 
 
 __all__ = [
