@@ -181,6 +181,8 @@ class BaseWorker(
         if logging_level is not None:
             logging.getLogger("minirq").setLevel(logging_level)
         self._install_signal_handlers()
+        # A worker object may work() again: pauses and suspension are read afresh.
+        self._next_pause_refresh = 0.0
         if not self._start_up():
             return False
         install_exception_handlers(self.exception_handlers)

@@ -5,6 +5,7 @@ same record in Redis. Part of :class:`~minirq.base_worker.BaseWorker`."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import redis
@@ -24,6 +25,9 @@ from .worker_records import (
 
 
 class WorkerAccessorsMixin:
+    #: When :meth:`clean_registries` last ran (RQ's name), ``None`` before.
+    last_cleaned_at: datetime | None = None
+
     connection: redis.Redis
     keys: Any
     key: str
@@ -39,6 +43,15 @@ class WorkerAccessorsMixin:
     worker_ttl_s: int
     heartbeat_interval_s: float
     lease_s: float
+
+    def housekeep(self) -> None:
+        raise NotImplementedError
+
+    def clean_registries(self) -> None:
+        """Drop expired registry entries and recover jobs whose worker died, now (a
+        worker does it on its own with its heartbeats)."""
+        self.housekeep()
+        self.last_cleaned_at = datetime.now(UTC)
 
     @classmethod
     def all(

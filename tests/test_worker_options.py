@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from minirq import ConfigurationError, JobStatus, Queue, SimpleWorker, Worker
+from minirq import ConfigurationError, JobStatus, Queue, SimpleWorker, Worker, suspension
 from minirq.commands import send_kill_horse_command
 from minirq.config import load_settings
 from minirq.worker import SpawnWorker, WorkerStatus, worker_class
@@ -283,3 +283,17 @@ def test_a_sentinel_settings_module_is_refused(
     monkeypatch.syspath_prepend(str(tmp_path))
     with pytest.raises(ConfigurationError, match="SENTINEL in sentinel_settings is not supported"):
         load_settings(module="sentinel_settings", environ={})
+
+
+def test_a_worker_reads_suspension_afresh_each_time_it_works(connection: redis.Redis) -> None:
+    queue = Queue(connection=connection)
+    job = queue.enqueue(fixtures.add, 1, 1)
+    worker = SimpleWorker([queue])
+    suspension.suspend(connection)
+    worker.work(burst=True)
+    assert job.get_status() == JobStatus.QUEUED
+    suspension.resume(connection)
+    worker.work(burst=True)
+    assert job.return_value() == 2
+    worker.clean_registries()
+    assert worker.last_cleaned_at is not None
