@@ -93,9 +93,9 @@ class BaseWorker(
         if lease_s <= 0:
             raise ConfigurationError("lease_s must be more than zero")
         self.lease_s = float(lease_s)
-        self.heartbeat_interval_s = self.lease_s / 3
         self.worker_ttl_s = rq.worker_ttl or int(self.lease_s + 5)
-        self.heartbeat_interval_s = min(self.heartbeat_interval_s, self.worker_ttl_s / 3)
+        # Often enough to renew leases, and the worker's record before it expires.
+        self.heartbeat_interval_s = min(self.lease_s, self.worker_ttl_s) / 3
         self.shutdown_timeout_s = shutdown_timeout_s
         self.max_orphanings = max_orphanings
         self.max_result_bytes = max_result_bytes
