@@ -25,7 +25,7 @@ from .exceptions import (
     ShutdownRequested,
 )
 from .group import Group
-from .job import Job, JobStatus, get_current_job
+from .job import Job, JobStatus, cancel_job, get_current_job, requeue_job
 from .pool import WorkerPool
 from .queue import Queue
 from .registry import (
@@ -94,8 +94,10 @@ __all__ = [
     "WorkerInfo",
     "WorkerPool",
     "WorkerStatus",
+    "cancel_job",
     "connect",
     "get_current_job",
+    "requeue_job",
     "send_command",
     "send_kill_horse_command",
     "send_shutdown_command",

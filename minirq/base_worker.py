@@ -318,9 +318,7 @@ class BaseWorker(
     def _start_up(self) -> bool:
         """Register the worker, waiting for Redis; ``False`` when told to stop first
         (nothing is held then, so the worker just goes)."""
-        # Listening before registering: a command sent to a worker that others can see
-        # registered is heard.
-        self._commands.listen()
+        self._commands.start()
         try:
             self._call_redis(self.register_birth, "registering the worker", until_stop=True)
             self._call_redis(

@@ -123,14 +123,14 @@ class CommandListener:
             raise
         self._pubsub = pubsub
 
-    def listen(self) -> None:
-        """Subscribe now (commands sent from then on wait for :meth:`poll`); a Redis that
-        cannot be reached is left to the first poll."""
-        if self._pubsub is None:
-            try:
+    def start(self) -> None:
+        """Subscribe now, before the worker is registered, so that a command sent to any
+        worker listed in Redis is heard; after an outage :meth:`poll` subscribes again."""
+        try:
+            if self._pubsub is None:
                 self._subscribe()
-            except (redis.ConnectionError, redis.TimeoutError):
-                self.close()
+        except (redis.ConnectionError, redis.TimeoutError):
+            self.close()
 
     def poll(self) -> list[dict[str, Any]]:
         """The commands received since the last call (subscribing on first use)."""

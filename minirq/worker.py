@@ -363,7 +363,7 @@ def worker_class(name: str) -> type[BaseWorker]:
     if "." not in name:
         raise ConfigurationError(
             f"unknown worker class {name!r}; choose one of "
-            f"{sorted(WORKER_CLASSES) + sorted(NAMED_CLASSES)} or give a dotted path"
+            f"{', '.join(sorted(WORKER_CLASSES) + sorted(NAMED_CLASSES))} or give a dotted path"
         )
     module, _, attribute = name.rpartition(".")
     if module.split(".")[0] == "rq" and attribute in NAMED_CLASSES:

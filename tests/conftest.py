@@ -142,6 +142,6 @@ def minirq_command() -> list[str]:
 def doc_env(redis_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """For RQ's documented usages, which write ``Redis()`` and ``Queue("name")``: both
     reach the test server, and the clients they make are closed after the test."""
-    rq_docs_fixtures.track_connections(redis_url, monkeypatch)
+    rq_docs_fixtures.set_up_environment(redis_url, monkeypatch)
     yield redis_url
     rq_docs_fixtures.close_connections()

@@ -12,7 +12,6 @@ import pytest
 import redis
 from redis import Redis
 
-import minirq.connection
 from minirq import Queue, SimpleWorker, Worker
 from minirq.job import Job
 
@@ -21,18 +20,9 @@ TRACE_KEY = "rq-docs:trace"
 _OPENED: list[Redis] = []
 
 
-def track_connections(redis_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Point ``Redis()``-less code (``Queue("name")``) at the test server and keep every
-    client it makes, for :func:`close_connections`."""
+def set_up_environment(redis_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Point ``Redis()``-less code (``Queue("name")``) at the test server."""
     monkeypatch.setenv("REDIS_URL", redis_url)
-    real_connect = minirq.connection.connect
-
-    def tracked_connect(*args: Any, **kwargs: Any) -> Redis:
-        client = real_connect(*args, **kwargs)
-        _OPENED.append(client)
-        return client
-
-    monkeypatch.setattr(minirq.connection, "connect", tracked_connect)
 
 
 def close_connections() -> None:

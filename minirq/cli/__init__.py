@@ -6,6 +6,7 @@
 - :mod:`.control`: ``pause``, ``resume``, ``suspend``, ``stop``, ``shutdown``
 - :mod:`.info`: ``info``
 - :mod:`.dashboard`: ``dashboard``
+- :mod:`.rq_import`: ``import-rq``
 
 Every command reads its settings, connection and keys (with the configured prefix)
 through :class:`.context.CliContext`, and :class:`.context.MinirqGroup` turns the errors a
@@ -23,6 +24,7 @@ from .dashboard import dashboard
 from .enqueue import enqueue
 from .info import info
 from .jobs import empty, requeue
+from .rq_import import import_rq_command
 from .workers import scheduler, worker, worker_pool
 
 
@@ -49,6 +51,7 @@ for command in (
     suspend,
     stop,
     shutdown,
+    import_rq_command,
 ):
     main.add_command(command)
 
