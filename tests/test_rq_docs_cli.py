@@ -213,6 +213,7 @@ def test_info_forms(redis_url: str, connection: redis.Redis, subprocess_env: dic
         ff.wait_until(lambda: Queue("high", connection=connection).count == 0, what="high")
         whole = run("info", "-u", redis_url)
         assert whole.returncode == 0 and "w-high" in whole.stdout and "low" in whole.stdout
+        assert "3 queues, 2 jobs total" in whole.stdout and " workers, 3 queues" in whole.stdout
         some = run("info", "-u", redis_url, "high", "default")
         assert "low" not in some.stdout.split("\n", 2)[2]
         by_queue = run("info", "-u", redis_url, "-R")

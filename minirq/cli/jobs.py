@@ -92,7 +92,7 @@ def empty(
         raise click.UsageError("give queue names or --all, not both")
     if not all_queues and not queues:
         # As RQ: nothing named, nothing done (not an error in a script).
-        click.echo("Nothing to do: give queue names, or --all")
+        click.echo("Nothing to do")
         return
     cli.load(url, config_module)
     if all_queues:
