@@ -110,8 +110,13 @@ def fill_figures(connection: redis.Redis, functions: int = 20) -> None:
     for step in range(7 * 24 * 6):
         ended = now - step * 600_000
         for f in range(functions):
-            recorder.observe("payments", 5 + (step * f) % 900, ok=(step + f) % 7 != 0,
-                             func=f"tasks.job_{f}", ended_ms=ended)
+            recorder.observe(
+                "payments",
+                5 + (step * f) % 900,
+                ok=(step + f) % 7 != 0,
+                func=f"tasks.job_{f}",
+                ended_ms=ended,
+            )
     with connection.pipeline(transaction=False) as pipe, recorder.flush_into(pipe, Keys()):
         pipe.execute()
 

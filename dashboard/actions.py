@@ -188,9 +188,9 @@ def requeue_failed(source: Source, queue: str) -> int:
     rounds = -(-int(source.connection.zcard(failed_key)) // BATCH)
     moved = 0
     for _ in range(rounds):
-        ids = [text(i) for i in cast(list[bytes], source.connection.zrange(
-            failed_key, 0, BATCH - 1
-        ))]
+        ids = [
+            text(i) for i in cast(list[bytes], source.connection.zrange(failed_key, 0, BATCH - 1))
+        ]
         if not ids:
             break
         replies = runner.run_many(

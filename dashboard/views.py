@@ -44,9 +44,7 @@ REGISTRY_STATUSES = {
 @blueprint.get("/", endpoint="overview")
 def overview() -> ResponseReturnValue:
     history = reports.history_points(source(), "hour", now_ms())
-    return render_page(
-        "overview.html", page="overview", overview=overview_data(), history=history
-    )
+    return render_page("overview.html", page="overview", overview=overview_data(), history=history)
 
 
 @blueprint.get("/queues/<path:name>", endpoint="queue")

@@ -8,6 +8,7 @@ from .commands import (
     send_stop_job_command,
 )
 from .connection import connect
+from .defaults import VERSION
 from .dependency import Dependency
 from .exceptions import (
     ConfigurationError,
@@ -50,7 +51,7 @@ from .worker import (
     WorkerStatus,
 )
 
-__version__ = "0.1.0"
+__version__ = VERSION
 
 __all__ = [
     "Callback",

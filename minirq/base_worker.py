@@ -15,6 +15,7 @@ import logging
 import os
 import random
 import socket
+import sys
 import time
 import uuid
 from collections.abc import Iterable
@@ -33,6 +34,7 @@ from .defaults import (
     DEFAULT_MAX_ORPHANINGS,
     DEFAULT_MAX_RESULT_BYTES,
     DEFAULT_SHUTDOWN_TIMEOUT_S,
+    VERSION,
 )
 from .exceptions import ConfigurationError
 from .fetcher import Fetched, FetcherMixin
@@ -47,7 +49,7 @@ from .scheduler import Scheduler
 from .scheduler_process import SchedulerProcess
 from .serializers import Serializer
 from .stats import JobStatsRecorder
-from .worker_options import WorkerOptionsMixin, parse_dequeue_strategy
+from .worker_options import WorkerOptionsMixin, handler_list, parse_dequeue_strategy
 from .worker_records import DequeueStrategy
 
 logger = logging.getLogger("minirq.worker")
@@ -91,9 +93,9 @@ class BaseWorker(
         if lease_s <= 0:
             raise ConfigurationError("lease_s must be more than zero")
         self.lease_s = float(lease_s)
-        self.heartbeat_interval_s = self.lease_s / 3
         self.worker_ttl_s = rq.worker_ttl or int(self.lease_s + 5)
-        self.heartbeat_interval_s = min(self.heartbeat_interval_s, self.worker_ttl_s / 3)
+        # Often enough to renew leases, and the worker's record before it expires.
+        self.heartbeat_interval_s = min(self.lease_s, self.worker_ttl_s) / 3
         self.shutdown_timeout_s = shutdown_timeout_s
         self.max_orphanings = max_orphanings
         self.max_result_bytes = max_result_bytes
@@ -108,7 +110,9 @@ class BaseWorker(
         self.failed_job_count = 0
         self.total_working_time_s = 0.0
         self.birth_date: datetime | None = None
+        self.death_date: datetime | None = None
         self.last_heartbeat: datetime | None = None
+        self.version, self.python_version = VERSION, sys.version
         self._pending_stats = {"successful": 0, "failed": 0, "working_ms": 0}
         self.job_stats = JobStatsRecorder()
         self._last_flush = 0.0
@@ -127,11 +131,7 @@ class BaseWorker(
         self._fetch_token: str | None = None
         self._reported_keys: set[str] = set()
         self._redis_down_since: float | None = None
-        self.exception_handlers = resolve_exception_handlers(
-            [exception_handlers]
-            if callable(exception_handlers) or isinstance(exception_handlers, str)
-            else exception_handlers
-        )
+        self.exception_handlers = resolve_exception_handlers(handler_list(exception_handlers))
         self._commands = CommandListener(self.connection, self.keys, self.name)
         self._next_command_poll = 0.0
         self._stop_job_id: str | None = None
@@ -181,6 +181,8 @@ class BaseWorker(
         if logging_level is not None:
             logging.getLogger("minirq").setLevel(logging_level)
         self._install_signal_handlers()
+        # A worker object may work() again: pauses and suspension are read afresh.
+        self._next_pause_refresh = 0.0
         if not self._start_up():
             return False
         install_exception_handlers(self.exception_handlers)

@@ -111,12 +111,16 @@ class CommandListener:
 
     def _subscribe(self) -> None:
         pubsub = self.connection.pubsub()  # type: ignore[no-untyped-call]
-        pubsub.subscribe(self.channel)
-        # Wait for the confirmation, so that a command sent after this returns is heard.
-        for _ in range(20):
-            message = pubsub.get_message(timeout=0.1)
-            if message is not None and message.get("type") == "subscribe":
-                break
+        try:
+            pubsub.subscribe(self.channel)
+            # Wait for the confirmation, so that a command sent after this returns is heard.
+            for _ in range(20):
+                message = pubsub.get_message(timeout=0.1)
+                if message is not None and message.get("type") == "subscribe":
+                    break
+        except BaseException:
+            pubsub.close()
+            raise
         self._pubsub = pubsub
 
     def start(self) -> None:

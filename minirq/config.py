@@ -255,7 +255,8 @@ def load_settings(
         if parts_url is not None:
             values["redis_url"] = _parse("redis_url", parts_url, f"REDIS_HOST in {module_name}")
         for name, (_, _, attribute) in _FIELDS.items():
-            if hasattr(loaded, attribute):
+            # None means "not set", as RQ reads its settings modules.
+            if getattr(loaded, attribute, None) is not None:
                 values[name] = _parse(
                     name, getattr(loaded, attribute), f"{attribute} in {module_name}"
                 )

@@ -77,3 +77,10 @@ CALLBACK_TIMEOUT = DEFAULT_CALLBACK_TIMEOUT_S  # RQ's name
 # The longest duration (timeouts, TTLs) minirq accepts: 100 years. Anything longer is
 # refused at the edge, so that no script fails half-way on a value Redis cannot store.
 MAX_DURATION_S = 100 * 365 * 24 * 3600
+# RQ's names. How long a worker's record outlives its last heartbeat with the default
+# lease (``worker_ttl=`` changes it); RQ's maintenance interval, accepted by workers as
+# ``maintenance_interval=`` and unused (housekeeping runs with the heartbeats).
+DEFAULT_WORKER_TTL = DEFAULT_LEASE_S + 5
+DEFAULT_MAINTENANCE_TASK_INTERVAL = 600
+# The version workers record with their presence (``minirq.__version__``).
+VERSION = "0.1.0"

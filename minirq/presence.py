@@ -5,17 +5,19 @@ counters. Reading workers back is :mod:`minirq.worker_records`.
 from __future__ import annotations
 
 import logging
+import sys
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 import redis
 
 from . import store
-from .defaults import STATS_TTL_S
+from .defaults import STATS_TTL_S, VERSION
 from .keys import Keys
 from .store import calls
 from .store.record import text_or_none
-from .utils import now_ms
+from .utils import ms_to_datetime, now_ms
 from .worker_records import WorkerInfo, WorkerState, live_workers, worker_queue_field
 
 logger = logging.getLogger("minirq.worker")
@@ -37,6 +39,8 @@ class PresenceMixin:
     worker_ttl_s: int
     queues: list[Any]
     listens_on_all: bool
+    birth_date: datetime | None
+    death_date: datetime | None
     current_job: Any
     job_stats: Any
     _pending_stats: dict[str, int]
@@ -67,12 +71,15 @@ class PresenceMixin:
                     "successful": 0,
                     "failed": 0,
                     "working_ms": 0,
+                    "version": VERSION,
+                    "python_version": sys.version,
                 },
             )
             pipe.expire(self.key, self.worker_ttl_s)
             pipe.sadd(self.keys.workers, self.name)
             pipe.execute()
         self.state = "idle"
+        self.birth_date = ms_to_datetime(now)
         self._last_flush = time.monotonic()
         self._next_heartbeat = time.monotonic() + self.heartbeat_interval_s
         listening = "every queue" if self.listens_on_all else ", ".join(q.name for q in self.queues)
@@ -90,6 +97,7 @@ class PresenceMixin:
             logger.warning(
                 "%s: Redis unreachable at exit; the worker record will expire", self.name
             )
+        self.death_date = datetime.now(UTC)
         logger.info("%s: stopped", self.name)
 
     _fetched_ahead: Any

@@ -41,6 +41,38 @@ def job_timeout(seconds: int) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
+class UnixSignalDeathPenalty:
+    """RQ's name for the timeout a work-horse runs its job under, as a context manager:
+    ``with UnixSignalDeathPenalty(5, JobTimeoutException, job_id=...):`` raises
+    ``exception`` in the block after ``timeout`` seconds (``SIGALRM``; main thread only;
+    0 or less: no limit)."""
+
+    def __init__(
+        self,
+        timeout: float,
+        exception: type[BaseException] = JobTimeoutException,
+        job_id: str | None = None,
+    ) -> None:
+        self._timeout = timeout
+        self._exception = exception
+        self._job_id = job_id
+        self._previous: object = None
+
+    def __enter__(self) -> UnixSignalDeathPenalty:
+        if self._timeout > 0:
+            self._previous = signal.signal(signal.SIGALRM, self._on_alarm)
+            signal.setitimer(signal.ITIMER_REAL, self._timeout)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._timeout > 0:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, self._previous)  # type: ignore[arg-type]
+
+    def _on_alarm(self, signum: int, frame: FrameType | None) -> None:
+        raise self._exception(f"Task exceeded maximum timeout value ({self._timeout} seconds)")
+
+
 @functools.cache
 def load_libc() -> ctypes.CDLL | None:
     """The C library (Linux), loaded once in the parent: loading it in every freshly

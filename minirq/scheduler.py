@@ -34,6 +34,7 @@ from .defaults import (
 )
 from .exceptions import ConfigurationError
 from .keys import Keys
+from .queue import Queue
 from .scheduler_loop import RELEASED, SchedulerLoopMixin
 from .serializers import Serializer
 from .stats import record_scheduler_pass
@@ -326,4 +327,17 @@ class Scheduler(SchedulerLoopMixin, CronRegistryMixin):
             logger.error("%s: recovering jobs of dead workers failed: %s", self.name, exc)
 
 
-__all__ = ["CronEntry", "Scheduler"]
+class RQScheduler(Scheduler):
+    """RQ's scheduler class, built as RQ builds it: ``RQScheduler(queues, connection)``.
+    minirq's scheduler serves every queue of its prefix (the queues' prefix) at once."""
+
+    def __init__(self, queues: Any, connection: redis.Redis | None = None, **kwargs: Any) -> None:
+        given = [queues] if isinstance(queues, Queue | str) else list(queues or [])
+        first = next((q for q in given if isinstance(q, Queue)), None)
+        if first is not None:
+            connection = connection or first.connection
+            kwargs.setdefault("prefix", first.keys.prefix)
+        super().__init__(connection, **kwargs)
+
+
+__all__ = ["CronEntry", "RQScheduler", "Scheduler"]

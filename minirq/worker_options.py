@@ -26,13 +26,9 @@ from .keys import Keys
 from .queue import Queue
 from .serializers import Serializer
 from .utils import import_attribute
+from .worker_accessors import WorkerAccessorsMixin
 from .worker_records import (
     DequeueStrategy,
-    QueueNames,
-    WorkerInfo,
-    count_workers,
-    find_worker,
-    live_workers,
 )
 
 # RQ's constructor options that have no counterpart here: accepted so that RQ code runs,
@@ -54,8 +50,8 @@ class RQWorkerOptions:
 
     default_result_ttl: int | None = None
     worker_ttl: int | None = None
-    job_class: type[Job] = Job
-    queue_class: type[Queue] = Queue
+    job_class: type[Job] | None = None
+    queue_class: type[Queue] | None = None
     disable_default_exception_handler: bool = False
     work_horse_killed_handler: Callable[..., Any] | None = None
 
@@ -67,7 +63,8 @@ def rq_worker_options(options: Mapping[str, Any]) -> RQWorkerOptions:
     unknown = sorted(set(options) - known)
     if unknown:
         raise TypeError(f"unexpected keyword argument(s) for a worker: {', '.join(unknown)}")
-    ttl = options.get("worker_ttl") or options.get("default_worker_ttl")
+    ttl = options.get("worker_ttl")
+    ttl = options.get("default_worker_ttl") if ttl is None else ttl
     result_ttl = options.get("default_result_ttl")
     for name, value in (("worker_ttl", ttl), ("default_result_ttl", result_ttl)):
         if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
@@ -100,9 +97,22 @@ def _handler_option(value: Any) -> Callable[..., Any] | None:
     return handler
 
 
+def handler_list(value: Any) -> list[Any]:
+    """``exception_handlers`` as a list: one function or dotted path, or a list of them."""
+    if value is None:
+        return []
+    if callable(value) or isinstance(value, str):
+        return [value]
+    if isinstance(value, list | tuple):
+        return list(value)
+    raise ConfigurationError(
+        f"exception_handlers must be a function, a dotted path or a list of them, not {value!r}"
+    )
+
+
 def _class_option(value: Any, base: type[Any], what: str) -> Any:
     if value is None:
-        return base
+        return None
     if isinstance(value, str):
         try:
             value = import_attribute(value)
@@ -211,11 +221,19 @@ def parse_dequeue_strategy(value: Any) -> DequeueStrategy:
         ) from None
 
 
-class WorkerOptionsMixin:
-    """RQ's accessors and class methods on a worker, and the order of its fetches."""
+class WorkerOptionsMixin(WorkerAccessorsMixin):
+    """Setting a worker up from its queues and RQ's options, and the order of its
+    fetches; RQ's accessors come from :class:`WorkerAccessorsMixin`."""
 
     #: The dequeue strategy of ``work()`` when it is given none.
     default_dequeue_strategy = DequeueStrategy.DEFAULT
+    #: The classes a worker builds jobs and queues (from names) with.
+    job_class: type[Job] = Job
+    queue_class: type[Queue] = Queue
+    worker_ttl_s: int
+    heartbeat_interval_s: float
+    lease_s: float
+    key: str
 
     connection: redis.Redis
     keys: Any
@@ -224,59 +242,15 @@ class WorkerOptionsMixin:
     serializer: Any
     dequeue_strategy: DequeueStrategy
     listens_on_all: bool
-    job_class: type[Job]
-    queue_class: type[Queue]
     default_result_ttl: int | None
     disable_default_exception_handler: bool
     work_horse_killed_handler: Callable[..., Any] | None
+    state: str
     successful_job_count: int
     failed_job_count: int
     birth_date: Any
     last_heartbeat: Any
     _order: list[str]
-
-    @classmethod
-    def all(
-        cls,
-        connection: redis.Redis | None = None,
-        prefix: str | None = None,
-        queue: Queue | str | None = None,
-        serializer: Serializer | str | None = None,
-        **_classes: Any,
-    ) -> list[WorkerInfo]:
-        """Every live worker (listening on ``queue``, if given); records of workers
-        that died are dropped. ``job_class``/``queue_class`` are accepted for RQ code."""
-        return live_workers(connection, prefix, queue, serializer)
-
-    @classmethod
-    def count(
-        cls,
-        connection: redis.Redis | None = None,
-        queue: Queue | str | None = None,
-        prefix: str | None = None,
-    ) -> int:
-        """How many live workers there are (listening on ``queue``, if given)."""
-        return count_workers(connection, prefix, queue)
-
-    @classmethod
-    def all_keys(
-        cls,
-        connection: redis.Redis | None = None,
-        queue: Queue | str | None = None,
-        prefix: str | None = None,
-    ) -> list[str]:
-        return [w.key for w in live_workers(connection, prefix, queue)]
-
-    @classmethod
-    def find_by_key(
-        cls,
-        worker_key: str,
-        connection: redis.Redis | None = None,
-        serializer: Serializer | str | None = None,
-        **_classes: Any,
-    ) -> WorkerInfo | None:
-        """The live worker whose record is ``worker_key``, or ``None``."""
-        return find_worker(worker_key, connection, serializer)
 
     def _set_up_queues(
         self,
@@ -288,7 +262,9 @@ class WorkerOptionsMixin:
     ) -> RQWorkerOptions:
         """Set the connection, queues and keys, and RQ's options (returned, validated)."""
         rq = rq_worker_options(options)
-        self.job_class, self.queue_class = rq.job_class, rq.queue_class
+        # A subclass may name its classes as class attributes, as in RQ.
+        self.job_class = rq.job_class or type(self).job_class
+        self.queue_class = rq.queue_class or type(self).queue_class
         self.default_result_ttl = rq.default_result_ttl
         self.disable_default_exception_handler = rq.disable_default_exception_handler
         self.work_horse_killed_handler = rq.work_horse_killed_handler
@@ -301,34 +277,6 @@ class WorkerOptionsMixin:
         self.dequeue_strategy = DequeueStrategy.DEFAULT
         self._order = []
         return rq
-
-    def _own_record(self) -> WorkerInfo | None:
-        return find_worker(self.keys.worker(self.name), self.connection, self.serializer)
-
-    def refresh(self) -> None:
-        """Read this worker's counters and state back from its record in Redis."""
-        record = self._own_record()
-        if record is not None:
-            self.successful_job_count = record.successful_job_count
-            self.failed_job_count = record.failed_job_count
-            self.birth_date = record.birth
-            self.last_heartbeat = record.last_heartbeat
-
-    def get_state(self) -> str:
-        return str(getattr(self, "state", ""))
-
-    def get_current_job_id(self) -> str | None:
-        job = getattr(self, "current_job", None)
-        return job.id if job is not None else None
-
-    def get_current_job(self) -> Job | None:
-        job: Job | None = getattr(self, "current_job", None)
-        return job
-
-    @property
-    def total_working_time(self) -> float:
-        """Seconds spent running jobs (this process's count)."""
-        return float(getattr(self, "total_working_time_s", 0.0))
 
     def ordered_queues(self, queues: list[Queue]) -> list[Queue]:
         """``queues`` in the order the next fetch tries them."""
@@ -350,16 +298,13 @@ class WorkerOptionsMixin:
             i = names.index(queue.name)
             self._order = names[i + 1 :] + names[: i + 1]
 
-    @property
-    def queue_names(self) -> QueueNames:
-        return QueueNames(q.name for q in self.queues)
-
 
 __all__ = [
     "RQWorkerOptions",
     "WorkerOptionsMixin",
     "all_queues",
     "build_queues",
+    "handler_list",
     "parse_dequeue_strategy",
     "rq_worker_options",
     "shared_connection",

@@ -19,7 +19,7 @@ import redis
 
 from . import store
 from .connection import resolve_connection
-from .exceptions import NoSuchJobError
+from .exceptions import ConfigurationError, NoSuchJobError
 from .job import Job
 from .keys import Keys
 from .queue import Queue
@@ -69,7 +69,7 @@ class QueueNames(list[str]):
         return list(self)
 
 
-@dataclass
+@dataclass(eq=False)
 class WorkerInfo:
     """A live worker as recorded in Redis, for ``Worker.all`` and the dashboard.
 
@@ -89,6 +89,8 @@ class WorkerInfo:
     failed_job_count: int
     total_working_time: float
     listens_on_all: bool = False
+    version: str = ""
+    python_version: str = ""
     connection: redis.Redis | None = field(default=None, repr=False, compare=False)
     prefix: str | None = field(default=None, repr=False, compare=False)
     serializer: Any = field(default=None, repr=False, compare=False)
@@ -96,6 +98,14 @@ class WorkerInfo:
     @property
     def birth_date(self) -> datetime | None:
         return self.birth
+
+    def __eq__(self, other: object) -> bool:
+        # The same record: a snapshot equals another one, and the running worker, of it.
+        key = getattr(other, "key", None)
+        return isinstance(key, str) and key == self.key and hasattr(other, "queue_names")
+
+    def __hash__(self) -> int:
+        return hash(self.key)
 
     @property
     def key(self) -> str:
@@ -153,6 +163,8 @@ _REFRESHED = (
     "failed_job_count",
     "total_working_time",
     "listens_on_all",
+    "version",
+    "python_version",
 )
 
 
@@ -200,6 +212,8 @@ def worker_info(
         failed_job_count=number("failed"),
         total_working_time=number("working_ms") / 1000,
         listens_on_all=listens_on_all,
+        version=text_of("version"),
+        python_version=text_of("python_version"),
         connection=connection,
         prefix=prefix,
         serializer=serializer,
@@ -269,6 +283,14 @@ def count_workers(
     return len(live_workers(connection, prefix, queue))
 
 
+def positive_ttl(seconds: Any) -> int:
+    """A worker's record TTL: whole seconds, at least 1; :class:`ConfigurationError`
+    names anything else."""
+    if not isinstance(seconds, int) or isinstance(seconds, bool) or seconds < 1:
+        raise ConfigurationError(f"worker_ttl must be at least 1 whole second, not {seconds!r}")
+    return seconds
+
+
 def worker_queue_field(queue_names: Iterable[str], listens_on_all: bool) -> str:
     """What a worker writes as its queues: names joined by commas, or the all-queues mark."""
     return ALL_QUEUES_MARK if listens_on_all else ",".join(queue_names)
@@ -284,6 +306,7 @@ __all__ = [
     "count_workers",
     "find_worker",
     "live_workers",
+    "positive_ttl",
     "worker_info",
     "worker_queue_field",
 ]

@@ -15,6 +15,7 @@ import pytest
 import redis
 
 from minirq import Queue, SimpleWorker, Worker
+from tests import rq_docs_fixtures
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -135,3 +136,12 @@ def subprocess_env(redis_url: str) -> dict[str, str]:
 @pytest.fixture
 def minirq_command() -> list[str]:
     return [sys.executable, "-m", "minirq"]
+
+
+@pytest.fixture
+def doc_env(redis_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """For RQ's documented usages, which write ``Redis()`` and ``Queue("name")``: both
+    reach the test server, and the clients they make are closed after the test."""
+    rq_docs_fixtures.set_up_environment(redis_url, monkeypatch)
+    yield redis_url
+    rq_docs_fixtures.close_connections()

@@ -8,16 +8,37 @@ import os
 import time
 from typing import Any
 
+import pytest
 import redis
+from redis import Redis
 
 from minirq import Queue, SimpleWorker, Worker
 from minirq.job import Job
 
 TRACE_KEY = "rq-docs:trace"
 
+_OPENED: list[Redis] = []
+
+
+def set_up_environment(redis_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Point ``Redis()``-less code (``Queue("name")``) at the test server."""
+    monkeypatch.setenv("REDIS_URL", redis_url)
+
+
+def close_connections() -> None:
+    while _OPENED:
+        _OPENED.pop().close()
+
+
+def opened_redis(url: str) -> Redis:
+    client = Redis.from_url(url)
+    _OPENED.append(client)
+    return client
+
 
 def _trace(entry: str) -> None:
-    client = redis.Redis.from_url(os.environ.get("REDIS_URL", "redis://localhost:6379/0"))
+    # The test's Redis only: never a default that could be someone's data.
+    client = redis.Redis.from_url(os.environ["REDIS_URL"])
     try:
         client.rpush(TRACE_KEY, entry)
     finally:

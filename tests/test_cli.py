@@ -174,9 +174,7 @@ def test_info_and_pause_read_bad_bytes_without_failing(
     assert result.exit_code == 0, result.output
 
 
-def test_info_reads_keys_of_the_wrong_type(
-    redis_url: str, connection: redis.Redis
-) -> None:
+def test_info_reads_keys_of_the_wrong_type(redis_url: str, connection: redis.Redis) -> None:
     queue = Queue("mail", connection=connection)
     queue.enqueue(fixtures.say_hello)
     connection.set(queue.keys.paused_queues, "not a set")

@@ -110,9 +110,7 @@ def test_every_page_renders_with_security_headers(client: FlaskClient, queue: Qu
         assert response.headers["X-Frame-Options"] == "DENY"
         html = response.data.decode()
         # Only external scripts: the policy forbids inline ones, and none are written.
-        assert re.findall(r"<script\b[^>]*>", html) == [
-            '<script src="/static/dashboard.js" defer>'
-        ]
+        assert re.findall(r"<script\b[^>]*>", html) == ['<script src="/static/dashboard.js" defer>']
         assert "onclick=" not in html and "javascript:" not in html
     assert "script-src 'self'" in CONTENT_SECURITY_POLICY
     assert "unsafe-inline" not in CONTENT_SECURITY_POLICY
@@ -287,9 +285,7 @@ def test_scheduled_page_soonest_first(client: FlaskClient, connection: redis.Red
     assert api(client, "/api/scheduled?limit=1")["jobs"][0]["id"] == soon.id
 
 
-def test_cron_entries_on_the_scheduled_page(
-    client: FlaskClient, connection: redis.Redis
-) -> None:
+def test_cron_entries_on_the_scheduled_page(client: FlaskClient, connection: redis.Redis) -> None:
     scheduler = Scheduler(connection)
     scheduler.cron("*/5 * * * *", fixtures.say_hello, name=f"five{SCRIPT}", timezone="Europe/Paris")
     scheduler.cron("0 3 * * *", "tests.fixtures.add", args=(1, 2), name="nightly")
@@ -470,9 +466,7 @@ def test_actions_need_the_csrf_token(client: FlaskClient, queue: Queue) -> None:
     assert refused.status_code == 403 and "CSRF" in refused.get_json()["error"]
     assert job.get_status() == JobStatus.FAILED
     token = csrf(client)
-    foreign = client.post(
-        url, headers={"X-CSRF-Token": token, "Origin": "https://evil.example"}
-    )
+    foreign = client.post(url, headers={"X-CSRF-Token": token, "Origin": "https://evil.example"})
     assert foreign.status_code == 403 and "cross-origin" in foreign.get_json()["error"]
     assert job.get_status() == JobStatus.FAILED
     ok = client.post(url, headers={"X-CSRF-Token": token, "Origin": "http://localhost"})
@@ -534,9 +528,7 @@ def test_basic_auth(redis_url: str, queue: Queue) -> None:
     assert client.get("/api/queues", auth=("admin", "s3cret")).status_code == 200
 
 
-def test_password_from_the_environment(
-    redis_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_password_from_the_environment(redis_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MINIRQ_DASHBOARD_PASSWORD", "from-env")
     client = make_app(redis_url, MINIRQ_DASHBOARD_USERNAME="ops").test_client()
     assert client.get("/").status_code == 401
@@ -547,7 +539,11 @@ def test_redis_password_never_shown(
     redis_server: Any, connection: redis.Redis, queue: Queue
 ) -> None:
     connection.acl_setuser(
-        "dash", enabled=True, passwords=["+hunter2-secret"], keys=["*"], channels=["*"],
+        "dash",
+        enabled=True,
+        passwords=["+hunter2-secret"],
+        keys=["*"],
+        channels=["*"],
         commands=["+@all"],
     )
     try:
@@ -813,9 +809,7 @@ def test_cli_refuses_a_public_address_without_password(redis_url: str) -> None:
     assert "refusing to serve the dashboard on 0.0.0.0 without a password" in result.output
 
 
-def test_cli_says_how_to_install_flask(
-    redis_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_cli_says_how_to_install_flask(redis_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "minirq_dashboard.app", None)
     result = CliRunner().invoke(main, ["dashboard", "-u", redis_url])
     assert result.exit_code == 1

@@ -159,9 +159,7 @@ def real_data(connection: redis.Redis) -> dict[str, Any]:
     return {"emails": emails, "failed": failed}
 
 
-def test_overview_with_real_data(
-    tabs: Any, base_url: str, connection: redis.Redis
-) -> None:
+def test_overview_with_real_data(tabs: Any, base_url: str, connection: redis.Redis) -> None:
     real_data(connection)
     worker = SimpleWorker(["emails", "reports"], connection=connection, name="worker-1")
     worker.register_birth()
@@ -222,7 +220,7 @@ def test_open_a_failed_job_and_requeue_it(
 
     # The other tab's counts follow by polling, without a reload.
     overview.page.wait_for_function(
-        "() => document.querySelector('#queues-body tr[data-queue=\"emails\"] "
+        '() => document.querySelector(\'#queues-body tr[data-queue="emails"] '
         "[data-registry=\"failed\"]').textContent === '0'"
     )
     assert emails.locator('[data-registry="queued"]').inner_text() == "5"

@@ -158,13 +158,15 @@ def test_the_child_running_an_on_stopped_callback_gets_the_fork_hooks(
 ) -> None:
     job = queue.enqueue(fixtures.sleep_for, 30, on_stopped=record_stopped_pid)
 
-    def stop_once_started() -> None:
+    def stop_once_running() -> None:
+        # Once the job itself runs (its before_job hook), not merely once it is taken: a
+        # worker hears a stop at once, and would kill a horse still starting up.
         deadline = time.monotonic() + 30
-        while job.get_status() != JobStatus.STARTED and time.monotonic() < deadline:
+        while time.monotonic() < deadline and not any(e == "before_job" for e, _, _ in recorded()):
             time.sleep(0.02)
         send_stop_job_command(connection, job.id)
 
-    stopper = threading.Thread(target=stop_once_started)
+    stopper = threading.Thread(target=stop_once_running)
     stopper.start()
     Worker([queue], connection=connection).work(burst=True)
     stopper.join()

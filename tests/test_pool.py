@@ -51,9 +51,7 @@ def test_max_jobs_per_child_recycles_horses(queue: Queue, connection: redis.Redi
 def test_max_memory_per_child_recycles_horses(queue: Queue, connection: redis.Redis) -> None:
     # Any Python process uses more than a tenth of a megabyte, so every job gets a new horse.
     jobs = [queue.enqueue(fixtures.return_pid) for _ in range(3)]
-    WorkerPool([queue], connection=connection, size=1, max_memory_per_child_mb=0.1).work(
-        burst=True
-    )
+    WorkerPool([queue], connection=connection, size=1, max_memory_per_child_mb=0.1).work(burst=True)
     assert len({job.return_value() for job in jobs}) == 3
 
 

@@ -166,8 +166,7 @@ def test_an_unexpected_error_keeps_its_traceback_masked(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, redis_url: str
 ) -> None:
     (tmp_path / "cron_echoing_url.py").write_text(
-        "def register(scheduler):\n"
-        f"    raise RuntimeError('cannot use redis://:pa/{SECRET}@h/0')\n"
+        f"def register(scheduler):\n    raise RuntimeError('cannot use redis://:pa/{SECRET}@h/0')\n"
     )
     monkeypatch.syspath_prepend(str(tmp_path))
     result = CliRunner().invoke(

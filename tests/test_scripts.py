@@ -14,9 +14,7 @@ def _empty_call(queue: Queue) -> Call[int]:
     return calls.empty(queue.keys, queue=queue.name, batch=100)
 
 
-def test_scripts_forgotten_by_redis_are_loaded_again(
-    queue: Queue, connection: redis.Redis
-) -> None:
+def test_scripts_forgotten_by_redis_are_loaded_again(queue: Queue, connection: redis.Redis) -> None:
     queue.enqueue(fixtures.say_hello)
     connection.script_flush()
     queue.enqueue(fixtures.say_hello)

@@ -25,6 +25,7 @@ def _imported(parents: int) -> import_calls.ImportedJob:
         parents=[(f"p{i}", False) for i in range(parents)], fields=FIELDS_SAMPLE,
     )  # fmt: skip
 
+
 # One call of each wrapper with n variadic items (queues, parents, runs), and the n.
 SAMPLES: dict[str, list[tuple[Call[Any], int]]] = {
     "enqueue": [

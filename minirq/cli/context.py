@@ -28,6 +28,7 @@ from ..serializers import Serializer
 from ..suspension import paused_queue_names
 from ..worker import BaseWorker
 from .options import add_to_path
+from .rq_helpers import CliConfig, parse_function_arg, parse_schedule, read_config_file
 
 # Setting name -> the flag a user typed, so that an error names what they wrote.
 FLAG_NAMES = {
@@ -187,4 +188,15 @@ def _redis_error_line(ctx: click.Context, exc: redis.RedisError) -> str:
     return f"Error: Redis at {shown} answered: {exc}"
 
 
-__all__ = ["FLAG_NAMES", "CliContext", "MinirqGroup", "UnknownQueueError", "fail", "pass_cli"]
+__all__ = [
+    "FLAG_NAMES",
+    "CliConfig",
+    "CliContext",
+    "MinirqGroup",
+    "UnknownQueueError",
+    "fail",
+    "parse_function_arg",
+    "parse_schedule",
+    "pass_cli",
+    "read_config_file",
+]

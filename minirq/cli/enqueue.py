@@ -1,10 +1,9 @@
 """``minirq enqueue`` in two forms.
 
 - minirq's: ``minirq enqueue QUEUE FUNC [JSON_ARGS...] [-k NAME=JSON]``.
-- RQ's: ``minirq enqueue [--queue Q] FUNC [ARGS...]`` with RQ's argument language:
-  ``text`` (a string), ``:json``, ``%literal`` (a Python literal, read with
-  :func:`ast.literal_eval`, which evaluates no code), ``name=text``, ``name:=json``,
-  ``name%=literal``, and ``@path`` after any of them to read the value from a file.
+- RQ's: ``minirq enqueue [--queue Q] FUNC [ARGS...]`` with RQ's argument language (see
+  :mod:`.rq_helpers`: ``%literal`` values are read by :func:`ast.literal_eval`, which
+  evaluates no code).
 
 The RQ form is used when ``--queue`` is given, or when the first argument names an
 importable callable; otherwise, when the second argument is a dotted name, minirq's.
@@ -12,11 +11,7 @@ importable callable; otherwise, when the second argument is a dotted name, minir
 
 from __future__ import annotations
 
-import ast
-import json
 import re
-from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import click
@@ -26,7 +21,7 @@ from ..exceptions import ConfigurationError
 from ..import_hint import import_function
 from ..job import Job
 from ..retry import Retry
-from ..utils import now_ms, parse_duration
+from ..utils import now_ms
 from .context import CliContext, pass_cli
 from .options import (
     add_to_path,
@@ -37,57 +32,9 @@ from .options import (
     resolve_serializer,
     serializer_option,
 )
+from .rq_helpers import parse_function_args, parse_schedule
 
 _DOTTED = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)+$")
-
-
-def _read_file(text: str) -> str:
-    if not text.startswith("@"):
-        return text
-    try:
-        return Path(text[1:]).read_text()
-    except OSError as exc:
-        raise click.BadParameter(f"cannot read {text[1:]!r}: {exc.strerror}") from None
-
-
-def _decode(mode: str, text: str, what: str) -> Any:
-    text = _read_file(text)
-    if mode == ":":
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise click.BadParameter(f"{what} {text!r} is not JSON ({exc.msg})") from None
-    if mode == "%":
-        try:
-            return ast.literal_eval(text)
-        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-            raise click.BadParameter(
-                f"{what} {text!r} is not a Python literal (numbers, strings, lists, dicts, "
-                "tuples, sets, True, False, None; nothing else is evaluated)"
-            ) from None
-    return text
-
-
-def parse_rq_arguments(arguments: tuple[str, ...]) -> tuple[list[Any], dict[str, Any]]:
-    """RQ's argument language (see the module docstring) as args and kwargs."""
-    args: list[Any] = []
-    kwargs: dict[str, Any] = {}
-    for argument in arguments:
-        if argument[:1] in (":", "%"):
-            args.append(_decode(argument[0], argument[1:], f"argument {len(args) + 1}"))
-            continue
-        name, sep, value = argument.partition("=")
-        if not sep or not name:
-            args.append(_decode("", argument, f"argument {len(args) + 1}"))
-            continue
-        mode = name[-1] if name[-1] in (":", "%") else ""
-        name = name[:-1] if mode else name
-        if not name.isidentifier():
-            raise click.BadParameter(f"{name!r} in {argument!r} is not a keyword argument name")
-        if name in kwargs:
-            raise click.BadParameter(f"keyword argument {name!r} is given twice")
-        kwargs[name] = _decode(mode, value, f"keyword argument {name!r}")
-    return args, kwargs
 
 
 def _importable_callable(dotted: str) -> bool:
@@ -123,20 +70,9 @@ def check_importable(func: str) -> None:
 
 
 def _due_ms(schedule_in: str | None, schedule_at: str | None) -> int | None:
-    if schedule_in is not None and schedule_at is not None:
-        raise click.UsageError("--schedule-in and --schedule-at contradict each other")
-    if schedule_in is not None:
-        return now_ms() + parse_duration(schedule_in, "--schedule-in") * 1000
-    if schedule_at is None:
-        return None
-    try:
-        # Naive: local time, as RQ reads it (and as Queue.enqueue_at does).
-        when = datetime.strptime(schedule_at, "%Y-%m-%dT%H:%M:%S")
-    except ValueError:
-        raise click.BadParameter(
-            f"{schedule_at!r} is not YYYY-MM-DDTHH:MM:SS", param_hint="--schedule-at"
-        ) from None
-    return int(when.timestamp() * 1000)
+    when = parse_schedule(schedule_in, schedule_at)
+    # A naive --schedule-at is local time, as RQ reads it (and as Queue.enqueue_at does).
+    return None if when is None else int(when.timestamp() * 1000)
 
 
 @click.command(context_settings={"ignore_unknown_options": True})
@@ -180,7 +116,7 @@ def enqueue(cli: CliContext, /, positionals: tuple[str, ...], **o: Any) -> None:
         positionals, o["queue_flag"], not o["no_import_check"]
     )
     if rq_form:
-        args, kwargs = parse_rq_arguments(arguments)
+        args, kwargs = parse_function_args(arguments)
         if o["kwargs"]:
             kwargs.update(parse_call_arguments((), o["kwargs"])[1])
     else:
@@ -216,4 +152,4 @@ def enqueue(cli: CliContext, /, positionals: tuple[str, ...], **o: Any) -> None:
         click.echo(f"Enqueued {call_string(func, args, kwargs)} with job-id '{job.id}'.")
 
 
-__all__ = ["choose_form", "enqueue", "parse_rq_arguments"]
+__all__ = ["choose_form", "enqueue"]

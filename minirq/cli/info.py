@@ -106,6 +106,7 @@ def render_info(
             lines.extend(_workers_by_queue(connection, cli.keys, selected))
         else:
             lines.extend(_worker_lines(connection, cli.keys))
+        lines.append(f"{_live_count(connection, cli.keys)} workers, {len(selected)} queues")
     return "\n".join(lines)
 
 
@@ -172,7 +173,13 @@ def _queue_lines(selected: list[Queue], raw: bool = False) -> list[str]:
         )
     if not selected:
         lines.append("(no queues)")
+    # RQ's summary line, which scripts written for `rq info` look for.
+    lines.append(f"{len(rows)} queues, {sum(queued for _, queued, _ in rows)} jobs total")
     return lines
+
+
+def _live_count(connection: redis.Redis, keys: Keys) -> int:
+    return len(BaseWorker.all(connection=connection, prefix=keys.prefix))
 
 
 def _worker_lines(connection: redis.Redis, keys: Keys) -> list[str]:

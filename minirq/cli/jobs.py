@@ -91,7 +91,9 @@ def empty(
     if all_queues and queues:
         raise click.UsageError("give queue names or --all, not both")
     if not all_queues and not queues:
-        raise click.UsageError("give queue names, or --all")
+        # As RQ: nothing named, nothing done (not an error in a script).
+        click.echo("Nothing to do")
+        return
     cli.load(url, config_module)
     if all_queues:
         selected = Queue.all(connection=cli.connection, prefix=cli.prefix)

@@ -93,9 +93,7 @@ def report_lines(report: ImportReport) -> list[str]:
             place = refusal.place
             lines.append(f"  {place.queue} {place.state} {refusal.job_id}: {refusal.reason}")
     if report.left_alone:
-        lines.append(
-            "left alone in RQ (only queued, scheduled, deferred and failed jobs move):"
-        )
+        lines.append("left alone in RQ (only queued, scheduled, deferred and failed jobs move):")
         for (queue, label), count in sorted(report.left_alone.items()):
             lines.append(f"  {queue}: {count} {label}")
     return lines

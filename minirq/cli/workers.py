@@ -19,7 +19,14 @@ from ..exceptions import ConfigurationError
 from ..logs import setup_logging
 from ..pool import DEFAULT_POOL_SIZE, WorkerPool
 from ..scheduler import Scheduler
-from ..worker import BaseWorker, Worker, worker_class
+from ..worker import (
+    BaseWorker,
+    RandomWorker,
+    RoundRobinWorker,
+    SimpleWorker,
+    Worker,
+    worker_class,
+)
 from .context import CliContext, pass_cli
 from .options import (
     add_to_path,
@@ -141,7 +148,8 @@ def write_pid_file(path: str | None) -> None:
     "--worker-class",
     "worker_class_name",
     default=None,
-    help="Accepted for RQ command lines when it names the forking Worker.",
+    help="Worker, SimpleWorker, RoundRobinWorker or RandomWorker: jobs run in the pool's "
+    "work-horses either way (the last two set the dequeue strategy).",
 )
 @apply_options(
     [
@@ -160,14 +168,28 @@ def write_pid_file(path: str | None) -> None:
 def worker_pool(cli: CliContext, /, queues: tuple[str, ...], **options: Any) -> None:
     """Run N jobs at a time from QUEUES (RQ's worker-pool; minirq's `worker --pool N`)."""
     name = options.pop("worker_class_name")
-    if name is not None and worker_class(name) is not Worker:
+    cls = worker_class(name) if name is not None else Worker
+    if cls not in POOLED_CLASSES:
         raise click.BadParameter(
             f"{name} cannot run in a pool; run several `minirq worker -w {name}` instead",
             param_hint="--worker-class",
         )
+    strategy = POOLED_CLASSES[cls]
     size = options.pop("num_workers")
     # The worker command's other flags take their defaults.
-    click.get_current_context().invoke(worker, queues=queues, pool_size=size, **options)
+    click.get_current_context().invoke(
+        worker, queues=queues, pool_size=size, dequeue_strategy=strategy, **options
+    )
+
+
+# The worker classes whose jobs minirq's pool runs as they would (in processes of their
+# own), with the dequeue strategy each stands for.
+POOLED_CLASSES: dict[type[BaseWorker], str | None] = {
+    Worker: None,
+    SimpleWorker: None,
+    RoundRobinWorker: "round_robin",
+    RandomWorker: "random",
+}
 
 
 @click.command()

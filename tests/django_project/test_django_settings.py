@@ -36,7 +36,7 @@ def test_a_good_setting_passes_the_check() -> None:
         ("QUEUES", [], "invalid MINIRQ['QUEUES'] []"),
         ("QUEUES", ["a", "a"], "names a queue twice"),
         ("PREFIX", "", "invalid MINIRQ['PREFIX'] ''"),
-        ("WORKER_CLASS", "thread", "choose one of fork, simple"),
+        ("WORKER_CLASS", "thread", "unknown worker class 'thread'"),
         ("LOG_LEVEL", None, "MINIRQ['LOG_LEVEL'] is None"),
         ("SERIALIZER", "yaml", "invalid MINIRQ['SERIALIZER'] 'yaml'"),
         ("SERIALIZER", "nowhere.serializer", "cannot import it"),
