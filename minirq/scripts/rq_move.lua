@@ -45,7 +45,7 @@ end
 local reply = import_rq_job(16)
 if reply[1] ~= 0 then
   if ARGV[8] == '1' then
-    redis.call('LREM', KEYS[12], 0, ARGV[1])
+    redis.call('LREM', KEYS[12], 1, ARGV[1])
   else
     redis.call('ZREM', KEYS[12], ARGV[1])
   end

@@ -16,7 +16,7 @@ if (redis.call('HGET', KEYS[1], 'created_at') or '') ~= ARGV[3] then
   return 0
 end
 if ARGV[2] == '1' then
-  redis.call('LREM', KEYS[2], 0, ARGV[1])
+  redis.call('LREM', KEYS[2], 1, ARGV[1])
 else
   redis.call('ZREM', KEYS[2], ARGV[1])
 end
