@@ -19,6 +19,7 @@ the import is always safe. Nothing here unpickles RQ's bytes (see :mod:`minirq.r
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -29,6 +30,7 @@ import redis
 
 from .exceptions import ConfigurationError
 from .keys import Keys, RQKeys
+from .options import validate_queue_name
 from .rq_convert import Converted, Place, Refusal, convert
 from .serializers import Serializer, resolve_serializer
 from .store import import_calls, runner_for
@@ -64,6 +66,8 @@ class ImportReport:
     left_alone: Counter[tuple[str, str]] = field(default_factory=Counter)
     # Jobs found already imported by an earlier run (their RQ copy is removed now).
     already: Counter[tuple[str, str]] = field(default_factory=Counter)
+    # RQ queues whose name minirq does not take, with the reason (their jobs stay in RQ).
+    skipped_queues: dict[str, str] = field(default_factory=dict)
 
     @property
     def moved_total(self) -> int:
@@ -215,7 +219,7 @@ class _Import:
                 )
                 return
             parents.append((parent_id, done))
-        job = import_calls.ImportedJob(**{**vars(item.job), "parents": parents})
+        job = dataclasses.replace(item.job, parents=parents)
         self._write(place, [Converted(job, item.rq_job)])
 
     def _selected(self, parent_id: str) -> bool:
@@ -357,9 +361,16 @@ def import_rq(
             "minirq's prefix 'rq' would share RQ's key names on the same Redis database; "
             "choose another prefix (the default is 'minirq')"
         )
-    chosen = _places(source, queues)
+    chosen, skipped = [], {}
+    for name in _places(source, queues):
+        try:
+            chosen.append(validate_queue_name(name))
+        except ConfigurationError as exc:
+            skipped[name] = str(exc)
     run = _Import(source, target, keys, resolve_serializer(serializer), chosen, dry_run, same)
-    return run.run()
+    report = run.run()
+    report.skipped_queues = skipped
+    return report
 
 
 __all__ = ["ImportReport", "import_rq", "same_database"]

@@ -383,3 +383,24 @@ def test_the_command_refuses_an_empty_queue_name(redis_server: RedisServer) -> N
     )
     assert result.exit_code == 2
     assert "a queue name is empty" in result.output
+
+
+def test_a_deferred_job_whose_parents_all_ended_in_rq_is_queued(
+    source: redis.Redis, connection: redis.Redis
+) -> None:
+    ids = load_backlog(source)
+    source.hset(f"rq:job:{ids['child']}", "dependency_ids", f'["{ids["finished"]}", "gone"]')
+    report = import_rq(source, connection, queues=["default"])
+    assert report.moved[("default", "queued")] == 6
+    assert ids["child"] in Queue("default", connection=connection).job_ids
+
+
+def test_a_queue_name_minirq_does_not_take_stays_in_rq(
+    source: redis.Redis, connection: redis.Redis
+) -> None:
+    write_rq_job(source, "j1", queue="bad\x01name")
+    write_rq_job(source, "j2", queue="fine")
+    report = import_rq(source, connection)
+    assert "control characters" in report.skipped_queues["bad\x01name"]
+    assert report.moved == {("fine", "queued"): 1}
+    assert source.exists("rq:job:j1")

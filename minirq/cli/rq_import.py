@@ -92,10 +92,10 @@ def report_lines(report: ImportReport) -> list[str]:
         for refusal in report.refused:
             place = refusal.place
             lines.append(f"  {place.queue} {place.state} {refusal.job_id}: {refusal.reason}")
+    for queue, reason in sorted(report.skipped_queues.items()):
+        lines.append(f"queue {queue!r} left in RQ: {reason}")
     if report.left_alone:
-        lines.append(
-            "left alone in RQ (only queued, scheduled, deferred and failed jobs move):"
-        )
+        lines.append("left alone in RQ (only queued, scheduled, deferred and failed jobs move):")
         for (queue, label), count in sorted(report.left_alone.items()):
             lines.append(f"  {queue}: {count} {label}")
     return lines
