@@ -404,3 +404,46 @@ def test_a_queue_name_minirq_does_not_take_stays_in_rq(
     assert "control characters" in report.skipped_queues["bad\x01name"]
     assert report.moved == {("fine", "queued"): 1}
     assert source.exists("rq:job:j1")
+
+
+@pytest.mark.parametrize(
+    ("source_url", "message"),
+    [
+        ("redis://:secret@127.0.0.1:1/0", "cannot reach RQ's Redis at redis://:***@127.0.0.1:1/0"),
+        ("nonsense://x", "invalid Redis URL 'nonsense://x'"),
+    ],
+)
+def test_the_command_names_a_bad_source_and_writes_nothing(
+    redis_server: RedisServer, connection: redis.Redis, source_url: str, message: str
+) -> None:
+    result = CliRunner().invoke(main, ["import-rq", "--from", source_url, "-u", redis_server.url])
+    assert result.exit_code == 1
+    assert message in result.output and "secret" not in result.output
+    assert snapshot(connection) == {}
+
+
+def test_the_command_refuses_prefix_rq_on_rq_s_own_database(
+    redis_server: RedisServer, connection: redis.Redis
+) -> None:
+    load_backlog(connection)
+    before = snapshot(connection)
+    result = CliRunner().invoke(
+        main,
+        ["import-rq", "--from", redis_server.url, "-u", redis_server.url, "--prefix", "rq"],
+    )
+    assert result.exit_code == 1 and "prefix 'rq'" in result.output
+    assert snapshot(connection) == before
+
+
+def test_the_command_imports_under_the_prefix_given(
+    redis_server: RedisServer, connection: redis.Redis
+) -> None:
+    ids = load_backlog(connection)
+    result = CliRunner().invoke(
+        main,
+        ["import-rq", "--from", redis_server.url, "-u", redis_server.url, "--prefix", "shop",
+         "-q", "low"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "under prefix 'shop' (same Redis database)" in result.output
+    assert Job.fetch(ids["options"], connection=connection, prefix="shop").origin == "low"

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import click
+import redis
 
 from ..connection import connect
+from ..exceptions import ConfigurationError
 from ..redact import redact_url
 from ..rq_import import ImportReport, import_rq
 from .context import CliContext, pass_cli
@@ -60,7 +62,12 @@ def import_rq_command(
     target = cli.connection
     source = connect(source_url)
     try:
-        source.ping()
+        try:
+            source.ping()
+        except redis.RedisError as exc:
+            raise ConfigurationError(
+                f"cannot reach RQ's Redis at {redact_url(source_url)}: {exc}"
+            ) from None
         report = import_rq(
             source,
             target,
