@@ -28,6 +28,7 @@ from typing import Any
 
 import redis
 
+from .callables import normalize_allowlist
 from .exceptions import ConfigurationError
 from .keys import Keys, RQKeys
 from .options import validate_queue_name
@@ -114,7 +115,9 @@ class _Import:
         queues: list[str],
         dry_run: bool,
         same: bool,
+        allowed_modules: tuple[str, ...] | None,
     ) -> None:
+        self.allowed_modules = allowed_modules
         self.source, self.target, self.keys = source, target, keys
         self.serializer, self.queues, self.dry_run = serializer, queues, dry_run
         self.report = ImportReport(same_redis=same, dry_run=dry_run)
@@ -163,7 +166,7 @@ class _Import:
         raws = import_calls.rq_load_many(self.source, [job_id for job_id, _ in ids])
         ready = []
         for (job_id, score), raw in zip(ids, raws, strict=True):
-            outcome = convert(job_id, place, score, raw, self.serializer)
+            outcome = convert(job_id, place, score, raw, self.serializer, self.allowed_modules)
             if isinstance(outcome, Refusal):
                 self._refuse(outcome)
             else:
@@ -345,12 +348,15 @@ def import_rq(
     queues: Sequence[str] | None = None,
     serializer: Serializer | str | None = None,
     dry_run: bool = False,
+    allowed_modules: Iterable[str] | None = None,
 ) -> ImportReport:
     """Move RQ's queued, scheduled, deferred and failed jobs of ``queues`` (default: every
     queue RQ knows) from ``source`` into minirq's layout on ``target``.
 
     ``serializer`` is the one minirq's workers use (pickle by default): with pickle, RQ's
     pickled arguments are carried over byte for byte; with another, only plain values.
+    With ``allowed_modules`` (the workers' ``--allow-module``), a job whose function or
+    callback is outside them stays in RQ, as those workers would fail it.
     Raises :class:`ConfigurationError` for an unknown queue, or for minirq's prefix
     ``rq`` on RQ's own database; everything else is in the :class:`ImportReport`.
     """
@@ -367,7 +373,10 @@ def import_rq(
             chosen.append(validate_queue_name(name))
         except ConfigurationError as exc:
             skipped[name] = str(exc)
-    run = _Import(source, target, keys, resolve_serializer(serializer), chosen, dry_run, same)
+    allowed = normalize_allowlist(allowed_modules)
+    run = _Import(
+        source, target, keys, resolve_serializer(serializer), chosen, dry_run, same, allowed
+    )
     report = run.run()
     report.skipped_queues = skipped
     return report

@@ -447,3 +447,21 @@ def test_the_command_imports_under_the_prefix_given(
     assert result.exit_code == 0, result.output
     assert "under prefix 'shop' (same Redis database)" in result.output
     assert Job.fetch(ids["options"], connection=connection, prefix="shop").origin == "low"
+
+
+def test_jobs_outside_the_workers_allowed_modules_stay_in_rq(
+    redis_server: RedisServer, source: redis.Redis, connection: redis.Redis
+) -> None:
+    write_rq_job(source, "ours", data=rq_data("tests.rq_import_jobs.add", 1, 2))
+    write_rq_job(source, "theirs", data=rq_data("os.system", "true"))
+    write_rq_job(source, "hooked", success_callback_name="os.system", success_callback_timeout=5)
+    result = CliRunner().invoke(
+        main,
+        ["import-rq", "--from", f"redis://127.0.0.1:{redis_server.port}/1", "-u",
+         redis_server.url, "--allow-module", "tests"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "moved 1 job(s)" in result.output
+    assert "theirs: its function 'os.system' is not allowed" in result.output
+    assert "hooked: its on_success callback 'os.system' is not allowed" in result.output
+    assert source.exists("rq:job:theirs") and not source.exists("rq:job:ours")

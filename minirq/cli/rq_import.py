@@ -38,6 +38,14 @@ def _queue_names(values: tuple[str, ...]) -> list[str] | None:
 )
 @click.option("--dry-run", is_flag=True, help="Report what would move; write nothing.")
 @click.option("--prefix", default=None, help="minirq's key prefix (default: $MINIRQ_PREFIX).")
+@click.option(
+    "--allow-module",
+    "allow_modules",
+    multiple=True,
+    metavar="MODULE",
+    help="Leave in RQ jobs whose function is outside MODULE (repeatable; as the workers' "
+    "--allow-module; default: $MINIRQ_ALLOW_MODULES).",
+)
 @serializer_option
 @connection_options
 @pass_cli
@@ -47,6 +55,7 @@ def import_rq_command(
     queues: tuple[str, ...],
     dry_run: bool,
     prefix: str | None,
+    allow_modules: tuple[str, ...],
     serializer: str | None,
     url: str | None,
     config_module: str | None,
@@ -58,7 +67,10 @@ def import_rq_command(
     is safe, also after a crash midway. Stop RQ's workers and scheduler first.
     """
     names = _queue_names(queues)
-    cli.load(url, config_module, {"prefix": prefix} if prefix is not None else None)
+    flags: dict[str, object] = {"prefix": prefix}
+    if allow_modules:
+        flags["allow_modules"] = list(allow_modules)
+    settings = cli.load(url, config_module, flags)
     target = cli.connection
     source = connect(source_url)
     try:
@@ -75,6 +87,7 @@ def import_rq_command(
             queues=names,
             serializer=resolve_serializer(serializer),
             dry_run=dry_run,
+            allowed_modules=settings.allow_modules or None,
         )
     finally:
         source.close()
