@@ -306,7 +306,7 @@ class _Import:
         for queue in self.queues:
             for label, kind, is_list in LEFT_ALONE:
                 if kind == "intermediate":
-                    key = f"{RQ_KEYS.queue(queue)}:intermediate"
+                    key = RQ_KEYS.intermediate(queue)
                 else:
                     key = RQ_KEYS.registry(kind, queue)
                 count = import_calls.rq_count(self.source, key, is_list)

@@ -465,3 +465,15 @@ def test_jobs_outside_the_workers_allowed_modules_stay_in_rq(
     assert "theirs: its function 'os.system' is not allowed" in result.output
     assert "hooked: its on_success callback 'os.system' is not allowed" in result.output
     assert source.exists("rq:job:theirs") and not source.exists("rq:job:ours")
+
+
+def test_jobs_an_rq_worker_holds_are_left_alone_and_counted(
+    source: redis.Redis, connection: redis.Redis
+) -> None:
+    write_rq_job(source, "waiting")
+    source.rpush("rq:queue:default:intermediate", "taken")
+    source.zadd("rq:wip:default", {"running:execution-1": 9999999999})
+    report = import_rq(source, connection)
+    assert report.moved == {("default", "queued"): 1}
+    assert report.left_alone == {("default", "being fetched"): 1, ("default", "started"): 1}
+    assert source.llen("rq:queue:default:intermediate") == 1
