@@ -50,8 +50,8 @@ def source(redis_server: RedisServer, connection: redis.Redis) -> Iterator[redis
     client.close()
 
 
-def rq_keys(client: redis.Redis) -> set[str]:
-    return {key.decode() for key in client.keys("rq:*") if not key.startswith(b"rq:worker:")}
+def _fixture_key(name: str) -> dict[str, Any]:
+    return next(entry for entry in backlog()["keys"] if entry["key"] == name)
 
 
 def snapshot(client: redis.Redis) -> dict[bytes, bytes]:
@@ -93,6 +93,10 @@ def test_every_state_moves_from_another_redis(source: redis.Redis, connection: r
     assert "this job always fails" in (failed.exc_info or "")
     assert Job.fetch(ids["child"], connection=connection).dependency_ids == [ids["parent"]]
     assert connection.hlen("minirq:rqimport:ledger") == 0
+    # Due times and expiries keep RQ's instants, in milliseconds.
+    assert connection.zscore("minirq:scheduled:default", ids["future"]) == 4070908800000
+    rq_expiry = next(score for [member, score] in _fixture_key("rq:failed:failing")["value"])
+    assert connection.zscore("minirq:failed:failing", ids["failed"]) == rq_expiry * 1000
 
 
 def test_the_same_database_moves_each_job_in_one_step(connection: redis.Redis) -> None:
@@ -212,6 +216,9 @@ def test_bad_rq_jobs_are_reported_and_left_where_they_are(
     source.rpush("rq:queue:default", "no-hash", b"\xff\xfe")
     source.hset("rq:job:no-created", mapping={"status": "queued", "data": rq_data("m.f")})
     source.rpush("rq:queue:default", "no-created")
+    source.set("rq:job:not-a-hash", "text")
+    source.rpush("rq:queue:default", "not-a-hash")
+    source.set("rq:scheduled:default", "not a sorted set")
 
     report = import_rq(source, connection)
 
@@ -229,6 +236,7 @@ def test_bad_rq_jobs_are_reported_and_left_where_they_are(
     assert "no hash" in reasons["no-hash"]
     assert "not UTF-8" in reasons["b'\\xff\\xfe'"]
     assert "created_at" in reasons["no-created"]
+    assert "no hash" in reasons["not-a-hash"]
     for job_id in ("garbage", "odd-status", "wrong-place", "hooked", "with space"):
         assert source.exists(f"rq:job:{job_id}")
         assert not connection.exists(f"minirq:job:{job_id}")
@@ -477,3 +485,12 @@ def test_jobs_an_rq_worker_holds_are_left_alone_and_counted(
     assert report.moved == {("default", "queued"): 1}
     assert report.left_alone == {("default", "being fetched"): 1, ("default", "started"): 1}
     assert source.llen("rq:queue:default:intermediate") == 1
+
+
+def test_a_stale_ledger_entry_is_dropped_once_rq_has_no_such_job(
+    source: redis.Redis, connection: redis.Redis
+) -> None:
+    connection.hset("minirq:rqimport:ledger", mapping={"gone": "2026-01-01T00:00:00Z"})
+    write_rq_job(source, "still-there")
+    import_rq(source, connection)
+    assert connection.hlen("minirq:rqimport:ledger") == 0
