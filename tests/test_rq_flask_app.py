@@ -89,3 +89,21 @@ def test_the_converted_app_runs_a_job_from_enqueue_to_result(
         assert status == 404 and "nosuch" in body["error"]
         status, body = get(base, "/enqueue")
         assert status == 404 and "external_id" in body["error"]
+
+
+def test_minirq_appears_only_where_rq_was_renamed() -> None:
+    """The app is RQ's with ``rq`` renamed: minirq is named in three imports and the
+    worker's command, nowhere else."""
+    mentions = [
+        (path.relative_to(APP).as_posix(), line.strip())
+        for path in sorted(APP.rglob("*"))
+        if path.suffix in (".py", ".yml")
+        for line in path.read_text().splitlines()
+        if "minirq" in line
+    ]
+    assert mentions == [
+        ("app/functions.py", "from minirq import get_current_job"),
+        ("app/main.py", "from minirq.job import Job"),
+        ("app/redis_resc.py", "from minirq import Queue"),
+        ("docker-compose.yml", "command: minirq worker --url redis://redis:6379"),
+    ]
