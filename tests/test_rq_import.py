@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pickle
 import subprocess
+import time
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -494,3 +495,47 @@ def test_a_stale_ledger_entry_is_dropped_once_rq_has_no_such_job(
     write_rq_job(source, "still-there")
     import_rq(source, connection)
     assert connection.hlen("minirq:rqimport:ledger") == 0
+
+
+@pytest.mark.parametrize("target_db", [0, 1], ids=["another-database", "same-database"])
+def test_an_import_killed_midway_then_run_again_moves_each_job_once(
+    redis_server: RedisServer,
+    source: redis.Redis,
+    connection: redis.Redis,
+    subprocess_env: dict[str, str],
+    minirq_command: list[str],
+    target_db: int,
+) -> None:
+    total = 4000
+    fields = {
+        "status": "queued",
+        "data": rq_data("tests.rq_import_jobs.add", 1, 2),
+        "origin": "default",
+        "created_at": "2026-01-02T03:04:05.000006Z",
+    }
+    with source.pipeline(transaction=False) as pipe:
+        for i in range(total):
+            pipe.hset(f"rq:job:j{i}", mapping=fields)  # type: ignore[arg-type]
+            pipe.rpush("rq:queue:default", f"j{i}")
+        pipe.sadd("rq:queues", "rq:queue:default")
+        pipe.execute()
+    target = redis.Redis(port=redis_server.port, db=target_db)
+    url = f"redis://127.0.0.1:{redis_server.port}"
+    command = [*minirq_command, "import-rq", "--from", f"{url}/1", "-u", f"{url}/{target_db}"]
+    # Killed as soon as its first writes land: with another database, jobs are then in
+    # both places (written here, not yet removed from RQ).
+    process = subprocess.Popen(command, env=subprocess_env, cwd=ROOT, stdout=subprocess.DEVNULL)
+    try:
+        while process.poll() is None and not target.exists("minirq:queue:default"):
+            time.sleep(0.005)
+    finally:
+        process.kill()
+        process.wait(10)
+
+    import_rq(source, target)
+
+    queued = [job_id.decode() for job_id in target.lrange("minirq:queue:default", 0, -1)]
+    assert sorted(queued) == sorted(f"j{i}" for i in range(total))
+    assert source.llen("rq:queue:default") == 0 and not source.keys("rq:job:*")
+    assert not target.exists("minirq:rqimport:ledger")
+    target.close()
