@@ -52,6 +52,11 @@ LEFT_ALONE = (
     ("canceled", "canceled", False),
     ("being fetched", "intermediate", True),
 )
+# What an ``rq_release.lua`` reply other than 1 means for a job already written here.
+RELEASE_WARNINGS = {
+    0: "RQ now holds another job of this id, left in RQ",
+    2: "an RQ worker took it meanwhile, so it may run in both (stop RQ's workers first)",
+}
 # RQ statuses of a parent that this import brings over.
 IMPORTED_STATUSES = frozenset({"queued", "scheduled", "deferred", "failed", "stopped"})
 
@@ -67,6 +72,8 @@ class ImportReport:
     left_alone: Counter[tuple[str, str]] = field(default_factory=Counter)
     # Jobs found already imported by an earlier run (their RQ copy is removed now).
     already: Counter[tuple[str, str]] = field(default_factory=Counter)
+    # Jobs imported whose RQ copy could not be removed, and why.
+    warnings: list[Refusal] = field(default_factory=list)
     # RQ queues whose name minirq does not take, with the reason (their jobs stay in RQ).
     skipped_queues: dict[str, str] = field(default_factory=dict)
 
@@ -258,7 +265,11 @@ class _Import:
             return True
         if reply.code == 3:
             self._refuse(
-                Refusal(place, job.job_id, "RQ changed the job while it was read; run again")
+                Refusal(
+                    place,
+                    job.job_id,
+                    "RQ changed it, or an RQ worker took it, while it was read; run again",
+                )
             )
             return False
         self._refuse(
@@ -273,10 +284,10 @@ class _Import:
     def _release(self, place: Place, jobs: list[import_calls.ImportedJob]) -> None:
         released = runner_for(self.source).run_many([import_calls.rq_release(job) for job in jobs])
         for job, reply in zip(jobs, released, strict=True):
-            if reply != 1:
-                logger.warning(
-                    "imported %s, but RQ's copy changed meanwhile: left in RQ", job.job_id
-                )
+            if reply in RELEASE_WARNINGS:
+                warning = Refusal(place, job.job_id, RELEASE_WARNINGS[reply])
+                self.report.warnings.append(warning)
+                logger.warning("imported %s, but %s", job.job_id, warning.reason)
         import_calls.forget_imported(
             self.target,
             self.keys,

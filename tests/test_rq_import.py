@@ -539,3 +539,36 @@ def test_an_import_killed_midway_then_run_again_moves_each_job_once(
     assert source.llen("rq:queue:default") == 0 and not source.keys("rq:job:*")
     assert not target.exists("minirq:rqimport:ledger")
     target.close()
+
+
+def test_a_job_an_rq_worker_takes_during_a_same_database_move_is_not_moved(
+    connection: redis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_rq_job(connection, "taken")
+    real_move = import_calls.rq_move
+
+    def taken_first(keys: Any, job: Any) -> Any:
+        connection.lmove("rq:queue:default", "rq:queue:default:intermediate")
+        return real_move(keys, job)
+
+    monkeypatch.setattr(import_calls, "rq_move", taken_first)
+    report = import_rq(connection, connection)
+    assert "an RQ worker took it" in _reasons(report)["taken"]
+    assert not connection.exists("minirq:job:taken") and connection.exists("rq:job:taken")
+
+
+def test_a_job_an_rq_worker_takes_before_its_release_is_reported(
+    source: redis.Redis, connection: redis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_rq_job(source, "taken")
+    real_release = import_calls.rq_release
+
+    def taken_first(job: Any) -> Any:
+        source.lmove("rq:queue:default", "rq:queue:default:intermediate")
+        return real_release(job)
+
+    monkeypatch.setattr(import_calls, "rq_release", taken_first)
+    report = import_rq(source, connection)
+    (warning,) = report.warnings
+    assert warning.job_id == "taken" and "may run in both" in warning.reason
+    assert source.exists("rq:job:taken") and connection.exists("minirq:job:taken")

@@ -112,6 +112,8 @@ def report_lines(report: ImportReport) -> list[str]:
         for refusal in report.refused:
             place = refusal.place
             lines.append(f"  {place.queue} {place.state} {refusal.job_id}: {refusal.reason}")
+    for warning in report.warnings:
+        lines.append(f"warning: {warning.job_id} imported, but {warning.reason}")
     for queue, reason in sorted(report.skipped_queues.items()):
         lines.append(f"queue {queue!r} left in RQ: {reason}")
     if report.left_alone:
