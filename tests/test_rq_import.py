@@ -572,3 +572,26 @@ def test_a_job_an_rq_worker_takes_before_its_release_is_reported(
     (warning,) = report.warnings
     assert warning.job_id == "taken" and "may run in both" in warning.reason
     assert source.exists("rq:job:taken") and connection.exists("minirq:job:taken")
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--prefix", "a b"], "invalid --prefix 'a b'"),
+        (["--serializer", "yaml"], "unknown serializer 'yaml'"),
+        (["--allow-module", "not a module"], "is not a dotted module name"),
+    ],
+)
+def test_the_command_refuses_bad_flags_and_writes_nothing(
+    redis_server: RedisServer, source: redis.Redis, connection: redis.Redis,
+    flags: list[str], message: str,
+) -> None:  # fmt: skip
+    load_backlog(source)
+    before = snapshot(source)
+    source_url = f"redis://127.0.0.1:{redis_server.port}/1"
+    result = CliRunner().invoke(
+        main, ["import-rq", "--from", source_url, "-u", redis_server.url, *flags]
+    )
+    assert result.exit_code == 1, result.output
+    assert message in result.output
+    assert snapshot(source) == before and snapshot(connection) == {}
