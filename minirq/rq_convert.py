@@ -184,4 +184,25 @@ def convert(
     return Converted(job, rq_job)
 
 
-__all__ = ["PLACE_STATUSES", "Converted", "Place", "Refusal", "convert"]
+def parents_first(converted: dict[str, tuple[Place, Converted]]) -> list[str]:
+    """The ids of ``converted`` (deferred jobs by id, with their place) with every parent
+    among them before its children; a cycle in damaged data is broken, not followed."""
+    ordered: list[str] = []
+    seen: set[str] = set()
+    for root in sorted(converted):
+        stack = [(root, False)]
+        while stack:
+            job_id, expanded = stack.pop()
+            if expanded:
+                ordered.append(job_id)
+                continue
+            if job_id in seen or job_id not in converted:
+                continue
+            seen.add(job_id)
+            stack.append((job_id, True))
+            for parent in converted[job_id][1].rq_job.dependency_ids:
+                stack.append((parent, False))
+    return ordered
+
+
+__all__ = ["PLACE_STATUSES", "Converted", "Place", "Refusal", "convert", "parents_first"]

@@ -32,7 +32,7 @@ from .callables import normalize_allowlist
 from .exceptions import ConfigurationError
 from .keys import Keys, RQKeys
 from .options import validate_queue_name
-from .rq_convert import Converted, Place, Refusal, convert
+from .rq_convert import Converted, Place, Refusal, convert, parents_first
 from .serializers import Serializer, resolve_serializer
 from .store import import_calls, runner_for
 from .store.import_calls import ImportReply
@@ -195,7 +195,7 @@ class _Import:
                     converted[item.job.job_id] = (place, item)
         parent_ids = sorted({p for _, c in converted.values() for p in c.rq_job.dependency_ids})
         statuses = import_calls.rq_statuses(self.source, parent_ids) if parent_ids else {}
-        for job_id in _parents_first(converted):
+        for job_id in parents_first(converted):
             place, item = converted[job_id]
             self._write_deferred(place, item, statuses)
 
@@ -329,26 +329,6 @@ class _Import:
         for start in range(0, len(ids), BATCH):
             gone = import_calls.rq_missing(self.source, ids[start : start + BATCH])
             import_calls.forget_imported(self.target, self.keys, gone)
-
-
-def _parents_first(converted: dict[str, tuple[Place, Converted]]) -> list[str]:
-    """The ids of ``converted`` with every deferred parent before its children."""
-    ordered: list[str] = []
-    seen: set[str] = set()
-    for root in sorted(converted):
-        stack = [(root, False)]
-        while stack:
-            job_id, expanded = stack.pop()
-            if expanded:
-                ordered.append(job_id)
-                continue
-            if job_id in seen or job_id not in converted:
-                continue
-            seen.add(job_id)
-            stack.append((job_id, True))
-            for parent in converted[job_id][1].rq_job.dependency_ids:
-                stack.append((parent, False))
-    return ordered
 
 
 def import_rq(
