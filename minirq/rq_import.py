@@ -129,6 +129,8 @@ class _Import:
         self.serializer, self.queues, self.dry_run = serializer, queues, dry_run
         self.report = ImportReport(same_redis=same, dry_run=dry_run)
         self.not_imported: set[str] = set()
+        # Ids written here by this run (RQ's copy may be gone already).
+        self.imported: set[str] = set()
 
     def run(self) -> ImportReport:
         deferred: list[tuple[Place, bytes, float]] = []
@@ -218,7 +220,10 @@ class _Import:
                     )
                 )
                 return
-            if not done and (status not in IMPORTED_STATUSES or not self._selected(parent_id)):
+            coming = parent_id in self.imported or (
+                status in IMPORTED_STATUSES and self._selected(parent_id)
+            )
+            if not done and not coming:
                 self._refuse(
                     Refusal(
                         place,
@@ -257,6 +262,8 @@ class _Import:
 
     def _recorded(self, place: Place, job: import_calls.ImportedJob, reply: ImportReply) -> bool:
         """Count one reply; whether RQ's copy is to be removed now."""
+        if reply.code in (1, 2):
+            self.imported.add(job.job_id)
         if reply.code == 1:
             self.report.moved[(place.queue, reply.status)] += 1
             return True

@@ -3,6 +3,7 @@ moves into minirq's layout, each job once, and runs on a real minirq worker."""
 
 from __future__ import annotations
 
+import json
 import pickle
 import subprocess
 import time
@@ -15,7 +16,7 @@ import pytest
 import redis
 from click.testing import CliRunner
 
-from minirq import Job, Queue
+from minirq import Job, Queue, SimpleWorker
 from minirq.cli import main
 from minirq.exceptions import ConfigurationError
 from minirq.rq_import import ImportReport, import_rq
@@ -595,3 +596,31 @@ def test_the_command_refuses_bad_flags_and_writes_nothing(
     assert result.exit_code == 1, result.output
     assert message in result.output
     assert snapshot(source) == before and snapshot(connection) == {}
+
+
+def _deferred_rq_job(client: redis.Redis, job_id: str, *parents: str) -> None:
+    write_rq_job(client, job_id, status="deferred", dependency_ids=json.dumps(list(parents)))
+    client.lrem("rq:queue:default", 0, job_id)
+    client.zadd("rq:deferred:default", {job_id: 1})
+
+
+@pytest.mark.parametrize("same", [False, True], ids=["another-database", "same-database"])
+def test_a_chain_of_deferred_jobs_keeps_its_order_and_a_cycle_does_not_hang(
+    source: redis.Redis, connection: redis.Redis, same: bool
+) -> None:
+    if same:
+        source = connection
+    write_rq_job(source, "a")
+    _deferred_rq_job(source, "c", "b")  # RQ's registry lists the child first
+    _deferred_rq_job(source, "b", "a")
+    _deferred_rq_job(source, "x", "y")
+    _deferred_rq_job(source, "y", "x")
+    report = import_rq(source, connection)
+    assert report.refused == []
+    assert report.moved == {("default", "queued"): 1, ("default", "deferred"): 4}
+    assert connection.smembers("minirq:dependencies:c") == {b"b"}
+    assert connection.smembers("minirq:dependents:b") == {b"c"}
+    worker = SimpleWorker([Queue("default", connection=connection)], connection=connection)
+    worker.work(burst=True)
+    assert [Job.fetch(i, connection=connection).get_status() for i in "abc"] == ["finished"] * 3
+    assert Job.fetch("x", connection=connection).get_status() == "deferred"
