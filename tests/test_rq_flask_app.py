@@ -5,6 +5,7 @@ result over HTTP."""
 from __future__ import annotations
 
 import json
+import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -89,6 +90,26 @@ def test_the_converted_app_runs_a_job_from_enqueue_to_result(
         assert status == 404 and "nosuch" in body["error"]
         status, body = get(base, "/enqueue")
         assert status == 404 and "external_id" in body["error"]
+
+
+def test_the_template_s_empty_all_becomes_minirq_empty_all(
+    redis_server: RedisServer, redis_url: str, subprocess_env: dict[str, str],
+    minirq_command: list[str],
+) -> None:  # fmt: skip
+    env = {**subprocess_env, "REDIS_HOST": "127.0.0.1", "REDIS_PORT": str(redis_server.port)}
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    web = [str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", "app.main:app"]
+    with running(web, APP, env):
+        assert wait_for(lambda: get(base, "/")[1] == "Running!", "the app")
+        job_id = get(base, "/enqueue?external_id=1")[1]["job_id"]
+        assert get(base, f"/check_status?job_id={job_id}")[1]["job_status"] == "queued"
+        emptied = subprocess.run(
+            [*minirq_command, "empty", "--all", "--url", redis_url],
+            env=env, cwd=APP, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert emptied.returncode == 0, emptied.stderr
+        assert get(base, f"/check_status?job_id={job_id}")[0] == 404
 
 
 def test_minirq_appears_only_where_rq_was_renamed() -> None:
