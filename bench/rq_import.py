@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -40,14 +41,18 @@ def enqueue_with_rq(url: str, jobs: int) -> None:
     subprocess.run([str(RQ.python), "-c", ENQUEUE, url, str(jobs)], cwd=ROOT, check=True)
 
 
-def timed_import(source: str, target: str) -> float:
+def timed_import(source: str, target: str) -> tuple[float, float]:
+    """The command's wall time and the CPU time it used, in seconds."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     command = [str(RQ.python), "-m", "minirq", "import-rq", "--from", source, "-u", target]
+    cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     out = subprocess.run(command, env=env, cwd=ROOT, check=True, capture_output=True, text=True)
     elapsed = time.perf_counter() - started
+    cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (cpu_after.ru_utime + cpu_after.ru_stime) - (cpu_before.ru_utime + cpu_before.ru_stime)
     print("   ", out.stdout.splitlines()[1])
-    return elapsed
+    return elapsed, cpu
 
 
 def main() -> None:
@@ -64,9 +69,10 @@ def main() -> None:
         ):
             enqueue_with_rq(source, args.jobs)
             print(f"{args.jobs} RQ jobs to {label}:")
-            elapsed = timed_import(source, target)
+            elapsed, cpu = timed_import(source, target)
             rate = args.jobs / elapsed
             print(f"    {elapsed:.2f} s, {rate:,.0f} jobs/s (the command, start to end)")
+            print(f"    the command's own CPU: {cpu * 1000 / args.jobs:.2f} ms per job")
         print(f"load average: {Path('/proc/loadavg').read_text().split()[:3]}")
     finally:
         server.stop()
