@@ -190,6 +190,10 @@ class RQKeys:
     def results(self, job_id: str) -> str:
         return f"rq:results:{job_id}"
 
+    def intermediate(self, queue_name: str) -> str:
+        """The list of ids an RQ worker has taken from the queue but not yet started."""
+        return f"rq:queue:{queue_name}:intermediate"
+
     def dependents(self, job_id: str) -> str:
         return f"rq:job:{job_id}:dependents"
 

@@ -8,9 +8,10 @@ cannot be imported here is not a reason: the workers may have it.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .callables import is_job_id
+from .callables import is_job_id, not_allowed_reason
 from .callbacks import Callback, set_callbacks
 from .defaults import DEFAULT_JOB_TIMEOUT_S, JOB_ID_MAX_LENGTH
 from .exceptions import MinirqError
@@ -139,9 +140,17 @@ def _reason(rq_job: RQJob, place: Place, raw: RQRaw) -> tuple[str | None, str]:
 
 
 def convert(
-    job_id: str, place: Place, score: float, raw: RQRaw, serializer: Serializer
+    job_id: str,
+    place: Place,
+    score: float,
+    raw: RQRaw,
+    serializer: Serializer,
+    allowed_modules: Sequence[str] | None = None,
 ) -> Converted | Refusal:
-    """The job to write for RQ's ``job_id`` found in ``place`` (with its score there)."""
+    """The job to write for RQ's ``job_id`` found in ``place`` (with its score there).
+
+    With ``allowed_modules``, a job whose function or callback is outside them is refused,
+    as the workers limited to them would fail it."""
     rq_job = decode_rq_job(job_id, raw.fields)
     reason, status = _reason(rq_job, place, raw)
     if reason is not None:
@@ -152,6 +161,13 @@ def convert(
         return Refusal(place, job_id, str(exc))
     except MinirqError as exc:
         return Refusal(place, job_id, f"its options do not carry over: {exc}")
+    named = [("function", record.func)] + [
+        (f"{kind} callback", name) for kind, (name, _) in rq_job.callbacks.items()
+    ]
+    for what, name in named:
+        refused = not_allowed_reason(name, allowed_modules, what)
+        if refused is not None:
+            return Refusal(place, job_id, f"its {refused}, so a worker would fail it")
     job = ImportedJob(
         job_id=job_id,
         queue=place.queue,
@@ -168,4 +184,25 @@ def convert(
     return Converted(job, rq_job)
 
 
-__all__ = ["PLACE_STATUSES", "Converted", "Place", "Refusal", "convert"]
+def parents_first(converted: dict[str, tuple[Place, Converted]]) -> list[str]:
+    """The ids of ``converted`` (deferred jobs by id, with their place) with every parent
+    among them before its children; a cycle in damaged data is broken, not followed."""
+    ordered: list[str] = []
+    seen: set[str] = set()
+    for root in sorted(converted):
+        stack = [(root, False)]
+        while stack:
+            job_id, expanded = stack.pop()
+            if expanded:
+                ordered.append(job_id)
+                continue
+            if job_id in seen or job_id not in converted:
+                continue
+            seen.add(job_id)
+            stack.append((job_id, True))
+            for parent in converted[job_id][1].rq_job.dependency_ids:
+                stack.append((parent, False))
+    return ordered
+
+
+__all__ = ["PLACE_STATUSES", "Converted", "Place", "Refusal", "convert", "parents_first"]

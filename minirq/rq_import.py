@@ -19,6 +19,7 @@ the import is always safe. Nothing here unpickles RQ's bytes (see :mod:`minirq.r
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -27,9 +28,11 @@ from typing import Any
 
 import redis
 
+from .callables import normalize_allowlist
 from .exceptions import ConfigurationError
 from .keys import Keys, RQKeys
-from .rq_convert import Converted, Place, Refusal, convert
+from .options import validate_queue_name
+from .rq_convert import Converted, Place, Refusal, convert, parents_first
 from .serializers import Serializer, resolve_serializer
 from .store import import_calls, runner_for
 from .store.import_calls import ImportReply
@@ -49,6 +52,11 @@ LEFT_ALONE = (
     ("canceled", "canceled", False),
     ("being fetched", "intermediate", True),
 )
+# What an ``rq_release.lua`` reply other than 1 means for a job already written here.
+RELEASE_WARNINGS = {
+    0: "RQ now holds another job of this id, left in RQ",
+    2: "an RQ worker took it meanwhile, so it may run in both (stop RQ's workers first)",
+}
 # RQ statuses of a parent that this import brings over.
 IMPORTED_STATUSES = frozenset({"queued", "scheduled", "deferred", "failed", "stopped"})
 
@@ -64,6 +72,10 @@ class ImportReport:
     left_alone: Counter[tuple[str, str]] = field(default_factory=Counter)
     # Jobs found already imported by an earlier run (their RQ copy is removed now).
     already: Counter[tuple[str, str]] = field(default_factory=Counter)
+    # Jobs imported whose RQ copy could not be removed, and why.
+    warnings: list[Refusal] = field(default_factory=list)
+    # RQ queues whose name minirq does not take, with the reason (their jobs stay in RQ).
+    skipped_queues: dict[str, str] = field(default_factory=dict)
 
     @property
     def moved_total(self) -> int:
@@ -110,11 +122,15 @@ class _Import:
         queues: list[str],
         dry_run: bool,
         same: bool,
+        allowed_modules: tuple[str, ...] | None,
     ) -> None:
+        self.allowed_modules = allowed_modules
         self.source, self.target, self.keys = source, target, keys
         self.serializer, self.queues, self.dry_run = serializer, queues, dry_run
         self.report = ImportReport(same_redis=same, dry_run=dry_run)
         self.not_imported: set[str] = set()
+        # Ids written here by this run (RQ's copy may be gone already).
+        self.imported: set[str] = set()
 
     def run(self) -> ImportReport:
         deferred: list[tuple[Place, bytes, float]] = []
@@ -159,7 +175,7 @@ class _Import:
         raws = import_calls.rq_load_many(self.source, [job_id for job_id, _ in ids])
         ready = []
         for (job_id, score), raw in zip(ids, raws, strict=True):
-            outcome = convert(job_id, place, score, raw, self.serializer)
+            outcome = convert(job_id, place, score, raw, self.serializer, self.allowed_modules)
             if isinstance(outcome, Refusal):
                 self._refuse(outcome)
             else:
@@ -181,7 +197,7 @@ class _Import:
                     converted[item.job.job_id] = (place, item)
         parent_ids = sorted({p for _, c in converted.values() for p in c.rq_job.dependency_ids})
         statuses = import_calls.rq_statuses(self.source, parent_ids) if parent_ids else {}
-        for job_id in _parents_first(converted):
+        for job_id in parents_first(converted):
             place, item = converted[job_id]
             self._write_deferred(place, item, statuses)
 
@@ -204,7 +220,10 @@ class _Import:
                     )
                 )
                 return
-            if not done and (status not in IMPORTED_STATUSES or not self._selected(parent_id)):
+            coming = parent_id in self.imported or (
+                status in IMPORTED_STATUSES and self._selected(parent_id)
+            )
+            if not done and not coming:
                 self._refuse(
                     Refusal(
                         place,
@@ -215,7 +234,7 @@ class _Import:
                 )
                 return
             parents.append((parent_id, done))
-        job = import_calls.ImportedJob(**{**vars(item.job), "parents": parents})
+        job = dataclasses.replace(item.job, parents=parents)
         self._write(place, [Converted(job, item.rq_job)])
 
     def _selected(self, parent_id: str) -> bool:
@@ -243,6 +262,8 @@ class _Import:
 
     def _recorded(self, place: Place, job: import_calls.ImportedJob, reply: ImportReply) -> bool:
         """Count one reply; whether RQ's copy is to be removed now."""
+        if reply.code in (1, 2):
+            self.imported.add(job.job_id)
         if reply.code == 1:
             self.report.moved[(place.queue, reply.status)] += 1
             return True
@@ -251,7 +272,11 @@ class _Import:
             return True
         if reply.code == 3:
             self._refuse(
-                Refusal(place, job.job_id, "RQ changed the job while it was read; run again")
+                Refusal(
+                    place,
+                    job.job_id,
+                    "RQ changed it, or an RQ worker took it, while it was read; run again",
+                )
             )
             return False
         self._refuse(
@@ -266,10 +291,10 @@ class _Import:
     def _release(self, place: Place, jobs: list[import_calls.ImportedJob]) -> None:
         released = runner_for(self.source).run_many([import_calls.rq_release(job) for job in jobs])
         for job, reply in zip(jobs, released, strict=True):
-            if reply != 1:
-                logger.warning(
-                    "imported %s, but RQ's copy changed meanwhile: left in RQ", job.job_id
-                )
+            if reply in RELEASE_WARNINGS:
+                warning = Refusal(place, job.job_id, RELEASE_WARNINGS[reply])
+                self.report.warnings.append(warning)
+                logger.warning("imported %s, but %s", job.job_id, warning.reason)
         import_calls.forget_imported(
             self.target,
             self.keys,
@@ -299,7 +324,7 @@ class _Import:
         for queue in self.queues:
             for label, kind, is_list in LEFT_ALONE:
                 if kind == "intermediate":
-                    key = f"{RQ_KEYS.queue(queue)}:intermediate"
+                    key = RQ_KEYS.intermediate(queue)
                 else:
                     key = RQ_KEYS.registry(kind, queue)
                 count = import_calls.rq_count(self.source, key, is_list)
@@ -313,26 +338,6 @@ class _Import:
             import_calls.forget_imported(self.target, self.keys, gone)
 
 
-def _parents_first(converted: dict[str, tuple[Place, Converted]]) -> list[str]:
-    """The ids of ``converted`` with every deferred parent before its children."""
-    ordered: list[str] = []
-    seen: set[str] = set()
-    for root in sorted(converted):
-        stack = [(root, False)]
-        while stack:
-            job_id, expanded = stack.pop()
-            if expanded:
-                ordered.append(job_id)
-                continue
-            if job_id in seen or job_id not in converted:
-                continue
-            seen.add(job_id)
-            stack.append((job_id, True))
-            for parent in converted[job_id][1].rq_job.dependency_ids:
-                stack.append((parent, False))
-    return ordered
-
-
 def import_rq(
     source: redis.Redis,
     target: redis.Redis,
@@ -341,12 +346,15 @@ def import_rq(
     queues: Sequence[str] | None = None,
     serializer: Serializer | str | None = None,
     dry_run: bool = False,
+    allowed_modules: Iterable[str] | None = None,
 ) -> ImportReport:
     """Move RQ's queued, scheduled, deferred and failed jobs of ``queues`` (default: every
     queue RQ knows) from ``source`` into minirq's layout on ``target``.
 
     ``serializer`` is the one minirq's workers use (pickle by default): with pickle, RQ's
     pickled arguments are carried over byte for byte; with another, only plain values.
+    With ``allowed_modules`` (the workers' ``--allow-module``), a job whose function or
+    callback is outside them stays in RQ, as those workers would fail it.
     Raises :class:`ConfigurationError` for an unknown queue, or for minirq's prefix
     ``rq`` on RQ's own database; everything else is in the :class:`ImportReport`.
     """
@@ -357,9 +365,19 @@ def import_rq(
             "minirq's prefix 'rq' would share RQ's key names on the same Redis database; "
             "choose another prefix (the default is 'minirq')"
         )
-    chosen = _places(source, queues)
-    run = _Import(source, target, keys, resolve_serializer(serializer), chosen, dry_run, same)
-    return run.run()
+    chosen, skipped = [], {}
+    for name in _places(source, queues):
+        try:
+            chosen.append(validate_queue_name(name))
+        except ConfigurationError as exc:
+            skipped[name] = str(exc)
+    allowed = normalize_allowlist(allowed_modules)
+    run = _Import(
+        source, target, keys, resolve_serializer(serializer), chosen, dry_run, same, allowed
+    )
+    report = run.run()
+    report.skipped_queues = skipped
+    return report
 
 
 __all__ = ["ImportReport", "import_rq", "same_database"]

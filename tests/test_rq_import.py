@@ -3,8 +3,10 @@ moves into minirq's layout, each job once, and runs on a real minirq worker."""
 
 from __future__ import annotations
 
+import json
 import pickle
 import subprocess
+import time
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,7 +16,7 @@ import pytest
 import redis
 from click.testing import CliRunner
 
-from minirq import Job, Queue
+from minirq import Job, Queue, SimpleWorker
 from minirq.cli import main
 from minirq.exceptions import ConfigurationError
 from minirq.rq_import import ImportReport, import_rq
@@ -50,8 +52,8 @@ def source(redis_server: RedisServer, connection: redis.Redis) -> Iterator[redis
     client.close()
 
 
-def rq_keys(client: redis.Redis) -> set[str]:
-    return {key.decode() for key in client.keys("rq:*") if not key.startswith(b"rq:worker:")}
+def _fixture_key(name: str) -> dict[str, Any]:
+    return next(entry for entry in backlog()["keys"] if entry["key"] == name)
 
 
 def snapshot(client: redis.Redis) -> dict[bytes, bytes]:
@@ -93,6 +95,10 @@ def test_every_state_moves_from_another_redis(source: redis.Redis, connection: r
     assert "this job always fails" in (failed.exc_info or "")
     assert Job.fetch(ids["child"], connection=connection).dependency_ids == [ids["parent"]]
     assert connection.hlen("minirq:rqimport:ledger") == 0
+    # Due times and expiries keep RQ's instants, in milliseconds.
+    assert connection.zscore("minirq:scheduled:default", ids["future"]) == 4070908800000
+    rq_expiry = next(score for [member, score] in _fixture_key("rq:failed:failing")["value"])
+    assert connection.zscore("minirq:failed:failing", ids["failed"]) == rq_expiry * 1000
 
 
 def test_the_same_database_moves_each_job_in_one_step(connection: redis.Redis) -> None:
@@ -212,6 +218,9 @@ def test_bad_rq_jobs_are_reported_and_left_where_they_are(
     source.rpush("rq:queue:default", "no-hash", b"\xff\xfe")
     source.hset("rq:job:no-created", mapping={"status": "queued", "data": rq_data("m.f")})
     source.rpush("rq:queue:default", "no-created")
+    source.set("rq:job:not-a-hash", "text")
+    source.rpush("rq:queue:default", "not-a-hash")
+    source.set("rq:scheduled:default", "not a sorted set")
 
     report = import_rq(source, connection)
 
@@ -229,6 +238,7 @@ def test_bad_rq_jobs_are_reported_and_left_where_they_are(
     assert "no hash" in reasons["no-hash"]
     assert "not UTF-8" in reasons["b'\\xff\\xfe'"]
     assert "created_at" in reasons["no-created"]
+    assert "no hash" in reasons["not-a-hash"]
     for job_id in ("garbage", "odd-status", "wrong-place", "hooked", "with space"):
         assert source.exists(f"rq:job:{job_id}")
         assert not connection.exists(f"minirq:job:{job_id}")
@@ -383,3 +393,234 @@ def test_the_command_refuses_an_empty_queue_name(redis_server: RedisServer) -> N
     )
     assert result.exit_code == 2
     assert "a queue name is empty" in result.output
+
+
+def test_a_deferred_job_whose_parents_all_ended_in_rq_is_queued(
+    source: redis.Redis, connection: redis.Redis
+) -> None:
+    ids = load_backlog(source)
+    source.hset(f"rq:job:{ids['child']}", "dependency_ids", f'["{ids["finished"]}", "gone"]')
+    report = import_rq(source, connection, queues=["default"])
+    assert report.moved[("default", "queued")] == 6
+    assert ids["child"] in Queue("default", connection=connection).job_ids
+
+
+def test_a_queue_name_minirq_does_not_take_stays_in_rq(
+    source: redis.Redis, connection: redis.Redis
+) -> None:
+    write_rq_job(source, "j1", queue="bad\x01name")
+    write_rq_job(source, "j2", queue="fine")
+    report = import_rq(source, connection)
+    assert "control characters" in report.skipped_queues["bad\x01name"]
+    assert report.moved == {("fine", "queued"): 1}
+    assert source.exists("rq:job:j1")
+
+
+@pytest.mark.parametrize(
+    ("source_url", "message"),
+    [
+        ("redis://:secret@127.0.0.1:1/0", "cannot reach RQ's Redis at redis://:***@127.0.0.1:1/0"),
+        ("nonsense://x", "invalid Redis URL 'nonsense://x'"),
+    ],
+)
+def test_the_command_names_a_bad_source_and_writes_nothing(
+    redis_server: RedisServer, connection: redis.Redis, source_url: str, message: str
+) -> None:
+    result = CliRunner().invoke(main, ["import-rq", "--from", source_url, "-u", redis_server.url])
+    assert result.exit_code == 1
+    assert message in result.output and "secret" not in result.output
+    assert snapshot(connection) == {}
+
+
+def test_the_command_refuses_prefix_rq_on_rq_s_own_database(
+    redis_server: RedisServer, connection: redis.Redis
+) -> None:
+    load_backlog(connection)
+    before = snapshot(connection)
+    result = CliRunner().invoke(
+        main,
+        ["import-rq", "--from", redis_server.url, "-u", redis_server.url, "--prefix", "rq"],
+    )
+    assert result.exit_code == 1 and "prefix 'rq'" in result.output
+    assert snapshot(connection) == before
+
+
+def test_the_command_imports_under_the_prefix_given(
+    redis_server: RedisServer, connection: redis.Redis
+) -> None:
+    ids = load_backlog(connection)
+    result = CliRunner().invoke(
+        main,
+        ["import-rq", "--from", redis_server.url, "-u", redis_server.url, "--prefix", "shop",
+         "-q", "low"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "under prefix 'shop' (same Redis database)" in result.output
+    assert Job.fetch(ids["options"], connection=connection, prefix="shop").origin == "low"
+
+
+def test_jobs_outside_the_workers_allowed_modules_stay_in_rq(
+    redis_server: RedisServer, source: redis.Redis, connection: redis.Redis
+) -> None:
+    write_rq_job(source, "ours", data=rq_data("tests.rq_import_jobs.add", 1, 2))
+    write_rq_job(source, "theirs", data=rq_data("os.system", "true"))
+    write_rq_job(source, "hooked", success_callback_name="os.system", success_callback_timeout=5)
+    result = CliRunner().invoke(
+        main,
+        ["import-rq", "--from", f"redis://127.0.0.1:{redis_server.port}/1", "-u",
+         redis_server.url, "--allow-module", "tests"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "moved 1 job(s)" in result.output
+    assert "theirs: its function 'os.system' is not allowed" in result.output
+    assert "hooked: its on_success callback 'os.system' is not allowed" in result.output
+    assert source.exists("rq:job:theirs") and not source.exists("rq:job:ours")
+
+
+def test_jobs_an_rq_worker_holds_are_left_alone_and_counted(
+    source: redis.Redis, connection: redis.Redis
+) -> None:
+    write_rq_job(source, "waiting")
+    source.rpush("rq:queue:default:intermediate", "taken")
+    source.zadd("rq:wip:default", {"running:execution-1": 9999999999})
+    report = import_rq(source, connection)
+    assert report.moved == {("default", "queued"): 1}
+    assert report.left_alone == {("default", "being fetched"): 1, ("default", "started"): 1}
+    assert source.llen("rq:queue:default:intermediate") == 1
+
+
+def test_a_stale_ledger_entry_is_dropped_once_rq_has_no_such_job(
+    source: redis.Redis, connection: redis.Redis
+) -> None:
+    connection.hset("minirq:rqimport:ledger", mapping={"gone": "2026-01-01T00:00:00Z"})
+    write_rq_job(source, "still-there")
+    import_rq(source, connection)
+    assert connection.hlen("minirq:rqimport:ledger") == 0
+
+
+@pytest.mark.parametrize("target_db", [0, 1], ids=["another-database", "same-database"])
+def test_an_import_killed_midway_then_run_again_moves_each_job_once(
+    redis_server: RedisServer,
+    source: redis.Redis,
+    connection: redis.Redis,
+    subprocess_env: dict[str, str],
+    minirq_command: list[str],
+    target_db: int,
+) -> None:
+    total = 4000
+    fields = {
+        "status": "queued",
+        "data": rq_data("tests.rq_import_jobs.add", 1, 2),
+        "origin": "default",
+        "created_at": "2026-01-02T03:04:05.000006Z",
+    }
+    with source.pipeline(transaction=False) as pipe:
+        for i in range(total):
+            pipe.hset(f"rq:job:j{i}", mapping=fields)  # type: ignore[arg-type]
+            pipe.rpush("rq:queue:default", f"j{i}")
+        pipe.sadd("rq:queues", "rq:queue:default")
+        pipe.execute()
+    target = redis.Redis(port=redis_server.port, db=target_db)
+    url = f"redis://127.0.0.1:{redis_server.port}"
+    command = [*minirq_command, "import-rq", "--from", f"{url}/1", "-u", f"{url}/{target_db}"]
+    # Killed as soon as its first writes land: with another database, jobs are then in
+    # both places (written here, not yet removed from RQ).
+    process = subprocess.Popen(command, env=subprocess_env, cwd=ROOT, stdout=subprocess.DEVNULL)
+    try:
+        while process.poll() is None and not target.exists("minirq:queue:default"):
+            time.sleep(0.005)
+    finally:
+        process.kill()
+        process.wait(10)
+
+    import_rq(source, target)
+
+    queued = [job_id.decode() for job_id in target.lrange("minirq:queue:default", 0, -1)]
+    assert sorted(queued) == sorted(f"j{i}" for i in range(total))
+    assert source.llen("rq:queue:default") == 0 and not source.keys("rq:job:*")
+    assert not target.exists("minirq:rqimport:ledger")
+    target.close()
+
+
+def test_a_job_an_rq_worker_takes_during_a_same_database_move_is_not_moved(
+    connection: redis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_rq_job(connection, "taken")
+    real_move = import_calls.rq_move
+
+    def taken_first(keys: Any, job: Any) -> Any:
+        connection.lmove("rq:queue:default", "rq:queue:default:intermediate")
+        return real_move(keys, job)
+
+    monkeypatch.setattr(import_calls, "rq_move", taken_first)
+    report = import_rq(connection, connection)
+    assert "an RQ worker took it" in _reasons(report)["taken"]
+    assert not connection.exists("minirq:job:taken") and connection.exists("rq:job:taken")
+
+
+def test_a_job_an_rq_worker_takes_before_its_release_is_reported(
+    source: redis.Redis, connection: redis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_rq_job(source, "taken")
+    real_release = import_calls.rq_release
+
+    def taken_first(job: Any) -> Any:
+        source.lmove("rq:queue:default", "rq:queue:default:intermediate")
+        return real_release(job)
+
+    monkeypatch.setattr(import_calls, "rq_release", taken_first)
+    report = import_rq(source, connection)
+    (warning,) = report.warnings
+    assert warning.job_id == "taken" and "may run in both" in warning.reason
+    assert source.exists("rq:job:taken") and connection.exists("minirq:job:taken")
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--prefix", "a b"], "invalid --prefix 'a b'"),
+        (["--serializer", "yaml"], "unknown serializer 'yaml'"),
+        (["--allow-module", "not a module"], "is not a dotted module name"),
+    ],
+)
+def test_the_command_refuses_bad_flags_and_writes_nothing(
+    redis_server: RedisServer, source: redis.Redis, connection: redis.Redis,
+    flags: list[str], message: str,
+) -> None:  # fmt: skip
+    load_backlog(source)
+    before = snapshot(source)
+    source_url = f"redis://127.0.0.1:{redis_server.port}/1"
+    result = CliRunner().invoke(
+        main, ["import-rq", "--from", source_url, "-u", redis_server.url, *flags]
+    )
+    assert result.exit_code == 1, result.output
+    assert message in result.output
+    assert snapshot(source) == before and snapshot(connection) == {}
+
+
+def _deferred_rq_job(client: redis.Redis, job_id: str, *parents: str) -> None:
+    write_rq_job(client, job_id, status="deferred", dependency_ids=json.dumps(list(parents)))
+    client.lrem("rq:queue:default", 0, job_id)
+    client.zadd("rq:deferred:default", {job_id: 1})
+
+
+@pytest.mark.parametrize("same", [False, True], ids=["another-database", "same-database"])
+def test_a_chain_of_deferred_jobs_keeps_its_order_and_a_cycle_does_not_hang(
+    source: redis.Redis, connection: redis.Redis, same: bool
+) -> None:
+    if same:
+        source = connection
+    write_rq_job(source, "a")
+    _deferred_rq_job(source, "c", "b")  # RQ's registry lists the child first
+    _deferred_rq_job(source, "b", "a")
+    _deferred_rq_job(source, "x", "y")
+    _deferred_rq_job(source, "y", "x")
+    report = import_rq(source, connection)
+    assert report.refused == []
+    assert report.moved == {("default", "queued"): 1, ("default", "deferred"): 4}
+    assert connection.smembers("minirq:dependencies:c") == {b"b"}
+    assert connection.smembers("minirq:dependents:b") == {b"c"}
+    worker = SimpleWorker([Queue("default", connection=connection)], connection=connection)
+    worker.work(burst=True)
+    assert [Job.fetch(i, connection=connection).get_status() for i in "abc"] == ["finished"] * 3
+    assert Job.fetch("x", connection=connection).get_status() == "deferred"

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import click
+import redis
 
 from ..connection import connect
+from ..exceptions import ConfigurationError
 from ..redact import redact_url
 from ..rq_import import ImportReport, import_rq
 from .context import CliContext, pass_cli
@@ -36,6 +38,14 @@ def _queue_names(values: tuple[str, ...]) -> list[str] | None:
 )
 @click.option("--dry-run", is_flag=True, help="Report what would move; write nothing.")
 @click.option("--prefix", default=None, help="minirq's key prefix (default: $MINIRQ_PREFIX).")
+@click.option(
+    "--allow-module",
+    "allow_modules",
+    multiple=True,
+    metavar="MODULE",
+    help="Leave in RQ jobs whose function is outside MODULE (repeatable; as the workers' "
+    "--allow-module; default: $MINIRQ_ALLOW_MODULES).",
+)
 @serializer_option
 @connection_options
 @pass_cli
@@ -45,6 +55,7 @@ def import_rq_command(
     queues: tuple[str, ...],
     dry_run: bool,
     prefix: str | None,
+    allow_modules: tuple[str, ...],
     serializer: str | None,
     url: str | None,
     config_module: str | None,
@@ -56,11 +67,19 @@ def import_rq_command(
     is safe, also after a crash midway. Stop RQ's workers and scheduler first.
     """
     names = _queue_names(queues)
-    cli.load(url, config_module, {"prefix": prefix} if prefix is not None else None)
+    flags: dict[str, object] = {"prefix": prefix}
+    if allow_modules:
+        flags["allow_modules"] = list(allow_modules)
+    settings = cli.load(url, config_module, flags)
     target = cli.connection
     source = connect(source_url)
     try:
-        source.ping()
+        try:
+            source.ping()
+        except redis.RedisError as exc:
+            raise ConfigurationError(
+                f"cannot reach RQ's Redis at {redact_url(source_url)}: {exc}"
+            ) from None
         report = import_rq(
             source,
             target,
@@ -68,6 +87,7 @@ def import_rq_command(
             queues=names,
             serializer=resolve_serializer(serializer),
             dry_run=dry_run,
+            allowed_modules=settings.allow_modules or None,
         )
     finally:
         source.close()
@@ -92,6 +112,10 @@ def report_lines(report: ImportReport) -> list[str]:
         for refusal in report.refused:
             place = refusal.place
             lines.append(f"  {place.queue} {place.state} {refusal.job_id}: {refusal.reason}")
+    for warning in report.warnings:
+        lines.append(f"warning: {warning.job_id} imported, but {warning.reason}")
+    for queue, reason in sorted(report.skipped_queues.items()):
+        lines.append(f"queue {queue!r} left in RQ: {reason}")
     if report.left_alone:
         lines.append("left alone in RQ (only queued, scheduled, deferred and failed jobs move):")
         for (queue, label), count in sorted(report.left_alone.items()):

@@ -1,7 +1,8 @@
 -- Move one job from RQ's keys to minirq's on the same Redis database, as one step: it
 -- is written into its place here (see lib_rq_import.lua) and leaves RQ's queue or
 -- registry, its RQ hash, results and dependency sets, or nothing happens at all. A job
--- that RQ changed since it was read (another created_at, or gone) is not touched.
+-- that RQ changed since it was read (another created_at, gone, or no longer where it was
+-- read: an RQ worker took it) is not touched.
 --
 -- KEYS[1] job hash
 -- KEYS[2] queue list
@@ -35,17 +36,23 @@
 --
 -- Returns {1, status} when moved, {2, ""} when it was here already (its RQ copy is then
 -- removed), {0, status, queue} when refused because a live job has the id, and {3, ""}
--- when RQ's job is no longer the one read.
+-- when RQ's job is no longer the one read, or no longer in KEYS[12].
 -- @include lib_time
 -- @include lib_replace
 -- @include lib_rq_import
-if (redis.call('HGET', KEYS[11], 'created_at') or '') ~= ARGV[6] then
+local there
+if ARGV[8] == '1' then
+  there = redis.call('LPOS', KEYS[12], ARGV[1])
+else
+  there = redis.call('ZSCORE', KEYS[12], ARGV[1])
+end
+if not there or (redis.call('HGET', KEYS[11], 'created_at') or '') ~= ARGV[6] then
   return {3, ''}
 end
 local reply = import_rq_job(16)
 if reply[1] ~= 0 then
   if ARGV[8] == '1' then
-    redis.call('LREM', KEYS[12], 0, ARGV[1])
+    redis.call('LREM', KEYS[12], 1, ARGV[1])
   else
     redis.call('ZREM', KEYS[12], ARGV[1])
   end
