@@ -7,13 +7,16 @@ not decode is named in :attr:`Job.problem`.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextvars import ContextVar
 from typing import Any
 
 import redis
 
 from . import meta_writes, store
+from .awaitables import run_awaitable
 from .callables import call_string, function_name, short_repr, validate_job_id
 from .connection import resolve_connection
 from .exceptions import (
@@ -38,21 +41,31 @@ __all__ = [
     "function_name",
     "get_current_job",
     "new_token",
+    "running_as_current",
     "validate_job_id",
 ]
 
 
-_current_job: Job | None = None
+# A context variable: each job that an async worker runs at once in its own task (or
+# thread) sees its own job.
+_current_job: ContextVar[Job | None] = ContextVar("minirq_current_job", default=None)
 
 
 def get_current_job(connection: redis.Redis | None = None) -> Job | None:
-    """The job being run by this process, or ``None`` outside a job."""
-    return _current_job
+    """The job being run by this process (by this task, in an async worker), or
+    ``None`` outside a job."""
+    return _current_job.get()
 
 
-def _set_current_job(job: Job | None) -> None:
-    global _current_job
-    _current_job = job
+@contextlib.contextmanager
+def running_as_current(job: Job) -> Iterator[None]:
+    """Make ``job`` what :func:`get_current_job` returns within the block (in this
+    thread or task only)."""
+    token = _current_job.set(job)
+    try:
+        yield
+    finally:
+        _current_job.reset(token)
 
 
 class Job(JobOperationsMixin, JobAttributesMixin):
@@ -306,12 +319,10 @@ class Job(JobOperationsMixin, JobAttributesMixin):
         return self.record.description or self.get_call_string()
 
     def perform(self) -> Any:
-        """Run the job's function in this process and return its value."""
-        _set_current_job(self)
-        try:
-            return self.func(*self.args, **self.kwargs)
-        finally:
-            _set_current_job(None)
+        """Run the job's function in this process and return its value; a coroutine (an
+        ``async def`` function) or other awaitable it returns is run to completion."""
+        with running_as_current(self):
+            return run_awaitable(self.func(*self.args, **self.kwargs))
 
     # -- result and meta -------------------------------------------------------------
 
@@ -357,7 +368,8 @@ class Job(JobOperationsMixin, JobAttributesMixin):
         written when Redis is back (see :mod:`minirq.meta_writes`)."""
         data = self._encode(self.meta, "meta")
         self.record.meta = data
-        if _current_job is not None and _current_job.id == self.id:
+        current = _current_job.get()
+        if current is not None and current.id == self.id:
             # From inside the job: an outage must not fail it (see meta_writes).
             meta_writes.save_running_meta(self.connection, self.keys, self.id, data)
         else:
