@@ -1,5 +1,6 @@
 """minirq: a Redis-backed background job queue in the style of RQ."""
 
+from .async_worker import AsyncWorker
 from .callbacks import Callback
 from .commands import send_shutdown_command, send_stop_job_command
 from .connection import connect
@@ -38,6 +39,7 @@ from .worker import SimpleWorker, Worker, WorkerInfo
 __version__ = "0.1.0"
 
 __all__ = [
+    "AsyncWorker",
     "Callback",
     "CanceledJobRegistry",
     "ConfigurationError",

@@ -38,7 +38,7 @@ from .queue import validate_queue_name
 from .redact import redact_url
 
 SETTINGS_MODULE_ENV = "MINIRQ_SETTINGS"
-WORKER_CLASS_CHOICES = ("fork", "simple")
+WORKER_CLASS_CHOICES = ("fork", "simple", "async")
 LOG_LEVEL_CHOICES = ("DEBUG", "INFO", "WARNING", "ERROR")
 LOG_FORMAT_CHOICES = ("text", "json")
 

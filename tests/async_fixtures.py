@@ -128,3 +128,16 @@ async def async_generator() -> Any:
 
 def generator() -> Any:
     yield 1
+
+
+async def fail_once(key: str) -> str:
+    """Fails on its first run and succeeds on the next (counted in Redis at ``key``)."""
+    job = get_current_job()
+    assert job is not None
+    if int(job.connection.incr(key)) == 1:
+        raise RuntimeError("first run fails")
+    return "second run"
+
+
+def record_failure(job: Any, connection: Any, *exc_info: Any) -> None:
+    connection.set(f"test:async-failure:{job.id}", exc_info[0].__name__)

@@ -15,6 +15,7 @@ from typing import Any
 import click
 import redis
 
+from ..async_worker import DEFAULT_CONCURRENCY, AsyncWorker
 from ..config import Settings
 from ..defaults import DEFAULT_MAX_RESULT_BYTES, SCHEDULER_LEASE_S
 from ..logs import setup_logging
@@ -42,8 +43,15 @@ WORKER_OPTIONS: list[Callable[[Any], Any]] = [
         "--worker-class",
         "worker_class_name",
         default=None,
-        type=click.Choice(["fork", "simple"]),
-        help="fork: a work-horse per job (default); simple: run jobs in-process.",
+        type=click.Choice(["fork", "simple", "async"]),
+        help="fork: a work-horse per job (default); simple: run jobs in-process; async: "
+        "run up to --concurrency jobs at once on one asyncio event loop.",
+    ),
+    click.option(
+        "--concurrency",
+        type=click.IntRange(min=1),
+        default=None,
+        help=f"With --worker-class async: jobs run at once (default {DEFAULT_CONCURRENCY}).",
     ),
     click.option(
         "--max-jobs", type=click.IntRange(min=1), default=None, help="Stop after this many jobs."
@@ -169,8 +177,18 @@ def worker_kwargs(settings: Settings, options: Mapping[str, Any]) -> dict[str, A
 
 
 def build_worker(cli: CliContext, settings: Settings, options: Mapping[str, Any]) -> BaseWorker:
+    kwargs = worker_kwargs(settings, options)
+    if settings.worker_class == "async":
+        if options["pool_size"] is not None:
+            raise click.UsageError("--pool and --worker-class async are two executors; pick one")
+        concurrency = options.get("concurrency") or DEFAULT_CONCURRENCY
+        return AsyncWorker(
+            list(settings.queues), connection=cli.client(), concurrency=concurrency, **kwargs
+        )
+    if options.get("concurrency") is not None:
+        raise click.UsageError("--concurrency needs --worker-class async")
     cls = WorkerPool if options["pool_size"] is not None else worker_class(settings.worker_class)
-    return cls(list(settings.queues), connection=cli.client(), **worker_kwargs(settings, options))
+    return cls(list(settings.queues), connection=cli.client(), **kwargs)
 
 
 def check_reachable(connection: redis.Redis) -> None:
