@@ -1,5 +1,7 @@
 """minirq: a Redis-backed background job queue in the style of RQ."""
 
+from .async_job import AsyncJob
+from .async_queue import AsyncQueue
 from .async_worker import AsyncWorker
 from .callbacks import Callback
 from .commands import send_shutdown_command, send_stop_job_command
@@ -39,6 +41,8 @@ from .worker import SimpleWorker, Worker, WorkerInfo
 __version__ = "0.1.0"
 
 __all__ = [
+    "AsyncJob",
+    "AsyncQueue",
     "AsyncWorker",
     "Callback",
     "CanceledJobRegistry",

@@ -10,6 +10,7 @@ from typing import Any, NamedTuple
 from .callbacks import CALLBACK_KINDS, set_callbacks
 from .dependency import set_dependency, to_dependency
 from .exceptions import ConfigurationError, DuplicateJobError, InvalidJobError
+from .job import Job, JobStatus
 from .retry import Repeat, Retry, set_retry_options
 from .store.calls import EnqueueReply
 from .store.record import JobRecord
@@ -109,6 +110,26 @@ def duplicate_error(job_ids: Iterable[str], replies: Iterable[EnqueueReply]) -> 
     return DuplicateJobError(
         f"{'; '.join(where)}: an id is live in one place at a time; nothing was written"
     )
+
+
+def refuse_repeated_ids(jobs: Iterable[Job]) -> list[str]:
+    """The ids of ``jobs`` written together; raises :class:`InvalidJobError` if one
+    comes twice."""
+    ids = [job.id for job in jobs]
+    if len(set(ids)) != len(ids):
+        twice = sorted({i for i in ids if ids.count(i) > 1})
+        raise InvalidJobError(f"job id(s) {', '.join(twice)} given more than once")
+    return ids
+
+
+def apply_enqueue_reply(job: Job, reply: EnqueueReply) -> None:
+    """Raise :class:`DuplicateJobError` for a refused write of ``job``; else note on it
+    whether it was queued or deferred."""
+    if reply.refused:
+        raise duplicate_error([job.id], [reply])
+    if reply.code == 2:
+        job.record.status = JobStatus.DEFERRED.value
+        job.record.enqueued_ms = None
 
 
 def _given_lifecycle(

@@ -17,10 +17,12 @@ from .options import (
     QUEUE_NAME_MAX_LENGTH,
     EnqueueData,
     JobOptions,
+    apply_enqueue_reply,
     duplicate_error,
     options_record,
     pop_job_options,
     prepare_data,
+    refuse_repeated_ids,
     validate_queue_name,
 )
 from .registry import QueueRegistries
@@ -240,22 +242,19 @@ class Queue(QueueRegistries):
         """Write ``jobs`` (each with its ``at_front``) as one transaction, with ``extra``
         adding commands to it; raises :class:`DuplicateJobError` and writes nothing when
         a live job has one of their ids."""
-        ids = [job.id for job, _ in jobs]
-        if len(set(ids)) != len(ids):
-            twice = sorted({i for i in ids if ids.count(i) > 1})
-            raise InvalidJobError(f"job id(s) {', '.join(twice)} given more than once")
+        ids = refuse_repeated_ids([job for job, _ in jobs])
         replies = store.jobs.write_all(
             self.connection,
             self.keys,
             ids,
-            [self._enqueue_call(job, at_front) for job, at_front in jobs],
+            [self.enqueue_call_of(job, at_front) for job, at_front in jobs],
             extra,
         )
         refused = [(job.id, r) for (job, _), r in zip(jobs, replies, strict=True) if r.refused]
         if refused:
             raise duplicate_error([i for i, _ in refused], [r for _, r in refused])
         for (job, _), reply in zip(jobs, replies, strict=True):
-            _apply_reply(job, reply)
+            apply_enqueue_reply(job, reply)
 
     def create_job(
         self,
@@ -316,16 +315,28 @@ class Queue(QueueRegistries):
     ) -> Job:
         """Write a job built by :meth:`create_job` to run at ``due_ms`` (epoch ms), or
         ``delay_ms`` from now on Redis's clock when ``due_ms`` is ``None``."""
+        call = self.schedule_call(job, due_ms, at_front, delay_ms=delay_ms)
+        if not self.is_async:
+            return self.run_sync(job)
+        job.id_chosen = True  # from this send on, the id may name this job's own hash
+        reply = store.runner_for(self.connection).run(call)
+        if reply.refused:
+            raise duplicate_error([job.id], [reply])
+        return job
+
+    def schedule_call(
+        self, job: Job, due_ms: int | None, at_front: bool = False, *, delay_ms: int = 0
+    ) -> store.Call[EnqueueReply]:
+        """The call that schedules ``job`` (see :meth:`schedule_job`), not sent; raises
+        :class:`InvalidJobError` for a job that cannot be scheduled."""
         if job.record.dependency_ids:
             raise InvalidJobError(
                 "depends_on cannot be combined with enqueue_at or enqueue_in; enqueue the "
                 "dependent with depends_on only, or schedule it from the parent"
             )
-        if not self.is_async:
-            return self.run_sync(job)
         job.record.status = JobStatus.SCHEDULED.value
         job.record.at_front = at_front
-        call = calls.schedule(
+        return calls.schedule(
             self.keys,
             job_id=job.id,
             queue=self.name,
@@ -336,11 +347,6 @@ class Queue(QueueRegistries):
             id_chosen=job.id_chosen,
             fields=job.fields,
         )
-        job.id_chosen = True  # from this send on, the id may name this job's own hash
-        reply = store.runner_for(self.connection).run(call)
-        if reply.refused:
-            raise duplicate_error([job.id], [reply])
-        return job
 
     def enqueue_job(self, job: Job, at_front: bool = False) -> Job:
         """Write a job built by :meth:`create_job` and push it onto the queue.
@@ -349,15 +355,13 @@ class Queue(QueueRegistries):
         """
         if not self.is_async:
             return self.run_sync(job)
-        call = self._enqueue_call(job, at_front)
+        call = self.enqueue_call_of(job, at_front)
         job.id_chosen = True  # from this send on, the id may name this job's own hash
-        reply = store.runner_for(self.connection).run(call)
-        if reply.refused:
-            raise duplicate_error([job.id], [reply])
-        _apply_reply(job, reply)
+        apply_enqueue_reply(job, store.runner_for(self.connection).run(call))
         return job
 
-    def _enqueue_call(self, job: Job, at_front: bool) -> store.Call[EnqueueReply]:
+    def enqueue_call_of(self, job: Job, at_front: bool) -> store.Call[EnqueueReply]:
+        """The call that writes ``job`` and pushes it onto this queue, not sent."""
         job.record.status = JobStatus.QUEUED.value
         job.record.enqueued_ms = job.record.created_ms
         return calls.enqueue(
@@ -390,9 +394,3 @@ class Queue(QueueRegistries):
         if not isinstance(job, Job):
             job = Job.fetch(job, self.connection, self.serializer, self.keys.prefix)
         job.cancel(enqueue_dependents=enqueue_dependents)
-
-
-def _apply_reply(job: Job, reply: EnqueueReply) -> None:
-    if reply.code == 2:
-        job.record.status = JobStatus.DEFERRED.value
-        job.record.enqueued_ms = None
