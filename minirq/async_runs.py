@@ -4,8 +4,8 @@ A coroutine function runs as a task of the loop; a plain function runs in a boun
 of threads, so that it never blocks the loop. The job's timeout cancels its task, and
 the run then fails with ``JobTimeoutException`` (a thread cannot be killed: a plain
 function past its timeout is failed at once and its thread runs on to its end, its
-result thrown away). Serializing the result and the ``on_success``/``on_failure``
-callbacks (plain code of yours) also run in the threads. Like a work-horse, a run never
+result thrown away). The ``on_success``/``on_failure`` callbacks (plain code of yours)
+also run in the threads. Like a work-horse, a run never
 talks to Redis for the worker: it gives an :class:`Outcome`, which the worker records.
 """
 
@@ -20,6 +20,7 @@ from concurrent.futures import Executor, Future
 from typing import Any, TypeVar
 
 from .awaitables import is_async_callable
+from .callbacks import stored_callback
 from .commands import JOB_STOPPED
 from .exceptions import JobTimeoutException
 from .horse import failure_outcome, success_outcome
@@ -144,7 +145,17 @@ async def _run(job: Job, max_result_bytes: int, threads: Executor) -> Outcome:
         raise
     except BaseException as exc:
         return await _in_thread(threads, failure_outcome, job, exc)
-    return await _in_thread(threads, success_outcome, job, value, max_result_bytes)
+    if _has_success_callback(job):
+        return await _in_thread(threads, success_outcome, job, value, max_result_bytes)
+    # Only the result to serialize, no code of the user's: not worth a thread's round trip.
+    return success_outcome(job, value, max_result_bytes)
+
+
+def _has_success_callback(job: Job) -> bool:
+    try:
+        return stored_callback(job.record, "on_success") is not None
+    except ValueError:
+        return True  # a damaged one: success_outcome reports it, in a thread like any
 
 
 def _timeout_text(job: Job, in_thread: bool) -> str:

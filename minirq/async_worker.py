@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import queue
 import select
@@ -30,6 +31,7 @@ from typing import Any
 
 import redis
 
+from . import recorder, store
 from .async_runs import DaemonThreadPool, run_job_async
 from .base_worker import BaseWorker, logger
 from .callbacks import horse_callback_allowance_s
@@ -42,6 +44,7 @@ from .outcome import Outcome
 from .presence import WorkerState
 from .queue import Queue
 from .serializers import Serializer
+from .store import Call
 
 DEFAULT_CONCURRENCY = 10
 # Threads for plain (sync) functions and callbacks, unless the worker is given a number.
@@ -57,7 +60,7 @@ class _Run:
     started: float
     # Past this the worker fails the job itself, whatever its task does.
     give_up_at: float
-    # The run's task, once it started on the loop.
+    # The run's task, once it is on the loop.
     task: asyncio.Task[None] | None = None
     # Why the run was cancelled: "stop" (a stop-job command), "interrupt" (shutdown) or
     # "timeout" (given up on).
@@ -104,6 +107,11 @@ class AsyncWorker(BaseWorker):
         self._loop_thread: threading.Thread | None = None
         self._threads: DaemonThreadPool | None = None
         self._wake_r = self._wake_w = -1
+        # While outcomes that ended together are being settled: their recording calls,
+        # sent in one round trip (see _record_ended).
+        self._batch: list[tuple[Job, Call[int]]] | None = None
+        # Runs taken in this turn of the loop, not yet handed to the event loop.
+        self._taken: list[_Run] = []
 
     # -- the executor the loop of BaseWorker.work drives ---------------------------------
 
@@ -156,11 +164,38 @@ class AsyncWorker(BaseWorker):
         run = _Run(job, queue, now, now + give_up_s if job.timeout > 0 else float("inf"))
         self._runs[job.run_token] = run
         self.state = WorkerState.BUSY
-        asyncio.run_coroutine_threadsafe(self._drive(run, self._threads), self._loop)
+        # Started on the loop with the others taken in this turn (see _start_taken): one
+        # wake-up of the loop's thread for them all.
+        self._taken.append(run)
+
+    def _start_taken(self) -> None:
+        if self._taken and self._loop is not None:
+            taken, self._taken = self._taken, []
+            self._loop.call_soon_threadsafe(self._start_on_loop, taken)
+
+    def _start_on_loop(self, runs: list[_Run]) -> None:
+        assert self._loop is not None and self._threads is not None
+        for run in runs:
+            run.task = self._loop.create_task(self._drive(run, self._threads))
+            run.task.add_done_callback(functools.partial(self._task_done, run))
+
+    def _task_done(self, run: _Run, task: asyncio.Task[None]) -> None:
+        """A task cancelled before its first step never ran _drive: report it here."""
+        if task.cancelled() and not run.outcome:
+            run.outcome.append(self._cancelled_outcome(run))
+            self._ended.put(run)
+            self._wake()
+
+    @staticmethod
+    def _cancelled_outcome(run: _Run) -> Outcome | None:
+        if run.cancelled_for == "stop":
+            return Outcome.failure(JOB_STOPPED, "stopped by a stop-job command")
+        return None
 
     def _wait_for_event(self, watch_queues: bool) -> None:
         """Block until a task ends, a stop is requested, an enqueue wakes a free slot,
         or a heartbeat, command poll, housekeeping or give-up deadline is due."""
+        self._start_taken()
         now = time.monotonic()
         deadlines = [now + IDLE_WAIT_S, self._next_heartbeat, self._next_housekeeping]
         deadlines += [run.give_up_at for run in self._runs.values()]
@@ -207,11 +242,9 @@ class AsyncWorker(BaseWorker):
 
         Runs on the loop's thread, as :meth:`_cancel_on_loop` does: a run cancelled
         before its task started is seen here, one cancelled later through its task."""
-        run.task = asyncio.current_task()
-        stopped = Outcome.failure(JOB_STOPPED, "stopped by a stop-job command")
         outcome: Outcome | None
         if run.cancelled_for:
-            outcome = stopped if run.cancelled_for == "stop" else None
+            outcome = self._cancelled_outcome(run)
         else:
             try:
                 outcome = await run_job_async(
@@ -229,13 +262,58 @@ class AsyncWorker(BaseWorker):
                 os.write(self._wake_w, b"x")
 
     def _record_ended(self) -> None:
+        """Record the outcomes of the runs that ended, all in one round trip (with the
+        next fetch riding along) when several ended together."""
+        ended = []
         while True:
             try:
                 run = self._ended.get_nowait()
             except queue.Empty:
-                return
+                break
             if self._runs.get(run.job.run_token) is run:
+                ended.append(run)
+        if len(ended) < 2:
+            for run in ended:
                 self._settle(run, run.outcome[0])
+            return
+        self._batch = []
+        try:
+            for run in ended:
+                self._settle(run, run.outcome[0])
+        finally:
+            batch, self._batch = self._batch, None
+        if batch:
+            self._call_redis(lambda: self._record_batch(batch), "recording results")
+
+    def _record(self, call: Call[int]) -> int:
+        if self._batch is None:
+            return super()._record(call)
+        # Sent with the others by _record_batch, which says what was not recorded.
+        assert self.current_job is not None
+        self._batch.append((self.current_job, call))
+        return 1
+
+    def _record_batch(self, batch: list[tuple[Job, Call[int]]]) -> None:
+        runner = store.runner_for(self.connection)
+        queues = self._fetchable_queues() if self._fetch_ahead else []
+        fetch = not self.stop_requested and self._fetched_ahead is None and bool(queues)
+        calls: list[Call[Any]] = [call for _, call in batch]
+        if fetch:
+            calls.append(self._fetch_call_for(queues))
+        answers = runner.run_many(calls)
+        if fetch:
+            fetched = answers.pop()
+            if not isinstance(fetched, Exception):
+                taken = self._job_from_reply(fetched, queues)
+                if taken is not None:
+                    self._fetched_ahead = (taken,)
+        for (job, call), answer in zip(batch, answers, strict=True):
+            if isinstance(answer, Exception):
+                logger.error("%s: job %s could not be recorded: %s", self.name, job.id, answer)
+                continue
+            finished = call.script != "fail"
+            if not (finished and answer == -1 and job.result_ttl == 0):
+                recorder.log_not_recorded(job, "finished" if finished else "failed", answer)
 
     def _settle(self, run: _Run, outcome: Outcome | None) -> None:
         """Record a run's outcome (``None``: interrupted, put it back); once per run."""
@@ -250,7 +328,11 @@ class AsyncWorker(BaseWorker):
             )
             return
         elapsed_ms = int((time.monotonic() - run.started) * 1000)
-        self._record_outcome(run.job, run.queue, outcome, elapsed_ms)
+        self.current_job = run.job
+        try:
+            self._record_outcome(run.job, run.queue, outcome, elapsed_ms)
+        finally:
+            self.current_job = None
 
     def _cancel(self, run: _Run, reason: str) -> None:
         run.cancelled_for = reason
