@@ -22,7 +22,7 @@ from .exceptions import (
     ShutdownRequested,
 )
 from .group import Group
-from .job import Job, JobStatus, get_current_job
+from .job import Job, JobStatus, cancel_job, get_current_job, requeue_job
 from .pool import WorkerPool
 from .queue import Queue
 from .registry import (
@@ -78,8 +78,10 @@ __all__ = [
     "Worker",
     "WorkerInfo",
     "WorkerPool",
+    "cancel_job",
     "connect",
     "get_current_job",
+    "requeue_job",
     "send_shutdown_command",
     "send_stop_job_command",
 ]

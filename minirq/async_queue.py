@@ -18,16 +18,8 @@ import redis.asyncio
 from .async_job import AsyncJob, sync_twin
 from .connection import redis_url_from_env
 from .job import Job
-from .options import (
-    EnqueueData,
-    JobOptions,
-    apply_enqueue_reply,
-    duplicate_error,
-    pop_job_options,
-    prepare_data,
-    refuse_repeated_ids,
-)
-from .queue import Queue
+from .options import EnqueueData, JobOptions, duplicate_error, pop_job_options, prepare_data
+from .queue import Queue, apply_enqueue_reply, refuse_repeated_ids
 from .serializers import Serializer
 from .store import Call
 from .store.async_runner import async_runner_for

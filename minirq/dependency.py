@@ -75,12 +75,29 @@ def _as_list(value: Any) -> list[Any]:
 
 
 def to_dependency(depends_on: Any) -> Dependency | None:
-    """The :class:`Dependency` for a ``depends_on`` value; ``None`` for none or ``[]``."""
+    """The :class:`Dependency` for a ``depends_on`` value; ``None`` for none or ``[]``.
+
+    A list may mix jobs, ids and :class:`Dependency` objects, as in RQ: the job waits
+    for all of them, and ``allow_failure`` or ``enqueue_at_front`` set on any of the
+    Dependency objects applies to the whole."""
     if depends_on is None or isinstance(depends_on, Dependency):
         return depends_on
-    if not _is_single(depends_on) and not _as_list(depends_on):
+    if _is_single(depends_on):
+        return Dependency(depends_on)
+    items = _as_list(depends_on)
+    if not items:
         return None
-    return Dependency(depends_on)
+    parts = [item for item in items if isinstance(item, Dependency)]
+    if not parts:
+        return Dependency(items)
+    jobs: list[Any] = []
+    for item in items:
+        jobs += item.job_ids if isinstance(item, Dependency) else [item]
+    return Dependency(
+        jobs,
+        allow_failure=any(part.allow_failure for part in parts),
+        enqueue_at_front=any(part.enqueue_at_front for part in parts),
+    )
 
 
 def set_dependency(record: JobRecord, dependency: Dependency, job_id: str | None) -> None:

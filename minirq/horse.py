@@ -21,6 +21,7 @@ from .job import Job
 from .meta_writes import take_unwritten
 from .outcome import Outcome
 from .process import die_with_parent, job_timeout, load_libc, watch_parent
+from .retry import requested_retry
 
 __all__ = [
     "Outcome",
@@ -85,8 +86,9 @@ def failure_outcome(job: Job, exc: BaseException) -> Outcome:
 def success_outcome(job: Job, value: object, max_result_bytes: int) -> Outcome:
     """The outcome of a run that returned ``value``: its serialized result, after the
     ``on_success`` callback ran (or a failure if it cannot be stored)."""
-    if isinstance(value, RetryJob):
-        return _retry_requested(value, f"RetryJob: {value}\n")
+    request = requested_retry(value, job.record)
+    if request is not None:
+        return _retry_requested(request, f"RetryJob: {request}\n")
     try:
         data = job.serializer.dumps(value)
     except Exception as exc:

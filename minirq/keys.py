@@ -56,6 +56,16 @@ class Keys:
         """The pub/sub channel an enqueue publishes on to wake idle workers."""
         return f"{self.prefix}:wake:{queue_name}"
 
+    def result_channel(self, job_id: str) -> str:
+        """The pub/sub channel the step recording a run of the job publishes on when
+        someone waits for its outcome (see :meth:`minirq.Job.latest_result`)."""
+        return f"{self.result_channel_prefix}{job_id}"
+
+    @property
+    def result_channel_prefix(self) -> str:
+        """What a result channel starts with; the reaper's script appends the id."""
+        return f"{self.prefix}:done:"
+
     @property
     def workers(self) -> str:
         return f"{self.prefix}:workers"

@@ -17,14 +17,14 @@ from .options import (
     QUEUE_NAME_MAX_LENGTH,
     EnqueueData,
     JobOptions,
-    apply_enqueue_reply,
     duplicate_error,
+    explicit_call,
     options_record,
     pop_job_options,
     prepare_data,
-    refuse_repeated_ids,
     validate_queue_name,
 )
+from .queue_contents import QueueContents
 from .registry import QueueRegistries
 from .retry import Repeat, Retry
 from .serializers import Serializer, resolve_serializer
@@ -33,8 +33,6 @@ from .store.calls import EnqueueReply
 from .suspension import pause_queue, resume_queue
 from .sync import run_sync
 from .utils import delay_ms, due_ms_at, parse_duration
-
-_EMPTY_BATCH = 1000
 
 __all__ = [
     "QUEUE_NAME_MAX_LENGTH",
@@ -46,7 +44,7 @@ __all__ = [
 ]
 
 
-class Queue(QueueRegistries):
+class Queue(QueueContents, QueueRegistries):
     """A named queue of jobs.
 
     ``Queue(is_async=False)`` runs each job in the enqueuing process at once, which is
@@ -107,50 +105,6 @@ class Queue(QueueRegistries):
                 continue
         return queues
 
-    # -- contents ----------------------------------------------------------------------
-
-    @property
-    def count(self) -> int:
-        return int(self.connection.llen(self.key))
-
-    def __len__(self) -> int:
-        return self.count
-
-    def get_job_ids(self, offset: int = 0, length: int = -1) -> list[str]:
-        end = -1 if length < 0 else offset + length - 1
-        return store.jobs.ids(self.connection.lrange(self.key, offset, end))
-
-    @property
-    def job_ids(self) -> list[str]:
-        return self.get_job_ids()
-
-    def get_jobs(self, offset: int = 0, length: int = -1) -> list[Job]:
-        jobs = Job.fetch_many(
-            self.get_job_ids(offset, length), self.connection, self.serializer, self.keys.prefix
-        )
-        return [job for job in jobs if job is not None]
-
-    @property
-    def jobs(self) -> list[Job]:
-        return self.get_jobs()
-
-    def fetch_job(self, job_id: str) -> Job | None:
-        """The job with that id if it belongs to this queue, else ``None``."""
-        job = Job.fetch_many([job_id], self.connection, self.serializer, self.keys.prefix)[0]
-        if job is None or job.origin != self.name:
-            return None
-        return job
-
-    def empty(self) -> int:
-        """Delete every queued job of this queue; returns how many were deleted."""
-        total = 0
-        runner = store.runner_for(self.connection)
-        while True:
-            deleted = runner.run(calls.empty(self.keys, queue=self.name, batch=_EMPTY_BATCH))
-            total += deleted
-            if deleted == 0:
-                return total
-
     def delete(self, delete_jobs: bool = True) -> None:
         """Remove the queue, its registries and (with ``delete_jobs``) its queued jobs."""
         if delete_jobs:
@@ -180,12 +134,14 @@ class Queue(QueueRegistries):
         Job options are taken from the keyword arguments: ``job_id``, ``job_timeout``,
         ``result_ttl``, ``ttl``, ``failure_ttl``, ``description``, ``meta``, ``at_front``,
         ``retry`` (a :class:`~minirq.Retry`) and ``repeat`` (a :class:`~minirq.Repeat`).
+        ``enqueue(f, args=(1, 2), kwargs={"a": 1})`` calls ``f(1, 2, a=1)``, as in RQ.
         Use :meth:`enqueue_call` to pass keyword arguments with those names to ``f``.
 
         Raises :class:`InvalidJobError` (or a subclass) for bad input, and
         :class:`DuplicateJobError` when a live job has the ``job_id``; nothing is written.
         """
         options = pop_job_options(kwargs)
+        args, kwargs = explicit_call(args, kwargs)
         return self.enqueue_job(
             self.create_job(f, args, kwargs, options), at_front=options.at_front
         )
@@ -265,7 +221,7 @@ class Queue(QueueRegistries):
     ) -> Job:
         """Validate and build a job of this queue without writing it."""
         record = options_record(options, self.default_timeout)
-        job = Job.create(
+        job = Job.build(
             func,
             args,
             kwargs,
@@ -297,6 +253,7 @@ class Queue(QueueRegistries):
         """
         due = due_ms_at(datetime)
         options = pop_job_options(kwargs)
+        args, kwargs = explicit_call(args, kwargs)
         return self.schedule_job(self.create_job(f, args, kwargs, options), due, options.at_front)
 
     def enqueue_in(
@@ -307,6 +264,7 @@ class Queue(QueueRegistries):
         :class:`ConfigurationError` for a negative delay."""
         delay = delay_ms(time_delta, "time_delta")
         options = pop_job_options(kwargs)
+        args, kwargs = explicit_call(args, kwargs)
         job = self.create_job(f, args, kwargs, options)
         return self.schedule_job(job, None, options.at_front, delay_ms=delay)
 
@@ -378,10 +336,8 @@ class Queue(QueueRegistries):
         )
 
     def run_sync(self, job: Job) -> Job:
-        """Run ``job`` in this process now and record its outcome (``is_async=False``).
-
-        An exception raised by the job is recorded on it and raised again here.
-        """
+        """Run ``job`` in this process now, record its outcome and return it
+        (``is_async=False``); a job that raised comes back ``failed``, as in RQ."""
         return run_sync(job, self.name)
 
     def cancel_job(self, job: Job | str, enqueue_dependents: bool = False) -> None:
@@ -394,3 +350,23 @@ class Queue(QueueRegistries):
         if not isinstance(job, Job):
             job = Job.fetch(job, self.connection, self.serializer, self.keys.prefix)
         job.cancel(enqueue_dependents=enqueue_dependents)
+
+
+def refuse_repeated_ids(jobs: Iterable[Job]) -> list[str]:
+    """The ids of ``jobs`` written together; raises :class:`InvalidJobError` if one
+    comes twice."""
+    ids = [job.id for job in jobs]
+    if len(set(ids)) != len(ids):
+        twice = sorted({i for i in ids if ids.count(i) > 1})
+        raise InvalidJobError(f"job id(s) {', '.join(twice)} given more than once")
+    return ids
+
+
+def apply_enqueue_reply(job: Job, reply: EnqueueReply) -> None:
+    """Raise :class:`DuplicateJobError` for a refused write of ``job``; else note on it
+    whether it was queued or deferred."""
+    if reply.refused:
+        raise duplicate_error([job.id], [reply])
+    if reply.code == 2:
+        job.record.status = JobStatus.DEFERRED.value
+        job.record.enqueued_ms = None

@@ -22,6 +22,20 @@ def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
+def now() -> datetime:
+    """The current time as an aware UTC datetime."""
+    return datetime.now(UTC)
+
+
+def get_version(connection: Any) -> tuple[int, int, int]:
+    """The Redis server's version as ``(major, minor, patch)``, e.g. ``(7, 2, 4)``."""
+    text = str(connection.info("server").get("redis_version", ""))
+    major, minor, patch = (
+        [int(part) for part in text.split(".")[:3] if part.isdigit()] + [0, 0, 0]
+    )[:3]
+    return major, minor, patch
+
+
 def ms_to_datetime(value: int | None) -> datetime | None:
     """An aware UTC datetime for epoch milliseconds (``None`` stays ``None``)."""
     if value is None:

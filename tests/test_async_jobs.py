@@ -66,8 +66,9 @@ def test_sync_mode_runs_an_async_function() -> None:
     assert queue.enqueue(async_fixtures.returns_awaitable, 1).return_value() == 2
     job = queue.enqueue(async_fixtures.async_current_job_id)
     assert job.return_value() == job.id
-    with pytest.raises(ValueError, match="sync boom"):
-        queue.enqueue(async_fixtures.async_fail, "sync boom")
+    failed = queue.enqueue(async_fixtures.async_fail, "sync boom")
+    assert failed.get_status() == JobStatus.FAILED
+    assert "ValueError: sync boom" in (failed.exc_info or "")
 
 
 def test_sync_mode_inside_a_running_event_loop_does_not_reenter_it() -> None:

@@ -116,6 +116,8 @@ SAMPLES: dict[str, list[tuple[Call[Any], int]]] = {
     ],
     "unlock": [(calls.unlock(KEYS, lock_key=KEYS.reaper_lock, token="t"), 0)],
     "callback_error": [(calls.callback_error(KEYS, job_id="j", text="t"), 0)],
+    "wait_result": [(calls.wait_result(KEYS, job_id="j"), 0)],
+    "save": [(calls.save(KEYS, job_id="j", fields=FIELDS_SAMPLE), 0)],
     "delete": [
         (calls.delete(KEYS, job_id="j", with_dependents=True, remove_from_queue=True), 0)
     ],
@@ -130,8 +132,7 @@ def declared(script: str) -> dict[str, Any]:
     item (``[9..8+n]``) and whether field/value pairs end the list (``[k..]``)."""
     header = script_source(script).split("\n\n", 1)[0]
     found: dict[str, Any] = {
-        kind: {"fixed": 0, "per_item": 0, "ids": False, "pairs": False}
-        for kind in ("KEYS", "ARGV")
+        kind: {"fixed": 0, "per_item": 0, "ids": False, "pairs": False} for kind in ("KEYS", "ARGV")
     }
     for kind, index in _ENTRY.findall(header):
         spec = found[kind]
