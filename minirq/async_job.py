@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import Mapping
 from typing import Any
 
 import redis
@@ -10,7 +13,14 @@ import redis.asyncio
 from .exceptions import NoSuchJobError
 from .job import Job, JobStatus
 from .keys import Keys
+from .results import Result
 from .serializers import Serializer, resolve_serializer
+from .store import calls
+from .store.async_runner import async_runner_for
+from .store.record import decode_record
+
+# How long subscribing to a result channel may take before the wait goes on regardless.
+SUBSCRIBE_WAIT_S = 2.0
 
 
 def sync_twin(connection: redis.asyncio.Redis) -> redis.Redis:
@@ -118,6 +128,53 @@ class AsyncJob:
             except NoSuchJobError:
                 return None
         return self.job.return_value(refresh=False)
+
+
+    async def latest_result(self, timeout: float = 0) -> Result | None:
+        """The outcome of the job's latest run (a :class:`~minirq.results.Result`), or
+        ``None`` before one; with ``timeout`` seconds, wait up to that long for it.
+
+        The wait is :meth:`Job.latest_result`'s: subscribed to the job's result channel,
+        the job is marked as waited on and read in one step, and the step that records
+        its outcome publishes there; it wakes then, without polling."""
+        if not timeout or timeout <= 0:
+            return self._result(await _load(self.connection, self.keys, self.id))
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        subscription = self.connection.pubsub()
+        try:
+            await subscription.subscribe(self.keys.result_channel(self.id))
+            await _subscribed(subscription, min(timeout, SUBSCRIBE_WAIT_S))
+            runner = async_runner_for(self.connection)
+            fields = await runner.run(calls.wait_result(self.keys, job_id=self.id))
+            result = self._result(fields)
+            while result is None:
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    return None
+                message = await subscription.get_message(timeout=remaining)
+                if message is not None and message.get("type") == "message":
+                    result = self._result(await _load(self.connection, self.keys, self.id))
+            return result
+        finally:
+            with contextlib.suppress(Exception):
+                await subscription.aclose()  # type: ignore[no-untyped-call]
+
+    def _result(self, fields: Mapping[Any, Any]) -> Result | None:
+        if not fields:
+            return None
+        return Result.from_record(self.id, decode_record(fields), self.serializer)
+
+
+async def _subscribed(subscription: Any, timeout_s: float) -> None:
+    """Wait for Redis to confirm the subscription: a message published from then on
+    reaches it."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while (remaining := deadline - loop.time()) > 0:
+        message = await subscription.get_message(timeout=remaining)
+        if message is not None and message.get("type") == "subscribe":
+            return
 
 
 async def _load(connection: redis.asyncio.Redis, keys: Keys, job_id: str) -> dict[Any, Any]:

@@ -24,6 +24,7 @@ from minirq import (
     SerializationError,
     SimpleWorker,
 )
+from minirq.results import Result
 from minirq.utils import now_ms
 from tests import async_fixtures, fixtures
 from tests.conftest import RedisServer
@@ -237,3 +238,40 @@ def test_a_forgotten_script_is_loaded_again(
 
     run(redis_server, body)
     assert queue.count == 3
+
+
+def test_latest_result_wakes_when_the_outcome_is_recorded(
+    redis_server: RedisServer, connection: redis.Redis, queue: Queue
+) -> None:
+    async def body(q: AsyncQueue) -> list[Any]:
+        ok = await q.enqueue(async_fixtures.async_add, 20, 22)
+        failing = await q.enqueue(async_fixtures.async_fail, "as planned")
+        assert await ok.latest_result() is None
+        # An hour's timeout, cut at 30 s: only a wake-up on the outcome returns in time.
+        waits = [
+            asyncio.create_task(asyncio.wait_for(job.latest_result(timeout=3600), 30))
+            for job in (ok, failing)
+        ]
+        await asyncio.sleep(0.2)  # both are waiting before the worker starts
+        worker = SimpleWorker([queue], connection=connection)
+        await asyncio.to_thread(worker.work, burst=True)
+        succeeded, failed = await asyncio.gather(*waits)
+        again = await ok.latest_result(timeout=5)
+        return [succeeded, failed, again]
+
+    succeeded, failed, again = run(redis_server, body)
+    assert succeeded.type == Result.Type.SUCCESSFUL
+    assert succeeded.return_value == 42
+    assert failed.type == Result.Type.FAILED
+    assert "ValueError: as planned" in failed.exc_string
+    assert again == succeeded
+
+
+def test_latest_result_gives_none_when_nothing_ends_in_time(
+    redis_server: RedisServer, connection: redis.Redis
+) -> None:
+    async def body(q: AsyncQueue) -> Any:
+        job = await q.enqueue(async_fixtures.async_add, 1, 1)
+        return await job.latest_result(timeout=0.3)
+
+    assert run(redis_server, body) is None

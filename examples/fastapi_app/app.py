@@ -24,7 +24,8 @@ from fastapi import FastAPI, HTTPException, Query
 from pydantic import BaseModel, Field
 from tasks import count_words
 
-from minirq import AsyncJob, AsyncQueue
+from minirq import AsyncQueue
+from minirq.results import Result
 
 QUEUE_NAME = "texts"
 
@@ -54,21 +55,17 @@ async def create_job(body: TextIn) -> dict[str, str]:
 
 @app.get("/jobs/{job_id}")
 async def read_job(job_id: str, wait: float = Query(0, ge=0, le=30)) -> dict[str, Any]:
-    """The job's status and result; with ``wait``, up to that many seconds for its end."""
+    """The job's status and, once it ended, its result or error; with ``wait``, up to
+    that many seconds for it to end (woken when it does, not polled)."""
     queue: AsyncQueue = app.state.queue
     job = await queue.fetch_job(job_id)
     if job is None:
         raise HTTPException(404, f"no job {job_id} in queue {QUEUE_NAME}")
-    if wait:
-        await job.wait_for_end(timeout=wait)
-    return await describe(job)
-
-
-async def describe(job: AsyncJob) -> dict[str, Any]:
-    status = await job.get_status(refresh=False)
+    result = await job.latest_result(timeout=wait)
+    status = await job.get_status()
     answer: dict[str, Any] = {"id": job.id, "status": status.value if status else None}
-    if status is not None and status.value == "finished":
-        answer["result"] = await job.return_value(refresh=False)
-    elif job.exc_info:
-        answer["error"] = job.exc_info.strip().splitlines()[-1]
+    if result is not None and result.type is Result.Type.SUCCESSFUL:
+        answer["result"] = result.return_value
+    elif result is not None:
+        answer["error"] = (result.exc_string or "").strip().splitlines()[-1:]
     return answer
