@@ -31,7 +31,6 @@ from typing import Any
 
 import redis
 
-from . import recorder, store
 from .async_runs import DaemonThreadPool, run_job_async
 from .base_worker import BaseWorker, logger
 from .callbacks import horse_callback_allowance_s
@@ -43,8 +42,8 @@ from .outages import REDIS_ERRORS
 from .outcome import Outcome
 from .presence import WorkerState
 from .queue import Queue
+from .round_trips import RoundTripsMixin
 from .serializers import Serializer
-from .store import Call
 
 DEFAULT_CONCURRENCY = 10
 # Threads for plain (sync) functions and callbacks, unless the worker is given a number.
@@ -68,7 +67,7 @@ class _Run:
     outcome: list[Outcome | None] = field(default_factory=list)
 
 
-class AsyncWorker(BaseWorker):
+class AsyncWorker(RoundTripsMixin, BaseWorker):
     """Runs up to ``concurrency`` jobs at once on one asyncio event loop.
 
     ``async def`` functions (and functions returning an awaitable) run as tasks of the
@@ -107,11 +106,11 @@ class AsyncWorker(BaseWorker):
         self._loop_thread: threading.Thread | None = None
         self._threads: DaemonThreadPool | None = None
         self._wake_r = self._wake_w = -1
-        # While outcomes that ended together are being settled: their recording calls,
-        # sent in one round trip (see _record_ended).
-        self._batch: list[tuple[Job, Call[int]]] | None = None
         # Runs taken in this turn of the loop, not yet handed to the event loop.
         self._taken: list[_Run] = []
+        # Set by the loop's thread once it wrote to the wake-up pipe, cleared by the
+        # worker's before it reads the ended runs: one write wakes it for many runs.
+        self._wake_pending = False
 
     # -- the executor the loop of BaseWorker.work drives ---------------------------------
 
@@ -128,6 +127,7 @@ class AsyncWorker(BaseWorker):
         self._loop_thread.start()
 
     def _stop_executor(self) -> None:
+        self._put_back_prefetched()
         for run in list(self._runs.values()):
             # Only reached with runs left when the loop failed (an exception): put
             # them back rather than lose them.
@@ -215,6 +215,7 @@ class AsyncWorker(BaseWorker):
             select.select(fds, [], [], max(0.0, deadline - now))
         with contextlib.suppress(BlockingIOError):
             os.read(self._wake_r, 4096)
+        self._wake_pending = False
         self._record_ended()
         self._give_up_on_overdue()
 
@@ -226,7 +227,7 @@ class AsyncWorker(BaseWorker):
             self._settle(run, None)
 
     def running_jobs(self) -> list[Job]:
-        jobs = [run.job for run in self._runs.values()]
+        jobs = [run.job for run in self._runs.values()] + self.prefetched_jobs()
         if self._fetched_ahead is not None and self._fetched_ahead[0] is not None:
             jobs.append(self._fetched_ahead[0][0])
         return jobs
@@ -254,7 +255,9 @@ class AsyncWorker(BaseWorker):
                 outcome = Outcome.failure(type(exc).__name__, f"the run broke: {exc}")
         run.outcome.append(outcome)
         self._ended.put(run)
-        self._wake()
+        if not self._wake_pending:
+            self._wake_pending = True
+            self._wake()
 
     def _wake(self) -> None:
         if self._wake_w >= 0:
@@ -276,44 +279,9 @@ class AsyncWorker(BaseWorker):
             for run in ended:
                 self._settle(run, run.outcome[0])
             return
-        self._batch = []
-        try:
+        with self.recording_together():
             for run in ended:
                 self._settle(run, run.outcome[0])
-        finally:
-            batch, self._batch = self._batch, None
-        if batch:
-            self._call_redis(lambda: self._record_batch(batch), "recording results")
-
-    def _record(self, call: Call[int]) -> int:
-        if self._batch is None:
-            return super()._record(call)
-        # Sent with the others by _record_batch, which says what was not recorded.
-        assert self.current_job is not None
-        self._batch.append((self.current_job, call))
-        return 1
-
-    def _record_batch(self, batch: list[tuple[Job, Call[int]]]) -> None:
-        runner = store.runner_for(self.connection)
-        queues = self._fetchable_queues() if self._fetch_ahead else []
-        fetch = not self.stop_requested and self._fetched_ahead is None and bool(queues)
-        calls: list[Call[Any]] = [call for _, call in batch]
-        if fetch:
-            calls.append(self._fetch_call_for(queues))
-        answers = runner.run_many(calls)
-        if fetch:
-            fetched = answers.pop()
-            if not isinstance(fetched, Exception):
-                taken = self._job_from_reply(fetched, queues)
-                if taken is not None:
-                    self._fetched_ahead = (taken,)
-        for (job, call), answer in zip(batch, answers, strict=True):
-            if isinstance(answer, Exception):
-                logger.error("%s: job %s could not be recorded: %s", self.name, job.id, answer)
-                continue
-            finished = call.script != "fail"
-            if not (finished and answer == -1 and job.result_ttl == 0):
-                recorder.log_not_recorded(job, "finished" if finished else "failed", answer)
 
     def _settle(self, run: _Run, outcome: Outcome | None) -> None:
         """Record a run's outcome (``None``: interrupted, put it back); once per run."""

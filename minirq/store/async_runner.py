@@ -9,11 +9,13 @@ second run), a forgotten script loaded and the call sent again, as
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import redis
 import redis.asyncio
 from redis.exceptions import NoScriptError
+from redis.utils import HIREDIS_AVAILABLE
 
 from ..keys import Keys
 from .calls import EnqueueReply
@@ -21,6 +23,10 @@ from .jobs import STATUS_FIELDS, WRITE_ATTEMPTS, batch_answer_before_writing
 from .runner import Call, script_source, sha_of
 
 T = TypeVar("T")
+
+_hiredis_pack: Callable[[tuple[Any, ...]], bytes] | None = None
+if HIREDIS_AVAILABLE:  # a quarter of redis-py's packing time, as in the sync runner
+    from hiredis import pack_command as _hiredis_pack
 
 _LOST_REPLY = (redis.ConnectionError, redis.TimeoutError)
 
@@ -51,9 +57,8 @@ class AsyncRunner:
         pool = self.connection.connection_pool
         conn = await pool.get_connection()  # type: ignore[no-untyped-call]
         try:
-            await conn.send_command(
-                "EVALSHA", sha_of(call.script), len(call.keys), *call.keys, *call.args
-            )
+            command = ("EVALSHA", sha_of(call.script), len(call.keys), *call.keys, *call.args)
+            await conn.send_packed_command(_pack(conn, command))
             try:
                 return await conn.read_response()
             except redis.ResponseError as exc:
@@ -93,6 +98,15 @@ class AsyncRunner:
                     continue
             return [call.parse(reply) for call, reply in zip(enqueue_calls, replies, strict=True)]
         raise redis.WatchError("the jobs kept changing while they were being enqueued")
+
+
+def _pack(conn: Any, command: tuple[Any, ...]) -> Any:
+    if _hiredis_pack is not None:
+        try:
+            return _hiredis_pack(command)
+        except TypeError:
+            pass  # an argument hiredis does not take (redis-py says which)
+    return conn.pack_command(*command)
 
 
 def async_runner_for(connection: redis.asyncio.Redis) -> AsyncRunner:
