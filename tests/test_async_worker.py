@@ -88,7 +88,9 @@ def test_plain_functions_run_in_the_thread_pool_without_blocking_the_loop(
 def test_timeouts_cancel_the_task_and_fail_the_job(
     connection: redis.Redis, queue: Queue, tmp_path: Path
 ) -> None:
-    slow = queue.enqueue(async_fixtures.async_sleep, 30, job_timeout=1)
+    slow = queue.enqueue(
+        async_fixtures.async_sleep, 30, job_timeout=1, on_failure=async_fixtures.record_failure
+    )
     stubborn = queue.enqueue(
         async_fixtures.ignore_cancellation, str(tmp_path / "stubborn"), job_timeout=1
     )
@@ -99,6 +101,7 @@ def test_timeouts_cancel_the_task_and_fail_the_job(
         assert job.get_status() == JobStatus.FAILED
         job.refresh()
         assert "JobTimeoutException: job exceeded its timeout of 1 s" in (job.exc_info or "")
+    assert connection.get(f"test:async-failure:{slow.id}") == b"JobTimeoutException"
     blocking.refresh()
     assert "cannot be stopped" in (blocking.exc_info or "")
     assert quick.return_value() == 2
@@ -162,3 +165,15 @@ def test_cli_refuses_contradicting_flags(redis_url: str, args: list[str], messag
     result = CliRunner().invoke(main, ["worker", "--burst", "-u", redis_url, *args])
     assert result.exit_code != 0
     assert message in result.output
+
+
+def test_jobs_taken_ahead_for_free_slots_go_back_in_order(
+    connection: redis.Redis, queue: Queue
+) -> None:
+    jobs = [queue.enqueue(async_fixtures.async_add, n, 0) for n in range(6)]
+    # Five free slots take five jobs in one round trip; max_jobs lets two run.
+    AsyncWorker([queue], connection=connection, concurrency=5).work(burst=True, max_jobs=2)
+    assert [job.get_status() for job in jobs[:2]] == [JobStatus.FINISHED] * 2
+    assert queue.job_ids == [job.id for job in jobs[2:]]
+    assert queue.started_job_registry.count == 0
+    assert {job.get_status() for job in jobs[2:]} == {JobStatus.QUEUED}
