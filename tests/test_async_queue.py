@@ -275,3 +275,18 @@ def test_latest_result_gives_none_when_nothing_ends_in_time(
         return await job.latest_result(timeout=0.3)
 
     assert run(redis_server, body) is None
+
+
+def test_a_dropped_connection_is_replaced_and_the_job_written_once(
+    redis_server: RedisServer, connection: redis.Redis, queue: Queue
+) -> None:
+    async def body(q: AsyncQueue) -> AsyncJob:
+        await q.enqueue(fixtures.add, 1, 2)
+        # Every other client's connection dropped, the one the queue keeps among them.
+        connection.client_kill_filter(_type="normal", skipme=True)
+        return await q.enqueue(fixtures.add, 3, 4, job_id="after-drop")
+
+    job = run(redis_server, body)
+    assert job.id == "after-drop"
+    assert queue.job_ids.count("after-drop") == 1
+    assert queue.count == 2

@@ -29,6 +29,7 @@ if HIREDIS_AVAILABLE:  # a quarter of redis-py's packing time, as in the sync ru
     from hiredis import pack_command as _hiredis_pack
 
 _LOST_REPLY = (redis.ConnectionError, redis.TimeoutError)
+_KEPT_IDLE = 4
 
 
 class AsyncRunner:
@@ -36,6 +37,16 @@ class AsyncRunner:
 
     def __init__(self, connection: redis.asyncio.Redis) -> None:
         self.connection = connection
+        # Connections kept between calls: taking one from redis-py's pool (its lock, its
+        # readiness check) costs more than the call. Only over an unbounded pool, whose
+        # other users can then never run short of connections.
+        self._idle: list[Any] = []
+        max_connections = getattr(connection.connection_pool, "max_connections", None)
+        self._kept = (
+            _KEPT_IDLE
+            if not isinstance(max_connections, int) or (max_connections >= 2**31 - 1)
+            else 0
+        )
 
     async def run(self, call: Call[T]) -> T:
         """Run one call; raises what the script raised."""
@@ -55,7 +66,10 @@ class AsyncRunner:
 
     async def _send(self, call: Call[Any]) -> Any:
         pool = self.connection.connection_pool
-        conn = await pool.get_connection()  # type: ignore[no-untyped-call]
+        if self._idle:
+            conn = self._idle.pop()
+        else:
+            conn = await pool.get_connection()  # type: ignore[no-untyped-call]
         try:
             command = ("EVALSHA", sha_of(call.script), len(call.keys), *call.keys, *call.args)
             await conn.send_packed_command(_pack(conn, command))
@@ -64,11 +78,15 @@ class AsyncRunner:
             except redis.ResponseError as exc:
                 return exc
         except BaseException:
-            # A reply may be half read (or cancelled midway): start afresh.
+            # A reply may be half read (or cancelled midway): start afresh (a connection
+            # kept idle disconnected connects again when next used).
             await conn.disconnect()
             raise
         finally:
-            await pool.release(conn)
+            if len(self._idle) < self._kept:
+                self._idle.append(conn)
+            else:
+                await pool.release(conn)
 
     async def write_all(
         self, keys: Keys, job_ids: list[str], enqueue_calls: list[Call[EnqueueReply]]
