@@ -89,8 +89,8 @@ def producer(url: str) -> Producer:
 
 
 class AsyncProducer(Producer):
-    def send(self, enqueued_at: float) -> None:  # type: ignore[override]
-        self.loop.run_until_complete(self.pool.enqueue_job("sleeper", enqueued_at))
+    async def enqueue_sleeper(self, enqueued_at: float) -> None:
+        await self.pool.enqueue_job("sleeper", enqueued_at)
 
 
 def async_producer(url: str) -> AsyncProducer:

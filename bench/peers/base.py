@@ -104,11 +104,27 @@ def console_script(name: str, *args: str) -> list[str]:
 
 
 class AsyncProducer(Protocol):
-    """Enqueues the async figure's job (:func:`sleep_job`) as the library's docs show."""
+    """Enqueues the async figure's job (:func:`sleep_job`) as the library's docs show,
+    from asyncio code on ``loop``."""
 
-    def send(self, enqueued_at: float) -> None: ...
+    loop: asyncio.AbstractEventLoop
+
+    async def enqueue_sleeper(self, enqueued_at: float) -> None: ...
 
     def close(self) -> None: ...
+
+
+def send_together(producer: AsyncProducer, n: int) -> None:
+    """Enqueue ``n`` of the async figure's jobs at once (``asyncio.gather``), as a web app
+    does under load; each job carries the time its enqueue began."""
+
+    async def one() -> None:
+        await producer.enqueue_sleeper(time.time())
+
+    async def all_of_them() -> None:
+        await asyncio.gather(*(one() for _ in range(n)))
+
+    producer.loop.run_until_complete(all_of_them())
 
 
 class Producer(Protocol):

@@ -41,8 +41,8 @@ class AsyncProducer:
         self.client = redis.asyncio.Redis.from_url(url)
         self.queue = minirq.AsyncQueue(QUEUE_NAME, connection=self.client)
 
-    def send(self, enqueued_at: float) -> None:
-        self.loop.run_until_complete(self.queue.enqueue(sleeper, enqueued_at))
+    async def enqueue_sleeper(self, enqueued_at: float) -> None:
+        await self.queue.enqueue(sleeper, enqueued_at)
 
     def close(self) -> None:
         self.loop.run_until_complete(self.client.aclose())

@@ -70,8 +70,8 @@ def producer(url: str) -> Producer:
 
 
 class AsyncProducer(Producer):
-    def send(self, enqueued_at: float) -> None:  # type: ignore[override]
-        self.loop.run_until_complete(self.queue.enqueue("sleeper", enqueued_at=enqueued_at))
+    async def enqueue_sleeper(self, enqueued_at: float) -> None:
+        await self.queue.enqueue("sleeper", enqueued_at=enqueued_at)
 
 
 def async_producer(url: str) -> AsyncProducer:
