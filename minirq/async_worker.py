@@ -120,6 +120,7 @@ class AsyncWorker(RoundTripsMixin, BaseWorker):
         os.set_blocking(self._wake_w, False)
         self._threads = DaemonThreadPool(self.sync_threads)
         loop = asyncio.new_event_loop()
+        loop.set_exception_handler(self._on_loop_error)
         self._loop = loop
         self._loop_thread = threading.Thread(
             target=loop.run_forever, name="minirq-event-loop", daemon=True
@@ -149,6 +150,16 @@ class AsyncWorker(RoundTripsMixin, BaseWorker):
             os.close(self._wake_r)
             os.close(self._wake_w)
         self._wake_r = self._wake_w = -1
+
+    def _on_loop_error(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        """What the event loop reports (a task of a job's own that failed unseen, a task
+        abandoned at exit) goes to the worker's log, in one line."""
+        logger.warning(
+            "%s: event loop: %s",
+            self.name,
+            context.get("message", "an error"),
+            exc_info=context.get("exception"),
+        )
 
     def _free_slots(self) -> int:
         return self.capacity - len(self._runs)

@@ -141,3 +141,13 @@ async def fail_once(key: str) -> str:
 
 def record_failure(job: Any, connection: Any, *exc_info: Any) -> None:
     connection.set(f"test:async-failure:{job.id}", exc_info[0].__name__)
+
+
+async def never_stop(path: str) -> None:
+    """Swallows every cancellation: only giving up on it ends its run."""
+    Path(path).touch()
+    while True:
+        try:
+            await asyncio.sleep(60)
+        except asyncio.CancelledError:
+            continue

@@ -177,3 +177,16 @@ def test_jobs_taken_ahead_for_free_slots_go_back_in_order(
     assert queue.job_ids == [job.id for job in jobs[2:]]
     assert queue.started_job_registry.count == 0
     assert {job.get_status() for job in jobs[2:]} == {JobStatus.QUEUED}
+
+
+def test_a_job_that_never_stops_when_cancelled_is_failed_anyway(
+    connection: redis.Redis, queue: Queue, tmp_path: Path
+) -> None:
+    stuck = queue.enqueue(async_fixtures.never_stop, str(tmp_path / "stuck"), job_timeout=1)
+    other = queue.enqueue(async_fixtures.async_add, 2, 2)
+    AsyncWorker([queue], connection=connection, concurrency=2).work(burst=True)
+    assert stuck.get_status() == JobStatus.FAILED
+    stuck.refresh()
+    assert "did not stop when its task was cancelled" in (stuck.exc_info or "")
+    assert other.return_value() == 4
+    assert queue.started_job_registry.count == 0
