@@ -290,3 +290,18 @@ def test_a_dropped_connection_is_replaced_and_the_job_written_once(
     assert job.id == "after-drop"
     assert queue.job_ids.count("after-drop") == 1
     assert queue.count == 2
+
+
+def test_prefix_and_serializer_are_those_of_the_queue(
+    redis_server: RedisServer, connection: redis.Redis
+) -> None:
+    async def body(q: AsyncQueue) -> AsyncJob:
+        mine = AsyncQueue("tasks", connection=q.connection, serializer="json", prefix="{app}")
+        return await mine.enqueue(fixtures.add, 2, 5)
+
+    job = run(redis_server, body)
+    assert connection.exists(f"{{app}}:job:{job.id}") == 1
+    assert connection.keys("minirq:*") == []
+    sync_queue = Queue("tasks", connection=connection, serializer="json", prefix="{app}")
+    SimpleWorker([sync_queue], connection=connection).work(burst=True)
+    assert sync_queue.fetch_job(job.id).return_value() == 7  # type: ignore[union-attr]
