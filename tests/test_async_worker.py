@@ -107,8 +107,14 @@ def test_timeouts_cancel_the_task_and_fail_the_job(
     assert quick.return_value() == 2
 
 
-def test_a_stop_command_cancels_the_job(connection: redis.Redis, queue: Queue) -> None:
-    stopped = queue.enqueue(async_fixtures.async_sleep, 30)
+@pytest.mark.parametrize("stubborn", [False, True], ids=["cancellable", "ignores-cancel"])
+def test_a_stop_command_cancels_the_job(
+    connection: redis.Redis, queue: Queue, tmp_path: Path, stubborn: bool
+) -> None:
+    if stubborn:
+        stopped = queue.enqueue(async_fixtures.never_stop, str(tmp_path / "stuck"))
+    else:
+        stopped = queue.enqueue(async_fixtures.async_sleep, 30)
     other = queue.enqueue(async_fixtures.async_sleep, 0.5)
     worker = AsyncWorker([queue], connection=connection, concurrency=2)
     thread = threading.Thread(target=worker.work, kwargs={"burst": True})
@@ -130,6 +136,8 @@ def test_a_stop_command_cancels_the_job(connection: redis.Redis, queue: Queue) -
         thread.join(20)
     assert not thread.is_alive()
     assert stopped.get_status() == JobStatus.STOPPED
+    stopped.refresh()
+    assert "stopped by a stop-job command" in (stopped.exc_info or "")
     assert other.get_status() == JobStatus.FINISHED
 
 
