@@ -34,22 +34,22 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 def test_heartbeats_renew_the_lease_of_every_running_job(
     queue: Queue, connection: redis.Redis, subprocess_env: dict[str, str]
 ) -> None:
-    jobs = [queue.enqueue(async_fixtures.async_sleep, 2.5) for _ in range(20)]
+    jobs = [queue.enqueue(async_fixtures.async_sleep, 2.5) for _ in range(100)]
     worker = start_async_worker(
-        subprocess_env, "--concurrency", "20", "--lease", "1", "--burst", "--no-scheduler"
+        subprocess_env, "--concurrency", "100", "--lease", "1", "--burst", "--no-scheduler"
     )
     try:
-        wait_until(lambda: queue.started_job_registry.count == 20, what="20 jobs running")
+        wait_until(lambda: queue.started_job_registry.count == 100, what="100 jobs running")
         time.sleep(1.5)
         # Past the first lease of each: renewed, they lie in the future and none is reaped.
         scores = connection.zrange(queue.started_job_registry.key, 0, -1, withscores=True)
-        assert len(scores) == 20
+        assert len(scores) == 100
         assert all(score > now_ms() for _, score in scores)
         assert reap_expired_leases(connection, queue.keys) == ([], [])
         assert worker.wait(30) == 0
     finally:
         stop(worker)
-    assert [job.get_status() for job in jobs] == [JobStatus.FINISHED] * 20
+    assert [job.get_status() for job in jobs] == [JobStatus.FINISHED] * 100
 
 
 def test_sigterm_lets_running_jobs_finish_and_takes_no_more(
