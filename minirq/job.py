@@ -7,10 +7,8 @@ not decode is named in :attr:`Job.problem`.
 
 from __future__ import annotations
 
-import contextlib
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextvars import ContextVar
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import redis
@@ -19,6 +17,7 @@ from . import meta_writes, store
 from .awaitables import run_awaitable
 from .callables import call_string, function_name, validate_job_id
 from .connection import resolve_connection
+from .current_job import get_current_job, running_as_current
 from .defaults import DEFAULT_JOB_TIMEOUT_S, DEFAULT_QUEUE_NAME
 from .exceptions import (
     DeserializationError,
@@ -48,28 +47,6 @@ __all__ = [
     "running_as_current",
     "validate_job_id",
 ]
-
-
-# A context variable: each job that an async worker runs at once in its own task (or
-# thread) sees its own job.
-_current_job: ContextVar[Job | None] = ContextVar("minirq_current_job", default=None)
-
-
-def get_current_job(connection: redis.Redis | None = None) -> Job | None:
-    """The job being run by this process (by this task, in an async worker), or
-    ``None`` outside a job."""
-    return _current_job.get()
-
-
-@contextlib.contextmanager
-def running_as_current(job: Job) -> Iterator[None]:
-    """Make ``job`` what :func:`get_current_job` returns within the block (in this
-    thread or task only)."""
-    token = _current_job.set(job)
-    try:
-        yield
-    finally:
-        _current_job.reset(token)
 
 
 class _Exists:
@@ -397,7 +374,7 @@ class Job(JobOperationsMixin, JobDataMixin, JobAttributesMixin):
         written when Redis is back (see :mod:`minirq.meta_writes`)."""
         data = self._encode(self.meta, "meta")
         self.record.meta = data
-        current = _current_job.get()
+        current = get_current_job()
         if current is not None and current.id == self.id:
             # From inside the job: an outage must not fail it (see meta_writes).
             meta_writes.save_running_meta(self.connection, self.keys, self.id, data)
