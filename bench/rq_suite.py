@@ -15,13 +15,16 @@ points every Redis connection to localhost:6379 at a private redis-server on a f
 this process's children too, so the machine's Redis is never touched.
 
 Prints passed/failed/errors/skipped per RQ test file and the total, and writes a triage file
-(``--triage``) listing every failing test with the first line of its failure.
+(``--triage``) listing every failing test with the first line of its failure. RQ's
+``test_worker.py`` imports ``psutil`` (a test dependency of RQ's): ``pip install psutil``
+in the venv first, or that file counts as one import error.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -59,7 +62,7 @@ RQ_MODULES = {
     "rq.defaults": "minirq.defaults",
     "rq.dependency": "minirq.dependency",
     "rq.exceptions": "minirq.exceptions",
-    "rq.executions": "",
+    "rq.executions": "minirq.executions",
     "rq.group": "minirq.group",
     "rq.intermediate_queue": "",
     "rq.job": "minirq.job",
@@ -289,7 +292,32 @@ def summarise(report: Path, triage: Path) -> Counter[str]:
     print(f"{'TOTAL':34}" + "".join(f"{total[c]:>9}" for c in columns))
     triage.write_text("\n".join(failing) + ("\n" if failing else ""))
     print(f"{len(failing)} failing tests listed in {triage}")
+    causes = Counter(cause_of(line) for line in failing)
+    print("most frequent causes (what minirq lacks or does differently):")
+    for cause, count in causes.most_common(25):
+        print(f"{count:>5}  {cause}")
     return total
+
+
+_CAUSES = [
+    (re.compile(r"has no attribute '(\w+)'"), "attribute {}"),
+    (re.compile(r"property '(\w+)' of '\w+' object has no setter"), "setting attribute {}"),
+    (re.compile(r"cannot import name '(\w+)'"), "name {}"),
+    (re.compile(r"no module for RQ's ([\w.]+)|No module named '([\w.]+)'"), "module {}"),
+    (re.compile(r"unexpected keyword argument '(\w+)'"), "keyword argument {}"),
+    (re.compile(r"(DuplicateJobError)"), "{}: a live id is refused"),
+    (re.compile(r"(Timeout) \(>"), "{} (the test hung)"),
+]
+
+
+def cause_of(line: str) -> str:
+    """What a triage line says minirq lacks, in a form to group by."""
+    message = line.split("]  ", 1)[-1]
+    for pattern, label in _CAUSES:
+        match = pattern.search(message)
+        if match:
+            return label.format(next(group for group in match.groups() if group))
+    return message.split(":", 1)[0][:60]
 
 
 def main() -> int:
@@ -324,6 +352,8 @@ def main() -> int:
             "-q",
             "-p",
             "no:cacheprovider",
+            # A file that fails to import (a name minirq lacks) must not stop the others.
+            "--continue-on-collection-errors",
             f"--timeout={args.timeout}",
             f"--junitxml={scratch / 'report.xml'}",
             "--rootdir",

@@ -18,7 +18,14 @@ import redis.asyncio
 from .async_job import AsyncJob, sync_twin
 from .connection import redis_url_from_env
 from .job import Job
-from .options import EnqueueData, JobOptions, duplicate_error, pop_job_options, prepare_data
+from .options import (
+    EnqueueData,
+    JobOptions,
+    duplicate_error,
+    explicit_call,
+    pop_job_options,
+    prepare_data,
+)
 from .queue import Queue, apply_enqueue_reply, refuse_repeated_ids
 from .serializers import Serializer
 from .store import Call
@@ -74,12 +81,14 @@ class AsyncQueue:
         return int(await self.connection.llen(self.keys.queue(self.name)))
 
     async def enqueue(self, f: Callable[..., Any] | str, *args: Any, **kwargs: Any) -> AsyncJob:
-        """Enqueue ``f(*args, **kwargs)``; job options as :meth:`Queue.enqueue` takes them.
+        """Enqueue ``f(*args, **kwargs)``; job options, and RQ's ``args=``/``kwargs=``
+        form, as :meth:`Queue.enqueue` takes them.
 
         Raises :class:`InvalidJobError` (or a subclass) for bad input and
         :class:`DuplicateJobError` when a live job has the ``job_id``; nothing is written.
         """
         options = pop_job_options(kwargs)
+        args, kwargs = explicit_call(args, kwargs)
         return await self._enqueue(self.queue.create_job(f, args, kwargs, options), options)
 
     async def enqueue_call(
@@ -131,6 +140,7 @@ class AsyncQueue:
         :meth:`Queue.enqueue_at` does (never before it, on Redis's clock)."""
         due = due_ms_at(datetime)
         options = pop_job_options(kwargs)
+        args, kwargs = explicit_call(args, kwargs)
         job = self.queue.create_job(f, args, kwargs, options)
         return await self._schedule(self.queue.schedule_call(job, due, options.at_front), job)
 
@@ -141,6 +151,7 @@ class AsyncQueue:
         seconds, on Redis's clock), as :meth:`Queue.enqueue_in` does."""
         delay = delay_ms(time_delta, "time_delta")
         options = pop_job_options(kwargs)
+        args, kwargs = explicit_call(args, kwargs)
         job = self.queue.create_job(f, args, kwargs, options)
         call = self.queue.schedule_call(job, None, options.at_front, delay_ms=delay)
         return await self._schedule(call, job)

@@ -251,3 +251,38 @@ def _connect_sentinel(parsed: SentinelURL, ssl_options: dict[str, Any]) -> redis
 
 def resolve_connection(connection: redis.Redis | None) -> redis.Redis:
     return connection if connection is not None else connect()
+
+
+# What redis-py (8+) keeps among a pool's connection kwargs that describes that pool's own
+# running state (handlers holding locks, derived values); a rebuilt client makes its own.
+_RUNTIME_KWARGS = frozenset(
+    {
+        "maint_notifications_config",
+        "maint_notifications_pool_handler",
+        "himport_registry",
+        "event_dispatcher",
+        "orig_host_address",
+        "orig_socket_timeout",
+        "orig_socket_connect_timeout",
+    }
+)
+
+
+def get_connection_kwargs(connection: redis.Redis) -> dict[str, Any]:
+    """The keyword arguments to build another client like ``connection``, in this process
+    or a child (RQ's helper): the pool's, less redis-py's runtime state and its "not
+    given" markers (bare ``object()`` values, which would not survive a copy)."""
+    kwargs = connection.connection_pool.connection_kwargs
+    return {
+        key: value
+        for key, value in kwargs.items()
+        if key not in _RUNTIME_KWARGS and type(value) is not object
+    }
+
+
+def parse_connection(
+    connection: redis.Redis,
+) -> tuple[type[redis.Redis], type[Any], dict[str, Any]]:
+    """``(client class, connection class, kwargs)`` to rebuild ``connection`` (RQ's helper)."""
+    pool_class = connection.connection_pool.connection_class
+    return type(connection), pool_class, get_connection_kwargs(connection)

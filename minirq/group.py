@@ -19,7 +19,7 @@ import redis
 from . import store
 from .callables import validate_job_id
 from .connection import resolve_connection
-from .exceptions import InvalidJobError, NoSuchJobError
+from .exceptions import InvalidJobError, NoSuchGroupError
 from .job import Job, JobStatus
 from .keys import Keys
 from .queue import EnqueueData, Queue
@@ -54,6 +54,11 @@ class Group:
     def __repr__(self) -> str:
         return f"<Group {self.name}>"
 
+    @property
+    def id(self) -> str:
+        """RQ's name for the group's name."""
+        return self.name
+
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Group) and (other.name, other.keys.prefix) == (
             self.name,
@@ -69,18 +74,28 @@ class Group:
         connection: redis.Redis | None = None,
         name: str | None = None,
         prefix: str | None = None,
+        id: str | None = None,
     ) -> Group:
-        """A new group (named at random unless ``name``); written with its first jobs."""
-        return cls(name or uuid.uuid4().hex, connection=connection, prefix=prefix)
+        """A new group (named at random unless ``name``, or RQ's ``id``); written with
+        its first jobs."""
+        return cls(name or id or uuid.uuid4().hex, connection=connection, prefix=prefix)
 
     @classmethod
     def fetch(
-        cls, name: str, connection: redis.Redis | None = None, prefix: str | None = None
+        cls,
+        name: str | None = None,
+        connection: redis.Redis | None = None,
+        prefix: str | None = None,
+        id: str | None = None,
     ) -> Group:
-        """The group ``name``; raises :class:`NoSuchJobError` if it has no jobs left."""
+        """The group ``name`` (or RQ's ``id``); raises :class:`NoSuchGroupError` (a
+        :class:`NoSuchJobError`) if it has no jobs left."""
+        name = name or id
+        if name is None:
+            raise InvalidJobError("Group.fetch needs the group's name")
         group = cls(name, connection=connection, prefix=prefix)
         if not group.connection.exists(group.key):
-            raise NoSuchJobError(f"no group named {name!r}")
+            raise NoSuchGroupError(f"no group named {name!r}")
         return group
 
     @classmethod

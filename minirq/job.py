@@ -16,28 +16,43 @@ import redis
 from . import meta_writes, store
 from .awaitables import run_awaitable
 from .callables import call_string, function_name, validate_job_id
+from .callbacks import Callback
 from .connection import resolve_connection
 from .current_job import get_current_job, running_as_current
 from .defaults import DEFAULT_JOB_TIMEOUT_S, DEFAULT_QUEUE_NAME
+from .dependency import Dependency
 from .exceptions import (
     DeserializationError,
     InvalidJobError,
     NoSuchJobError,
 )
 from .import_hint import import_function
-from .job_attributes import STATUS_REGISTRY, JobAttributesMixin, JobStatus
+from .job_attributes import (
+    STATUS_REGISTRY,
+    ExistsMethod,
+    JobAttributesMixin,
+    JobStatus,
+    initial_status,
+)
 from .job_data import JobDataMixin, serializer_name
 from .job_operations import JobOperationsMixin, new_token
 from .keys import Keys
 from .options import JobOptions, given_lifecycle, options_record
+from .retry import Repeat, Retry
 from .serializers import Serializer, resolve_serializer
 from .store.record import JobRecord, decode_record, encode_record
 from .utils import now_ms
 
+# Callback, Dependency, Repeat and Retry are importable from here too, as from rq.job.
 __all__ = [
     "STATUS_REGISTRY",
+    "UNEVALUATED",
+    "Callback",
+    "Dependency",
     "Job",
     "JobStatus",
+    "Repeat",
+    "Retry",
     "call_string",
     "cancel_job",
     "function_name",
@@ -49,20 +64,9 @@ __all__ = [
 ]
 
 
-class _Exists:
-    """``job.exists()``, and RQ's ``Job.exists(job_id, connection=...)`` on the class."""
-
-    def __get__(self, job: Job | None, owner: type[Job]) -> Callable[..., bool]:
-        if job is not None:
-            return lambda: store.jobs.exists(job.connection, job.keys, job.id)
-
-        def exists(
-            job_id: str, connection: redis.Redis | None = None, prefix: str | None = None
-        ) -> bool:
-            """Whether a job with that id is stored."""
-            return store.jobs.exists(resolve_connection(connection), Keys(prefix), job_id)
-
-        return exists
+# RQ's marker for a job attribute not loaded yet. minirq decodes a job's record when it
+# loads it, so no attribute of a minirq job is ever equal to it.
+UNEVALUATED = object()
 
 
 def cancel_job(
@@ -87,17 +91,6 @@ def requeue_job(
     """Put the failed, stopped or canceled job ``job_id`` back on its queue (see
     :meth:`Job.requeue`). Raises :class:`NoSuchJobError` or :class:`InvalidJobOperation`."""
     return Job.fetch(job_id, connection, serializer, prefix).requeue()
-
-
-def _initial_status(status: JobStatus | str | None) -> str:
-    if status is None:
-        return JobStatus.CREATED.value
-    try:
-        return JobStatus(status).value
-    except ValueError:
-        raise InvalidJobError(
-            f"unknown job status {status!r}; use one of {', '.join(JobStatus)}"
-        ) from None
 
 
 class Job(JobOperationsMixin, JobDataMixin, JobAttributesMixin):
@@ -127,6 +120,8 @@ class Job(JobOperationsMixin, JobDataMixin, JobAttributesMixin):
         # Whether the id may name a hash: a caller chose it, or this job was already sent
         # once (see Queue.enqueue_job); a drawn id never sent cannot.
         self.id_chosen = True
+        # False for a Job.create job given no timeout: Queue.enqueue_job sets the queue's.
+        self.timeout_given = True
 
     def __repr__(self) -> str:
         return f"<Job {self.id} {self.func_name} {self.record.status}>"
@@ -188,13 +183,14 @@ class Job(JobOperationsMixin, JobDataMixin, JobAttributesMixin):
             lifecycle=given_lifecycle(depends_on, False, on_success, on_failure, on_stopped),
         )
         record = options_record(options, DEFAULT_JOB_TIMEOUT_S)
-        record.status = _initial_status(status)
+        record.status = initial_status(status)
         job = cls.build(
             func, args, kwargs, connection=connection, serializer=serializer, prefix=prefix,
             origin=origin, job_id=id, record=record,
         )  # fmt: skip
         if meta is not None:
             record.meta = job.encode_meta(meta)
+        job.timeout_given = timeout is not None
         return job
 
     @classmethod
@@ -224,6 +220,11 @@ class Job(JobOperationsMixin, JobDataMixin, JobAttributesMixin):
             serializer=serializer,
             prefix=prefix,
         )
+        if isinstance(args, str | bytes | Mapping):
+            raise InvalidJobError(
+                f"args must be a tuple or list of the function's arguments, not "
+                f"{type(args).__name__} (a string would be split into characters)"
+            )
         args = tuple(args) if args is not None else ()
         kwargs = dict(kwargs) if kwargs is not None else {}
         if not all(isinstance(k, str) for k in kwargs):
@@ -301,7 +302,7 @@ class Job(JobOperationsMixin, JobDataMixin, JobAttributesMixin):
             for job_id, fields in zip(ids, results, strict=True)
         ]
 
-    exists = _Exists()
+    exists = ExistsMethod()
 
     def refresh(self) -> None:
         """Reload the job from Redis; raises :class:`NoSuchJobError` if it is gone."""
@@ -360,6 +361,10 @@ class Job(JobOperationsMixin, JobDataMixin, JobAttributesMixin):
     @property
     def description(self) -> str:
         return self.record.description or self.get_call_string()
+
+    @description.setter
+    def description(self, value: str) -> None:
+        self.record.description = str(value)
 
     def perform(self) -> Any:
         """Run the job's function in this process and return its value; a coroutine (an

@@ -3,6 +3,7 @@ bytes); part of :class:`~minirq.job.Job`."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -10,11 +11,14 @@ from typing import Any
 import redis
 
 from . import store
+from .connection import resolve_connection
+from .exceptions import InvalidJobError
+from .executions import Execution
 from .keys import Keys
 from .results import Result
 from .retry import Retry, attempts_started, job_repeat, job_retry, retries_done
 from .serializers import Serializer
-from .store.record import JobRecord, text_or_none
+from .store.record import JobRecord, decode_record, text_or_none
 from .utils import ms_to_datetime
 
 
@@ -42,6 +46,41 @@ STATUS_REGISTRY = {
 }
 
 
+def initial_status(status: JobStatus | str | None) -> str:
+    """The status of a job built by ``Job.create(status=...)``: ``created`` by default."""
+    if status is None:
+        return JobStatus.CREATED.value
+    try:
+        return JobStatus(status).value
+    except ValueError:
+        raise InvalidJobError(
+            f"unknown job status {status!r}; use one of {', '.join(JobStatus)}"
+        ) from None
+
+
+class ExistsMethod:
+    """``job.exists()``, and RQ's ``Job.exists(job_id, connection=...)`` on the class."""
+
+    def __get__(self, job: Any, owner: type) -> Callable[..., bool]:
+        def exists(
+            job_id: str | None = None,
+            connection: redis.Redis | None = None,
+            prefix: str | None = None,
+        ) -> bool:
+            """Whether a job with that id (by default, this job's) is stored."""
+            if job is not None:
+                return store.jobs.exists(
+                    connection or job.connection,
+                    job.keys if prefix is None else Keys(prefix),
+                    job.id if job_id is None else job_id,
+                )
+            if job_id is None:
+                raise TypeError("Job.exists() needs the job id")
+            return store.jobs.exists(resolve_connection(connection), Keys(prefix), job_id)
+
+        return exists
+
+
 class JobAttributesMixin:
     id: str
     connection: redis.Redis
@@ -66,7 +105,13 @@ class JobAttributesMixin:
 
     @property
     def origin(self) -> str:
+        """The queue the job belongs to. Set it on a job not stored yet (built by
+        :meth:`Job.create`); a stored job moves between queues only by being enqueued."""
         return self.record.origin
+
+    @origin.setter
+    def origin(self, value: str) -> None:
+        self.record.origin = str(value)
 
     @property
     def status(self) -> JobStatus | None:
@@ -184,6 +229,13 @@ class JobAttributesMixin:
         return list(retry.intervals)
 
     @property
+    def repeat_intervals(self) -> list[float] | None:
+        """The seconds between repeats, the last repeating; ``None`` without a
+        :class:`~minirq.Repeat`."""
+        repeat = job_repeat(self.record)
+        return None if repeat is None else list(repeat.intervals)
+
+    @property
     def repeats_left(self) -> int | None:
         """Repeats left of a job enqueued with a :class:`~minirq.Repeat`, else ``None``."""
         if self.record.repeats_left is not None:
@@ -201,6 +253,21 @@ class JobAttributesMixin:
         not queued."""
         position = self.connection.lpos(self.keys.queue(self.origin), self.id)
         return None if position is None else int(position)  # type: ignore[arg-type]
+
+    def get_executions(self) -> list[Execution]:
+        """The job's running execution (RQ's form), read from Redis; none when it is
+        not running. minirq runs a job at most once at a time."""
+        fields = store.jobs.load(self.connection, self.keys, self.id)
+        record = decode_record(fields) if fields else JobRecord()
+        if record.status != JobStatus.STARTED.value or not record.run_token:
+            return []
+        started = ms_to_datetime(record.started_ms)
+        return [
+            Execution(
+                record.run_token, self.id, self.connection, record.worker or "", self,
+                started, self.keys.prefix,
+            )
+        ]  # fmt: skip
 
     # -- results -----------------------------------------------------------------------
 

@@ -6,17 +6,21 @@ from __future__ import annotations
 
 import base64
 import os
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Self
 
 import redis
 
 from . import store
+from .callbacks import stored_callback
+from .defaults import DEFAULT_CALLBACK_TIMEOUT_S
 from .exceptions import InvalidJobOperation
 from .job_attributes import STATUS_REGISTRY, JobStatus
 from .keys import Keys
 from .serializers import Serializer
 from .store import calls
 from .store.record import JobRecord, encode_record
+from .utils import import_attribute
 
 if TYPE_CHECKING:
     from .job import Job
@@ -72,6 +76,18 @@ class JobOperationsMixin:
         )
         return [job for job in jobs if job is not None]
 
+    def dependencies_are_met(self, parent_job: Job | None = None) -> bool:
+        """Whether every job this one depends on is done: finished (also failed or
+        stopped, with ``allow_failure``) or gone. ``parent_job`` is accepted for RQ's
+        signature; the state is read from Redis."""
+        done = {JobStatus.FINISHED}
+        if self.allow_dependency_failures:
+            done |= {JobStatus.FAILED, JobStatus.STOPPED}
+        parents = type(self).fetch_many(
+            self.dependency_ids, self.connection, self.serializer, self.keys.prefix
+        )
+        return all(parent is None or parent.get_status(refresh=False) in done for parent in parents)
+
     @property
     def dependent_ids(self) -> list[str]:
         """Ids of deferred jobs still waiting for this job."""
@@ -108,6 +124,40 @@ class JobOperationsMixin:
         if "progress" not in meta:
             return None
         return float(meta["progress"]), meta.get("progress_message")
+
+    @property
+    def success_callback(self) -> Callable[..., Any] | None:
+        """The function of the job's ``on_success`` callback (imported), or ``None``."""
+        return self._callback_function("on_success")
+
+    @property
+    def failure_callback(self) -> Callable[..., Any] | None:
+        return self._callback_function("on_failure")
+
+    @property
+    def stopped_callback(self) -> Callable[..., Any] | None:
+        return self._callback_function("on_stopped")
+
+    def _callback_function(self, kind: str) -> Callable[..., Any] | None:
+        stored = stored_callback(self.record, kind)
+        return None if stored is None else import_attribute(stored[0])
+
+    @property
+    def success_callback_timeout(self) -> int:
+        """Seconds the ``on_success`` callback may run (the default without one)."""
+        return self._callback_timeout("on_success")
+
+    @property
+    def failure_callback_timeout(self) -> int:
+        return self._callback_timeout("on_failure")
+
+    @property
+    def stopped_callback_timeout(self) -> int:
+        return self._callback_timeout("on_stopped")
+
+    def _callback_timeout(self, kind: str) -> int:
+        stored = stored_callback(self.record, kind)
+        return DEFAULT_CALLBACK_TIMEOUT_S if stored is None else stored[1]
 
     @property
     def callback_exc(self) -> str | None:

@@ -105,7 +105,10 @@ def explicit_call(
     if explicit_args is None:
         explicit_args = ()
     if isinstance(explicit_args, str | bytes | Mapping) or not isinstance(explicit_args, Iterable):
-        raise InvalidJobError(f"args must be a tuple or list, not {type(explicit_args).__name__}")
+        raise InvalidJobError(
+            f"args must be a tuple or list, not {type(explicit_args).__name__}; to pass a "
+            "keyword argument named args to the function, use enqueue_call(f, kwargs={...})"
+        )
     if explicit_kwargs is None:
         explicit_kwargs = {}
     if not isinstance(explicit_kwargs, Mapping):

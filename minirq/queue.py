@@ -25,14 +25,15 @@ from .options import (
     validate_queue_name,
 )
 from .queue_contents import QueueContents
-from .registry import QueueRegistries
+from .queue_scheduling import QueueScheduling
+from .registry import QueueRegistries, resolve_job_class, use_queue_class
 from .retry import Repeat, Retry
 from .serializers import Serializer, resolve_serializer
 from .store import calls
 from .store.calls import EnqueueReply
 from .suspension import pause_queue, resume_queue
 from .sync import run_sync
-from .utils import delay_ms, due_ms_at, parse_duration
+from .utils import parse_duration
 
 __all__ = [
     "QUEUE_NAME_MAX_LENGTH",
@@ -44,12 +45,15 @@ __all__ = [
 ]
 
 
-class Queue(QueueContents, QueueRegistries):
+class Queue(QueueScheduling, QueueContents, QueueRegistries):
     """A named queue of jobs.
 
     ``Queue(is_async=False)`` runs each job in the enqueuing process at once, which is
     what a user's own tests want (with ``fakeredis.FakeRedis()`` as the connection).
     """
+
+    # RQ's name for the timeout of a job that gives none (seconds).
+    DEFAULT_TIMEOUT = DEFAULT_JOB_TIMEOUT_S
 
     def __init__(
         self,
@@ -59,8 +63,15 @@ class Queue(QueueContents, QueueRegistries):
         is_async: bool = True,
         serializer: Serializer | str | None = None,
         prefix: str | None = None,
+        result_ttl: Any = None,
+        job_class: type[Job] | str | None = None,
     ) -> None:
+        """``result_ttl``: seconds a finished job of this queue is kept when its enqueue
+        gives none (default 500; ``-1`` keeps it, ``0`` deletes it at once).
+        ``job_class``: a :class:`Job` subclass (or its dotted path) for the jobs this queue
+        builds and loads, as in RQ."""
         self.name = validate_queue_name(name)
+        self.job_class = resolve_job_class(job_class)
         self.connection = resolve_connection(connection)
         self.serializer = resolve_serializer(serializer)
         self.keys = Keys(prefix)
@@ -72,6 +83,11 @@ class Queue(QueueContents, QueueRegistries):
             allow_zero=False,
         )
         self.is_async = is_async
+        self.result_ttl = (
+            None
+            if result_ttl is None
+            else parse_duration(result_ttl, "result_ttl", allow_unlimited=True)
+        )
 
     def __repr__(self) -> str:
         return f"<Queue {self.name}>"
@@ -85,12 +101,19 @@ class Queue(QueueContents, QueueRegistries):
     def __hash__(self) -> int:
         return hash((self.name, self.keys.prefix))
 
+    def __lt__(self, other: Queue) -> bool:
+        """Queues sort by name, as in RQ."""
+        if not isinstance(other, Queue):
+            return NotImplemented
+        return self.name < other.name
+
     @classmethod
     def all(
         cls,
         connection: redis.Redis | None = None,
         serializer: Serializer | str | None = None,
         prefix: str | None = None,
+        job_class: type[Job] | str | None = None,
     ) -> list[Queue]:
         """Every queue that has ever had a job enqueued, by name (names that are not
         valid queue names are skipped)."""
@@ -99,8 +122,11 @@ class Queue(QueueContents, QueueRegistries):
         for name in store.jobs.queue_names(connection, Keys(prefix)):
             try:
                 queues.append(
-                    cls(name, connection=connection, serializer=serializer, prefix=prefix)
-                )
+                    cls(
+                        name, connection=connection, serializer=serializer, prefix=prefix,
+                        job_class=job_class,
+                    )
+                )  # fmt: skip
             except ConfigurationError:
                 continue
         return queues
@@ -166,22 +192,34 @@ class Queue(QueueContents, QueueRegistries):
         on_success: Any = None,
         on_failure: Any = None,
         on_stopped: Any = None,
+        pipeline: redis.client.Pipeline | None = None,
     ) -> Job:
-        """Enqueue ``func`` with explicit ``args`` and ``kwargs``; options as in :meth:`enqueue`."""
+        """Enqueue ``func`` with explicit ``args`` and ``kwargs``; options as in :meth:`enqueue`.
+
+        With ``pipeline`` (a redis-py pipeline of this queue's connection) the enqueue
+        joins it and happens when you execute it; the job's reply is then among the
+        pipeline's results, so a live job with the same id is not raised here."""
         data = self.prepare_data(
             func, args, kwargs, timeout, result_ttl, ttl, failure_ttl, description, job_id,
             at_front, meta, retry, repeat, depends_on, unique, on_success, on_failure,
             on_stopped,
         )  # fmt: skip
-        return self.enqueue_job(self.create_job(func, args, kwargs, data.options), at_front)
+        job = self.create_job(func, args, kwargs, data.options)
+        if pipeline is not None and self.is_async:
+            self._add_to_pipeline(pipeline, [(job, at_front)])
+            return job
+        return self.enqueue_job(job, at_front)
 
     prepare_data = staticmethod(prepare_data)
 
-    def enqueue_many(self, job_datas: Iterable[EnqueueData]) -> list[Job]:
+    def enqueue_many(
+        self, job_datas: Iterable[EnqueueData], pipeline: redis.client.Pipeline | None = None
+    ) -> list[Job]:
         """Enqueue many jobs in one step: all of them, or none.
 
         Every job is validated first; if any is refused, or a live job has the id of one
-        of them (:class:`DuplicateJobError`), nothing is written.
+        of them (:class:`DuplicateJobError`), nothing is written. With ``pipeline``, the
+        enqueues join it instead, as for :meth:`enqueue_call`.
         """
         jobs = [
             (self.create_job(d.func, d.args, d.kwargs, d.options), d.options.at_front)
@@ -189,8 +227,19 @@ class Queue(QueueContents, QueueRegistries):
         ]
         if not self.is_async:
             return [self.enqueue_job(job, at_front) for job, at_front in jobs]
-        self.write_all(jobs)
+        if pipeline is not None:
+            self._add_to_pipeline(pipeline, jobs)
+        else:
+            self.write_all(jobs)
         return [job for job, _ in jobs]
+
+    def _add_to_pipeline(self, pipeline: Any, jobs: list[tuple[Job, bool]]) -> None:
+        runner = store.runner_for(self.connection)
+        runner.ensure_loaded({"enqueue"})
+        for job, at_front in jobs:
+            call = self.enqueue_call_of(job, at_front)
+            job.id_chosen = True
+            runner.add_to(pipeline, call)
 
     def write_all(
         self, jobs: list[tuple[Job, bool]], extra: Callable[[Any], None] | None = None
@@ -215,13 +264,22 @@ class Queue(QueueContents, QueueRegistries):
     def create_job(
         self,
         func: Callable[..., Any] | str,
-        args: Iterable[Any] | None,
-        kwargs: Mapping[str, Any] | None,
-        options: JobOptions,
+        args: Iterable[Any] | None = None,
+        kwargs: Mapping[str, Any] | None = None,
+        options: JobOptions | None = None,
+        **job_options: Any,
     ) -> Job:
-        """Validate and build a job of this queue without writing it."""
+        """Validate and build a job of this queue without writing it; write it with
+        :meth:`enqueue_job`. The options are a :class:`JobOptions`, or given by name as
+        for :meth:`enqueue_call` (``job_id=``, ``timeout=``, ``unique=``, ...), RQ's form."""
+        if options is None:
+            options = self.prepare_data(func, args, kwargs, **job_options).options
+        elif job_options:
+            raise InvalidJobError("give create_job either options or job options by name")
         record = options_record(options, self.default_timeout)
-        job = Job.build(
+        if options.result_ttl is None and self.result_ttl is not None:
+            record.result_ttl_s = self.result_ttl
+        job = self.job_class.build(
             func,
             args,
             kwargs,
@@ -238,79 +296,15 @@ class Queue(QueueContents, QueueRegistries):
             raise InvalidJobError(f"meta must be a dict, not {type(options.meta).__name__}")
         return job
 
-    def enqueue_at(
-        self, datetime: Any, f: Callable[..., Any] | str, *args: Any, **kwargs: Any
-    ) -> Job:
-        """Enqueue ``f(*args, **kwargs)`` to run at ``datetime``; job options as in
-        :meth:`enqueue`.
-
-        An aware datetime is honoured in its own zone; a naive one is local time, as
-        ``datetime.now()`` gives. A time in the past runs as soon as a scheduler sees it.
-        The job is saved with status ``scheduled`` in :attr:`scheduled_job_registry`; it
-        never starts before its due time (on Redis's clock). Raises
-        :class:`ConfigurationError` if ``datetime`` is not a datetime, and as
-        :meth:`enqueue` for other bad input.
-        """
-        due = due_ms_at(datetime)
-        options = pop_job_options(kwargs)
-        args, kwargs = explicit_call(args, kwargs)
-        return self.schedule_job(self.create_job(f, args, kwargs, options), due, options.at_front)
-
-    def enqueue_in(
-        self, time_delta: Any, f: Callable[..., Any] | str, *args: Any, **kwargs: Any
-    ) -> Job:
-        """Enqueue ``f(*args, **kwargs)`` to run after ``time_delta`` (a timedelta or
-        seconds, counted on Redis's clock); as :meth:`enqueue_at` otherwise. Raises
-        :class:`ConfigurationError` for a negative delay."""
-        delay = delay_ms(time_delta, "time_delta")
-        options = pop_job_options(kwargs)
-        args, kwargs = explicit_call(args, kwargs)
-        job = self.create_job(f, args, kwargs, options)
-        return self.schedule_job(job, None, options.at_front, delay_ms=delay)
-
-    def schedule_job(
-        self, job: Job, due_ms: int | None, at_front: bool = False, *, delay_ms: int = 0
-    ) -> Job:
-        """Write a job built by :meth:`create_job` to run at ``due_ms`` (epoch ms), or
-        ``delay_ms`` from now on Redis's clock when ``due_ms`` is ``None``."""
-        call = self.schedule_call(job, due_ms, at_front, delay_ms=delay_ms)
-        if not self.is_async:
-            return self.run_sync(job)
-        job.id_chosen = True  # from this send on, the id may name this job's own hash
-        reply = store.runner_for(self.connection).run(call)
-        if reply.refused:
-            raise duplicate_error([job.id], [reply])
-        return job
-
-    def schedule_call(
-        self, job: Job, due_ms: int | None, at_front: bool = False, *, delay_ms: int = 0
-    ) -> store.Call[EnqueueReply]:
-        """The call that schedules ``job`` (see :meth:`schedule_job`), not sent; raises
-        :class:`InvalidJobError` for a job that cannot be scheduled."""
-        if job.record.dependency_ids:
-            raise InvalidJobError(
-                "depends_on cannot be combined with enqueue_at or enqueue_in; enqueue the "
-                "dependent with depends_on only, or schedule it from the parent"
-            )
-        job.record.status = JobStatus.SCHEDULED.value
-        job.record.at_front = at_front
-        return calls.schedule(
-            self.keys,
-            job_id=job.id,
-            queue=self.name,
-            due_ms=due_ms,
-            delay_ms=delay_ms,
-            ttl_s=job.ttl,
-            op_token=job.op_token,
-            id_chosen=job.id_chosen,
-            fields=job.fields,
-        )
-
     def enqueue_job(self, job: Job, at_front: bool = False) -> Job:
         """Write a job built by :meth:`create_job` and push it onto the queue.
 
         Raises :class:`DuplicateJobError`, writing nothing, when a live job has its id.
+        A job made by :meth:`Job.create` without a timeout gets this queue's.
         """
+        if not job.timeout_given:
+            job.record.timeout_s = self.default_timeout
+        job.record.origin = self.name  # a job belongs to the queue it is in
         if not self.is_async:
             return self.run_sync(job)
         call = self.enqueue_call_of(job, at_front)
@@ -348,7 +342,7 @@ class Queue(QueueContents, QueueRegistries):
         is running or done.
         """
         if not isinstance(job, Job):
-            job = Job.fetch(job, self.connection, self.serializer, self.keys.prefix)
+            job = self.job_class.fetch(job, self.connection, self.serializer, self.keys.prefix)
         job.cancel(enqueue_dependents=enqueue_dependents)
 
 
@@ -370,3 +364,6 @@ def apply_enqueue_reply(job: Job, reply: EnqueueReply) -> None:
     if reply.code == 2:
         job.record.status = JobStatus.DEFERRED.value
         job.record.enqueued_ms = None
+
+
+use_queue_class(Queue)

@@ -27,6 +27,7 @@ class QueueContents:
     keys: Keys
     connection: redis.Redis
     serializer: Serializer
+    job_class: type[Job]
 
     @property
     def count(self) -> int:
@@ -35,6 +36,12 @@ class QueueContents:
 
     def __len__(self) -> int:
         return self.count
+
+    def __contains__(self, item: object) -> bool:
+        """Whether a job (or job id) is queued here; scheduled, deferred or running
+        jobs of this queue are in its registries, not in it."""
+        job_id = item.id if isinstance(item, Job) else item
+        return isinstance(job_id, str) and self.get_job_position(job_id) is not None
 
     def is_empty(self) -> bool:
         """Whether no job is queued."""
@@ -49,7 +56,7 @@ class QueueContents:
         return self.get_job_ids()
 
     def get_jobs(self, offset: int = 0, length: int = -1) -> list[Job]:
-        jobs = Job.fetch_many(
+        jobs = self.job_class.fetch_many(
             self.get_job_ids(offset, length), self.connection, self.serializer, self.keys.prefix
         )
         return [job for job in jobs if job is not None]
@@ -60,7 +67,10 @@ class QueueContents:
 
     def fetch_job(self, job_id: str) -> Job | None:
         """The job with that id if it belongs to this queue, else ``None``."""
-        job = Job.fetch_many([job_id], self.connection, self.serializer, self.keys.prefix)[0]
+        found = self.job_class.fetch_many(
+            [job_id], self.connection, self.serializer, self.keys.prefix
+        )
+        job = found[0]
         if job is None or job.origin != self.name:
             return None
         return job

@@ -20,7 +20,7 @@ from typing import Any, Protocol
 import redis
 
 from . import store
-from .exceptions import DeserializationError
+from .exceptions import ConfigurationError, DeserializationError
 from .keys import Keys
 from .serializers import Serializer, resolve_serializer
 from .store.record import JobRecord, decode_record
@@ -145,9 +145,14 @@ class Result:
         cls, job: _StoredJob, serializer: Serializer | str | None = None, timeout: float = 0
     ) -> Result | None:
         """The job's latest outcome; with ``timeout`` (seconds), wait up to that long for
-        one when there is none yet. ``None`` if there is none (or the job is gone)."""
+        one when there is none yet. ``None`` if there is none (or the job is gone).
+        Raises :class:`ConfigurationError` for a timeout that is not zero or more seconds."""
         serializer = job.serializer if serializer is None else serializer
-        if not timeout or timeout <= 0:
+        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout >= 0:
+            raise ConfigurationError(
+                f"latest_result timeout must be zero or more seconds, not {timeout!r}"
+            )
+        if timeout == 0:
             return _read(job, serializer)
         subscription = job.connection.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
         try:

@@ -39,12 +39,18 @@ def _seconds(value: Any, what: str) -> float:
     return float(value)
 
 
-def _intervals(interval: Any, what: str) -> tuple[float, ...]:
+def _intervals(interval: Any, what: str) -> list[float]:
     if isinstance(interval, Sequence) and not isinstance(interval, str | bytes):
         if not interval:
             raise ConfigurationError(f"{what} interval list must not be empty")
-        return tuple(_seconds(v, f"{what} interval") for v in interval)
-    return (_seconds(interval, f"{what} interval"),)
+        return [_seconds(v, f"{what} interval") for v in interval]
+    return [_seconds(interval, f"{what} interval")]
+
+
+def get_interval(count: int, intervals: Sequence[float]) -> float:
+    """The delay before run ``count + 1`` of a retry or repeat (0 for the first): the
+    ``count``-th of ``intervals``, the last one repeating (RQ's helper)."""
+    return intervals[min(count, len(intervals) - 1)]
 
 
 def _count(value: Any, what: str) -> int:
@@ -81,7 +87,7 @@ class Retry:
             raise ConfigurationError(
                 f"unknown Retry backoff {backoff!r}; use one of {', '.join(BACKOFFS)} or None"
             )
-        if backoff is not None and self.intervals != (0.0,):
+        if backoff is not None and self.intervals != [0.0]:
             raise ConfigurationError("give Retry either an interval or a backoff, not both")
         self.backoff = backoff
         self.base = _seconds(base, "Retry base")
@@ -106,6 +112,8 @@ class Retry:
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Retry) and self.to_dict() == other.to_dict()
+
+    get_interval = staticmethod(get_interval)
 
     def delay_s(self, attempt: int, rng: random.Random | None = None) -> float:
         """Seconds to wait before retry number ``attempt`` (1 for the first retry)."""
@@ -161,6 +169,8 @@ class Repeat:
             other.times,
             other.intervals,
         )
+
+    get_interval = staticmethod(get_interval)
 
     def delay_s(self, run: int) -> float:
         """Seconds to wait before repeat number ``run`` (1 for the first repeat)."""

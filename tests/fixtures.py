@@ -124,3 +124,10 @@ def describe_current_run() -> dict[str, Any]:
 def returns_retry() -> Any:
     """Ask for a retry in RQ's form: ``return Retry(...)``."""
     return Retry(max=2, interval=5)
+
+
+def touch_then_sleep(path: str, seconds: float) -> str:
+    """Create ``path`` once running, then sleep: a test waits for the file, not a time."""
+    Path(path).write_text("started")
+    time.sleep(seconds)
+    return path

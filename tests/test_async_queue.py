@@ -305,3 +305,19 @@ def test_prefix_and_serializer_are_those_of_the_queue(
     sync_queue = Queue("tasks", connection=connection, serializer="json", prefix="{app}")
     SimpleWorker([sync_queue], connection=connection).work(burst=True)
     assert sync_queue.fetch_job(job.id).return_value() == 7  # type: ignore[union-attr]
+
+
+def test_rqs_args_and_kwargs_form_is_taken_and_checked_as_queue_does(
+    redis_server: RedisServer, connection: redis.Redis, queue: Queue
+) -> None:
+    async def body(q: AsyncQueue) -> AsyncJob:
+        with pytest.raises(InvalidJobError, match="give the function's arguments only there"):
+            await q.enqueue(fixtures.echo, 1, args=(2,))
+        with pytest.raises(InvalidJobError, match="args must be a tuple or list"):
+            await q.enqueue_in(5, fixtures.echo, args="no")
+        return await q.enqueue(fixtures.echo, args=(1, 2), kwargs={"a": 3})
+
+    job = run(redis_server, body)
+    assert queue.count == 1
+    SimpleWorker([queue], connection=connection).work(burst=True)
+    assert queue.fetch_job(job.id).return_value() == ((1, 2), {"a": 3})  # type: ignore[union-attr]

@@ -12,7 +12,13 @@ import pytest
 import redis
 
 from minirq import ConfigurationError, Job, Queue, SimpleWorker
-from minirq.connection import connect, parse_sentinel_url, redact_url
+from minirq.connection import (
+    connect,
+    get_connection_kwargs,
+    parse_connection,
+    parse_sentinel_url,
+    redact_url,
+)
 from tests import fixtures
 from tests.conftest import RedisServer, free_port
 
@@ -251,3 +257,13 @@ def test_sentinel_passwords_holding_url_characters_are_read_whole(
 def test_urls_are_read_as_meant(url: str, expected: dict[str, object]) -> None:
     kwargs = connect(url).connection_pool.connection_kwargs
     assert {k: kwargs.get(k) for k in expected} == expected
+
+
+def test_get_connection_kwargs_rebuild_a_client(connection: redis.Redis) -> None:
+    kwargs = get_connection_kwargs(connection)
+    assert "maint_notifications_pool_handler" not in kwargs
+    assert all(type(value) is not object for value in kwargs.values())
+    client_class, connection_class, same = parse_connection(connection)
+    rebuilt = client_class(connection_pool=redis.ConnectionPool(connection_class, **same))
+    assert rebuilt.ping()
+    rebuilt.close()

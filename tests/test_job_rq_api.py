@@ -3,12 +3,15 @@ the attributes RQ users read."""
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 
 import pytest
 import redis
 
 from minirq import (
+    Callback,
     ConfigurationError,
     Dependency,
     InvalidJobError,
@@ -22,6 +25,7 @@ from minirq import (
     cancel_job,
     requeue_job,
 )
+from tests import feature_fixtures as ff
 from tests import fixtures
 from tests import scheduling_jobs as jobs
 
@@ -158,3 +162,119 @@ def test_depends_on_a_list_mixing_dependencies_and_jobs(queue: Queue) -> None:
     assert child.dependency_ids == [first.id, second.id]
     assert child.allow_dependency_failures
     assert child.get_status() == JobStatus.DEFERRED
+
+
+def test_intervals_in_rqs_form(queue: Queue) -> None:
+    assert Retry(max=3, interval=5).intervals == [5]
+    assert Repeat(times=3, interval=[5, 10]).intervals == [5, 10]
+    assert [Repeat.get_interval(n, [5, 10, 15]) for n in range(4)] == [5, 10, 15, 15]
+    assert Retry.get_interval(0, [7]) == 7
+    job = queue.enqueue(fixtures.add, 1, 2, repeat=Repeat(times=2, interval=[30, 60]))
+    assert job.repeat_intervals == [30, 60]
+    assert queue.enqueue(fixtures.add, 1, 2).repeat_intervals is None
+
+
+def test_dependencies_are_met(queue: Queue) -> None:
+    parent = queue.enqueue(fixtures.add, 1, 2)
+    strict = queue.enqueue(fixtures.add, 1, 2, depends_on=parent)
+    failing = queue.enqueue(fixtures.div_by_zero)
+    lenient = queue.enqueue(fixtures.add, 3, 4, depends_on=Dependency(failing, allow_failure=True))
+    assert not strict.dependencies_are_met() and not lenient.dependencies_are_met()
+    SimpleWorker([queue], connection=queue.connection).work(burst=True)
+    assert strict.dependencies_are_met(parent) and lenient.dependencies_are_met()
+    parent.delete()
+    assert strict.dependencies_are_met()  # a parent that is gone counts as done
+
+
+def test_get_executions_is_the_running_run(queue: Queue, tmp_path: Path) -> None:
+    started = tmp_path / "started"
+    job = queue.enqueue(fixtures.touch_then_sleep, str(started), 1.0)
+    assert job.get_executions() == []
+    worker = threading.Thread(
+        target=SimpleWorker([queue], connection=queue.connection).work, kwargs={"burst": True}
+    )
+    worker.start()
+    deadline = time.monotonic() + 30
+    while not started.exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    (execution,) = job.get_executions()
+    job.refresh()
+    assert execution.id == job.run_token and execution.job_id == job.id
+    assert execution.composite_key == f"{job.id}:{job.run_token}"
+    assert execution.created_at == job.started_at
+    assert execution.worker_name == job.worker_name
+    assert execution.last_heartbeat is not None
+    worker.join(timeout=30)
+    assert job.get_executions() == []
+
+
+def test_a_created_job_without_timeout_takes_its_queues(connection: redis.Redis) -> None:
+    queue = Queue("default", connection=connection, default_timeout=15)
+    assert queue.enqueue_job(Job.create(fixtures.add, (1, 2), connection=connection)).timeout == 15
+    given = Job.create(fixtures.add, (1, 2), connection=connection, timeout=40)
+    assert queue.enqueue_job(given).timeout == 40
+
+
+def test_a_saved_parent_enqueued_later_releases_its_dependents(
+    connection: redis.Redis, queue: Queue
+) -> None:
+    parent = Job.create(fixtures.add, (1, 2), connection=connection)
+    parent.save()
+    child = Job.create(fixtures.add, (3, 4), connection=connection, depends_on=parent)
+    queue.enqueue_job(child)
+    SimpleWorker([queue], connection=connection).work(burst=True)
+    assert child.get_status() == JobStatus.DEFERRED
+    queue.enqueue_job(parent)
+    SimpleWorker([queue], connection=connection).work(burst=True)
+    assert parent.get_status() == JobStatus.FINISHED
+    assert child.get_status() == JobStatus.FINISHED
+
+
+def test_a_failed_parent_run_again_releases_its_dependents(queue: Queue, tmp_path: Path) -> None:
+    parent = queue.enqueue(jobs.fail_until, str(tmp_path / "runs"), 1, job_id="parent")
+    child = queue.enqueue(fixtures.add, 1, 2, depends_on=parent)
+    SimpleWorker([queue], connection=queue.connection).work(burst=True)
+    assert parent.get_status() == JobStatus.FAILED
+    assert child.get_status() == JobStatus.DEFERRED
+    queue.enqueue(jobs.fail_until, str(tmp_path / "runs"), 1, job_id="parent")
+    SimpleWorker([queue], connection=queue.connection).work(burst=True)
+    assert child.get_status() == JobStatus.FINISHED
+
+
+def test_exists_on_a_job_may_name_another_id(connection: redis.Redis, queue: Queue) -> None:
+    job = queue.enqueue(fixtures.add, 1, 2)
+    other = queue.enqueue(fixtures.add, 3, 4)
+    assert job.exists(other.id, connection=connection)
+    assert not job.exists("nope")
+    with pytest.raises(TypeError, match="needs the job id"):
+        Job.exists()
+
+
+def test_description_can_be_set_and_saved(queue: Queue) -> None:
+    job = queue.enqueue(fixtures.add, 1, 2)
+    job.description = "adding up"
+    job.save()
+    assert Job.fetch(job.id, connection=queue.connection).description == "adding up"
+
+
+def test_callback_functions_of_a_job(queue: Queue) -> None:
+    job = queue.enqueue(fixtures.add, 1, 2, on_success=ff.record_success)
+    fetched = Job.fetch(job.id, connection=queue.connection)
+    assert fetched.success_callback is ff.record_success
+    assert fetched.failure_callback is None and fetched.stopped_callback is None
+    timed = queue.enqueue(fixtures.add, 1, 2, on_failure=Callback(ff.record_failure, timeout=10))
+    assert timed.failure_callback_timeout == 10
+    assert timed.success_callback_timeout == timed.stopped_callback_timeout == 60
+
+
+def test_origin_of_a_created_job_can_be_set_before_saving(connection: redis.Redis) -> None:
+    job = Job.create(fixtures.div_by_zero, args=(1,), connection=connection)
+    job.origin = "fake"
+    job.save()
+    assert Job.fetch(job.id, connection=connection).origin == "fake"
+
+
+def test_enqueue_job_makes_the_queue_the_jobs_origin(connection: redis.Redis) -> None:
+    job = Job.create(fixtures.add, (1, 2), connection=connection, origin="elsewhere")
+    Queue("low", connection=connection).enqueue_job(job)
+    assert Job.fetch(job.id, connection=connection).origin == "low"

@@ -6,9 +6,10 @@ import threading
 from pathlib import Path
 
 import fakeredis
+import pytest
 import redis
 
-from minirq import Job, Queue, Repeat, Retry, SimpleWorker
+from minirq import ConfigurationError, Job, Queue, Repeat, Retry, SimpleWorker
 from minirq.results import Result, ResultType
 from tests import fixtures
 from tests import scheduling_jobs as jobs
@@ -136,3 +137,10 @@ def test_a_repeat_success_replaces_an_earlier_failure(queue: Queue, tmp_path: Pa
     result = job.latest_result()
     assert result is not None and result.type == ResultType.SUCCESSFUL
     assert result.return_value == 2
+
+
+@pytest.mark.parametrize("timeout", [-1, "5", None, True, float("nan")])
+def test_a_bad_timeout_is_refused(queue: Queue, timeout: object) -> None:
+    job = queue.enqueue(fixtures.add, 1, 1)
+    with pytest.raises(ConfigurationError, match="latest_result timeout"):
+        job.latest_result(timeout=timeout)  # type: ignore[arg-type]

@@ -8,12 +8,16 @@
 -- already ran and only its reply was lost. chosen is "1" for an id that may name a hash:
 -- one the caller chose, or any id when the call is sent again after a lost reply. A
 -- generated id on a first send cannot name a hash, so it is not looked for.
+-- Jobs already waiting for the old job (a saved "created" one, or a failed one run
+-- again) keep waiting for the new one: its has_dependents mark is carried over.
 -- The old registry is known only from data (the old job's queue): its key is built as
 -- <prefix>:<kind>:<queue>, exactly as minirq/keys.py spells it (one slot per prefix on
 -- Redis Cluster: use a hash-tag prefix).
 local REGISTRY_OF = {
   finished = 'finished', failed = 'failed', stopped = 'failed', canceled = 'canceled',
 }
+-- Statuses of a job that is in no registry (job.save() of a job built by Job.create).
+local NO_PLACE = {created = true}
 local LIVE = {queued = true, scheduled = true, deferred = true, started = true}
 local ALL_REGISTRIES = {'started', 'finished', 'failed', 'scheduled', 'deferred', 'canceled'}
 
@@ -21,7 +25,7 @@ local function replace_ended(job_key, prefix, id, op, chosen)
   if chosen ~= '1' then
     return nil, false
   end
-  local old = redis.call('HMGET', job_key, 'status', 'origin', 'op')
+  local old = redis.call('HMGET', job_key, 'status', 'origin', 'op', 'has_dependents')
   if not (old[1] or old[2] or old[3]) then
     -- No hash, or one minirq did not write: nothing of it may mix with the new job.
     if redis.call('DEL', job_key) == 1 then
@@ -42,7 +46,7 @@ local function replace_ended(job_key, prefix, id, op, chosen)
   local kind = status and REGISTRY_OF[status]
   if kind then
     redis.call('ZREM', prefix .. ':' .. kind .. ':' .. origin, id)
-  else
+  elseif not NO_PLACE[status] then
     -- A hash without a known status (damaged): take the id out of every place it might be.
     for _, k in ipairs(ALL_REGISTRIES) do
       redis.call('ZREM', prefix .. ':' .. k .. ':' .. origin, id)
@@ -50,5 +54,8 @@ local function replace_ended(job_key, prefix, id, op, chosen)
     redis.call('LREM', prefix .. ':queue:' .. origin, 0, id)
   end
   redis.call('DEL', job_key)
+  if old[4] == '1' then
+    redis.call('HSET', job_key, 'has_dependents', '1')
+  end
   return nil, true
 end

@@ -50,7 +50,7 @@ for i = 1, #KEYS, 4 do
       redis.call('HSET', job_key, 'orphaned', count)
       redis.call('HDEL', job_key, 'run')
       if count >= max_orphanings then
-        local reason = 'abandoned: worker ' .. (f[2] or '?') .. ' stopped heartbeating ' ..
+        local reason = 'AbandonedJobError: worker ' .. (f[2] or '?') .. ' stopped heartbeating ' ..
           'and its lease had expired. The job lost its worker ' .. count ..
           ' times and is not retried again.'
         redis.call('HSET', job_key, 'status', 'failed', 'ended_ms', now, 'exc', reason)

@@ -16,7 +16,7 @@ from typing import Any
 
 from ..defaults import MAX_DURATION_S
 from ..keys import Keys
-from .record import SAVED_ATTRS, field_name, flat, text_or_none
+from .record import flat, split_saved, text_or_none
 from .runner import Call
 
 
@@ -362,10 +362,9 @@ def reap(
 
 def save(keys: Keys, *, job_id: str, fields: Mapping[str, bytes]) -> Call[int]:
     """Store a new job whole, or write the :data:`~.record.SAVED_ATTRS` of a stored one."""
-    saved = {field_name(attr) for attr in SAVED_ATTRS}
-    first = {k: v for k, v in fields.items() if k in saved}
-    rest = {k: v for k, v in fields.items() if k not in saved}
-    return Call("save", [keys.job(job_id)], [len(first), *flat(first), *flat(rest)], int_reply)
+    changeable, rest = split_saved(fields)
+    args = [len(changeable), *flat(changeable), *flat(rest)]
+    return Call("save", [keys.job(job_id)], args, int_reply)
 
 
 def wait_result(keys: Keys, *, job_id: str) -> Call[dict[bytes, bytes]]:

@@ -14,7 +14,7 @@ from ..exceptions import InvalidJobError
 from ..keys import REGISTRY_KINDS, Keys
 from . import calls
 from .calls import EnqueueReply
-from .record import field_name, text_or_none
+from .record import field_name, int_or_none, text_or_none
 from .runner import Call, runner_for
 
 RawFields = dict[bytes, bytes]
@@ -51,6 +51,15 @@ def load_field(connection: redis.Redis, keys: Keys, job_id: str, attr: str) -> b
 def save_field(connection: redis.Redis, keys: Keys, job_id: str, attr: str, value: bytes) -> None:
     """Write one field of a job that exists (an annotation such as meta, not a move)."""
     connection.hset(keys.job(job_id), field_name(attr), value)
+
+
+def worker_heartbeat_ms(connection: redis.Redis, keys: Keys, worker_name: str) -> int | None:
+    """When the worker last reported (epoch ms), from the record presence.py writes;
+    ``None`` for no such worker."""
+    try:
+        return int_or_none(connection.hget(keys.worker(worker_name), "last_heartbeat"))
+    except redis.ResponseError:
+        return None
 
 
 def exists(connection: redis.Redis, keys: Keys, job_id: str) -> bool:

@@ -330,3 +330,11 @@ def flat(fields: Mapping[str, bytes]) -> list[Any]:
     for name, value in fields.items():
         pairs += (name, value)
     return pairs
+
+
+def split_saved(fields: Mapping[str, bytes]) -> tuple[dict[str, bytes], dict[str, bytes]]:
+    """Encoded fields split into those ``job.save()`` may change on a stored job (the
+    :data:`SAVED_ATTRS`) and the others."""
+    saved = {field_name(attr) for attr in SAVED_ATTRS}
+    changeable = {k: v for k, v in fields.items() if k in saved}
+    return changeable, {k: v for k, v in fields.items() if k not in saved}
