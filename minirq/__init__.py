@@ -4,7 +4,12 @@ from .async_job import AsyncJob
 from .async_queue import AsyncQueue
 from .async_worker import AsyncWorker
 from .callbacks import Callback
-from .commands import send_shutdown_command, send_stop_job_command
+from .commands import (
+    send_command,
+    send_kill_horse_command,
+    send_shutdown_command,
+    send_stop_job_command,
+)
 from .connection import connect
 from .dependency import Dependency
 from .exceptions import (
@@ -36,7 +41,17 @@ from .registry import (
 from .retry import Repeat, Retry
 from .scheduler import CronEntry, Scheduler
 from .serializers import JSONSerializer, PickleSerializer
-from .worker import SimpleWorker, Worker, WorkerInfo
+from .worker import (
+    DequeueStrategy,
+    HerokuWorker,
+    RandomWorker,
+    RoundRobinWorker,
+    SimpleWorker,
+    SpawnWorker,
+    Worker,
+    WorkerInfo,
+    WorkerStatus,
+)
 
 __version__ = "0.1.0"
 
@@ -50,11 +65,13 @@ __all__ = [
     "CronEntry",
     "DeferredJobRegistry",
     "Dependency",
+    "DequeueStrategy",
     "DeserializationError",
     "DuplicateJobError",
     "FailedJobRegistry",
     "FinishedJobRegistry",
     "Group",
+    "HerokuWorker",
     "InvalidFunctionError",
     "InvalidJobError",
     "InvalidJobOperation",
@@ -66,22 +83,28 @@ __all__ = [
     "NoSuchJobError",
     "PickleSerializer",
     "Queue",
+    "RandomWorker",
     "Repeat",
     "Retry",
     "RetryJob",
+    "RoundRobinWorker",
     "ScheduledJobRegistry",
     "Scheduler",
     "SerializationError",
     "ShutdownRequested",
     "SimpleWorker",
+    "SpawnWorker",
     "StartedJobRegistry",
     "Worker",
     "WorkerInfo",
     "WorkerPool",
+    "WorkerStatus",
     "cancel_job",
     "connect",
     "get_current_job",
     "requeue_job",
+    "send_command",
+    "send_kill_horse_command",
     "send_shutdown_command",
     "send_stop_job_command",
 ]

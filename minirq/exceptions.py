@@ -109,6 +109,15 @@ class ShutdownRequested(BaseException):
     """Raised in a worker to stop at once after a second shutdown signal."""
 
 
+class ShutDownImminentException(BaseException):
+    """Raised inside a job run by a :class:`~minirq.worker.HerokuWorker` whose worker
+    got SIGTERM, once its grace delay has passed; the job goes back to its queue."""
+
+    def __init__(self, msg: str = "shut down imminent", extra_info: object = None) -> None:
+        super().__init__(msg)
+        self.extra_info = extra_info
+
+
 class RetryJob(Exception):
     """Raise (or return) this from a job to ask for another attempt.
 
