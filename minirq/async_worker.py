@@ -81,7 +81,7 @@ class AsyncWorker(RoundTripsMixin, BaseWorker):
 
     def __init__(
         self,
-        queues: Queue | str | Iterable[Queue | str],
+        queues: Queue | str | Iterable[Queue | str] | None = None,
         connection: redis.Redis | None = None,
         name: str | None = None,
         serializer: Serializer | str | None = None,

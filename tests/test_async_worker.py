@@ -165,7 +165,7 @@ def test_cli_runs_the_async_worker(redis_url: str, connection: redis.Redis) -> N
     ("args", "message"),
     [
         (["--concurrency", "3"], "--concurrency needs --worker-class async"),
-        (["--worker-class", "async", "--pool", "2"], "pick one"),
+        (["--worker-class", "async", "--pool", "2"], "leave out --worker-class"),
         (["--worker-class", "async", "--concurrency", "0"], "0"),
     ],
 )
