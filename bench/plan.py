@@ -13,8 +13,8 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class Task:
     lib: str
-    group: str  # the table rows it feeds: enqueue, bulk, drain, fork, latency
-    figure: str  # bench/workload.py's figure: enqueue, bulk, drain, latency
+    group: str  # the table rows it feeds: enqueue, bulk, drain, fork, latency, async
+    figure: str  # bench/workload.py's figure: enqueue, bulk, drain, latency, async
     n: int
     setup: str = ""
     label: str = ""  # the set-up as the table names it
@@ -26,8 +26,9 @@ class Task:
 
 
 # A drain needs enough jobs that most run after the slower-starting process has begun.
-FLOORS = {"enqueue": 200, "bulk": 500, "drain": 1000, "latency": 20}
-GROUPS = ["enqueue", "bulk", "drain", "fork", "latency"]
+# The async figure is issue 16's: 1,000 jobs of 0.1 s at concurrency 100, quick or not.
+FLOORS = {"enqueue": 200, "bulk": 500, "drain": 1000, "latency": 20, "async": 1000}
+GROUPS = ["enqueue", "bulk", "drain", "fork", "latency", "async"]
 
 
 def _lib(lib: str, *tasks: tuple[str, str, int, str, str]) -> list[Task]:
@@ -44,6 +45,7 @@ TASKS = [
         ("fork", "drain", 500, "fork", "Worker"),
         ("latency", "latency", 100, "fork", "forking Worker"),
         ("latency", "latency", 200, "simple", "in-process"),
+        ("async", "async", 1000, "async_worker", "async worker"),
     ),
     *_lib(
         "rq",
@@ -82,12 +84,15 @@ TASKS = [
         ("drain", "drain", 3000, "two_workers_tuned", "2 workers, poll 10 ms"),
         ("latency", "latency", 40, "default", "default (poll 0.5 s)"),
         ("latency", "latency", 100, "tuned", "poll 10 ms"),
+        ("async", "async", 1000, "async100", "default poll"),
+        ("async", "async", 1000, "async100_tuned", "poll 10 ms"),
     ),
     *_lib(
         "saq",
         ("enqueue", "enqueue", 5000, "", ""),
         ("drain", "drain", 8000, "processes", "2 processes"),
         ("latency", "latency", 100, "default", "default (1 process)"),
+        ("async", "async", 1000, "async100", "1 process"),
     ),
 ]
 

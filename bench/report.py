@@ -30,6 +30,9 @@ ROWS = [
     Row("Redis commands per processed job (drain)", "drain", "commands", False),
     Row("Redis commands per processed job (forking Worker)", "fork", "commands", False),
     Row("Redis bytes per finished job", "drain", "bytes", False),
+    Row("async: 1,000 jobs of sleep(0.1 s), concurrency 100 (jobs/s)", "async", "rate", True),
+    Row("async: enqueue→start p50 (ms)", "async", "p50_ms", False),
+    Row("async: enqueue→start p99 (ms)", "async", "p99_ms", False),
 ]
 
 
@@ -69,7 +72,10 @@ def figures_table(results: Results, libs: list[str], labels: dict[str, str]) -> 
         row_cells = [cells(results, lib, row) for lib in libs]
         if not any(row_cells):
             continue
-        texts = [cell_text(c, with_labels=len(c) > 1 or row.group == "latency") for c in row_cells]
+        texts = [
+            cell_text(c, with_labels=len(c) > 1 or row.group in ("latency", "async"))
+            for c in row_cells
+        ]
         lines.append(f"| {row.title} | " + " | ".join(texts) + " |")
     return lines
 
@@ -184,7 +190,18 @@ def aims_table(results: Results) -> list[str]:
         median_of(results, "rq", "drain", "pool", "bytes"),
     )
     aims.append(("Redis bytes per finished job ÷ RQ's", mem, 0.25, "≤"))
-    lines = ["| aim (issue 17) | this run | bound | met |", "|---|---:|---:|---|"]
+    for metric, title, higher in (
+        ("rate", "jobs/s", True),
+        ("p50_ms", "enqueue→start p50", False),
+        ("p99_ms", "enqueue→start p99", False),
+    ):
+        async_best = best_peer(results, "async", metric, higher)
+        ours = median_of(results, "minirq", "async", "async_worker", metric)
+        if async_best is not None and ours:
+            value = ours / async_best[1] if higher else async_best[1] / ours
+            text = f"issue 16: async worker {title} vs the best of arq, SAQ ({async_best[0]})"
+            aims.append((text, value, 1.5, "≥"))
+    lines = ["| aim (issue 16, 17) | this run | bound | met |", "|---|---:|---:|---|"]
     for text, value, bound, direction in aims:
         if value is None:
             continue

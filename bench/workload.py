@@ -3,9 +3,10 @@
     python bench/workload.py LIB FIGURE [SETUP] --url URL --n N
 
 LIB names a module ``bench/peers/LIB_bench.py`` (its producer and worker set-ups); FIGURE is
-``enqueue``, ``bulk``, ``drain`` or ``latency``. The database is flushed first; the result
-is one JSON line. Every job calls ``peers.base.mark``, so every library is timed by the same
-observer here, at the moment its job ran, with no polling of Redis.
+``enqueue``, ``bulk``, ``drain``, ``latency`` or ``async``. The database is flushed first;
+the result is one JSON line. Every job calls ``peers.base.mark`` (the async figure's
+``peers.base.sleep_job``), so every library is timed by the same observer here, at the
+moment its job ran, with no polling of Redis.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ import redis
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
-from peers.base import GO_ENV, SIGNAL_ENV, URL_ENV, Setup  # noqa: E402
+from peers.base import GO_ENV, SIGNAL_ENV, URL_ENV, Setup, send_together  # noqa: E402
 
 START_TIMEOUT_S = 120  # Celery's and Dramatiq's workers take seconds to boot on a busy machine
 JOB_TIMEOUT_S = 30
@@ -42,6 +43,8 @@ JOB_TIMEOUT_S = 30
 LATENCY_GAP_S = 0.005
 LATENCY_JITTER_S = 0.020
 SETTLE_S = 0.5  # after the last mark, for outcomes to be recorded before memory is read
+# The async figure's producer enqueues this many jobs at once (asyncio.gather).
+PRODUCER_CONCURRENCY = 20
 
 
 def command_calls(conn: redis.Redis) -> int:
@@ -269,10 +272,65 @@ def fig_latency(
     return {"p50_ms": cuts[49], "p99_ms": cuts[98]}
 
 
+def fig_async(
+    peer: ModuleType, conn: redis.Redis, url: str, n: int, setup: Setup
+) -> dict[str, float]:
+    """``n`` jobs that each sleep 0.1 s on the event loop, enqueued by the library's async
+    producer ``PRODUCER_CONCURRENCY`` at a time, as fast as it goes, into its idle,
+    warmed-up worker: jobs/s from the first enqueue to the last job's end, and each job's
+    enqueue->start."""
+    producer = peer.async_producer(url)
+    with tempfile.NamedTemporaryFile(prefix="minirq-bench-async-") as signal_file:
+        workers = Workers(setup, url, signal_file.name)
+        try:
+            workers.release()
+            send_together(producer, 1)  # boots the worker; not counted
+            _wait_for_ends(signal_file.name, 1, workers, START_TIMEOUT_S)
+            time.sleep(0.5)
+            t0 = time.time()
+            for start in range(0, n, PRODUCER_CONCURRENCY):
+                send_together(producer, min(PRODUCER_CONCURRENCY, n - start))
+            enqueued = time.time()
+            lines = _wait_for_ends(signal_file.name, n + 1, workers, 120)
+        finally:
+            workers.stop()
+            producer.close()
+    starts = [(float(a), float(b)) for kind, a, b in (_fields(x, 3) for x in lines) if kind == "S"]
+    ends = [float(a) for kind, a in (_fields(x, 2) for x in lines) if kind == "E"]
+    delays = [(start - enq) * 1000 for enq, start in starts if enq >= t0]
+    if len(delays) != n:
+        raise SystemExit(f"{len(delays)} of {n} timed jobs marked their start")
+    cuts = statistics.quantiles(delays, n=100)
+    return {
+        "rate": n / (max(ends) - t0),
+        "p50_ms": cuts[49],
+        "p99_ms": cuts[98],
+        "enqueue_rate": n / (enqueued - t0),
+    }
+
+
+def _fields(line: str, count: int) -> list[str]:
+    parts = line.split()
+    return parts if len(parts) == count else ["", *[""] * (count - 1)]
+
+
+def _wait_for_ends(path: str, count: int, workers: Workers, timeout_s: float) -> list[str]:
+    """The lines of the marks file once ``count`` jobs have marked their end."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        lines = Path(path).read_text().splitlines()
+        if sum(1 for line in lines if line.startswith("E ")) >= count:
+            return lines
+        if time.monotonic() > deadline:
+            raise SystemExit(f"only {len(lines)} marks within {timeout_s} s")
+        workers.check()
+        time.sleep(0.01)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("lib")
-    parser.add_argument("figure", choices=["enqueue", "bulk", "drain", "latency"])
+    parser.add_argument("figure", choices=["enqueue", "bulk", "drain", "latency", "async"])
     parser.add_argument("setup", nargs="?", default="")
     parser.add_argument("--url", required=True)
     parser.add_argument("--n", type=int, default=1000)
@@ -282,7 +340,7 @@ def main() -> None:
     conn = redis.Redis.from_url(options.url)
     conn.flushall()
     figure: Any = globals()[f"fig_{options.figure}"]
-    if options.figure in ("drain", "latency"):
+    if options.figure in ("drain", "latency", "async"):
         result = figure(peer, conn, options.url, options.n, peer.SETUPS[options.setup])
     else:
         result = figure(peer, conn, options.url, options.n)

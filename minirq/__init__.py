@@ -1,5 +1,8 @@
 """minirq: a Redis-backed background job queue in the style of RQ."""
 
+from .async_job import AsyncJob
+from .async_queue import AsyncQueue
+from .async_worker import AsyncWorker
 from .callbacks import Callback
 from .commands import (
     send_command,
@@ -54,6 +57,9 @@ from .worker import (
 __version__ = VERSION
 
 __all__ = [
+    "AsyncJob",
+    "AsyncQueue",
+    "AsyncWorker",
     "Callback",
     "CanceledJobRegistry",
     "ConfigurationError",

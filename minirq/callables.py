@@ -36,7 +36,9 @@ def function_name(func: Any) -> tuple[str, Any]:
     """The dotted name a worker imports to run ``func``, and the instance it is bound to.
 
     Raises :class:`InvalidFunctionError` for what a worker could not import: lambdas,
-    nested functions, functions defined in ``__main__``, and non-callables.
+    nested functions, functions defined in ``__main__``, and non-callables; and for
+    what gives no result: a coroutine object, a generator function. An ``async def``
+    function is a job like any other.
     """
     if isinstance(func, str):
         if not _DOTTED_RE.match(func):
@@ -44,8 +46,19 @@ def function_name(func: Any) -> tuple[str, Any]:
                 f"{func!r} is not a dotted path; write it as 'package.module.function'"
             )
         return func, None
+    if inspect.isawaitable(func):
+        raise InvalidFunctionError(
+            f"{func!r} is an awaitable (a coroutine is what calling an async function "
+            "gives), not a function; enqueue the function itself with its arguments: "
+            "enqueue(fetch, url), not enqueue(fetch(url))"
+        )
     if not callable(func):
         raise InvalidFunctionError(f"{func!r} is not callable")
+    if inspect.isasyncgenfunction(func) or inspect.isgeneratorfunction(func):
+        raise InvalidFunctionError(
+            f"{getattr(func, '__qualname__', func)!r} is a generator function: calling it "
+            "gives an iterator, not a result; enqueue a function that returns its result"
+        )
     if inspect.ismethod(func) and not inspect.isclass(func.__self__):
         instance = func.__self__
         if type(instance).__module__ == "__main__":

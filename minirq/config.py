@@ -43,6 +43,8 @@ from .redact import redact_url
 from .worker import worker_class
 
 SETTINGS_MODULE_ENV = "MINIRQ_SETTINGS"
+# The asyncio executor's name for --worker-class (minirq.AsyncWorker).
+ASYNC_WORKER_CLASS = "async"
 LOG_LEVEL_CHOICES = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 LOG_FORMAT_CHOICES = ("text", "json")
 
@@ -143,8 +145,11 @@ def _module_names(value: Any) -> tuple[str, ...]:
 
 
 def _worker_class_name(value: Any) -> str:
-    """``fork``, ``simple``, a worker class name or a dotted path, checked by importing."""
+    """``fork``, ``simple``, ``async``, a worker class name or a dotted path, checked by
+    importing."""
     text = _text(value)
+    if text == ASYNC_WORKER_CLASS:
+        return text
     try:
         worker_class(text)
     except ConfigurationError as exc:

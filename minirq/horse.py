@@ -28,12 +28,14 @@ __all__ = [
     "decode_outcome",
     "describe_exit",
     "die_with_parent",
+    "failure_outcome",
     "fork_child",
     "fork_horse",
     "job_timeout",
     "load_libc",
     "run_in_child",
     "run_job",
+    "success_outcome",
     "watch_parent",
 ]
 
@@ -64,12 +66,26 @@ def _run_job(job: Job, max_result_bytes: int) -> Outcome:
             value = job.perform()
     except ShutdownRequested:
         raise
-    except RetryJob as exc:
-        return _retry_requested(exc, traceback.format_exc())
     except BaseException as exc:
-        outcome = Outcome(False, exc_type=type(exc).__name__, traceback=traceback.format_exc())
-        outcome.callback_error = _after_failure(job, exc)
-        return outcome
+        return failure_outcome(job, exc)
+    return success_outcome(job, value, max_result_bytes)
+
+
+def failure_outcome(job: Job, exc: BaseException) -> Outcome:
+    """The outcome of a run that raised ``exc``: its traceback, after
+    the ``on_failure`` callback and the exception handlers ran; a :class:`RetryJob`
+    asks for a retry instead."""
+    text = "".join(traceback.format_exception(exc))
+    if isinstance(exc, RetryJob):
+        return _retry_requested(exc, text)
+    outcome = Outcome(False, exc_type=type(exc).__name__, traceback=text)
+    outcome.callback_error = _after_failure(job, exc)
+    return outcome
+
+
+def success_outcome(job: Job, value: object, max_result_bytes: int) -> Outcome:
+    """The outcome of a run that returned ``value``: its serialized result, after the
+    ``on_success`` callback ran (or a failure if it cannot be stored)."""
     request = requested_retry(value, job.record)
     if request is not None:
         return _retry_requested(request, f"RetryJob: {request}\n")

@@ -14,9 +14,11 @@ from typing import Any
 import redis
 
 from . import meta_writes, store
+from .awaitables import run_awaitable
 from .callables import call_string, function_name, validate_job_id
 from .callbacks import Callback
 from .connection import resolve_connection
+from .current_job import get_current_job, running_as_current
 from .defaults import DEFAULT_JOB_TIMEOUT_S, DEFAULT_QUEUE_NAME
 from .dependency import Dependency
 from .exceptions import (
@@ -57,6 +59,7 @@ __all__ = [
     "get_current_job",
     "new_token",
     "requeue_job",
+    "running_as_current",
     "validate_job_id",
 ]
 
@@ -64,13 +67,6 @@ __all__ = [
 # RQ's marker for a job attribute not loaded yet. minirq decodes a job's record when it
 # loads it, so no attribute of a minirq job is ever equal to it.
 UNEVALUATED = object()
-
-_current_job: Job | None = None
-
-
-def get_current_job(connection: redis.Redis | None = None) -> Job | None:
-    """The job being run by this process, or ``None`` outside a job."""
-    return _current_job
 
 
 def cancel_job(
@@ -95,11 +91,6 @@ def requeue_job(
     """Put the failed, stopped or canceled job ``job_id`` back on its queue (see
     :meth:`Job.requeue`). Raises :class:`NoSuchJobError` or :class:`InvalidJobOperation`."""
     return Job.fetch(job_id, connection, serializer, prefix).requeue()
-
-
-def _set_current_job(job: Job | None) -> None:
-    global _current_job
-    _current_job = job
 
 
 class Job(JobOperationsMixin, JobDataMixin, JobAttributesMixin):
@@ -376,12 +367,10 @@ class Job(JobOperationsMixin, JobDataMixin, JobAttributesMixin):
         self.record.description = str(value)
 
     def perform(self) -> Any:
-        """Run the job's function in this process and return its value."""
-        _set_current_job(self)
-        try:
-            return self.func(*self.args, **self.kwargs)
-        finally:
-            _set_current_job(None)
+        """Run the job's function in this process and return its value; a coroutine (an
+        ``async def`` function) or other awaitable it returns is run to completion."""
+        with running_as_current(self):
+            return run_awaitable(self.func(*self.args, **self.kwargs))
 
     def save_meta(self) -> None:
         """Write :attr:`meta` to Redis, where others see it at once.
@@ -390,7 +379,8 @@ class Job(JobOperationsMixin, JobDataMixin, JobAttributesMixin):
         written when Redis is back (see :mod:`minirq.meta_writes`)."""
         data = self._encode(self.meta, "meta")
         self.record.meta = data
-        if _current_job is not None and _current_job.id == self.id:
+        current = get_current_job()
+        if current is not None and current.id == self.id:
             # From inside the job: an outage must not fail it (see meta_writes).
             meta_writes.save_running_meta(self.connection, self.keys, self.id, data)
         else:

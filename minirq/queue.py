@@ -237,7 +237,7 @@ class Queue(QueueScheduling, QueueContents, QueueRegistries):
         runner = store.runner_for(self.connection)
         runner.ensure_loaded({"enqueue"})
         for job, at_front in jobs:
-            call = self._enqueue_call(job, at_front)
+            call = self.enqueue_call_of(job, at_front)
             job.id_chosen = True
             runner.add_to(pipeline, call)
 
@@ -247,22 +247,19 @@ class Queue(QueueScheduling, QueueContents, QueueRegistries):
         """Write ``jobs`` (each with its ``at_front``) as one transaction, with ``extra``
         adding commands to it; raises :class:`DuplicateJobError` and writes nothing when
         a live job has one of their ids."""
-        ids = [job.id for job, _ in jobs]
-        if len(set(ids)) != len(ids):
-            twice = sorted({i for i in ids if ids.count(i) > 1})
-            raise InvalidJobError(f"job id(s) {', '.join(twice)} given more than once")
+        ids = refuse_repeated_ids([job for job, _ in jobs])
         replies = store.jobs.write_all(
             self.connection,
             self.keys,
             ids,
-            [self._enqueue_call(job, at_front) for job, at_front in jobs],
+            [self.enqueue_call_of(job, at_front) for job, at_front in jobs],
             extra,
         )
         refused = [(job.id, r) for (job, _), r in zip(jobs, replies, strict=True) if r.refused]
         if refused:
             raise duplicate_error([i for i, _ in refused], [r for _, r in refused])
         for (job, _), reply in zip(jobs, replies, strict=True):
-            _apply_reply(job, reply)
+            apply_enqueue_reply(job, reply)
 
     def create_job(
         self,
@@ -310,15 +307,13 @@ class Queue(QueueScheduling, QueueContents, QueueRegistries):
         job.record.origin = self.name  # a job belongs to the queue it is in
         if not self.is_async:
             return self.run_sync(job)
-        call = self._enqueue_call(job, at_front)
+        call = self.enqueue_call_of(job, at_front)
         job.id_chosen = True  # from this send on, the id may name this job's own hash
-        reply = store.runner_for(self.connection).run(call)
-        if reply.refused:
-            raise duplicate_error([job.id], [reply])
-        _apply_reply(job, reply)
+        apply_enqueue_reply(job, store.runner_for(self.connection).run(call))
         return job
 
-    def _enqueue_call(self, job: Job, at_front: bool) -> store.Call[EnqueueReply]:
+    def enqueue_call_of(self, job: Job, at_front: bool) -> store.Call[EnqueueReply]:
+        """The call that writes ``job`` and pushes it onto this queue, not sent."""
         job.record.status = JobStatus.QUEUED.value
         job.record.enqueued_ms = job.record.created_ms
         return calls.enqueue(
@@ -351,7 +346,21 @@ class Queue(QueueScheduling, QueueContents, QueueRegistries):
         job.cancel(enqueue_dependents=enqueue_dependents)
 
 
-def _apply_reply(job: Job, reply: EnqueueReply) -> None:
+def refuse_repeated_ids(jobs: Iterable[Job]) -> list[str]:
+    """The ids of ``jobs`` written together; raises :class:`InvalidJobError` if one
+    comes twice."""
+    ids = [job.id for job in jobs]
+    if len(set(ids)) != len(ids):
+        twice = sorted({i for i in ids if ids.count(i) > 1})
+        raise InvalidJobError(f"job id(s) {', '.join(twice)} given more than once")
+    return ids
+
+
+def apply_enqueue_reply(job: Job, reply: EnqueueReply) -> None:
+    """Raise :class:`DuplicateJobError` for a refused write of ``job``; else note on it
+    whether it was queued or deferred."""
+    if reply.refused:
+        raise duplicate_error([job.id], [reply])
     if reply.code == 2:
         job.record.status = JobStatus.DEFERRED.value
         job.record.enqueued_ms = None

@@ -11,6 +11,7 @@ from .exceptions import InvalidJobError
 from .job import Job, JobStatus
 from .options import duplicate_error, explicit_call, pop_job_options
 from .store import calls
+from .store.calls import EnqueueReply
 from .utils import delay_ms, due_ms_at
 
 if TYPE_CHECKING:
@@ -64,17 +65,29 @@ class QueueScheduling:
     ) -> Job:
         """Write a job built by :meth:`create_job` to run at ``due_ms`` (epoch ms), or
         ``delay_ms`` from now on Redis's clock when ``due_ms`` is ``None``."""
+        call = self.schedule_call(job, due_ms, at_front, delay_ms=delay_ms)
+        if not self.is_async:
+            return self.run_sync(job)
+        job.id_chosen = True  # from this send on, the id may name this job's own hash
+        reply = store.runner_for(self.connection).run(call)
+        if reply.refused:
+            raise duplicate_error([job.id], [reply])
+        return job
+
+    def schedule_call(
+        self, job: Job, due_ms: int | None, at_front: bool = False, *, delay_ms: int = 0
+    ) -> store.Call[EnqueueReply]:
+        """The call that schedules ``job`` (see :meth:`schedule_job`), not sent; raises
+        :class:`InvalidJobError` for a job that cannot be scheduled."""
         if job.record.dependency_ids:
             raise InvalidJobError(
                 "depends_on cannot be combined with enqueue_at or enqueue_in; enqueue the "
                 "dependent with depends_on only, or schedule it from the parent"
             )
-        if not self.is_async:
-            return self.run_sync(job)
         job.record.status = JobStatus.SCHEDULED.value
         job.record.origin = self.name
         job.record.at_front = at_front
-        call = calls.schedule(
+        return calls.schedule(
             self.keys,
             job_id=job.id,
             queue=self.name,
@@ -85,8 +98,3 @@ class QueueScheduling:
             id_chosen=job.id_chosen,
             fields=job.fields,
         )
-        job.id_chosen = True  # from this send on, the id may name this job's own hash
-        reply = store.runner_for(self.connection).run(call)
-        if reply.refused:
-            raise duplicate_error([job.id], [reply])
-        return job

@@ -153,3 +153,28 @@ def test_a_repeat_below_one_is_refused(value: str, monkeypatch: pytest.MonkeyPat
     with pytest.raises(SystemExit) as refused:
         run.parse_args()
     assert refused.value.code == 2
+
+
+def test_the_async_job_marks_its_start_and_end_and_the_aim_compares_with_the_best_peer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    path = tmp_path / "marks"
+    path.write_bytes(b"")
+    monkeypatch.setenv(base.SIGNAL_ENV, str(path))
+    monkeypatch.setattr(base, "ASYNC_SLEEP_S", 0)
+    monkeypatch.setattr(base, "_fd_pid", -1)  # a descriptor opened on this test's file
+    enqueued = time.time()
+    asyncio.run(base.sleep_job(enqueued))
+    start, end = path.read_text().splitlines()
+    kind, at, started = workload._fields(start, 3)
+    assert (kind, float(at)) == ("S", enqueued) and float(started) >= enqueued
+    assert workload._fields(end, 2)[0] == "E"
+    results: report.Results = {
+        ("minirq", "async", "async_worker", "async worker"): {"rate": [900.0]},
+        ("arq", "async", "async100", "default poll"): {"rate": [300.0]},
+        ("saq", "async", "async100", "1 process"): {"rate": [500.0]},
+    }
+    (aim,) = [line for line in report.aims_table(results) if "issue 16:" in line]
+    assert "saq 1 process" in aim and "| 1.80 |" in aim and aim.endswith("| yes |")

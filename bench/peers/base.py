@@ -8,6 +8,7 @@ same observer, at the moment its job ran, without polling Redis.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
 import time
@@ -27,12 +28,29 @@ _fd_pid = -1
 
 def mark() -> None:
     """Say that a job ran: one write, on a descriptor opened once per process."""
+    _write(b"%d %d\n" % (os.getpid(), os.getppid()))
+
+
+def _write(line: bytes) -> None:
     global _fd, _fd_pid
     pid = os.getpid()
     if pid != _fd_pid:
         _fd = os.open(os.environ[SIGNAL_ENV], os.O_WRONLY | os.O_APPEND)
         _fd_pid = pid
-    os.write(_fd, b"%d %d\n" % (pid, os.getppid()))
+    os.write(_fd, line)
+
+
+# The async figure's job: it sleeps this long on the event loop, and marks its start
+# ("S <enqueued at> <started at>", wall-clock seconds of this machine) and its end
+# ("E <ended at>"), so that the observer reads enqueue->start and the drain's end.
+ASYNC_SLEEP_S = 0.1
+
+
+async def sleep_job(enqueued_at: float) -> None:
+    """The body of every library's async job: mark, sleep on the loop, mark."""
+    _write(b"S %r %r\n" % (enqueued_at, time.time()))
+    await asyncio.sleep(ASYNC_SLEEP_S)
+    _write(b"E %r\n" % time.time())
 
 
 def barrier() -> None:
@@ -83,6 +101,30 @@ def python(*args: str) -> list[str]:
 def console_script(name: str, *args: str) -> list[str]:
     """A command line running a console script installed in this venv."""
     return [str(Path(sys.executable).parent / name), *args]
+
+
+class AsyncProducer(Protocol):
+    """Enqueues the async figure's job (:func:`sleep_job`) as the library's docs show,
+    from asyncio code on ``loop``."""
+
+    loop: asyncio.AbstractEventLoop
+
+    async def enqueue_sleeper(self, enqueued_at: float) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def send_together(producer: AsyncProducer, n: int) -> None:
+    """Enqueue ``n`` of the async figure's jobs at once (``asyncio.gather``), as a web app
+    does under load; each job carries the time its enqueue began."""
+
+    async def one() -> None:
+        await producer.enqueue_sleeper(time.time())
+
+    async def all_of_them() -> None:
+        await asyncio.gather(*(one() for _ in range(n)))
+
+    producer.loop.run_until_complete(all_of_them())
 
 
 class Producer(Protocol):

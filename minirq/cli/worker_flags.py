@@ -69,8 +69,15 @@ WORKER_OPTIONS: list[Callable[[Any], Any]] = [
         envvar="RQ_WORKER_CLASS",
         metavar="CLASS",
         help="fork (Worker, the default: a work-horse per job), simple (SimpleWorker: "
-        "in-process), SpawnWorker, HerokuWorker, RoundRobinWorker, RandomWorker, or a "
+        "in-process), async (AsyncWorker: up to --concurrency jobs at once on one asyncio "
+        "event loop), SpawnWorker, HerokuWorker, RoundRobinWorker, RandomWorker, or a "
         "dotted path such as myapp.workers.MyWorker.",
+    ),
+    click.option(
+        "--concurrency",
+        type=click.IntRange(min=1),
+        default=None,
+        help="With --worker-class async: jobs run at once (default 10).",
     ),
     *RQ_CLASS_OPTIONS,
     click.option(

@@ -13,7 +13,8 @@ from typing import Any
 import click
 import redis
 
-from ..config import SETTINGS_MODULE_ENV, Settings, import_settings_module
+from ..async_worker import DEFAULT_CONCURRENCY, AsyncWorker
+from ..config import ASYNC_WORKER_CLASS, SETTINGS_MODULE_ENV, Settings, import_settings_module
 from ..defaults import SCHEDULER_LEASE_S
 from ..exceptions import ConfigurationError
 from ..logs import setup_logging
@@ -53,8 +54,20 @@ logger = logging.getLogger("minirq.cli")
 
 
 def build_worker(cli: CliContext, settings: Settings, options: Mapping[str, Any]) -> BaseWorker:
-    cls = WorkerPool if options["pool_size"] is not None else worker_class(settings.worker_class)
-    return cls(list(settings.queues), connection=cli.client(), **worker_kwargs(settings, options))
+    kwargs = worker_kwargs(settings, options)
+    if settings.worker_class == ASYNC_WORKER_CLASS:
+        cls: type[BaseWorker] = AsyncWorker
+    elif options["pool_size"] is not None:
+        cls = WorkerPool
+    else:
+        cls = worker_class(settings.worker_class)
+    if issubclass(cls, AsyncWorker):
+        if options["pool_size"] is not None:
+            raise click.UsageError("--pool and --worker-class async are two executors; pick one")
+        kwargs["concurrency"] = options.get("concurrency") or DEFAULT_CONCURRENCY
+    elif options.get("concurrency") is not None:
+        raise click.UsageError("--concurrency needs --worker-class async")
+    return cls(list(settings.queues), connection=cli.client(), **kwargs)
 
 
 def worker_module_settings(config_module: str | None) -> dict[str, Any]:

@@ -144,7 +144,9 @@ def delete_queue(connection: redis.Redis, keys: Keys, queue: str) -> None:
 
 
 _LIVE = ("queued", "scheduled", "deferred", "started")
-_WRITE_ATTEMPTS = 10
+WRITE_ATTEMPTS = 10
+# What a batch of enqueues reads of each job hash before writing, in this order.
+STATUS_FIELDS = ("status", "origin", "op")
 
 
 def write_all(
@@ -161,26 +163,17 @@ def write_all(
     runner = runner_for(connection)
     runner.ensure_loaded({c.script for c in enqueue_calls})
     job_keys = [keys.job(i) for i in job_ids]
-    ops = [c.args[4] for c in enqueue_calls]
-    for _ in range(_WRITE_ATTEMPTS):
+    for _ in range(WRITE_ATTEMPTS):
         with connection.pipeline(transaction=True) as pipe:
             try:
                 pipe.watch(*job_keys)  # type: ignore[no-untyped-call]
-                found = _statuses(connection, job_keys)
-                mine = [
-                    op is not None and op == token
-                    for (_, _, op), token in zip(found, ops, strict=True)
-                ]
-                if all(mine):
-                    return [EnqueueReply(2 if s == "deferred" else 1, "", "") for s, _, _ in found]
-                refused = [
-                    EnqueueReply(0, status, origin)
-                    if status in _LIVE and not ours
-                    else EnqueueReply(1, "", "")
-                    for (status, origin, _), ours in zip(found, mine, strict=True)
-                ]
-                if any(r.refused for r in refused):
-                    return refused
+                with connection.pipeline(transaction=False) as reads:
+                    for key in job_keys:
+                        reads.hmget(key, *STATUS_FIELDS)
+                    rows = reads.execute(raise_on_error=False)
+                answer = batch_answer_before_writing(job_keys, rows, enqueue_calls)
+                if answer is not None:
+                    return answer
                 pipe.multi()
                 for call in enqueue_calls:
                     runner.add_to(pipe, call)
@@ -193,16 +186,25 @@ def write_all(
     raise redis.WatchError("the jobs kept changing while they were being enqueued")
 
 
-def _statuses(connection: redis.Redis, job_keys: list[str]) -> list[tuple[str, str, str | None]]:
-    """(status, queue, operation token) of each job key; "" for a key without a job."""
-    with connection.pipeline(transaction=False) as pipe:
-        for key in job_keys:
-            pipe.hmget(key, "status", "origin", "op")
-        rows = pipe.execute(raise_on_error=False)
+def batch_answer_before_writing(
+    job_keys: list[str], rows: list[Any], enqueue_calls: list[Call[EnqueueReply]]
+) -> list[EnqueueReply] | None:
+    """What a batch of enqueues answers without writing, from the ``STATUS_FIELDS`` of
+    each job key read under WATCH: the answers of a batch that already ran (its reply
+    was lost), or refusals when a live job has one of the ids; ``None`` to write it.
+    Raises :class:`InvalidJobError` for a key that is not a job hash."""
     found = []
     for key, row in zip(job_keys, rows, strict=True):
         if isinstance(row, Exception):
             raise InvalidJobError(f"{key} is not a job hash ({row}); nothing was written")
         status, origin, op = (text_or_none(v) for v in row)
         found.append((status or "", origin or "", op))
-    return found
+    ops = [c.args[4] for c in enqueue_calls]
+    mine = [op is not None and op == token for (_, _, op), token in zip(found, ops, strict=True)]
+    if all(mine):
+        return [EnqueueReply(2 if s == "deferred" else 1, "", "") for s, _, _ in found]
+    refused = [
+        EnqueueReply(0, status, origin) if status in _LIVE and not ours else EnqueueReply(1, "", "")
+        for (status, origin, _), ours in zip(found, mine, strict=True)
+    ]
+    return refused if any(r.refused for r in refused) else None

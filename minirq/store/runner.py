@@ -13,6 +13,7 @@ the answer of that second run is the answer of the step.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import re
@@ -56,6 +57,12 @@ def script_source(name: str) -> str:
         text = resources.files(SCRIPTS_PACKAGE).joinpath(f"{name}.lua").read_text()
         _SOURCES[name] = _INCLUDE_RE.sub(lambda m: script_source(m.group(1)), text)
     return _SOURCES[name]
+
+
+@functools.cache
+def sha_of(name: str) -> str:
+    """The SHA1 that ``EVALSHA`` names ``<name>.lua`` by."""
+    return hashlib.sha1(script_source(name).encode()).hexdigest()
 
 
 def _identity(reply: Any) -> Any:
@@ -117,7 +124,7 @@ class Runner:
 
     def sha(self, name: str) -> str:
         if name not in self._sha:
-            self._sha[name] = hashlib.sha1(script_source(name).encode()).hexdigest()
+            self._sha[name] = sha_of(name)
         return self._sha[name]
 
     def run(self, call: Call[T]) -> T:
