@@ -20,6 +20,7 @@ from .exceptions import (
 )
 from .group import Group
 from .job import Job, JobStatus, get_current_job
+from .limits import Limit
 from .pool import WorkerPool
 from .queue import Queue
 from .registry import (
@@ -56,6 +57,7 @@ __all__ = [
     "Job",
     "JobStatus",
     "JobTimeoutException",
+    "Limit",
     "MinirqError",
     "NoSuchJobError",
     "PickleSerializer",

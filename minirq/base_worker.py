@@ -183,7 +183,7 @@ class BaseWorker(FetcherMixin, RunningMixin, OutageMixin, PresenceMixin, Control
                 new = self._take_jobs(taken, max_jobs)
                 taken += new
                 busy = self._executor_busy()
-                if burst and not new and not busy:
+                if burst and not new and not busy and self._limit_wait_until is None:
                     break
                 if not new or busy:
                     self._wait_for_event_fetching_ahead(taken, max_jobs)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 import redis
@@ -35,6 +37,10 @@ class ControlMixin:
     _paused_names: set[str]
     _suspended: bool
     _pubsub: Any
+    _limit_wait_until: float | None
+    _queue_limit_texts: Mapping[str, str]
+    #: What is wrong with the stored queue defaults, each logged once.
+    _queue_limit_problems: Mapping[str, str] = MappingProxyType({})
 
     def request_stop(self, force: bool = False) -> None:
         raise NotImplementedError
@@ -80,11 +86,16 @@ class ControlMixin:
         with self.connection.pipeline(transaction=False) as pipe:
             pipe.smembers(self.keys.paused_queues)
             pipe.exists(self.keys.suspended)
-            paused, suspended = pipe.execute(raise_on_error=False)
+            pipe.hgetall(self.keys.queue_limits)
+            paused, suspended, queue_limits = pipe.execute(raise_on_error=False)
         self._next_pause_refresh = time.monotonic() + PAUSE_REFRESH_S
         # A paused set of the wrong type pauses nothing; a member that is not text
         # names no queue of ours.
         self._paused_names = set(store.jobs.names(paused)) if isinstance(paused, set) else set()
+        defaults = store.limits.queue_limit_texts(queue_limits, [q.name for q in self.queues])
+        for problem in defaults.problems.keys() - self._queue_limit_problems.keys():
+            logger.error("%s: %s", self.name, defaults.problems[problem])
+        self._queue_limit_texts, self._queue_limit_problems = defaults.texts, defaults.problems
         suspended = bool(suspended) and not isinstance(suspended, Exception)
         if suspended != self._suspended:
             self._suspended = suspended
@@ -104,10 +115,14 @@ class ControlMixin:
             self._pubsub = self.connection.pubsub(  # type: ignore[no-untyped-call]
                 ignore_subscribe_messages=True
             )
-            self._pubsub.subscribe(*(self.keys.wake_channel(q.name) for q in self.queues))
+            self._pubsub.subscribe(*self._wake_channels())
             # Something may have been enqueued before the subscription took effect.
             return
-        timeout = max(0.0, min(IDLE_WAIT_S, self._next_housekeeping - time.monotonic()))
+        now = time.monotonic()
+        wake_at = min(now + IDLE_WAIT_S, self._next_housekeeping)
+        if self._limit_wait_until is not None:
+            wake_at = min(wake_at, self._limit_wait_until)
+        timeout = max(0.0, wake_at - now)
         try:
             message = self._pubsub.get_message(timeout=timeout)
             while message is not None:
@@ -115,6 +130,12 @@ class ControlMixin:
         except (redis.ConnectionError, redis.TimeoutError):
             self._close_pubsub()
             raise
+
+    def _wake_channels(self) -> list[str]:
+        """What an idle worker listens on: an enqueue to one of its queues, and a
+        concurrency slot given back (a job held back by its limit may start then)."""
+        channels = [self.keys.wake_channel(q.name) for q in self.queues]
+        return [*channels, self.keys.limits_wake_channel]
 
     def _close_pubsub(self) -> None:
         if self._pubsub is not None:

@@ -70,3 +70,9 @@ DEFAULT_CALLBACK_TIMEOUT_S = 60
 # The longest duration (timeouts, TTLs) minirq accepts: 100 years. Anything longer is
 # refused at the edge, so that no script fails half-way on a value Redis cannot store.
 MAX_DURATION_S = 100 * 365 * 24 * 3600
+
+# How many queued jobs one fetch looks at per queue when the first ones are held back by
+# their limits: a queue full of held-back jobs then costs at most this many look-ups per
+# fetch (two commands each, inside the script), and an eligible job further back waits
+# until the ones ahead of it start.
+LIMIT_SCAN_DEPTH = 100

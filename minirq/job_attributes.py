@@ -11,6 +11,7 @@ import redis
 
 from . import store
 from .keys import Keys
+from .limits import Limit
 from .retry import Retry, attempts_started, job_retry
 from .store.record import JobRecord, text_or_none
 from .utils import ms_to_datetime
@@ -159,6 +160,12 @@ class JobAttributesMixin:
     def retry(self) -> Retry | None:
         """The :class:`~minirq.Retry` the job was enqueued with, if any."""
         return job_retry(self.record)
+
+    @property
+    def limit(self) -> Limit | None:
+        """The :class:`~minirq.Limit` the job was enqueued with (``None``: its queue's
+        default applies, if it has one)."""
+        return self.record.limit
 
     @property
     def attempts(self) -> int:

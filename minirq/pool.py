@@ -146,7 +146,7 @@ class WorkerPool(BaseWorker):
         self._pubsub = self.connection.pubsub(  # type: ignore[no-untyped-call]
             ignore_subscribe_messages=True
         )
-        self._pubsub.subscribe(*(self.keys.wake_channel(q.name) for q in self.queues))
+        self._pubsub.subscribe(*self._wake_channels())
 
     def _pubsub_fd(self) -> int | None:
         """The socket of the wake-up subscription, once every message in it is consumed."""
@@ -175,6 +175,8 @@ class WorkerPool(BaseWorker):
         fds = [self._wake_r] + [h.from_horse for h in self._horses]
         pubsub_fd = None
         if watch_queues and any(not h.busy for h in self._horses):
+            if self._limit_wait_until is not None:
+                deadline = min(deadline, self._limit_wait_until)
             pubsub_fd = self._pubsub_fd()
             if pubsub_fd is None:
                 # Without a subscription, look at the queues again soon instead.

@@ -13,6 +13,7 @@ from .defaults import DEFAULT_JOB_TIMEOUT_S, DEFAULT_QUEUE_NAME
 from .exceptions import ConfigurationError, InvalidJobError
 from .job import Job, JobStatus
 from .keys import Keys
+from .limits import Limit
 from .options import (
     QUEUE_NAME_MAX_LENGTH,
     EnqueueData,
@@ -23,12 +24,12 @@ from .options import (
     prepare_data,
     validate_queue_name,
 )
+from .queue_settings import QueueSettings
 from .registry import QueueRegistries
 from .retry import Repeat, Retry
 from .serializers import Serializer, resolve_serializer
 from .store import calls
 from .store.calls import EnqueueReply
-from .suspension import pause_queue, resume_queue
 from .sync import run_sync
 from .utils import delay_ms, due_ms_at, parse_duration
 
@@ -44,11 +45,13 @@ __all__ = [
 ]
 
 
-class Queue(QueueRegistries):
+class Queue(QueueRegistries, QueueSettings):
     """A named queue of jobs.
 
     ``Queue(is_async=False)`` runs each job in the enqueuing process at once, which is
     what a user's own tests want (with ``fakeredis.FakeRedis()`` as the connection).
+    ``limit`` (a :class:`~minirq.Limit`) is stored as the queue's default for every
+    worker (see :meth:`set_limit`); without it the stored default is left as it is.
     """
 
     def __init__(
@@ -59,6 +62,7 @@ class Queue(QueueRegistries):
         is_async: bool = True,
         serializer: Serializer | str | None = None,
         prefix: str | None = None,
+        limit: Limit | None = None,
     ) -> None:
         self.name = validate_queue_name(name)
         self.connection = resolve_connection(connection)
@@ -72,6 +76,8 @@ class Queue(QueueRegistries):
             allow_zero=False,
         )
         self.is_async = is_async
+        if limit is not None:
+            self.set_limit(limit)
 
     def __repr__(self) -> str:
         return f"<Queue {self.name}>"
@@ -155,20 +161,6 @@ class Queue(QueueRegistries):
             self.empty()
         store.jobs.delete_queue(self.connection, self.keys, self.name)
 
-    # -- pausing (see minirq/suspension.py) -------------------------------------------
-
-    def pause(self) -> None:
-        """Make workers skip this queue (within about a second) until :meth:`resume`."""
-        pause_queue(self.connection, self.name, self.keys.prefix)
-
-    def resume(self) -> None:
-        """Let workers take jobs from this queue again."""
-        resume_queue(self.connection, self.name, self.keys.prefix)
-
-    @property
-    def is_paused(self) -> bool:
-        return bool(self.connection.sismember(self.keys.paused_queues, self.name))
-
     # -- enqueueing --------------------------------------------------------------------
 
     def enqueue(self, f: Callable[..., Any] | str, *args: Any, **kwargs: Any) -> Job:
@@ -177,7 +169,8 @@ class Queue(QueueRegistries):
         ``f`` is a module-level callable or a dotted path ``"package.module.function"``.
         Job options are taken from the keyword arguments: ``job_id``, ``job_timeout``,
         ``result_ttl``, ``ttl``, ``failure_ttl``, ``description``, ``meta``, ``at_front``,
-        ``retry`` (a :class:`~minirq.Retry`) and ``repeat`` (a :class:`~minirq.Repeat`).
+        ``retry`` (a :class:`~minirq.Retry`), ``repeat`` (a :class:`~minirq.Repeat`) and
+        ``limit`` (a :class:`~minirq.Limit`, instead of the queue's default).
         Use :meth:`enqueue_call` to pass keyword arguments with those names to ``f``.
 
         Raises :class:`InvalidJobError` (or a subclass) for bad input, and
@@ -208,12 +201,13 @@ class Queue(QueueRegistries):
         on_success: Any = None,
         on_failure: Any = None,
         on_stopped: Any = None,
+        limit: Limit | None = None,
     ) -> Job:
         """Enqueue ``func`` with explicit ``args`` and ``kwargs``; options as in :meth:`enqueue`."""
         data = self.prepare_data(
             func, args, kwargs, timeout, result_ttl, ttl, failure_ttl, description, job_id,
             at_front, meta, retry, repeat, depends_on, unique, on_success, on_failure,
-            on_stopped,
+            on_stopped, limit,
         )  # fmt: skip
         return self.enqueue_job(self.create_job(func, args, kwargs, data.options), at_front)
 

@@ -16,6 +16,7 @@
 -- ARGV[6] the longest failure ttl in seconds a job may have
 -- @include lib_time
 -- @include lib_dependents
+-- @include lib_limit_slots
 --
 -- Returns {requeued ids, failed ids, keys skipped because they are not sorted sets}.
 local max_orphanings, limit = whole(ARGV[2]), whole(ARGV[3])
@@ -44,10 +45,12 @@ for i = 1, #KEYS, 4 do
     local kind = redis.call('TYPE', job_key).ok
     redis.call('ZREM', KEYS[i], id)
     if kind == 'hash' then
-      local f = redis.call('HMGET', job_key, 'orphaned', 'worker', 'failure_ttl', 'run')
+      local f = redis.call('HMGET', job_key, 'orphaned', 'worker', 'failure_ttl', 'run',
+        'limit_slot')
       local count = (whole(f[1]) or 0) + 1
       redis.call('HSET', job_key, 'orphaned', count)
       redis.call('HDEL', job_key, 'run')
+      release_limit_slot(job_key, id, f[5])
       if count >= max_orphanings then
         local reason = 'abandoned: worker ' .. (f[2] or '?') .. ' stopped heartbeating ' ..
           'and its lease had expired. The job lost its worker ' .. count ..
