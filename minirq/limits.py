@@ -16,7 +16,7 @@ from typing import Any
 from .exceptions import ConfigurationError
 
 #: What a limit's key may contain: it is part of Redis key names.
-LIMIT_KEY_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+LIMIT_KEY_RE = re.compile(r"[A-Za-z0-9_.-]{1,64}", re.ASCII)
 MAX_CONCURRENCY = 100_000
 #: The rate is kept as a log of start times, one entry per start in the window: this
 #: bounds its memory.
@@ -24,8 +24,9 @@ MAX_RATE_COUNT = 100_000
 MAX_RATE_WINDOW_MS = 7 * 24 * 3600 * 1000
 
 _UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
-_RATE_RE = re.compile(r"^\s*(\d{1,9})\s*/\s*(\d{0,9})\s*(ms|s|m|h|d)\s*$")
-_ENCODED_RE = re.compile(r"^([A-Za-z0-9_.-]{1,64})\|(\d{0,9})\|(\d{0,9})\|(\d{0,12})$")
+# ASCII only and matched whole: what Lua's patterns in fetch.lua read the same way.
+_RATE_RE = re.compile(r" *(\d{1,9}) */ *(\d{0,9}) *(ms|s|m|h|d) *", re.ASCII)
+_ENCODED_RE = re.compile(r"([A-Za-z0-9_.-]{1,64})\|(\d{0,9})\|(\d{0,9})\|(\d{0,12})", re.ASCII)
 
 RATE_GRAMMAR = (
     "'<count>/<window>' where the window is a unit (ms, s, m, h, d) with an optional "
@@ -40,7 +41,7 @@ def parse_rate(rate: str) -> tuple[int, int]:
     """
     if not isinstance(rate, str):
         raise ConfigurationError(f"a limit's rate must be a string like '100/m', not {rate!r}")
-    match = _RATE_RE.match(rate)
+    match = _RATE_RE.fullmatch(rate)
     if match is None:
         raise ConfigurationError(f"invalid rate {rate[:40]!r}: expected {RATE_GRAMMAR}")
     count_text, multiple_text, unit = match.groups()
@@ -75,7 +76,7 @@ class Limit:
     rate: str | None = None
 
     def __post_init__(self) -> None:
-        if not isinstance(self.key, str) or not LIMIT_KEY_RE.match(self.key):
+        if not isinstance(self.key, str) or not LIMIT_KEY_RE.fullmatch(self.key):
             raise ConfigurationError(
                 f"invalid limit key {self.key!r}: 1 to 64 letters, digits, '_', '.' or '-'"
             )
@@ -125,7 +126,7 @@ def _rate_text(count: int, window_ms: int) -> str:
 def decode_limit(text: str) -> tuple[Limit | None, str | None]:
     """The :class:`Limit` a stored value spells, and what is wrong with it (``None`` if
     nothing). Never raises."""
-    match = _ENCODED_RE.match(text)
+    match = _ENCODED_RE.fullmatch(text)
     if match is None:
         return None, f"is not a limit: {text[:40]!r}"
     key, concurrency, count, window = match.groups()
