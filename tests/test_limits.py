@@ -28,8 +28,9 @@ def _fetch(
     lease_ms: int = 30_000,
     **options: Any,
 ) -> calls.Fetched:
+    token = token or new_token()
     call = calls.fetch(
-        KEYS, queues=queues, lease_ms=lease_ms, worker="w", run_token=token or new_token(), **options
+        KEYS, queues=queues, lease_ms=lease_ms, worker="w", run_token=token, **options
     )
     return runner_for(connection).run(call)
 
@@ -67,7 +68,8 @@ def test_the_rate_grammar(rate: str, count: int, window_ms: int) -> None:
 @pytest.mark.parametrize(
     ("rate", "problem"),
     [("100", "expected '<count>/<window>'"), ("0/s", "the count must be 1"),
-     ("10/0s", "the window must be more than zero"), ("1/y", "expected"), ("1/8d", "at most 7 days"),
+     ("10/0s", "the window must be more than zero"), ("1/y", "expected"),
+     ("1/8d", "at most 7 days"),
      ("100001/s", "the count must be 1 to 100000"), ("-1/s", "expected"), ("1.5/s", "expected"),
      ("100/m\n", "expected"), ("\u0661/s", "expected"), (100, "must be a string")],
 )  # fmt: skip
@@ -104,14 +106,14 @@ def test_enqueue_refuses_what_is_not_a_limit_and_writes_nothing(
     connection: redis.Redis, bad: Any
 ) -> None:
     queue = Queue(connection=connection)
-    with pytest.raises(ConfigurationError, match="limit must be a minirq.Limit"):
+    with pytest.raises(ConfigurationError, match=r"limit must be a minirq\.Limit"):
         queue.enqueue(fixtures.add, 1, 2, limit=bad)
-    with pytest.raises(ConfigurationError, match="limit must be a minirq.Limit"):
+    with pytest.raises(ConfigurationError, match=r"limit must be a minirq\.Limit"):
         queue.enqueue_call(fixtures.add, (1, 2), limit=bad)
     good = Queue.prepare_data(fixtures.add, (1, 2), limit=Limit("k", concurrency=1))
-    with pytest.raises(ConfigurationError, match="limit must be a minirq.Limit"):
+    with pytest.raises(ConfigurationError, match=r"limit must be a minirq\.Limit"):
         queue.enqueue_many([good, Queue.prepare_data(fixtures.add, (1, 2), limit=bad)])
-    with pytest.raises(ConfigurationError, match="a queue's limit must be a minirq.Limit"):
+    with pytest.raises(ConfigurationError, match=r"a queue's limit must be a minirq\.Limit"):
         Queue("payments", connection=connection, limit=bad)
     assert connection.dbsize() == 0
 
@@ -180,27 +182,23 @@ def test_each_end_of_a_run_gives_its_slot_back_in_the_same_step(
     woken.subscribe(KEYS.limits_wake_channel)
     woken.get_message(timeout=1)
     if step == "fail":
-        runner.run(
-            calls.fail(
-                KEYS, queue="default", job_id=job.id, run_token=token, traceback="t",
-                failure_ttl_s=60, retry="", retries_left=0, status="failed",
-            )  # fmt: skip
-        )
+        fail = calls.fail(
+            KEYS, queue="default", job_id=job.id, run_token=token, traceback="t",
+            failure_ttl_s=60, retry="", retries_left=0, status="failed",
+        )  # fmt: skip
+        runner.run(fail)
     elif step == "requeue":
-        runner.run(
-            calls.requeue(
-                KEYS, queue="default", registry="started", job_id=job.id, at_front=True,
-                run_token=token, op_token=new_token(),
-            )  # fmt: skip
-        )
+        requeue = calls.requeue(
+            KEYS, queue="default", registry="started", job_id=job.id, at_front=True,
+            run_token=token, op_token=new_token(),
+        )  # fmt: skip
+        runner.run(requeue)
     elif step == "reap":
+        reap = calls.reap(
+            KEYS, queues=["default"], max_orphanings=3, limit=10, default_failure_ttl_s=60
+        )
         while connection.zscore(KEYS.registry("started", "default"), job.id) is not None:
-            runner.run(
-                calls.reap(
-                    KEYS, queues=["default"], max_orphanings=3, limit=10,
-                    default_failure_ttl_s=60,
-                )  # fmt: skip
-            )
+            runner.run(reap)
     else:
         job.delete()
     assert connection.exists(KEYS.limit_slots("api")) == 0
