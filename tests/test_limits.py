@@ -353,3 +353,19 @@ def test_the_scripts_spell_the_limit_keys_as_keys_does(connection: redis.Redis) 
     assert connection.type(prefixed.limit_slots("api")) == b"zset"
     assert connection.type(prefixed.limit_starts("api")) == b"zset"
     assert connection.hget(prefixed.limits, "api") == b"api|1|5|1000"
+
+
+@pytest.mark.timeout(20)
+def test_an_idle_worker_wakes_when_a_held_back_job_may_start(
+    connection: redis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Idle workers otherwise look again once a second: make that an hour, so that only the
+    # time the fetch gave, or a slot given back, can wake this worker within the timeout.
+    monkeypatch.setattr("minirq.control.IDLE_WAIT_S", 3600)
+    queue = Queue(connection=connection)
+    jobs = [queue.enqueue(hold_slot, 0, limit=Limit("mail", rate="1/300ms")) for _ in range(3)]
+    # A long lease puts housekeeping (a third of it) out of reach too.
+    worker = SimpleWorker([queue], connection=connection, lease_s=600)
+    assert KEYS.limits_wake_channel in worker._wake_channels()
+    worker.work(burst=True)
+    assert all(j.get_status() == JobStatus.FINISHED for j in jobs)
