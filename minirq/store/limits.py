@@ -76,7 +76,7 @@ def queue_limit_texts(raw: Any, queues: Iterable[str]) -> QueueDefaults:
     texts: dict[str, str] = {}
     problems: dict[str, str] = {}
     for queue in queues:
-        value = raw.get(queue.encode())
+        value = raw.get(queue.encode(), raw.get(queue))
         if value is None:
             continue
         limit, problem = decode_stored_limit(value)
@@ -162,7 +162,7 @@ def _waiting(
                 pipe.hget(keys.job(job_id), limit_field)
             raws = pipe.execute(raise_on_error=False)
         for job_id, raw in zip(ids, raws, strict=True):
-            limit = decode_stored_limit(raw)[0] if isinstance(raw, bytes) else None
+            limit = decode_stored_limit(raw)[0] if isinstance(raw, bytes | str) else None
             limit = limit or (defaults.get(queue) if raw is None else None)
             if limit is None:
                 continue
