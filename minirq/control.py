@@ -1,21 +1,25 @@
-"""Worker control: commands (stop-job, shutdown), paused queues and suspension, and the
-wake-up subscription an idle worker blocks on; part of :class:`BaseWorker`."""
+"""Worker control: stop signals (SIGTERM, SIGINT), commands (stop-job, shutdown), paused
+queues and suspension, and the wake-up subscription an idle worker blocks on; part of
+:class:`BaseWorker`."""
 
 from __future__ import annotations
 
 import logging
+import signal
+import threading
 import time
-from collections.abc import Mapping
-from types import MappingProxyType
+from collections.abc import Callable, Mapping
+from types import FrameType, MappingProxyType
 from typing import Any
 
 import redis
 
 from . import store
-from .commands import SHUTDOWN, STOP_JOB
+from .commands import KILL_HORSE, SHUTDOWN, STOP_JOB
 from .defaults import IDLE_WAIT_S, PAUSE_REFRESH_S
 from .keys import Keys
 from .utils import close_quietly
+from .worker_options import all_queues
 
 logger = logging.getLogger("minirq.worker")
 
@@ -29,6 +33,8 @@ class ControlMixin:
     name: str
     state: str
     queues: list[Any]
+    listens_on_all: bool
+    ordered_queues: Callable[[list[Any]], list[Any]]
     _commands: Any
     _next_command_poll: float
     _next_pause_refresh: float
@@ -42,14 +48,57 @@ class ControlMixin:
     #: What is wrong with the stored queue defaults, each logged once.
     _queue_limit_problems: Mapping[str, str] = MappingProxyType({})
 
-    def request_stop(self, force: bool = False) -> None:
-        raise NotImplementedError
+    shutdown_timeout_s: float
+    _stop_requested_at: float | None
+    _force_stop: bool
 
     def running_jobs(self) -> list[Any]:
         raise NotImplementedError
 
     def _call_redis(self, func: Any, doing: str, until_stop: bool = False) -> Any:
         raise NotImplementedError
+
+    # -- stopping: signals and the shutdown command ------------------------------------
+
+    def request_stop(self, force: bool = False) -> None:
+        """Stop after the current job (or at once with ``force``)."""
+        if self._stop_requested_at is None:
+            self._stop_requested_at = time.monotonic()
+        if force:
+            self._force_stop = True
+
+    def _install_signal_handlers(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
+        signal.signal(signal.SIGTERM, self._on_stop_signal)
+        signal.signal(signal.SIGINT, self._on_stop_signal)
+
+    def _on_stop_signal(self, signum: int, frame: FrameType | None) -> None:
+        name = signal.Signals(signum).name
+        if self._stop_requested_at is None:
+            logger.warning(
+                "%s: %s received; stopping after the current job (up to %s s)",
+                self.name,
+                name,
+                self.shutdown_timeout_s,
+            )
+            self.request_stop()
+        else:
+            logger.warning("%s: second %s received; stopping now", self.name, name)
+            self.request_stop(force=True)
+            self._on_forced_stop()
+
+    def _on_forced_stop(self) -> None:
+        """Hook for a worker that must interrupt its running job itself."""
+
+    def _shutdown_due(self) -> bool:
+        """Whether the running job must be cut short because the worker is stopping."""
+        if self._stop_requested_at is None:
+            return False
+        elapsed = time.monotonic() - self._stop_requested_at
+        return self._force_stop or elapsed >= self.shutdown_timeout_s
+
+    # -- commands, pause and suspension ------------------------------------------------
 
     def _poll_control(self) -> None:
         """Read worker commands and the paused queues when due; cheap when not."""
@@ -75,8 +124,14 @@ class ControlMixin:
                     self._on_stop_job(running[0])
                 else:
                     logger.info("%s: job %s to stop is no longer running here", self.name, job_id)
+            elif kind == KILL_HORSE:
+                self._on_kill_horse()
             else:
                 logger.warning("%s: unknown command %r ignored", self.name, kind)
+
+    def _on_kill_horse(self) -> None:
+        """Hook for a worker with one work-horse to kill (the forking worker)."""
+        logger.info("%s: kill-horse command ignored: no single work-horse here", self.name)
 
     def _on_stop_job(self, job: Any) -> None:
         """Hook for a worker that kills the job's horse itself (the pool); the forking
@@ -97,6 +152,8 @@ class ControlMixin:
             logger.error("%s: %s", self.name, defaults.problems[problem])
         self._queue_limit_texts, self._queue_limit_problems = defaults.texts, defaults.problems
         suspended = bool(suspended) and not isinstance(suspended, Exception)
+        if self.listens_on_all:
+            self.queues = all_queues(self)
         if suspended != self._suspended:
             self._suspended = suspended
             logger.warning("%s: %s", self.name, "suspended" if suspended else "resumed")
@@ -106,8 +163,8 @@ class ControlMixin:
         if self._suspended:
             return []
         if not self._paused_names:
-            return self.queues
-        return [q for q in self.queues if q.name not in self._paused_names]
+            return self.ordered_queues(self.queues)
+        return self.ordered_queues([q for q in self.queues if q.name not in self._paused_names])
 
     def _wait_for_work(self) -> None:
         """Block until an enqueue wakes us, or until housekeeping is due."""
@@ -115,7 +172,7 @@ class ControlMixin:
             self._pubsub = self.connection.pubsub(  # type: ignore[no-untyped-call]
                 ignore_subscribe_messages=True
             )
-            self._pubsub.subscribe(*self._wake_channels())
+            self._subscribe_to_wake_ups(self._pubsub)
             # Something may have been enqueued before the subscription took effect.
             return
         now = time.monotonic()
@@ -131,11 +188,15 @@ class ControlMixin:
             self._close_pubsub()
             raise
 
-    def _wake_channels(self) -> list[str]:
-        """What an idle worker listens on: an enqueue to one of its queues, and a
-        concurrency slot given back (a job held back by its limit may start then)."""
-        channels = [self.keys.wake_channel(q.name) for q in self.queues]
-        return [*channels, self.keys.limits_wake_channel]
+    def _subscribe_to_wake_ups(self, pubsub: Any) -> None:
+        """Subscribe to the wake-up channels of the worker's queues (of every queue, for
+        a worker listening on all), and to the one of limits."""
+        if self.listens_on_all:
+            pubsub.psubscribe(self.keys.wake_pattern())
+        else:
+            pubsub.subscribe(*(self.keys.wake_channel(q.name) for q in self.queues))
+        # A concurrency slot given back: a job held back by its limit may start now.
+        pubsub.subscribe(self.keys.limits_wake_channel)
 
     def _close_pubsub(self) -> None:
         if self._pubsub is not None:

@@ -366,6 +366,9 @@ def test_an_idle_worker_wakes_when_a_held_back_job_may_start(
     jobs = [queue.enqueue(hold_slot, 0, limit=Limit("mail", rate="1/300ms")) for _ in range(3)]
     # A long lease puts housekeeping (a third of it) out of reach too.
     worker = SimpleWorker([queue], connection=connection, lease_s=600)
-    assert KEYS.limits_wake_channel in worker._wake_channels()
+    pubsub = connection.pubsub()  # type: ignore[no-untyped-call]
+    worker._subscribe_to_wake_ups(pubsub)
+    assert KEYS.limits_wake_channel.encode() in pubsub.channels
+    pubsub.close()
     worker.work(burst=True)
     assert all(j.get_status() == JobStatus.FINISHED for j in jobs)

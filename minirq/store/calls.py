@@ -16,7 +16,7 @@ from typing import Any
 
 from ..defaults import LIMIT_SCAN_DEPTH, MAX_DURATION_S
 from ..keys import Keys
-from .record import flat, text_or_none
+from .record import SAVED_ATTRS, field_name, flat, text_or_none
 from .runner import Call
 
 
@@ -206,6 +206,7 @@ def finish(
         keys.job(job_id),
         keys.registry("started", queue),
         keys.registry("finished", queue),
+        keys.result_channel(job_id),
     ]
     args = [job_id, run_token, script_ttl(result_ttl_s), result, keys.prefix]
     return Call("finish", script_keys, args, int_reply)
@@ -222,6 +223,7 @@ def fail(
     retry: str,
     retries_left: int,
     status: str,
+    retry_at_front: bool = False,
 ) -> Call[int]:
     """``retry``: ``""`` to fail for good, ``"now"``, or a delay in milliseconds."""
     script_keys = [
@@ -232,6 +234,7 @@ def fail(
         keys.registry("scheduled", queue),
         keys.wake_channel(queue),
         keys.scheduler_wake,
+        keys.result_channel(job_id),
     ]
     args = [
         job_id,
@@ -242,6 +245,7 @@ def fail(
         retries_left,
         status,
         keys.prefix,
+        _flag(retry_at_front),
     ]
     return Call("fail", script_keys, args, int_reply)
 
@@ -264,6 +268,7 @@ def repeat(
         keys.registry("scheduled", queue),
         keys.wake_channel(queue),
         keys.scheduler_wake,
+        keys.result_channel(job_id),
     ]
     return Call("repeat", script_keys, [job_id, run_token, result, when, repeats_left], int_reply)
 
@@ -360,8 +365,26 @@ def reap(
         default_failure_ttl_s,
         keys.prefix,
         MAX_DURATION_S,
+        keys.result_channel_prefix,
     ]
     return Call("reap", script_keys, args, _reaped)
+
+
+def save(keys: Keys, *, job_id: str, fields: Mapping[str, bytes]) -> Call[int]:
+    """Store a new job whole, or write the :data:`~.record.SAVED_ATTRS` of a stored one."""
+    saved = {field_name(attr) for attr in SAVED_ATTRS}
+    first = {k: v for k, v in fields.items() if k in saved}
+    rest = {k: v for k, v in fields.items() if k not in saved}
+    return Call("save", [keys.job(job_id)], [len(first), *flat(first), *flat(rest)], int_reply)
+
+
+def wait_result(keys: Keys, *, job_id: str) -> Call[dict[bytes, bytes]]:
+    """Mark the job as waited on and read its hash (empty when it is gone)."""
+    return Call("wait_result", [keys.job(job_id)], [], _hash_reply)
+
+
+def _hash_reply(reply: Any) -> dict[bytes, bytes]:
+    return dict(zip(reply[::2], reply[1::2], strict=True))
 
 
 def empty(keys: Keys, *, queue: str, batch: int) -> Call[int]:

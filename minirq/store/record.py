@@ -63,8 +63,11 @@ FIELDS: dict[str, tuple[str, str]] = {
     "limit": ("limit", LIMIT),
     # The concurrency-slot key a started job holds (written and cleared by the scripts).
     "limit_slot": ("limit_slot", TEXT),
+    "result_waited": ("waited", FLAG),
 }
 CALLBACK_ATTRS = ("on_success", "on_failure", "on_stopped")
+# What ``job.save()`` may change on a stored job: annotations and settings, never state.
+SAVED_ATTRS = ("description", "meta", "timeout_s", "result_ttl_s", "failure_ttl_s")
 
 
 def field_name(attr: str) -> str:
@@ -116,6 +119,8 @@ class JobRecord:
     cron_slot_ms: str | None = None
     limit: Limit | None = None
     limit_slot: str | None = None
+    # Someone waited for the job's outcome: recording it publishes on its result channel.
+    result_waited: bool = False
     # Fields this codec does not know, kept as they are (a newer minirq wrote them).
     extra: dict[str, bytes] = field(default_factory=dict)
     # field name -> what is wrong with it; empty for a whole record.
