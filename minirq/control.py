@@ -147,7 +147,8 @@ class ControlMixin:
         # A paused set of the wrong type pauses nothing; a member that is not text
         # names no queue of ours.
         self._paused_names = set(store.jobs.names(paused)) if isinstance(paused, set) else set()
-        defaults = store.limits.queue_limit_texts(queue_limits, [q.name for q in self.queues])
+        served = None if self.listens_on_all else [q.name for q in self.queues]
+        defaults = store.limits.queue_limit_texts(queue_limits, served)
         for problem in defaults.problems.keys() - self._queue_limit_problems.keys():
             logger.error("%s: %s", self.name, defaults.problems[problem])
         self._queue_limit_texts, self._queue_limit_problems = defaults.texts, defaults.problems

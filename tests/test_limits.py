@@ -272,12 +272,16 @@ def test_a_queue_default_applies_to_jobs_without_their_own(connection: redis.Red
     assert _taken(connection, ["payments"]) == second.id
 
 
-def test_a_worker_follows_its_queues_default(connection: redis.Redis) -> None:
-    queue = Queue("payments", connection=connection, limit=Limit("pay", rate="2/m"))
-    jobs = [queue.enqueue(fixtures.add, i, 0) for i in range(3)]
-    worker = SimpleWorker([queue], connection=connection)
-    worker.work(max_jobs=2)
-    assert [j.get_status() for j in jobs] == [JobStatus.FINISHED] * 2 + [JobStatus.QUEUED]
+@pytest.mark.parametrize("listening", ["its queue", "every queue"])
+def test_a_worker_follows_its_queues_default(connection: redis.Redis, listening: str) -> None:
+    queue = Queue("payments", connection=connection, limit=Limit("pay", rate="2/300ms"))
+    jobs = [queue.enqueue(hold_slot, 0) for _ in range(5)]
+    worker = SimpleWorker([queue] if listening == "its queue" else [], connection=connection)
+    worker.work(burst=True)
+    assert all(j.get_status() == JobStatus.FINISHED for j in jobs)
+    starts = sorted(int(s) for s in connection.lrange(STARTS, 0, -1))
+    assert all(sum(1 for t in starts if s <= t < s + 300) <= 2 for s in starts)
+    assert starts[-1] - starts[0] >= 600
 
 
 # -- broken data -----------------------------------------------------------------------

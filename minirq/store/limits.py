@@ -65,19 +65,20 @@ class QueueDefaults:
 _UNREADABLE = "?"
 
 
-def queue_limit_texts(raw: Any, queues: Iterable[str]) -> QueueDefaults:
-    """The defaults of ``queues`` from the queue-limits hash as ``HGETALL`` (in a
-    pipeline) returned it. A default that does not decode is still passed on, so that
-    ``fetch.lua`` holds back the jobs relying on it; a hash of the wrong type holds no
-    defaults. Never raises."""
+def queue_limit_texts(raw: Any, queues: Iterable[str] | None) -> QueueDefaults:
+    """The defaults of ``queues`` (``None``: of every queue) from the queue-limits hash as
+    ``HGETALL`` (in a pipeline) returned it. A default that does not decode is still
+    passed on, so that ``fetch.lua`` holds back the jobs relying on it; a hash of the
+    wrong type holds no defaults. Never raises."""
     if not isinstance(raw, dict):
         wrong_type = "the queue-limits hash is not a hash; no queue has a default limit"
         return QueueDefaults({}, {"": wrong_type} if isinstance(raw, Exception) else {})
+    wanted = None if queues is None else set(queues)
     texts: dict[str, str] = {}
     problems: dict[str, str] = {}
-    for queue in queues:
-        value = raw.get(queue.encode(), raw.get(queue))
-        if value is None:
+    for raw_name, value in raw.items():
+        queue = text_or_none(raw_name) if isinstance(raw_name, bytes | str) else None
+        if queue is None or (wanted is not None and queue not in wanted):
             continue
         limit, problem = decode_stored_limit(value)
         texts[queue] = text_or_none(value) or _UNREADABLE
