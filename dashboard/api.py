@@ -9,7 +9,7 @@ from flask.typing import ResponseReturnValue
 
 from minirq.utils import iso_utc, now_ms
 
-from . import actions, data, params, present, reports, workers
+from . import actions, data, limits, params, present, reports, workers
 from .actions import ActionError
 from .app import blueprint, json_response, source
 from .guards import read_only, safe_next
@@ -53,6 +53,12 @@ def known_queue(name: str) -> str:
 @blueprint.get("/api/queues", endpoint="api_queues")
 def queues() -> ResponseReturnValue:
     return json_response(overview_data())
+
+
+@blueprint.get("/api/limits", endpoint="api_limits")
+def limits_list() -> ResponseReturnValue:
+    """Each limit's use and what waits on it."""
+    return json_response(limits.limits_data(source()))
 
 
 @blueprint.get("/api/workers", endpoint="api_workers")

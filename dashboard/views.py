@@ -7,7 +7,7 @@ from flask.typing import ResponseReturnValue
 
 from minirq.utils import now_ms
 
-from . import actions, data, params, reports, workers
+from . import actions, data, limits, params, reports, workers
 from .api import job_detail_or_broken, known_queue, overview_data
 from .app import EXTENSION, blueprint, render_page, source
 
@@ -44,7 +44,13 @@ REGISTRY_STATUSES = {
 @blueprint.get("/", endpoint="overview")
 def overview() -> ResponseReturnValue:
     history = reports.history_points(source(), "hour", now_ms())
-    return render_page("overview.html", page="overview", overview=overview_data(), history=history)
+    return render_page(
+        "overview.html",
+        page="overview",
+        overview=overview_data(),
+        history=history,
+        limits=limits.limits_data(source()),
+    )
 
 
 @blueprint.get("/queues/<path:name>", endpoint="queue")

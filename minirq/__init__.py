@@ -29,6 +29,7 @@ from .exceptions import (
 )
 from .group import Group
 from .job import Job, JobStatus, cancel_job, get_current_job, requeue_job
+from .limits import Limit
 from .pool import WorkerPool
 from .queue import Queue
 from .registry import (
@@ -80,6 +81,7 @@ __all__ = [
     "Job",
     "JobStatus",
     "JobTimeoutException",
+    "Limit",
     "MinirqError",
     "NoSuchJobError",
     "PickleSerializer",

@@ -197,7 +197,7 @@ class BaseWorker(
                 busy = self._executor_busy()
                 if new or busy:
                     idle_since = time.monotonic()
-                if burst and not new and not busy:
+                if burst and not new and not busy and self._limit_wait_until is None:
                     break
                 if max_idle_time is not None and time.monotonic() - idle_since >= max_idle_time:
                     logger.info("%s: idle for %g s, stopping", self.name, max_idle_time)

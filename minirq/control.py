@@ -8,8 +8,8 @@ import logging
 import signal
 import threading
 import time
-from collections.abc import Callable
-from types import FrameType
+from collections.abc import Callable, Mapping
+from types import FrameType, MappingProxyType
 from typing import Any
 
 import redis
@@ -43,6 +43,10 @@ class ControlMixin:
     _paused_names: set[str]
     _suspended: bool
     _pubsub: Any
+    _limit_wait_until: float | None
+    _queue_limit_texts: Mapping[str, str]
+    #: What is wrong with the stored queue defaults, each logged once.
+    _queue_limit_problems: Mapping[str, str] = MappingProxyType({})
 
     shutdown_timeout_s: float
     _stop_requested_at: float | None
@@ -137,11 +141,17 @@ class ControlMixin:
         with self.connection.pipeline(transaction=False) as pipe:
             pipe.smembers(self.keys.paused_queues)
             pipe.exists(self.keys.suspended)
-            paused, suspended = pipe.execute(raise_on_error=False)
+            pipe.hgetall(self.keys.queue_limits)
+            paused, suspended, queue_limits = pipe.execute(raise_on_error=False)
         self._next_pause_refresh = time.monotonic() + PAUSE_REFRESH_S
         # A paused set of the wrong type pauses nothing; a member that is not text
         # names no queue of ours.
         self._paused_names = set(store.jobs.names(paused)) if isinstance(paused, set) else set()
+        served = None if self.listens_on_all else [q.name for q in self.queues]
+        defaults = store.limits.queue_limit_texts(queue_limits, served)
+        for problem in defaults.problems.keys() - self._queue_limit_problems.keys():
+            logger.error("%s: %s", self.name, defaults.problems[problem])
+        self._queue_limit_texts, self._queue_limit_problems = defaults.texts, defaults.problems
         suspended = bool(suspended) and not isinstance(suspended, Exception)
         if self.listens_on_all:
             self.queues = all_queues(self)
@@ -166,7 +176,11 @@ class ControlMixin:
             self._subscribe_to_wake_ups(self._pubsub)
             # Something may have been enqueued before the subscription took effect.
             return
-        timeout = max(0.0, min(IDLE_WAIT_S, self._next_housekeeping - time.monotonic()))
+        now = time.monotonic()
+        wake_at = min(now + IDLE_WAIT_S, self._next_housekeeping)
+        if self._limit_wait_until is not None:
+            wake_at = min(wake_at, self._limit_wait_until)
+        timeout = max(0.0, wake_at - now)
         try:
             message = self._pubsub.get_message(timeout=timeout)
             while message is not None:
@@ -177,11 +191,13 @@ class ControlMixin:
 
     def _subscribe_to_wake_ups(self, pubsub: Any) -> None:
         """Subscribe to the wake-up channels of the worker's queues (of every queue, for
-        a worker listening on all)."""
+        a worker listening on all), and to the one of limits."""
         if self.listens_on_all:
             pubsub.psubscribe(self.keys.wake_pattern())
         else:
             pubsub.subscribe(*(self.keys.wake_channel(q.name) for q in self.queues))
+        # A concurrency slot given back: a job held back by its limit may start now.
+        pubsub.subscribe(self.keys.limits_wake_channel)
 
     def _close_pubsub(self) -> None:
         if self._pubsub is not None:

@@ -84,3 +84,9 @@ DEFAULT_WORKER_TTL = DEFAULT_LEASE_S + 5
 DEFAULT_MAINTENANCE_TASK_INTERVAL = 600
 # The version workers record with their presence (``minirq.__version__``).
 VERSION = "0.1.0"
+
+# How many queued jobs one fetch looks at per queue when the first ones are held back by
+# their limits: a queue full of held-back jobs then costs at most this many look-ups per
+# fetch (two commands each, inside the script), and an eligible job further back waits
+# until the ones ahead of it start.
+LIMIT_SCAN_DEPTH = 100

@@ -6,7 +6,9 @@ lets the next fetch ride in the round trip that records an outcome; part of
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+import time
+from collections.abc import Iterable, Mapping
+from types import MappingProxyType
 from typing import Any
 
 import redis
@@ -49,6 +51,11 @@ class FetcherMixin:
     took_from: Any
     job_class: type[Job]
     default_result_ttl: int | None
+    #: When a job held back by its limit may start (``time.monotonic()``), from the last
+    #: fetch; ``None`` when none was held back. An idle worker wakes then at the latest.
+    _limit_wait_until: float | None = None
+    #: Queue name -> its default limit as stored, read with the paused queues.
+    _queue_limit_texts: Mapping[str, str] = MappingProxyType({})
 
     def take_job(self) -> Fetched | None:
         """Take the next job to run; a job whose stored data is broken fails right here."""
@@ -92,12 +99,16 @@ class FetcherMixin:
             run_token=self._fetch_token,
             state_if_empty=WorkerState.BUSY if running else WorkerState.IDLE,
             job_if_empty=running[0].id if running else "",
+            queue_limits=self._queue_limit_texts,
         )
         return call if first else call.resent()
 
     def _job_from_reply(self, reply: calls.Fetched, queues: list[Queue]) -> Fetched | None:
         """The job a fetch call took from ``queues``, if any."""
         self._fetch_token = None
+        self._limit_wait_until = (
+            None if reply.limit_wait_ms < 0 else time.monotonic() + reply.limit_wait_ms / 1000
+        )
         for dropped_id in reply.dropped:
             text = text_or_none(dropped_id)
             if text is not None and is_job_id(text):
@@ -129,7 +140,12 @@ class FetcherMixin:
         for key in keys:
             if key not in self._reported_keys:
                 self._reported_keys.add(key)
-                logger.error("%s: %s is not of the type minirq expects; skipped", self.name, key)
+                logger.error(
+                    "%s: %s is not of the type minirq expects, or holds a value it cannot "
+                    "read; skipped",
+                    self.name,
+                    key,
+                )
 
     def _fetched_ahead_or_now(self) -> Fetched | None:
         """The job fetched along with the last outcome, else one fetched now."""

@@ -15,6 +15,7 @@ from .connection import resolve_connection
 from .exceptions import InvalidJobError
 from .executions import Execution
 from .keys import Keys
+from .limits import Limit
 from .results import Result
 from .retry import Retry, attempts_started, job_repeat, job_retry, retries_done
 from .serializers import Serializer
@@ -208,6 +209,12 @@ class JobAttributesMixin:
     def retry(self) -> Retry | None:
         """The :class:`~minirq.Retry` the job was enqueued with, if any."""
         return job_retry(self.record)
+
+    @property
+    def limit(self) -> Limit | None:
+        """The :class:`~minirq.Limit` the job was enqueued with (``None``: its queue's
+        default applies, if it has one)."""
+        return self.record.limit
 
     @property
     def attempts(self) -> int:

@@ -163,6 +163,34 @@ class Keys:
     def groups(self) -> str:
         return f"{self.prefix}:groups"
 
+    # -- limits (scripts build these from the prefix and a limit's key: lib_limits.lua,
+    # lib_limit_slots.lua; tests/test_limits.py checks that they agree) -----------------
+
+    def limit_slots(self, key: str) -> str:
+        """ZSET of the ids of the running jobs of a concurrency limit, scored by lease
+        deadline (epoch ms)."""
+        return f"{self.prefix}:limit:{key}:slots"
+
+    def limit_starts(self, key: str) -> str:
+        """ZSET of the run tokens of a rate limit's starts in its window, scored by start
+        time (epoch ms)."""
+        return f"{self.prefix}:limit:{key}:starts"
+
+    @property
+    def limits(self) -> str:
+        """HASH of every limit a worker has started a job under: key -> encoded limit."""
+        return f"{self.prefix}:limits"
+
+    @property
+    def queue_limits(self) -> str:
+        """HASH of the queues' default limits: queue name -> encoded limit."""
+        return f"{self.prefix}:queue-limits"
+
+    @property
+    def limits_wake_channel(self) -> str:
+        """The pub/sub channel a freed concurrency slot publishes on to wake idle workers."""
+        return f"{self.prefix}:limits:wake"
+
     @property
     def rq_import_ledger(self) -> str:
         """HASH of RQ job id -> RQ's ``created_at``, for jobs ``minirq import-rq`` wrote

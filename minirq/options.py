@@ -10,6 +10,7 @@ from typing import Any, NamedTuple
 from .callbacks import CALLBACK_KINDS, set_callbacks
 from .dependency import set_dependency, to_dependency
 from .exceptions import ConfigurationError, DuplicateJobError, InvalidJobError
+from .limits import to_limit
 from .retry import Repeat, Retry, set_retry_options
 from .store.calls import EnqueueReply
 from .store.record import JobRecord
@@ -59,6 +60,7 @@ class JobOptions:
     at_front: bool = False
     retry: Any = None
     repeat: Any = None
+    limit: Any = None
     # depends_on, unique, on_success, on_failure, on_stopped: when the job may run and
     # what follows it (see set_lifecycle_options).
     lifecycle: dict[str, Any] = field(default_factory=dict)
@@ -77,6 +79,7 @@ def pop_job_options(kwargs: dict[str, Any]) -> JobOptions:
         at_front=bool(kwargs.pop("at_front", False)),
         retry=kwargs.pop("retry", None),
         repeat=kwargs.pop("repeat", None),
+        limit=kwargs.pop("limit", None),
         lifecycle=pop_lifecycle_options(kwargs),
     )
 
@@ -182,6 +185,7 @@ def options_record(options: JobOptions, default_timeout_s: int) -> JobRecord:
     if options.description is not None:
         record.description = str(options.description)
     set_retry_options(record, options.retry, options.repeat)
+    record.limit = to_limit(options.limit)
     set_lifecycle_options(record, options.lifecycle, options.job_id)
     return record
 
@@ -205,6 +209,7 @@ def prepare_data(
     on_success: Any = None,
     on_failure: Any = None,
     on_stopped: Any = None,
+    limit: Any = None,
 ) -> EnqueueData:
     """Describe one job for :meth:`enqueue_many`."""
     return EnqueueData(
@@ -222,6 +227,7 @@ def prepare_data(
             at_front=at_front,
             retry=retry,
             repeat=repeat,
+            limit=limit,
             lifecycle=given_lifecycle(depends_on, unique, on_success, on_failure, on_stopped),
         ),
     )

@@ -182,6 +182,8 @@ class WorkerPool(BaseWorker):
         fds = [self._wake_r] + [h.from_horse for h in self._horses]
         pubsub_fd = None
         if watch_queues and any(not h.busy for h in self._horses):
+            if self._limit_wait_until is not None:
+                deadline = min(deadline, self._limit_wait_until)
             pubsub_fd = self._pubsub_fd()
             if pubsub_fd is None:
                 # Without a subscription, look at the queues again soon instead.

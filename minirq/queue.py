@@ -13,6 +13,7 @@ from .defaults import DEFAULT_JOB_TIMEOUT_S, DEFAULT_QUEUE_NAME
 from .exceptions import ConfigurationError, InvalidJobError
 from .job import Job, JobStatus
 from .keys import Keys
+from .limits import Limit
 from .options import (
     QUEUE_NAME_MAX_LENGTH,
     EnqueueData,
@@ -25,6 +26,7 @@ from .options import (
     validate_queue_name,
 )
 from .queue_contents import QueueContents
+from .queue_limits import QueueLimits
 from .queue_scheduling import QueueScheduling
 from .registry import QueueRegistries, resolve_job_class, use_queue_class
 from .retry import Repeat, Retry
@@ -45,7 +47,7 @@ __all__ = [
 ]
 
 
-class Queue(QueueScheduling, QueueContents, QueueRegistries):
+class Queue(QueueScheduling, QueueContents, QueueRegistries, QueueLimits):
     """A named queue of jobs.
 
     ``Queue(is_async=False)`` runs each job in the enqueuing process at once, which is
@@ -65,11 +67,14 @@ class Queue(QueueScheduling, QueueContents, QueueRegistries):
         prefix: str | None = None,
         result_ttl: Any = None,
         job_class: type[Job] | str | None = None,
+        limit: Limit | None = None,
     ) -> None:
         """``result_ttl``: seconds a finished job of this queue is kept when its enqueue
         gives none (default 500; ``-1`` keeps it, ``0`` deletes it at once).
         ``job_class``: a :class:`Job` subclass (or its dotted path) for the jobs this queue
-        builds and loads, as in RQ."""
+        builds and loads, as in RQ. ``limit`` (a :class:`~minirq.Limit`) is stored as the
+        queue's default for every worker (see :meth:`set_limit`); without it the stored
+        default is left as it is."""
         self.name = validate_queue_name(name)
         self.job_class = resolve_job_class(job_class)
         self.connection = resolve_connection(connection)
@@ -88,6 +93,8 @@ class Queue(QueueScheduling, QueueContents, QueueRegistries):
             if result_ttl is None
             else parse_duration(result_ttl, "result_ttl", allow_unlimited=True)
         )
+        if limit is not None:
+            self.set_limit(limit)
 
     def __repr__(self) -> str:
         return f"<Queue {self.name}>"
@@ -159,7 +166,8 @@ class Queue(QueueScheduling, QueueContents, QueueRegistries):
         ``f`` is a module-level callable or a dotted path ``"package.module.function"``.
         Job options are taken from the keyword arguments: ``job_id``, ``job_timeout``,
         ``result_ttl``, ``ttl``, ``failure_ttl``, ``description``, ``meta``, ``at_front``,
-        ``retry`` (a :class:`~minirq.Retry`) and ``repeat`` (a :class:`~minirq.Repeat`).
+        ``retry`` (a :class:`~minirq.Retry`), ``repeat`` (a :class:`~minirq.Repeat`) and
+        ``limit`` (a :class:`~minirq.Limit`, instead of the queue's default).
         ``enqueue(f, args=(1, 2), kwargs={"a": 1})`` calls ``f(1, 2, a=1)``, as in RQ.
         Use :meth:`enqueue_call` to pass keyword arguments with those names to ``f``.
 
@@ -193,6 +201,7 @@ class Queue(QueueScheduling, QueueContents, QueueRegistries):
         on_failure: Any = None,
         on_stopped: Any = None,
         pipeline: redis.client.Pipeline | None = None,
+        limit: Limit | None = None,
     ) -> Job:
         """Enqueue ``func`` with explicit ``args`` and ``kwargs``; options as in :meth:`enqueue`.
 
@@ -202,7 +211,7 @@ class Queue(QueueScheduling, QueueContents, QueueRegistries):
         data = self.prepare_data(
             func, args, kwargs, timeout, result_ttl, ttl, failure_ttl, description, job_id,
             at_front, meta, retry, repeat, depends_on, unique, on_success, on_failure,
-            on_stopped,
+            on_stopped, limit,
         )  # fmt: skip
         job = self.create_job(func, args, kwargs, data.options)
         if pipeline is not None and self.is_async:

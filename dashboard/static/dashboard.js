@@ -441,6 +441,24 @@
     return el('tr', { 'data-queue': q.name }, cells);
   }
 
+  function limitRow(l) {
+    var waiting = [String(l.waiting) + (l.waiting_more ? '+' : '')];
+    l.waiting_ids.forEach(function (id) {
+      waiting.push(' ', el('a', { className: 'waiting-job', href: jobUrl(id), text: id }));
+    });
+    return el('tr', { 'data-limit': l.key }, [
+      el('td', { className: 'limit-key', text: l.key }),
+      el('td', { className: 'num limit-running' }, [l.concurrency
+        ? String(l.running) + ' / ' + l.concurrency
+        : el('span', { className: 'muted', text: l.running + ' (no concurrency)' })]),
+      el('td', { className: 'num limit-starts' }, [l.rate
+        ? String(l.starts_in_window) + ' / ' + l.rate
+        : el('span', { className: 'muted', text: 'no rate' })]),
+      el('td', { className: 'num limit-waiting' }, waiting),
+      el('td', { className: 'limit-queues', text: l.queues.join(', ') })
+    ]);
+  }
+
   function overviewPage() {
     var chart = $('#chart');
     var chartWindow = 'hour';
@@ -481,6 +499,22 @@
         data.broken_queues.forEach(function (b) {
           tbody.appendChild(el('tr', { className: 'broken-row' }, [el('td', { colspan: 10 }, [
             el('span', { className: 'broken', text: 'broken queue name: ' + b })
+          ])]));
+        });
+      });
+    });
+    refreshers.push(function () {
+      return getJSON(apiUrl('limits')).then(function (data) {
+        var tbody = $('#limits-body');
+        if (!tbody) return;
+        clear(tbody);
+        if (!data.limits.length && !data.problems.length) {
+          tbody.appendChild(emptyRow(5, 'No limits yet: enqueue a job with limit=Limit(...) to see one here.'));
+        }
+        data.limits.forEach(function (l) { tbody.appendChild(limitRow(l)); });
+        data.problems.forEach(function (p) {
+          tbody.appendChild(el('tr', { className: 'broken-row' }, [el('td', { colspan: 5 }, [
+            el('span', { className: 'broken', text: p })
           ])]));
         });
       });

@@ -26,6 +26,7 @@
 -- belongs to another run (or the job is gone).
 -- @include lib_time
 -- @include lib_dependents
+-- @include lib_limit_slots
 local ttl = whole(ARGV[4])
 local retry = ARGV[5]
 local delay = whole(retry)
@@ -33,7 +34,7 @@ if ttl == nil or (retry ~= '' and retry ~= 'now' and delay == nil) or
     whole(ARGV[6]) == nil then
   return redis.error_reply('ERR minirq: bad failure ttl, retry or retries left')
 end
-local job = redis.call('HMGET', KEYS[1], 'run', 'has_dependents', 'waited')
+local job = redis.call('HMGET', KEYS[1], 'run', 'has_dependents', 'waited', 'limit_slot')
 if ARGV[2] ~= '' and job[1] ~= ARGV[2] then
   return 0
 end
@@ -44,6 +45,7 @@ end
 if ARGV[2] == '' and redis.call('EXISTS', KEYS[1]) == 0 then
   return 0
 end
+release_limit_slot(KEYS[1], ARGV[1], job[4])
 local now = redis_now_ms()
 if retry == '' then
   redis.call('HSET', KEYS[1], 'status', ARGV[7], 'ended_ms', now, 'exc', ARGV[3])

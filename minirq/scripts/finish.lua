@@ -16,11 +16,12 @@
 -- belongs to another run, -1 when the job is gone.
 -- @include lib_time
 -- @include lib_dependents
+-- @include lib_limit_slots
 local ttl = whole(ARGV[3])
 if ttl == nil then
   return redis.error_reply('ERR minirq: bad result ttl')
 end
-local job = redis.call('HMGET', KEYS[1], 'run', 'has_dependents', 'waited')
+local job = redis.call('HMGET', KEYS[1], 'run', 'has_dependents', 'waited', 'limit_slot')
 local run = job[1]
 if not run then
   return -1
@@ -31,6 +32,7 @@ end
 if redis.call('ZREM', KEYS[2], ARGV[1]) == 0 then
   return 2
 end
+release_limit_slot(KEYS[1], ARGV[1], job[4])
 local now = redis_now_ms()
 if job[2] == '1' then
   release_dependents(ARGV[5], ARGV[1], now, true)

@@ -17,6 +17,7 @@
 -- ARGV[7] result channel prefix (the id is appended), for a job someone waits on
 -- @include lib_time
 -- @include lib_dependents
+-- @include lib_limit_slots
 --
 -- Returns {requeued ids, failed ids, keys skipped because they are not sorted sets}.
 local max_orphanings, limit = whole(ARGV[2]), whole(ARGV[3])
@@ -45,10 +46,12 @@ for i = 1, #KEYS, 4 do
     local kind = redis.call('TYPE', job_key).ok
     redis.call('ZREM', KEYS[i], id)
     if kind == 'hash' then
-      local f = redis.call('HMGET', job_key, 'orphaned', 'worker', 'failure_ttl', 'run', 'waited')
+      local f = redis.call('HMGET', job_key, 'orphaned', 'worker', 'failure_ttl', 'run', 'waited',
+        'limit_slot')
       local count = (whole(f[1]) or 0) + 1
       redis.call('HSET', job_key, 'orphaned', count)
       redis.call('HDEL', job_key, 'run')
+      release_limit_slot(job_key, id, f[6])
       if count >= max_orphanings then
         local reason = 'AbandonedJobError: worker ' .. (f[2] or '?') .. ' stopped heartbeating ' ..
           'and its lease had expired. The job lost its worker ' .. count ..

@@ -8,6 +8,7 @@
 -- ARGV[2i+1] id of the i-th job; ARGV[2i+2] its run token
 -- Returns the ids whose lease is no longer this run's.
 -- @include lib_time
+-- @include lib_limit_slots
 local lease_ms = whole(ARGV[1])
 if lease_ms == nil then
   return redis.error_reply('ERR minirq: bad lease length')
@@ -17,8 +18,10 @@ local lost = {}
 for i = 1, #KEYS do
   local id, token = ARGV[2 * i + 1], ARGV[2 * i + 2]
   local held = redis.pcall('ZSCORE', KEYS[i], id)
-  if type(held) == 'string' and redis.call('HGET', ARGV[2] .. id, 'run') == token then
+  local job = type(held) == 'string' and redis.call('HMGET', ARGV[2] .. id, 'run', 'limit_slot')
+  if job and job[1] == token then
     redis.call('ZADD', KEYS[i], 'XX', deadline, id)
+    renew_limit_slot(job[2], id, deadline)
   else
     lost[#lost + 1] = id
   end

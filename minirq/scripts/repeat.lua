@@ -16,6 +16,7 @@
 -- ARGV[5] repeats left after this run
 -- Returns 1 when recorded, 2 when this run had already recorded it, 0 otherwise.
 -- @include lib_time
+-- @include lib_limit_slots
 local delay = whole(ARGV[4])
 if (ARGV[4] ~= 'now' and delay == nil) or whole(ARGV[5]) == nil then
   return redis.error_reply('ERR minirq: bad repeat delay or count')
@@ -27,6 +28,7 @@ end
 if redis.call('ZREM', KEYS[2], ARGV[1]) == 0 then
   return 2
 end
+release_limit_slot(KEYS[1], ARGV[1], redis.call('HGET', KEYS[1], 'limit_slot'))
 local now = redis_now_ms()
 redis.call('HSET', KEYS[1], 'ended_ms', now, 'result', ARGV[3], 'repeats_left', ARGV[5])
 -- This run's success is the job's latest outcome, not an earlier run's failure.

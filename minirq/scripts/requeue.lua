@@ -13,6 +13,7 @@
 -- ARGV[4] operation token of this call
 -- Returns 1 when moved, 0 if the id was not in that registry (or not held by that run).
 -- @include lib_time
+-- @include lib_limit_slots
 if redis.call('HGET', KEYS[1], 'op') == ARGV[4] then
   return 1
 end
@@ -23,6 +24,7 @@ if redis.call('EXISTS', KEYS[1]) == 0 or redis.call('ZSCORE', KEYS[2], ARGV[1]) 
   return 0
 end
 redis.call('ZREM', KEYS[2], ARGV[1])
+release_limit_slot(KEYS[1], ARGV[1], redis.call('HGET', KEYS[1], 'limit_slot'))
 redis.call('HSET', KEYS[1], 'status', 'queued', 'enqueued_ms', redis_now_ms(), 'op', ARGV[4])
 redis.call('HDEL', KEYS[1], 'ended_ms', 'result', 'worker', 'started_ms', 'run')
 redis.call('PERSIST', KEYS[1])

@@ -6,12 +6,13 @@
   function per script, mirroring its KEYS/ARGV header;
 - :mod:`.record` is the job-hash codec, the only place field names are spelled, which
   never raises on bad bytes;
-- :mod:`.jobs` reads jobs and registries; :mod:`.reap` recovers jobs of dead workers.
+- :mod:`.jobs` reads jobs and registries; :mod:`.reap` recovers jobs of dead workers;
+  :mod:`.limits` keeps the queues' default limits and reads each limit's use.
 
 It knows key names (:mod:`minirq.keys`) but no ``Job``, ``Queue`` or ``Worker`` object.
 """
 
-from . import calls, jobs, scheduling_calls
+from . import calls, jobs, limits, scheduling_calls
 from .reap import reap_expired_leases
 from .record import JobRecord, decode_record, encode_record
 from .runner import Call, Runner, runner_for
@@ -24,6 +25,7 @@ __all__ = [
     "decode_record",
     "encode_record",
     "jobs",
+    "limits",
     "reap_expired_leases",
     "runner_for",
     "scheduling_calls",

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..defaults import MAX_DURATION_S
+from ..defaults import LIMIT_SCAN_DEPTH, MAX_DURATION_S
 from ..keys import Keys
 from .record import flat, split_saved, text_or_none
 from .runner import Call
@@ -134,17 +134,20 @@ def schedule(
 
 @dataclass(frozen=True)
 class Fetched:
-    """What ``fetch.lua`` took: the queue's index (0: nothing), the raw id and fields."""
+    """What ``fetch.lua`` took: the queue's index (0: nothing), the raw id and fields;
+    ``limit_wait_ms`` is -1 unless a job was held back by its limit, else the time until
+    one may start (a slot given back earlier publishes on ``keys.limits_wake_channel``)."""
 
     index: int
     job_id: bytes
     fields: dict[bytes, bytes]
     dropped: list[bytes]
     broken_keys: list[str]
+    limit_wait_ms: int = -1
 
 
 def _fetched(reply: Any) -> Fetched:
-    index, job_id, pairs, dropped, broken = reply
+    index, job_id, pairs, dropped, broken, limit_wait_ms = reply
     fields = dict(zip(pairs[::2], pairs[1::2], strict=True))
     return Fetched(
         int(index),
@@ -152,6 +155,7 @@ def _fetched(reply: Any) -> Fetched:
         fields,
         list(dropped),
         [text_or_none(k) or repr(k) for k in broken],
+        int(limit_wait_ms),
     )
 
 
@@ -164,7 +168,11 @@ def fetch(
     run_token: str,
     state_if_empty: str = "idle",
     job_if_empty: str = "",
+    scan_depth: int = LIMIT_SCAN_DEPTH,
+    queue_limits: Mapping[str, str] | None = None,
 ) -> Call[Fetched]:
+    """``queue_limits``: queue name -> its default limit as stored (see
+    :meth:`minirq.limits.Limit.encoded`), for the queues that have one."""
     script_keys = [keys.worker(worker)]
     for name in queues:
         script_keys += [keys.queue(name), keys.registry("started", name)]
@@ -176,7 +184,9 @@ def fetch(
         state_if_empty,
         job_if_empty,
     ]
-    return Call("fetch", script_keys, [*args, "0"], _fetched, [*args, "1"])
+    defaults = queue_limits or {}
+    limits = [keys.prefix, scan_depth, *(defaults.get(name, "") for name in queues)]
+    return Call("fetch", script_keys, [*args, "0", *limits], _fetched, [*args, "1", *limits])
 
 
 def int_reply(reply: Any) -> int:

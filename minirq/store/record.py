@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..defaults import DEFAULT_FAILURE_TTL_S, DEFAULT_RESULT_TTL_S
+from ..limits import Limit, decode_limit
 
 # The kinds of value a field holds, and how each is written.
-TEXT, INT, BYTES, FLAG, IDS = "text", "int", "bytes", "flag", "ids"
+TEXT, INT, BYTES, FLAG, IDS, LIMIT = "text", "int", "bytes", "flag", "ids", "limit"
 
 # attribute of JobRecord -> (field name in the hash, kind). Kept in the order a job's
 # fields are usually written.
@@ -59,6 +60,9 @@ FIELDS: dict[str, tuple[str, str]] = {
     "at_front": ("at_front", FLAG),
     "cron_entry": ("cron_entry", TEXT),
     "cron_slot_ms": ("cron_slot_ms", TEXT),
+    "limit": ("limit", LIMIT),
+    # The concurrency-slot key a started job holds (written and cleared by the scripts).
+    "limit_slot": ("limit_slot", TEXT),
     "result_waited": ("waited", FLAG),
 }
 CALLBACK_ATTRS = ("on_success", "on_failure", "on_stopped")
@@ -113,6 +117,8 @@ class JobRecord:
     at_front: bool = False
     cron_entry: str | None = None
     cron_slot_ms: str | None = None
+    limit: Limit | None = None
+    limit_slot: str | None = None
     # Someone waited for the job's outcome: recording it publishes on its result channel.
     result_waited: bool = False
     # Fields this codec does not know, kept as they are (a newer minirq wrote them).
@@ -178,6 +184,8 @@ def _decode_text(kind: str, text: str) -> tuple[Any, str | None]:
         if text in ("0", "1"):
             return text == "1", None
         return None, f"is not 0 or 1: {text[:40]!r}"
+    if kind == LIMIT:
+        return decode_limit(text)
     return tuple(i for i in text.split(",") if i), None
 
 
@@ -282,6 +290,8 @@ def _encode_value(kind: str, value: Any) -> bytes:
         return b"1" if value else b"0"
     if kind == IDS:
         return ",".join(value).encode()
+    if kind == LIMIT:
+        return str(value.encoded()).encode()
     return str(value).encode()
 
 
