@@ -217,6 +217,8 @@ class AsyncWorker(RoundTripsMixin, BaseWorker):
         deadline = min(deadlines)
         fds = [self._wake_r]
         if watch_queues and self._free_slots() > 0:
+            if self._limit_wait_until is not None:
+                deadline = min(deadline, self._limit_wait_until)
             pubsub_fd = self._wake_up_fd()
             if pubsub_fd is None:
                 deadline = min(deadline, now + 0.1)
@@ -366,7 +368,7 @@ class AsyncWorker(RoundTripsMixin, BaseWorker):
                 self._pubsub = self.connection.pubsub(  # type: ignore[no-untyped-call]
                     ignore_subscribe_messages=True
                 )
-                self._pubsub.subscribe(*(self.keys.wake_channel(q.name) for q in self.queues))
+                self._subscribe_to_wake_ups(self._pubsub)
             while self._pubsub.get_message(timeout=0) is not None:
                 pass
             sock = getattr(self._pubsub.connection, "_sock", None)

@@ -198,7 +198,9 @@ class BaseWorker(
                 if new or busy:
                     idle_since = time.monotonic()
                 if burst and not new and not busy and self._limit_wait_until is None:
-                    break
+                    if not self._requeued_orphans():
+                        break
+                    continue
                 if max_idle_time is not None and time.monotonic() - idle_since >= max_idle_time:
                     logger.info("%s: idle for %g s, stopping", self.name, max_idle_time)
                     break
@@ -364,6 +366,19 @@ class BaseWorker(
             for kind in ("finished", "failed", "canceled"):
                 REGISTRY_CLASSES[kind](queue=queue).cleanup()
         store.reap_expired_leases(self.connection, self.keys, self.max_orphanings)
+
+    def _requeued_orphans(self) -> bool:
+        """A burst worker's last look before it stops: jobs whose worker died and whose
+        lease has run out go back to their queues, so that "until the queues are empty"
+        counts them. Whether any went back; never raises."""
+        try:
+            requeued, _ = store.reap_expired_leases(
+                self.connection, self.keys, self.max_orphanings
+            )
+        except (*REDIS_ERRORS, redis.ResponseError) as exc:
+            logger.error("%s: recovering jobs of dead workers failed: %s", self.name, exc)
+            return False
+        return bool(requeued)
 
     def _reap_while_busy(self) -> None:
         """Recover dead workers' jobs even when no worker is idle; never raises."""

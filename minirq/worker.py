@@ -302,9 +302,14 @@ class HerokuWorker(Worker):
 
     def run(self, job: Job) -> Outcome | None:
         outcome = super().run(job)
-        if outcome is not None and outcome.exc_type == ShutDownImminentException.__name__:
+        if outcome is None:
             return None
-        return outcome
+        # The signal may reach the horse before its job runs (it then dies unreported):
+        # either way the shutdown ended the run, and the job goes back to its queue.
+        ended_by_shutdown = outcome.exc_type == ShutDownImminentException.__name__ or (
+            self.stop_requested and outcome.exc_type == "WorkHorseDied"
+        )
+        return None if ended_by_shutdown else outcome
 
 
 def _imminent_shutdown_handler(delay_s: int) -> Callable[[int, FrameType | None], None]:

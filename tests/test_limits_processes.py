@@ -49,8 +49,13 @@ def _wait_for_workers(workers: list[WorkerProcess], jobs: list[Job]) -> None:
 @pytest.mark.timeout(90)
 @pytest.mark.parametrize(
     "kinds",
-    [["--worker-class", "simple"], ["--worker-class", "fork"], ["--pool", "4"]],
-    ids=["4 simple", "4 fork", "4 pools of 4"],
+    [
+        ["--worker-class", "simple"],
+        ["--worker-class", "fork"],
+        ["--pool", "4"],
+        ["--worker-class", "async", "--concurrency", "4"],
+    ],
+    ids=["4 simple", "4 fork", "4 pools of 4", "4 async of 4"],
 )
 def test_concurrency_is_never_exceeded_across_worker_processes(
     connection: redis.Redis, spawn: Spawn, kinds: list[str]
