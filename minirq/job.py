@@ -7,7 +7,6 @@ not decode is named in :attr:`Job.problem`.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -24,7 +23,7 @@ from .exceptions import (
 )
 from .import_hint import import_function
 from .job_attributes import STATUS_REGISTRY, JobAttributesMixin, JobStatus
-from .job_operations import JobOperationsMixin, new_token
+from .job_operations import JobOperationsMixin, new_job_id, new_token
 from .keys import Keys
 from .serializers import Serializer, resolve_serializer
 from .store.record import JobRecord, decode_record, encode_record
@@ -37,6 +36,7 @@ __all__ = [
     "call_string",
     "function_name",
     "get_current_job",
+    "new_job_id",
     "new_token",
     "validate_job_id",
 ]
@@ -68,12 +68,14 @@ class Job(JobOperationsMixin, JobAttributesMixin):
         connection: redis.Redis | None = None,
         serializer: Serializer | str | None = None,
         prefix: str | None = None,
+        *,
+        record: JobRecord | None = None,
     ) -> None:
         self.id = id
         self.connection = resolve_connection(connection)
         self.serializer = resolve_serializer(serializer)
         self.keys = Keys(prefix)
-        self.record = JobRecord()
+        self.record = record if record is not None else JobRecord()
         self._decoded_call: tuple[Any, tuple[Any, ...], dict[str, Any]] | None = None
         self._meta: dict[str, Any] | None = None
         # Names this enqueue (or this cancel, requeue): a second run of the same call
@@ -120,17 +122,17 @@ class Job(JobOperationsMixin, JobAttributesMixin):
         """
         name, instance = function_name(func)
         job = cls(
-            validate_job_id(job_id) if job_id is not None else uuid.uuid4().hex,
+            validate_job_id(job_id) if job_id is not None else new_job_id(),
             connection=connection,
             serializer=serializer,
             prefix=prefix,
+            record=record,
         )
         args = tuple(args) if args is not None else ()
         kwargs = dict(kwargs) if kwargs is not None else {}
-        if not all(isinstance(k, str) for k in kwargs):
+        if kwargs and not all(isinstance(k, str) for k in kwargs):
             raise InvalidJobError("keyword argument names must be strings")
         job.id_chosen = job_id is not None
-        job.record = record if record is not None else JobRecord()
         job.record.func = name
         job.record.data = job._encode_call(name, instance, args, kwargs)
         job.record.instance = instance is not None
@@ -197,9 +199,13 @@ class Job(JobOperationsMixin, JobAttributesMixin):
     ) -> Job:
         """A job from its stored hash fields (as ``HGETALL`` returns them). Never raises
         on bad data: see :attr:`problem`."""
-        job = cls(job_id, connection=connection, serializer=serializer, prefix=prefix)
-        job._load(fields)
-        return job
+        return cls(
+            job_id,
+            connection=connection,
+            serializer=serializer,
+            prefix=prefix,
+            record=decode_record(fields),
+        )
 
     def _load(self, fields: Mapping[Any, Any]) -> None:
         self.record = decode_record(fields)

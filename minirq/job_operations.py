@@ -30,6 +30,15 @@ def new_token() -> str:
     return base64.urlsafe_b64encode(os.urandom(6)).decode()
 
 
+def new_job_id() -> str:
+    """A new job id: a random (version 4) UUID as 32 hex digits, as ``uuid.uuid4().hex``
+    gives, without building a ``UUID`` object (which costs three times as much)."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = (raw[6] & 0x0F) | 0x40
+    raw[8] = (raw[8] & 0x3F) | 0x80
+    return raw.hex()
+
+
 class JobOperationsMixin:
     id: str
     connection: redis.Redis

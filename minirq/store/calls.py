@@ -54,7 +54,12 @@ def _may_name_a_hash(args: list[Any], index: int) -> list[Any] | None:
     return resend
 
 
+_QUEUED = EnqueueReply(1, "", "")
+
+
 def _enqueue_reply(reply: Any) -> EnqueueReply:
+    if reply[0] == 1 and len(reply) < 3:
+        return _QUEUED
     code = int(reply[0])
     status = text_or_none(reply[1]) or "" if len(reply) > 1 else ""
     queue = text_or_none(reply[2]) or "" if len(reply) > 2 and code == 0 else ""
@@ -98,6 +103,22 @@ def enqueue(
         *flat(fields),
     ]
     return Call("enqueue", script_keys, args, _enqueue_reply, _may_name_a_hash(args, 7))
+
+
+def _enqueue_replies(reply: Any) -> list[EnqueueReply]:
+    return [_enqueue_reply(r) for r in reply]
+
+
+def enqueue_many(enqueues: Sequence[Call[EnqueueReply]]) -> Call[list[EnqueueReply]]:
+    """Several :func:`enqueue` calls as one step (``enqueue_many.lua``): all or none."""
+    script_keys: list[str] = []
+    args: list[Any] = [len(enqueues)]
+    resend: list[Any] = [len(enqueues)]
+    for call in enqueues:
+        script_keys += call.keys
+        args += (len(call.args), *call.args)
+        resend += (len(call.args), *(call.resend_args or call.args))
+    return Call("enqueue_many", script_keys, args, _enqueue_replies, resend)
 
 
 def schedule(
