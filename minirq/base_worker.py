@@ -237,7 +237,7 @@ class BaseWorker(FetcherMixin, RunningMixin, OutageMixin, PresenceMixin, Control
             if fetched is None:
                 break
             new += 1
-            self._fetch_ahead = self.fetches_ahead and (max_jobs is None or taken + new < max_jobs)
+            self._fetch_ahead = self._may_take(taken + new, max_jobs) and self.fetches_ahead
             try:
                 self._submit(*fetched)
             finally:

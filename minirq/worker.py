@@ -24,7 +24,8 @@ from .callbacks import horse_callback_allowance_s
 from .commands import JOB_STOPPED
 from .defaults import HORSE_KILL_GRACE_S
 from .exceptions import ConfigurationError, ShutdownRequested
-from .horse import Outcome, decode_outcome, describe_exit, fork_horse, run_in_child, run_job
+from .horse import Outcome, decode_outcome, describe_exit, run_in_child, run_job
+from .horse_ahead import ForkAhead
 from .job import Job
 from .outages import REDIS_ERRORS
 from .presence import WorkerInfo, WorkerState
@@ -44,6 +45,13 @@ class Worker(BaseWorker):
         # Horses that reported their outcome and are exiting: reaped before the next fork,
         # so that the parent records the outcome while the kernel tears the horse down.
         self._exiting_horses: list[int] = []
+        # The next horse, forked while a job runs or while the worker waits for work.
+        self._fork_ahead = ForkAhead(
+            self.connection,
+            self.keys.prefix,
+            [q.serializer for q in self.queues],
+            self.max_result_bytes,
+        )
 
     def _reap_exiting_horses(self, block: bool = False) -> None:
         """Collect the exit status of horses that reported (none lingers as <defunct>);
@@ -56,8 +64,15 @@ class Worker(BaseWorker):
             if done:
                 self._exiting_horses.remove(pid)
 
+    def _stop_executor(self) -> None:
+        self._fork_ahead.close()
+
     def _between_jobs(self) -> None:
         self._reap_exiting_horses()
+        self._fork_ahead.reap_if_dead()
+        if not self.stop_requested:
+            # While waiting for work (or the first job's), so that a job finds its horse.
+            self._fork_ahead.ensure_spare()
 
     def register_death(self) -> None:
         self._reap_exiting_horses(block=True)
@@ -65,7 +80,10 @@ class Worker(BaseWorker):
 
     def run(self, job: Job) -> Outcome | None:
         self._reap_exiting_horses()
-        pid, read_fd = fork_horse(job, self.max_result_bytes)
+        pid, read_fd = self._fork_ahead.start(job)
+        if self._fetch_ahead:
+            # While this job runs, so that the fork is off the path to the next one.
+            self._fork_ahead.ensure_spare()
         grace_s = HORSE_KILL_GRACE_S + horse_callback_allowance_s(job)
         kill_at = time.monotonic() + job.timeout + grace_s if job.timeout > 0 else float("inf")
         chunks: list[bytes] = []
