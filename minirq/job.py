@@ -78,12 +78,18 @@ class Job(JobOperationsMixin, JobAttributesMixin):
         self.record = record if record is not None else JobRecord()
         self._decoded_call: tuple[Any, tuple[Any, ...], dict[str, Any]] | None = None
         self._meta: dict[str, Any] | None = None
-        # Names this enqueue (or this cancel, requeue): a second run of the same call
-        # after a lost reply is recognised by it.
-        self.op_token = new_token()
+        self._op_token: str | None = None
         # Whether the id may name a hash: a caller chose it, or this job was already sent
         # once (see Queue.enqueue_job); a drawn id never sent cannot.
         self.id_chosen = True
+
+    @property
+    def op_token(self) -> str:
+        """Names this job's enqueue: a second run of the same call after a lost reply is
+        recognised by it. Drawn on first use (a job read back or fetched never needs one)."""
+        if self._op_token is None:
+            self._op_token = new_token()
+        return self._op_token
 
     def __repr__(self) -> str:
         return f"<Job {self.id} {self.func_name} {self.record.status}>"
