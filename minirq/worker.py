@@ -67,10 +67,14 @@ class Worker(BaseWorker):
     def _stop_executor(self) -> None:
         self._fork_ahead.close()
 
+    #: Whether each job's horse is forked ahead of it (a subclass that starts its horses
+    #: another way sets this to ``False``).
+    forks_ahead = True
+
     def _between_jobs(self) -> None:
         self._reap_exiting_horses()
         self._fork_ahead.reap_if_dead()
-        if not self.stop_requested:
+        if self.forks_ahead and not self.stop_requested:
             # While waiting for work (or the first job's), so that a job finds its horse.
             self._fork_ahead.ensure_spare()
 
@@ -81,7 +85,7 @@ class Worker(BaseWorker):
     def run(self, job: Job) -> Outcome | None:
         self._reap_exiting_horses()
         pid, read_fd = self._fork_ahead.start(job)
-        if self._fetch_ahead:
+        if self.forks_ahead and self._fetch_ahead:
             # While this job runs, so that the fork is off the path to the next one.
             self._fork_ahead.ensure_spare()
         grace_s = HORSE_KILL_GRACE_S + horse_callback_allowance_s(job)
