@@ -240,8 +240,7 @@ class BaseWorker(FetcherMixin, RunningMixin, OutageMixin, PresenceMixin, Control
             for position, fetched in enumerate(batch):
                 new += 1
                 self._fetch_ahead = self._may_take(taken + new, max_jobs) and self.fetches_ahead
-                with self._handing_over(batch[position + 1 :]):
-                    self._submit(*fetched)
+                self._hand_over(fetched, batch[position + 1 :])
             if len(batch) < want:
                 break
         return new

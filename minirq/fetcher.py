@@ -5,9 +5,8 @@ lets the next fetch ride in the round trip that records an outcome; part of
 
 from __future__ import annotations
 
-import contextlib
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import Any
 
 import redis
@@ -45,6 +44,7 @@ class FetcherMixin:
     _fetchable_queues: Any
     _fail_broken: Any
     _requeue_interrupted: Any
+    _submit: Any
     running_jobs: Any
 
     def take_job(self) -> Fetched | None:
@@ -192,13 +192,12 @@ class FetcherMixin:
             jobs += self._call_redis(lambda: self.take_jobs(more), "fetching jobs", until_stop=True)
         return jobs
 
-    @contextlib.contextmanager
-    def _handing_over(self, rest: list[Fetched]) -> Iterator[None]:
-        """Around handing a job to the executor, ``rest`` being the jobs of its batch
-        still to hand over: if the executor fails, they go back at the front of their
-        queues (the reaper recovers any that cannot); the ride-along fetch ends either way."""
+    def _hand_over(self, fetched: Fetched, rest: list[Fetched]) -> None:
+        """Hand a job to the executor, ``rest`` being the jobs of its batch still to
+        hand over: if the executor fails, they go back at the front of their queues (the
+        reaper recovers any that cannot); the ride-along fetch ends either way."""
         try:
-            yield
+            self._submit(*fetched)
         except BaseException:
             for job, queue in rest:
                 try:
