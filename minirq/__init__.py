@@ -1,7 +1,12 @@
 """minirq: a Redis-backed background job queue in the style of RQ."""
 
 from .callbacks import Callback
-from .commands import send_shutdown_command, send_stop_job_command
+from .commands import (
+    send_command,
+    send_kill_horse_command,
+    send_shutdown_command,
+    send_stop_job_command,
+)
 from .connection import connect
 from .dependency import Dependency
 from .exceptions import (
@@ -19,7 +24,7 @@ from .exceptions import (
     ShutdownRequested,
 )
 from .group import Group
-from .job import Job, JobStatus, get_current_job
+from .job import Job, JobStatus, cancel_job, get_current_job, requeue_job
 from .pool import WorkerPool
 from .queue import Queue
 from .registry import (
@@ -33,7 +38,17 @@ from .registry import (
 from .retry import Repeat, Retry
 from .scheduler import CronEntry, Scheduler
 from .serializers import JSONSerializer, PickleSerializer
-from .worker import SimpleWorker, Worker, WorkerInfo
+from .worker import (
+    DequeueStrategy,
+    HerokuWorker,
+    RandomWorker,
+    RoundRobinWorker,
+    SimpleWorker,
+    SpawnWorker,
+    Worker,
+    WorkerInfo,
+    WorkerStatus,
+)
 
 __version__ = "0.1.0"
 
@@ -44,11 +59,13 @@ __all__ = [
     "CronEntry",
     "DeferredJobRegistry",
     "Dependency",
+    "DequeueStrategy",
     "DeserializationError",
     "DuplicateJobError",
     "FailedJobRegistry",
     "FinishedJobRegistry",
     "Group",
+    "HerokuWorker",
     "InvalidFunctionError",
     "InvalidJobError",
     "InvalidJobOperation",
@@ -60,20 +77,28 @@ __all__ = [
     "NoSuchJobError",
     "PickleSerializer",
     "Queue",
+    "RandomWorker",
     "Repeat",
     "Retry",
     "RetryJob",
+    "RoundRobinWorker",
     "ScheduledJobRegistry",
     "Scheduler",
     "SerializationError",
     "ShutdownRequested",
     "SimpleWorker",
+    "SpawnWorker",
     "StartedJobRegistry",
     "Worker",
     "WorkerInfo",
     "WorkerPool",
+    "WorkerStatus",
+    "cancel_job",
     "connect",
     "get_current_job",
+    "requeue_job",
+    "send_command",
+    "send_kill_horse_command",
     "send_shutdown_command",
     "send_stop_job_command",
 ]

@@ -14,13 +14,11 @@ from __future__ import annotations
 import logging
 import os
 import random
-import signal
 import socket
-import threading
 import time
 import uuid
 from collections.abc import Iterable
-from types import FrameType
+from datetime import datetime
 from typing import Any
 
 import redis
@@ -29,7 +27,6 @@ from . import store
 from .callables import normalize_allowlist
 from .callbacks import ExceptionHandler, install_exception_handlers, resolve_exception_handlers
 from .commands import CommandListener
-from .connection import resolve_connection
 from .control import ControlMixin
 from .defaults import (
     DEFAULT_LEASE_S,
@@ -40,8 +37,9 @@ from .defaults import (
 from .exceptions import ConfigurationError
 from .fetcher import Fetched, FetcherMixin
 from .job import Job
+from .logs import setup_logging
 from .outages import REDIS_ERRORS, OutageMixin
-from .presence import PresenceMixin, WorkerInfo, WorkerState, live_workers
+from .presence import PresenceMixin, WorkerState
 from .queue import Queue
 from .registry import REGISTRY_CLASSES
 from .running import RunningMixin
@@ -49,11 +47,15 @@ from .scheduler import Scheduler
 from .scheduler_process import SchedulerProcess
 from .serializers import Serializer
 from .stats import JobStatsRecorder
+from .worker_options import WorkerOptionsMixin, parse_dequeue_strategy
+from .worker_records import DequeueStrategy
 
 logger = logging.getLogger("minirq.worker")
 
 
-class BaseWorker(FetcherMixin, RunningMixin, OutageMixin, PresenceMixin, ControlMixin):
+class BaseWorker(
+    FetcherMixin, RunningMixin, OutageMixin, PresenceMixin, ControlMixin, WorkerOptionsMixin
+):
     """What every worker shares: fetching, leases, heartbeats, recording outcomes.
 
     ``allowed_modules`` limits the jobs (and callbacks) this worker runs to functions in
@@ -63,7 +65,7 @@ class BaseWorker(FetcherMixin, RunningMixin, OutageMixin, PresenceMixin, Control
 
     def __init__(
         self,
-        queues: Queue | str | Iterable[Queue | str],
+        queues: Queue | str | Iterable[Queue | str] | None = None,
         connection: redis.Redis | None = None,
         name: str | None = None,
         serializer: Serializer | str | None = None,
@@ -73,28 +75,25 @@ class BaseWorker(FetcherMixin, RunningMixin, OutageMixin, PresenceMixin, Control
         shutdown_timeout_s: float = DEFAULT_SHUTDOWN_TIMEOUT_S,
         max_orphanings: int = DEFAULT_MAX_ORPHANINGS,
         max_result_bytes: int = DEFAULT_MAX_RESULT_BYTES,
-        exception_handlers: Iterable[ExceptionHandler | str] | None = None,
+        exception_handlers: ExceptionHandler | str | Iterable[ExceptionHandler | str] | None = None,
         allowed_modules: Iterable[str] | None = None,
+        **rq_options: Any,
     ) -> None:
+        """``rq_options`` are RQ's: ``default_result_ttl`` (for jobs enqueued without a
+        ``result_ttl``), ``worker_ttl`` (seconds the worker's record outlives its last
+        heartbeat), ``job_class``, ``queue_class`` and ``disable_default_exception_handler``
+        (see :mod:`minirq.worker_options`)."""
         # Longer than most functions: it only sets up the state every role of the worker
         # shares, one attribute per line.
-        self.connection = resolve_connection(connection)
-        if isinstance(queues, Queue | str):
-            queues = [queues]
-        self.queues: list[Queue] = [
-            q
-            if isinstance(q, Queue)
-            else Queue(q, connection=self.connection, serializer=serializer, prefix=prefix)
-            for q in queues
-        ]
-        if not self.queues:
-            raise ConfigurationError("a worker needs at least one queue")
-        self.keys = self.queues[0].keys
+        if isinstance(connection, str) and name is None:
+            connection, name = None, connection  # RQ's order: Worker(queues, name)
+        rq = self._set_up_queues(queues, connection, serializer, prefix, rq_options)
         if lease_s <= 0:
             raise ConfigurationError("lease_s must be more than zero")
         self.lease_s = float(lease_s)
         self.heartbeat_interval_s = self.lease_s / 3
-        self.worker_ttl_s = int(self.lease_s + 5)
+        self.worker_ttl_s = rq.worker_ttl or int(self.lease_s + 5)
+        self.heartbeat_interval_s = min(self.heartbeat_interval_s, self.worker_ttl_s / 3)
         self.shutdown_timeout_s = shutdown_timeout_s
         self.max_orphanings = max_orphanings
         self.max_result_bytes = max_result_bytes
@@ -108,6 +107,8 @@ class BaseWorker(FetcherMixin, RunningMixin, OutageMixin, PresenceMixin, Control
         self.successful_job_count = 0
         self.failed_job_count = 0
         self.total_working_time_s = 0.0
+        self.birth_date: datetime | None = None
+        self.last_heartbeat: datetime | None = None
         self._pending_stats = {"successful": 0, "failed": 0, "working_ms": 0}
         self.job_stats = JobStatsRecorder()
         self._last_flush = 0.0
@@ -127,7 +128,11 @@ class BaseWorker(FetcherMixin, RunningMixin, OutageMixin, PresenceMixin, Control
         self._fetch_tokens: list[str] | None = None
         self._reported_keys: set[str] = set()
         self._redis_down_since: float | None = None
-        self.exception_handlers = resolve_exception_handlers(exception_handlers)
+        self.exception_handlers = resolve_exception_handlers(
+            [exception_handlers]
+            if callable(exception_handlers) or isinstance(exception_handlers, str)
+            else exception_handlers
+        )
         self._commands = CommandListener(self.connection, self.keys, self.name)
         self._next_command_poll = 0.0
         self._stop_job_id: str | None = None
@@ -138,17 +143,6 @@ class BaseWorker(FetcherMixin, RunningMixin, OutageMixin, PresenceMixin, Control
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name}>"
 
-    @property
-    def queue_names(self) -> list[str]:
-        return [q.name for q in self.queues]
-
-    @classmethod
-    def all(
-        cls, connection: redis.Redis | None = None, prefix: str | None = None
-    ) -> list[WorkerInfo]:
-        """Every live worker; records of workers that died are dropped."""
-        return live_workers(connection, prefix)
-
     # -- the main loop -----------------------------------------------------------------
 
     def work(
@@ -157,19 +151,34 @@ class BaseWorker(FetcherMixin, RunningMixin, OutageMixin, PresenceMixin, Control
         max_jobs: int | None = None,
         logging_level: str | int | None = None,
         with_scheduler: bool = False,
+        *,
+        max_idle_time: float | None = None,
+        dequeue_strategy: DequeueStrategy | str | None = None,
+        date_format: str | None = None,
+        log_format: str | None = None,
     ) -> bool:
         """Take and run jobs until stopped; returns whether any job ran.
 
         With ``burst``, stop once every queue is empty (and no job runs). With
-        ``max_jobs``, stop after that many jobs. With ``with_scheduler``, also run a
+        ``max_jobs``, stop after that many jobs; with ``max_idle_time``, once no job has
+        run for that many seconds. With ``with_scheduler``, also run a
         :class:`~minirq.Scheduler` (in a child process; with ``burst``, one pass first).
-        SIGTERM or SIGINT stop fetching and let running jobs finish within the shutdown
-        timeout; a second signal stops at once. Either way a job that was cut short goes
-        back to the front of its queue.
+        ``dequeue_strategy`` is ``default`` (strict priority), ``round_robin`` or
+        ``random``. ``log_format`` (``text``, ``json`` or a :mod:`logging` format) and
+        ``date_format`` send log lines to stderr. SIGTERM or SIGINT stop fetching and let
+        running jobs finish within the shutdown timeout; a second signal stops at once.
+        Either way a job that was cut short goes back to the front of its queue.
 
         The one loop of every worker: what differs is the executor (see
         :meth:`_submit`), which runs up to :attr:`capacity` jobs at a time.
         """
+        self.dequeue_strategy = parse_dequeue_strategy(
+            dequeue_strategy or self.default_dequeue_strategy
+        )
+        if max_idle_time is not None and not max_idle_time > 0:
+            raise ConfigurationError(f"max_idle_time must be more than 0, not {max_idle_time!r}")
+        if log_format is not None or date_format is not None:
+            setup_logging(str(logging_level or "INFO"), log_format or "text", None, date_format)
         if logging_level is not None:
             logging.getLogger("minirq").setLevel(logging_level)
         self._install_signal_handlers()
@@ -180,11 +189,17 @@ class BaseWorker(FetcherMixin, RunningMixin, OutageMixin, PresenceMixin, Control
         scheduler = self._start_scheduler(burst) if with_scheduler else None
         try:
             self._start_executor()
+            idle_since = time.monotonic()
             while self._turn(taken, max_jobs, scheduler):
                 new = self._take_jobs(taken, max_jobs)
                 taken += new
                 busy = self._executor_busy()
+                if new or busy:
+                    idle_since = time.monotonic()
                 if burst and not new and not busy:
+                    break
+                if max_idle_time is not None and time.monotonic() - idle_since >= max_idle_time:
+                    logger.info("%s: idle for %g s, stopping", self.name, max_idle_time)
                     break
                 if not new or busy:
                     self._wait_for_event_fetching_ahead(taken, max_jobs)
@@ -302,6 +317,7 @@ class BaseWorker(FetcherMixin, RunningMixin, OutageMixin, PresenceMixin, Control
     def _start_up(self) -> bool:
         """Register the worker, waiting for Redis; ``False`` when told to stop first
         (nothing is held then, so the worker just goes)."""
+        self._commands.start()
         try:
             self._call_redis(self.register_birth, "registering the worker", until_stop=True)
             self._call_redis(
@@ -328,44 +344,6 @@ class BaseWorker(FetcherMixin, RunningMixin, OutageMixin, PresenceMixin, Control
     @property
     def stop_requested(self) -> bool:
         return self._stop_requested_at is not None
-
-    def request_stop(self, force: bool = False) -> None:
-        """Stop after the current job (or at once with ``force``)."""
-        if self._stop_requested_at is None:
-            self._stop_requested_at = time.monotonic()
-        if force:
-            self._force_stop = True
-
-    def _install_signal_handlers(self) -> None:
-        if threading.current_thread() is not threading.main_thread():
-            return
-        signal.signal(signal.SIGTERM, self._on_stop_signal)
-        signal.signal(signal.SIGINT, self._on_stop_signal)
-
-    def _on_stop_signal(self, signum: int, frame: FrameType | None) -> None:
-        name = signal.Signals(signum).name
-        if self._stop_requested_at is None:
-            logger.warning(
-                "%s: %s received; stopping after the current job (up to %s s)",
-                self.name,
-                name,
-                self.shutdown_timeout_s,
-            )
-            self.request_stop()
-        else:
-            logger.warning("%s: second %s received; stopping now", self.name, name)
-            self.request_stop(force=True)
-            self._on_forced_stop()
-
-    def _on_forced_stop(self) -> None:
-        """Hook for a worker that must interrupt its running job itself."""
-
-    def _shutdown_due(self) -> bool:
-        """Whether the running job must be cut short because the worker is stopping."""
-        if self._stop_requested_at is None:
-            return False
-        elapsed = time.monotonic() - self._stop_requested_at
-        return self._force_stop or elapsed >= self.shutdown_timeout_s
 
     # -- housekeeping and outages ------------------------------------------------------
 

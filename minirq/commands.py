@@ -24,14 +24,43 @@ logger = logging.getLogger("minirq.commands")
 
 STOP_JOB = "stop-job"
 SHUTDOWN = "shutdown"
+KILL_HORSE = "kill-horse"
 # The exception type recorded on a job stopped by a command.
 JOB_STOPPED = "JobStopped"
 
 
+def send_command(
+    connection: redis.Redis | None,
+    worker_name: str,
+    command: str,
+    prefix: str | None = None,
+    **payload: Any,
+) -> bool:
+    """Send ``command`` (``shutdown``, ``kill-horse`` or ``stop-job`` with ``job_id=``)
+    to the worker named ``worker_name``; returns whether a listening worker received it.
+    Workers log and ignore commands they do not know."""
+    connection = resolve_connection(connection)
+    return _send(connection, Keys(prefix), worker_name, {**payload, "command": command})
+
+
+def send_kill_horse_command(
+    connection: redis.Redis | None, worker_name: str, prefix: str | None = None
+) -> bool:
+    """Kill the work-horse of the job a forking worker is running: the job fails (or is
+    retried, if it has retries left) with a reason naming the command. A worker running
+    no job, a ``SimpleWorker`` and a pool ignore it. Returns whether a listening worker
+    received it."""
+    return send_command(connection, worker_name, KILL_HORSE, prefix)
+
+
 def send_stop_job_command(
-    connection: redis.Redis | None, job_id: str, prefix: str | None = None
+    connection: redis.Redis | None,
+    job_id: str,
+    serializer: object = None,
+    prefix: str | None = None,
 ) -> None:
     """Stop a running job on whichever worker runs it; it ends ``stopped``, not retried.
+    ``serializer`` is accepted for RQ code: the job's data is not deserialized here.
 
     Raises :class:`NoSuchJobError` if the job does not exist and
     :class:`InvalidJobOperation` if it is not running or its worker is not listening.
@@ -89,6 +118,15 @@ class CommandListener:
             if message is not None and message.get("type") == "subscribe":
                 break
         self._pubsub = pubsub
+
+    def start(self) -> None:
+        """Subscribe now, before the worker is registered, so that a command sent to any
+        worker listed in Redis is heard; after an outage :meth:`poll` subscribes again."""
+        try:
+            if self._pubsub is None:
+                self._subscribe()
+        except (redis.ConnectionError, redis.TimeoutError):
+            self.close()
 
     def poll(self) -> list[dict[str, Any]]:
         """The commands received since the last call (subscribing on first use)."""

@@ -5,8 +5,11 @@ Highest first:
 1. command-line flags (``minirq worker --lease 60``);
 2. environment variables: ``REDIS_URL`` and ``MINIRQ_*`` (``MINIRQ_LEASE_S=60``);
 3. a settings module named by ``-c myapp.minirq_settings`` or ``MINIRQ_SETTINGS``, holding
-   upper-case names (``LEASE_S = 60``, ``QUEUES = ["high", "default"]``);
-4. the defaults below.
+   upper-case names (``LEASE_S = 60``, ``QUEUES = ["high", "default"]``; RQ's
+   ``REDIS_HOST``, ``REDIS_PORT``, ``REDIS_DB``, ``REDIS_PASSWORD`` and ``REDIS_SSL`` too,
+   when it has no ``REDIS_URL``);
+4. RQ's ``REDIS_HOST``... in the environment, when nothing above names a Redis;
+5. the defaults below.
 
 An invalid value raises :class:`ConfigurationError` with one line naming the setting and
 where it came from.
@@ -20,6 +23,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from types import ModuleType
 from typing import Any
+from urllib.parse import quote
 
 import redis
 
@@ -36,10 +40,10 @@ from .exceptions import ConfigurationError
 from .keys import Keys
 from .queue import validate_queue_name
 from .redact import redact_url
+from .worker import worker_class
 
 SETTINGS_MODULE_ENV = "MINIRQ_SETTINGS"
-WORKER_CLASS_CHOICES = ("fork", "simple")
-LOG_LEVEL_CHOICES = ("DEBUG", "INFO", "WARNING", "ERROR")
+LOG_LEVEL_CHOICES = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 LOG_FORMAT_CHOICES = ("text", "json")
 
 
@@ -138,6 +142,16 @@ def _module_names(value: Any) -> tuple[str, ...]:
     return tuple(names)
 
 
+def _worker_class_name(value: Any) -> str:
+    """``fork``, ``simple``, a worker class name or a dotted path, checked by importing."""
+    text = _text(value)
+    try:
+        worker_class(text)
+    except ConfigurationError as exc:
+        raise ValueError(str(exc)) from None
+    return text
+
+
 def _prefix(value: Any) -> str:
     return Keys(_text(value)).prefix
 
@@ -153,7 +167,7 @@ _FIELDS: dict[str, tuple[Callable[[Any], Any], str, str]] = {
     "redis_ssl_ca_certs": (_text, "MINIRQ_REDIS_SSL_CA_CERTS", "REDIS_SSL_CA_CERTS"),
     "prefix": (_prefix, "MINIRQ_PREFIX", "PREFIX"),
     "queues": (_queues, "MINIRQ_QUEUES", "QUEUES"),
-    "worker_class": (_choice(WORKER_CLASS_CHOICES), "MINIRQ_WORKER_CLASS", "WORKER_CLASS"),
+    "worker_class": (_worker_class_name, "MINIRQ_WORKER_CLASS", "WORKER_CLASS"),
     "lease_s": (_seconds(1), "MINIRQ_LEASE_S", "LEASE_S"),
     "shutdown_timeout_s": (_seconds(0), "MINIRQ_SHUTDOWN_TIMEOUT_S", "SHUTDOWN_TIMEOUT_S"),
     "log_level": (_choice(LOG_LEVEL_CHOICES, upper=True), "MINIRQ_LOG_LEVEL", "LOG_LEVEL"),
@@ -171,8 +185,29 @@ def _parse(name: str, value: Any, where: str) -> Any:
         raise ConfigurationError(redact_url(f"invalid {where} {value!r}: {exc}")) from None
 
 
+def redis_url_from_parts(source: Mapping[str, Any]) -> str | None:
+    """RQ's separate connection settings (``REDIS_HOST``, ``REDIS_PORT``, ``REDIS_DB``,
+    ``REDIS_PASSWORD``, ``REDIS_SSL``) as a URL, when ``source`` has no ``REDIS_URL`` but
+    one of them; ``None`` otherwise."""
+    if source.get("REDIS_URL") or not any(source.get(f"REDIS_{p}") for p in _URL_PARTS):
+        return None
+    ssl = str(source.get("REDIS_SSL", "")).strip().lower() in ("1", "y", "yes", "t", "true")
+    password = source.get("REDIS_PASSWORD")
+    auth = f":{quote(str(password), safe='')}@" if password else ""
+    host = source.get("REDIS_HOST") or "localhost"
+    port, db = source.get("REDIS_PORT") or 6379, source.get("REDIS_DB") or 0
+    return f"{'rediss' if ssl else 'redis'}://{auth}{host}:{port}/{db}"
+
+
+_URL_PARTS = ("HOST", "PORT", "DB", "PASSWORD", "SSL")
+
+
 def import_settings_module(dotted: str) -> ModuleType:
-    """Import a settings module, turning any failure into one clear line."""
+    """Import a settings module, turning any failure into one clear line. A file name
+    such as ``config.py`` or ``conf/settings.py`` (as RQ's docs write it) names the
+    module ``config`` or ``conf.settings``."""
+    if dotted.endswith(".py") and os.path.isfile(dotted):
+        dotted = os.path.normpath(dotted[:-3]).replace(os.sep, ".")
     try:
         return importlib.import_module(dotted)
     except Exception as exc:
@@ -202,10 +237,23 @@ def load_settings(
     unknown = set(flags) - set(_FIELDS)
     if unknown:
         raise ConfigurationError(f"unknown settings: {', '.join(sorted(unknown))}")
+    # RQ's REDIS_HOST/PORT/DB/PASSWORD in the environment: only when nothing else names
+    # the Redis to use, so that they never override a REDIS_URL.
     values: dict[str, Any] = {}
+    parts_url = redis_url_from_parts(environ)
+    if parts_url is not None:
+        values["redis_url"] = _parse("redis_url", parts_url, "REDIS_HOST/PORT/DB/PASSWORD")
     module_name = module or environ.get(SETTINGS_MODULE_ENV) or None
     if module_name:
         loaded = import_settings_module(module_name)
+        if getattr(loaded, "SENTINEL", None) is not None:
+            raise ConfigurationError(
+                f"SENTINEL in {module_name} is not supported: give REDIS_URL, the address "
+                "of the master"
+            )
+        parts_url = redis_url_from_parts(vars(loaded))
+        if parts_url is not None:
+            values["redis_url"] = _parse("redis_url", parts_url, f"REDIS_HOST in {module_name}")
         for name, (_, _, attribute) in _FIELDS.items():
             if hasattr(loaded, attribute):
                 values[name] = _parse(

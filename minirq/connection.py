@@ -33,6 +33,7 @@ from .redact import remember_secret, split_userinfo
 
 SSL_CERT_REQS_ENV = "MINIRQ_REDIS_SSL_CERT_REQS"
 SSL_CA_CERTS_ENV = "MINIRQ_REDIS_SSL_CA_CERTS"
+_SSL_ENVS = (SSL_CERT_REQS_ENV, SSL_CA_CERTS_ENV)
 SSL_CERT_REQS_CHOICES = ("required", "optional", "none")
 SENTINEL_SCHEMES = ("redis+sentinel", "rediss+sentinel")
 
@@ -249,5 +250,23 @@ def _connect_sentinel(parsed: SentinelURL, ssl_options: dict[str, Any]) -> redis
     return client
 
 
+_clients_from_env: dict[tuple[str | None, ...], redis.Redis] = {}
+
+
 def resolve_connection(connection: redis.Redis | None) -> redis.Redis:
-    return connection if connection is not None else connect()
+    """``connection``, or when it is ``None`` the client :func:`connect` makes from the
+    environment: one per process and setting, so that ``Queue("q")`` or ``Job.fetch(id)``
+    in a loop shares one connection pool instead of opening a socket per call."""
+    if connection is not None:
+        return connection
+    settings = tuple(os.environ.get(name) for name in ("REDIS_URL", *_SSL_ENVS))
+    client = _clients_from_env.get(settings)
+    if client is None:
+        client = _clients_from_env[settings] = connect()
+    return client
+
+
+def get_connection_kwargs(connection: redis.Redis) -> dict[str, Any]:
+    """The keyword arguments a client was made with (host, port, db, ...), to make
+    another like it in a child process (RQ's helper)."""
+    return dict(connection.connection_pool.connection_kwargs)

@@ -1,19 +1,25 @@
-"""Worker control: commands (stop-job, shutdown), paused queues and suspension, and the
-wake-up subscription an idle worker blocks on; part of :class:`BaseWorker`."""
+"""Worker control: stop signals (SIGTERM, SIGINT), commands (stop-job, shutdown), paused
+queues and suspension, and the wake-up subscription an idle worker blocks on; part of
+:class:`BaseWorker`."""
 
 from __future__ import annotations
 
 import logging
+import signal
+import threading
 import time
+from collections.abc import Callable
+from types import FrameType
 from typing import Any
 
 import redis
 
 from . import store
-from .commands import SHUTDOWN, STOP_JOB
+from .commands import KILL_HORSE, SHUTDOWN, STOP_JOB
 from .defaults import IDLE_WAIT_S, PAUSE_REFRESH_S
 from .keys import Keys
 from .utils import close_quietly
+from .worker_options import all_queues
 
 logger = logging.getLogger("minirq.worker")
 
@@ -27,6 +33,8 @@ class ControlMixin:
     name: str
     state: str
     queues: list[Any]
+    listens_on_all: bool
+    ordered_queues: Callable[[list[Any]], list[Any]]
     _commands: Any
     _next_command_poll: float
     _next_pause_refresh: float
@@ -36,14 +44,57 @@ class ControlMixin:
     _suspended: bool
     _pubsub: Any
 
-    def request_stop(self, force: bool = False) -> None:
-        raise NotImplementedError
+    shutdown_timeout_s: float
+    _stop_requested_at: float | None
+    _force_stop: bool
 
     def running_jobs(self) -> list[Any]:
         raise NotImplementedError
 
     def _call_redis(self, func: Any, doing: str, until_stop: bool = False) -> Any:
         raise NotImplementedError
+
+    # -- stopping: signals and the shutdown command ------------------------------------
+
+    def request_stop(self, force: bool = False) -> None:
+        """Stop after the current job (or at once with ``force``)."""
+        if self._stop_requested_at is None:
+            self._stop_requested_at = time.monotonic()
+        if force:
+            self._force_stop = True
+
+    def _install_signal_handlers(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
+        signal.signal(signal.SIGTERM, self._on_stop_signal)
+        signal.signal(signal.SIGINT, self._on_stop_signal)
+
+    def _on_stop_signal(self, signum: int, frame: FrameType | None) -> None:
+        name = signal.Signals(signum).name
+        if self._stop_requested_at is None:
+            logger.warning(
+                "%s: %s received; stopping after the current job (up to %s s)",
+                self.name,
+                name,
+                self.shutdown_timeout_s,
+            )
+            self.request_stop()
+        else:
+            logger.warning("%s: second %s received; stopping now", self.name, name)
+            self.request_stop(force=True)
+            self._on_forced_stop()
+
+    def _on_forced_stop(self) -> None:
+        """Hook for a worker that must interrupt its running job itself."""
+
+    def _shutdown_due(self) -> bool:
+        """Whether the running job must be cut short because the worker is stopping."""
+        if self._stop_requested_at is None:
+            return False
+        elapsed = time.monotonic() - self._stop_requested_at
+        return self._force_stop or elapsed >= self.shutdown_timeout_s
+
+    # -- commands, pause and suspension ------------------------------------------------
 
     def _poll_control(self) -> None:
         """Read worker commands and the paused queues when due; cheap when not."""
@@ -69,8 +120,14 @@ class ControlMixin:
                     self._on_stop_job(running[0])
                 else:
                     logger.info("%s: job %s to stop is no longer running here", self.name, job_id)
+            elif kind == KILL_HORSE:
+                self._on_kill_horse()
             else:
                 logger.warning("%s: unknown command %r ignored", self.name, kind)
+
+    def _on_kill_horse(self) -> None:
+        """Hook for a worker with one work-horse to kill (the forking worker)."""
+        logger.info("%s: kill-horse command ignored: no single work-horse here", self.name)
 
     def _on_stop_job(self, job: Any) -> None:
         """Hook for a worker that kills the job's horse itself (the pool); the forking
@@ -86,6 +143,8 @@ class ControlMixin:
         # names no queue of ours.
         self._paused_names = set(store.jobs.names(paused)) if isinstance(paused, set) else set()
         suspended = bool(suspended) and not isinstance(suspended, Exception)
+        if self.listens_on_all:
+            self.queues = all_queues(self)
         if suspended != self._suspended:
             self._suspended = suspended
             logger.warning("%s: %s", self.name, "suspended" if suspended else "resumed")
@@ -95,8 +154,8 @@ class ControlMixin:
         if self._suspended:
             return []
         if not self._paused_names:
-            return self.queues
-        return [q for q in self.queues if q.name not in self._paused_names]
+            return self.ordered_queues(self.queues)
+        return self.ordered_queues([q for q in self.queues if q.name not in self._paused_names])
 
     def _wait_for_work(self) -> None:
         """Block until an enqueue wakes us, or until housekeeping is due."""
@@ -104,7 +163,7 @@ class ControlMixin:
             self._pubsub = self.connection.pubsub(  # type: ignore[no-untyped-call]
                 ignore_subscribe_messages=True
             )
-            self._pubsub.subscribe(*(self.keys.wake_channel(q.name) for q in self.queues))
+            self._subscribe_to_wake_ups(self._pubsub)
             # Something may have been enqueued before the subscription took effect.
             return
         timeout = max(0.0, min(IDLE_WAIT_S, self._next_housekeeping - time.monotonic()))
@@ -115,6 +174,14 @@ class ControlMixin:
         except (redis.ConnectionError, redis.TimeoutError):
             self._close_pubsub()
             raise
+
+    def _subscribe_to_wake_ups(self, pubsub: Any) -> None:
+        """Subscribe to the wake-up channels of the worker's queues (of every queue, for
+        a worker listening on all)."""
+        if self.listens_on_all:
+            pubsub.psubscribe(self.keys.wake_pattern())
+        else:
+            pubsub.subscribe(*(self.keys.wake_channel(q.name) for q in self.queues))
 
     def _close_pubsub(self) -> None:
         if self._pubsub is not None:

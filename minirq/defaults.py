@@ -13,11 +13,17 @@ REDIS_HEALTH_CHECK_INTERVAL_S = 30
 DEFAULT_JOB_TIMEOUT_S = 180
 DEFAULT_RESULT_TTL_S = 500
 DEFAULT_FAILURE_TTL_S = 365 * 24 * 3600
+# RQ's names for the same defaults (minirq.defaults is rq.defaults for code moving over).
+DEFAULT_RESULT_TTL = DEFAULT_RESULT_TTL_S
+DEFAULT_FAILURE_TTL = DEFAULT_FAILURE_TTL_S
 
 # How long a running job may finish after SIGTERM before it is put back on its queue.
 DEFAULT_SHUTDOWN_TIMEOUT_S = 25.0
 # A running job's lease; the worker renews it every LEASE_S / 3 seconds.
 DEFAULT_LEASE_S = 30
+# RQ's name for how often a running job's worker reports in: minirq renews the lease three
+# times per lease.
+DEFAULT_JOB_MONITORING_INTERVAL = DEFAULT_LEASE_S // 3
 # How many times a job may lose its worker before it is sent to failed.
 DEFAULT_MAX_ORPHANINGS = 3
 # The horse gets this long past its own timeout to report before it is killed.
@@ -67,6 +73,7 @@ RETRY_JOB_DEFAULT_MAX = 3
 PAUSE_REFRESH_S = 1.0
 # How long a callback (on_success, on_failure, on_stopped) may run by default.
 DEFAULT_CALLBACK_TIMEOUT_S = 60
+CALLBACK_TIMEOUT = DEFAULT_CALLBACK_TIMEOUT_S  # RQ's name
 # The longest duration (timeouts, TTLs) minirq accepts: 100 years. Anything longer is
 # refused at the edge, so that no script fails half-way on a value Redis cannot store.
 MAX_DURATION_S = 100 * 365 * 24 * 3600

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .callables import validate_job_id
-from .exceptions import InvalidJobError
+from .exceptions import InvalidJobDependency
 
 if TYPE_CHECKING:
     from .store.record import JobRecord
@@ -25,7 +25,7 @@ def _job_id_of(item: Any) -> str:
     """The id of a job given as a job (anything with a text ``id``) or as its id."""
     job_id = item if isinstance(item, str) else getattr(item, "id", None)
     if not isinstance(job_id, str) or isinstance(item, bytes):
-        raise InvalidJobError(f"depends_on takes jobs or job ids, not {type(item).__name__}")
+        raise InvalidJobDependency(f"depends_on takes jobs or job ids, not {type(item).__name__}")
     return validate_job_id(job_id)
 
 
@@ -54,7 +54,7 @@ class Dependency:
     ) -> None:
         items: list[Any] = [jobs] if _is_single(jobs) else _as_list(jobs)
         if not items:
-            raise InvalidJobError("Dependency(jobs=...) needs at least one job or job id")
+            raise InvalidJobDependency("Dependency(jobs=...) needs at least one job or job id")
         ids: list[str] = []
         for item in items:
             job_id = _job_id_of(item)
@@ -67,7 +67,7 @@ class Dependency:
 
 def _as_list(value: Any) -> list[Any]:
     if isinstance(value, bytes | dict) or not isinstance(value, Iterable):
-        raise InvalidJobError(
+        raise InvalidJobDependency(
             f"depends_on takes a job, a job id, a list of them or a Dependency, "
             f"not {type(value).__name__}"
         )
@@ -75,18 +75,35 @@ def _as_list(value: Any) -> list[Any]:
 
 
 def to_dependency(depends_on: Any) -> Dependency | None:
-    """The :class:`Dependency` for a ``depends_on`` value; ``None`` for none or ``[]``."""
+    """The :class:`Dependency` for a ``depends_on`` value; ``None`` for none or ``[]``.
+
+    A list may mix jobs, ids and :class:`Dependency` objects, as in RQ: the job waits
+    for all of them, and ``allow_failure`` or ``enqueue_at_front`` set on any of the
+    Dependency objects applies to the whole."""
     if depends_on is None or isinstance(depends_on, Dependency):
         return depends_on
-    if not _is_single(depends_on) and not _as_list(depends_on):
+    if _is_single(depends_on):
+        return Dependency(depends_on)
+    items = _as_list(depends_on)
+    if not items:
         return None
-    return Dependency(depends_on)
+    parts = [item for item in items if isinstance(item, Dependency)]
+    if not parts:
+        return Dependency(items)
+    jobs: list[Any] = []
+    for item in items:
+        jobs += item.job_ids if isinstance(item, Dependency) else [item]
+    return Dependency(
+        jobs,
+        allow_failure=any(part.allow_failure for part in parts),
+        enqueue_at_front=any(part.enqueue_at_front for part in parts),
+    )
 
 
 def set_dependency(record: JobRecord, dependency: Dependency, job_id: str | None) -> None:
     """Record ``dependency`` on a job being built."""
     if job_id is not None and job_id in dependency.job_ids:
-        raise InvalidJobError(f"job {job_id} cannot depend on itself")
+        raise InvalidJobDependency(f"job {job_id} cannot depend on itself")
     record.dependency_ids = dependency.job_ids
     record.allow_failure = dependency.allow_failure
     record.enqueue_at_front = dependency.enqueue_at_front

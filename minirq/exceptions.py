@@ -5,6 +5,11 @@ Everything minirq raises for a caller to handle derives from :class:`MinirqError
 it is a control-flow exception and derives from ``BaseException`` so that a job's broad
 ``except Exception`` does not swallow it. :class:`RetryJob` is raised (or returned) by a
 job to ask for another attempt; it is control flow too, not an error of minirq's.
+
+RQ's exception names are here too, each a subclass in this tree (or the class minirq
+raises, under RQ's name), so that ``except`` clauses written for RQ catch what minirq
+raises: :class:`TimeoutFormatError` is the :class:`ConfigurationError` of a bad duration,
+:class:`InvalidJobDependency` the :class:`InvalidJobError` of a bad ``depends_on``.
 """
 
 from __future__ import annotations
@@ -38,20 +43,79 @@ class NoSuchJobError(MinirqError, LookupError):
     """No job with that id exists (it was deleted or has expired)."""
 
 
+class NoSuchGroupError(NoSuchJobError):
+    """No group with that name has jobs left."""
+
+
+class TimeoutFormatError(ConfigurationError):
+    """A timeout or TTL is not a duration minirq accepts (RQ's name)."""
+
+
+class InvalidJobDependency(InvalidJobError):
+    """``depends_on`` names something that is not a job (RQ's name)."""
+
+
+class AbandonedJobError(MinirqError):
+    """Names the failure of a job whose worker died while running it; it is recorded as
+    the job's ``exc_info``, not raised."""
+
+
+class NoRedisConnectionException(ConfigurationError):
+    """No Redis connection could be made from the settings (RQ's name)."""
+
+
+class DequeueTimeout(MinirqError):
+    """No job arrived within the time a blocking take waited (RQ's name)."""
+
+
+class SchedulerNotFound(MinirqError, LookupError):
+    """No scheduler with that name is registered (RQ's name)."""
+
+
+class DuplicateSchedulerError(MinirqError):
+    """A scheduler with that name is already registered (RQ's name)."""
+
+
+class StopRequested(MinirqError):
+    """A loop was asked to stop (RQ's name)."""
+
+
 class InvalidJobOperation(MinirqError):
     """The operation does not apply to the job in its current state."""
+
+
+# RQ has both names for the one error.
+InvalidJobOperationError = InvalidJobOperation
 
 
 class DeserializationError(MinirqError):
     """Data stored in Redis cannot be decoded."""
 
 
-class JobTimeoutException(BaseException):
-    """Raised inside a job that ran past its timeout."""
+class BaseTimeoutException(BaseException):
+    """A time limit passed (RQ's name); control flow, like its subclasses."""
+
+
+class JobTimeoutException(BaseTimeoutException):
+    """Raised inside a job that ran past its timeout. Unlike RQ's, it derives from
+    ``BaseException``: a job's ``except Exception`` must not swallow its own timeout."""
+
+
+class HorseMonitorTimeoutException(BaseTimeoutException):
+    """A work-horse could not be watched within its time (RQ's name)."""
 
 
 class ShutdownRequested(BaseException):
     """Raised in a worker to stop at once after a second shutdown signal."""
+
+
+class ShutDownImminentException(BaseException):
+    """Raised inside a job run by a :class:`~minirq.worker.HerokuWorker` whose worker
+    got SIGTERM, once its grace delay has passed; the job goes back to its queue."""
+
+    def __init__(self, msg: str = "shut down imminent", extra_info: object = None) -> None:
+        super().__init__(msg)
+        self.extra_info = extra_info
 
 
 class RetryJob(Exception):

@@ -18,11 +18,13 @@ from .outages import REDIS_ERRORS
 from .presence import WorkerState
 from .queue import Queue
 from .store import Call, calls
-from .store.record import text_or_none
+from .store.record import field_name, text_or_none
 
 logger = logging.getLogger("minirq.worker")
 
 Fetched = tuple[Job, Queue]
+# Absent from a job's hash when the job was enqueued without a result_ttl.
+_RESULT_TTL_FIELD = field_name("result_ttl_s").encode()
 
 
 class FetcherMixin:
@@ -46,6 +48,9 @@ class FetcherMixin:
     _requeue_interrupted: Any
     _submit: Any
     running_jobs: Any
+    took_from: Any
+    job_class: type[Job]
+    default_result_ttl: int | None
 
     def take_job(self) -> Fetched | None:
         """Take the next job to run; a job whose stored data is broken fails right here."""
@@ -151,13 +156,16 @@ class FetcherMixin:
         # The lease is renewed in the started registry of the job's origin, so a hash that
         # lost its origin field must still name the queue it came from.
         reply.fields.setdefault(b"origin", queue.name.encode())
-        job = Job.from_fields(
+        job = self.job_class.from_fields(
             text_or_none(reply.job_id) or "",
             reply.fields,
             self.connection,
             queue.serializer,
             self.keys.prefix,
         )
+        if self.default_result_ttl is not None and _RESULT_TTL_FIELD not in reply.fields:
+            job.record.result_ttl_s = self.default_result_ttl
+        self.took_from(queue)
         return job, queue
 
     def _report_broken_keys(self, keys: Iterable[str]) -> None:

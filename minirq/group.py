@@ -19,7 +19,7 @@ import redis
 from . import store
 from .callables import validate_job_id
 from .connection import resolve_connection
-from .exceptions import InvalidJobError, NoSuchJobError
+from .exceptions import InvalidJobError, NoSuchGroupError
 from .job import Job, JobStatus
 from .keys import Keys
 from .queue import EnqueueData, Queue
@@ -77,10 +77,11 @@ class Group:
     def fetch(
         cls, name: str, connection: redis.Redis | None = None, prefix: str | None = None
     ) -> Group:
-        """The group ``name``; raises :class:`NoSuchJobError` if it has no jobs left."""
+        """The group ``name``; raises :class:`NoSuchGroupError` (a :class:`NoSuchJobError`)
+        if it has no jobs left."""
         group = cls(name, connection=connection, prefix=prefix)
         if not group.connection.exists(group.key):
-            raise NoSuchJobError(f"no group named {name!r}")
+            raise NoSuchGroupError(f"no group named {name!r}")
         return group
 
     @classmethod

@@ -21,6 +21,7 @@ from .job import Job
 from .meta_writes import take_unwritten
 from .outcome import Outcome
 from .process import die_with_parent, job_timeout, load_libc, watch_parent
+from .retry import requested_retry
 
 __all__ = [
     "Outcome",
@@ -69,8 +70,9 @@ def _run_job(job: Job, max_result_bytes: int) -> Outcome:
         outcome = Outcome(False, exc_type=type(exc).__name__, traceback=traceback.format_exc())
         outcome.callback_error = _after_failure(job, exc)
         return outcome
-    if isinstance(value, RetryJob):
-        return _retry_requested(value, f"RetryJob: {value}\n")
+    request = requested_retry(value, job.record)
+    if request is not None:
+        return _retry_requested(request, f"RetryJob: {request}\n")
     try:
         data = job.serializer.dumps(value)
     except Exception as exc:

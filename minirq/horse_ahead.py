@@ -21,6 +21,7 @@ import signal
 import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import redis
 
@@ -178,3 +179,47 @@ def _close_both(spare: _Spare) -> None:
     for fd in (spare.to_horse, spare.from_horse):
         with contextlib.suppress(OSError):
             os.close(fd)
+
+
+class ForkAheadMixin:
+    """The forking :class:`~minirq.Worker`'s horses, each forked ahead of its job: a
+    spare is kept while the worker waits for work and forked again while each job runs."""
+
+    connection: redis.Redis
+    keys: Any
+    queues: list[Any]
+    max_result_bytes: int
+    stop_requested: bool
+    _fetch_ahead: bool
+    _spares: ForkAhead | None = None
+
+    #: Whether each job's horse is forked ahead of it (a subclass that starts its horses
+    #: another way sets this to ``False``).
+    forks_ahead = True
+
+    @property
+    def _fork_ahead(self) -> ForkAhead:
+        if self._spares is None:
+            serializers = [queue.serializer for queue in self.queues]
+            self._spares = ForkAhead(
+                self.connection, self.keys.prefix, serializers, self.max_result_bytes
+            )
+        return self._spares
+
+    def _keep_a_spare(self) -> None:
+        """Reap a spare that died; fork one unless one waits (or the worker stops)."""
+        self._fork_ahead.reap_if_dead()
+        if self.forks_ahead and not self.stop_requested:
+            self._fork_ahead.ensure_spare()
+
+    def _start_horse(self, job: Job) -> tuple[int, int]:
+        """Start the work-horse of ``job``: its pid and the pipe it reports on. It is the
+        spare forked ahead when one waits; the next spare is forked while this job runs,
+        so that the fork is off the path to the next one."""
+        started = self._fork_ahead.start(job)
+        if self.forks_ahead and self._fetch_ahead:
+            self._fork_ahead.ensure_spare()
+        return started
+
+    def _stop_executor(self) -> None:
+        self._fork_ahead.close()

@@ -13,31 +13,43 @@ from typing import Any
 import redis
 
 from . import meta_writes, store
-from .callables import call_string, function_name, short_repr, validate_job_id
+from .callables import call_string, function_name, validate_job_id
+from .callbacks import Callback
 from .connection import resolve_connection
+from .defaults import DEFAULT_JOB_TIMEOUT_S, DEFAULT_QUEUE_NAME
+from .dependency import Dependency
 from .exceptions import (
     DeserializationError,
     InvalidJobError,
     NoSuchJobError,
-    SerializationError,
 )
 from .import_hint import import_function
-from .job_attributes import STATUS_REGISTRY, JobAttributesMixin, JobStatus
+from .job_attributes import STATUS_REGISTRY, JobAttributesMixin, JobStatus, initial_status
+from .job_data import JobDataMixin, serializer_name
 from .job_operations import JobOperationsMixin, new_job_id, new_token
 from .keys import Keys
+from .options import JobOptions, given_lifecycle, options_record
+from .retry import Repeat, Retry
 from .serializers import Serializer, resolve_serializer
 from .store.record import JobRecord, decode_record, encode_record
 from .utils import now_ms
 
+# Callback, Dependency, Repeat and Retry are importable from here too, as from rq.job.
 __all__ = [
     "STATUS_REGISTRY",
+    "Callback",
+    "Dependency",
     "Job",
     "JobStatus",
+    "Repeat",
+    "Retry",
     "call_string",
+    "cancel_job",
     "function_name",
     "get_current_job",
     "new_job_id",
     "new_token",
+    "requeue_job",
     "validate_job_id",
 ]
 
@@ -50,12 +62,52 @@ def get_current_job(connection: redis.Redis | None = None) -> Job | None:
     return _current_job
 
 
+class _Exists:
+    """``job.exists()``, and RQ's ``Job.exists(job_id, connection=...)`` on the class."""
+
+    def __get__(self, job: Job | None, owner: type[Job]) -> Callable[..., bool]:
+        if job is not None:
+            return lambda: store.jobs.exists(job.connection, job.keys, job.id)
+
+        def exists(
+            job_id: str, connection: redis.Redis | None = None, prefix: str | None = None
+        ) -> bool:
+            """Whether a job with that id is stored."""
+            return store.jobs.exists(resolve_connection(connection), Keys(prefix), job_id)
+
+        return exists
+
+
+def cancel_job(
+    job_id: str,
+    connection: redis.Redis | None = None,
+    serializer: Serializer | str | None = None,
+    enqueue_dependents: bool = False,
+    prefix: str | None = None,
+) -> None:
+    """Cancel the queued, scheduled or deferred job ``job_id`` (see :meth:`Job.cancel`).
+
+    Raises :class:`NoSuchJobError` or :class:`InvalidJobOperation`."""
+    Job.fetch(job_id, connection, serializer, prefix).cancel(enqueue_dependents=enqueue_dependents)
+
+
+def requeue_job(
+    job_id: str,
+    connection: redis.Redis | None = None,
+    serializer: Serializer | str | None = None,
+    prefix: str | None = None,
+) -> Job:
+    """Put the failed, stopped or canceled job ``job_id`` back on its queue (see
+    :meth:`Job.requeue`). Raises :class:`NoSuchJobError` or :class:`InvalidJobOperation`."""
+    return Job.fetch(job_id, connection, serializer, prefix).requeue()
+
+
 def _set_current_job(job: Job | None) -> None:
     global _current_job
     _current_job = job
 
 
-class Job(JobOperationsMixin, JobAttributesMixin):
+class Job(JobOperationsMixin, JobDataMixin, JobAttributesMixin):
     """One call of a function, stored in Redis.
 
     Get one from :meth:`Queue.enqueue` or :meth:`Job.fetch`. Attributes read the state
@@ -83,14 +135,6 @@ class Job(JobOperationsMixin, JobAttributesMixin):
         # once (see Queue.enqueue_job); a drawn id never sent cannot.
         self.id_chosen = True
 
-    @property
-    def op_token(self) -> str:
-        """Names this job's enqueue: a second run of the same call after a lost reply is
-        recognised by it. Drawn on first use (a job read back or fetched never needs one)."""
-        if self._op_token is None:
-            self._op_token = new_token()
-        return self._op_token
-
     def __repr__(self) -> str:
         return f"<Job {self.id} {self.func_name} {self.record.status}>"
 
@@ -112,11 +156,65 @@ class Job(JobOperationsMixin, JobAttributesMixin):
         func: Callable[..., Any] | str,
         args: Iterable[Any] | None = None,
         kwargs: Mapping[str, Any] | None = None,
+        connection: redis.Redis | None = None,
+        result_ttl: Any = None,
+        ttl: Any = None,
+        status: JobStatus | str | None = None,
+        description: str | None = None,
+        depends_on: Any = None,
+        timeout: Any = None,
+        id: str | None = None,
+        origin: str = DEFAULT_QUEUE_NAME,
+        meta: Mapping[str, Any] | None = None,
+        failure_ttl: Any = None,
+        serializer: Serializer | str | None = None,
+        *,
+        on_success: Any = None,
+        on_failure: Any = None,
+        on_stopped: Any = None,
+        retry: Any = None,
+        repeat: Any = None,
+        prefix: str | None = None,
+    ) -> Job:
+        """Build a job in memory with RQ's arguments, validated; nothing is written until
+        :meth:`save` (which stores it as ``created``, in no queue) or
+        :meth:`Queue.enqueue_job`. ``timeout`` is the job's timeout (default 180 s).
+
+        Raises :class:`InvalidJobError` (or a subclass) or :class:`ConfigurationError`
+        naming the bad argument.
+        """
+        options = JobOptions(
+            job_id=id,
+            timeout=timeout,
+            result_ttl=result_ttl,
+            ttl=ttl,
+            failure_ttl=failure_ttl,
+            description=description,
+            retry=retry,
+            repeat=repeat,
+            lifecycle=given_lifecycle(depends_on, False, on_success, on_failure, on_stopped),
+        )
+        record = options_record(options, DEFAULT_JOB_TIMEOUT_S)
+        record.status = initial_status(status)
+        job = cls.build(
+            func, args, kwargs, connection=connection, serializer=serializer, prefix=prefix,
+            origin=origin, job_id=id, record=record,
+        )  # fmt: skip
+        if meta is not None:
+            record.meta = job.encode_meta(meta)
+        return job
+
+    @classmethod
+    def build(
+        cls,
+        func: Callable[..., Any] | str,
+        args: Iterable[Any] | None = None,
+        kwargs: Mapping[str, Any] | None = None,
         *,
         connection: redis.Redis | None = None,
         serializer: Serializer | str | None = None,
         prefix: str | None = None,
-        origin: str = "default",
+        origin: str = DEFAULT_QUEUE_NAME,
         job_id: str | None = None,
         record: JobRecord | None = None,
     ) -> Job:
@@ -146,48 +244,6 @@ class Job(JobOperationsMixin, JobAttributesMixin):
         job.record.created_ms = now_ms()
         job._decoded_call = (instance, args, kwargs)
         return job
-
-    def encode_meta(self, meta: Mapping[str, Any]) -> bytes:
-        if not isinstance(meta, Mapping):
-            raise InvalidJobError(f"meta must be a dict, not {type(meta).__name__}")
-        return self._encode(dict(meta), "meta")
-
-    def _encode(self, value: Any, what: str) -> bytes:
-        try:
-            return self.serializer.dumps(value)
-        except Exception as exc:
-            raise SerializationError(
-                f"{what} cannot be serialized with {_serializer_name(self.serializer)}: "
-                f"{type(exc).__name__}: {exc}"
-            ) from exc
-
-    def _encode_call(
-        self, name: str, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
-    ) -> bytes:
-        payload: Any = [args, kwargs] if instance is None else [instance, args, kwargs]
-        try:
-            return self.serializer.dumps(payload)
-        except Exception as exc:
-            culprit = self._find_unserializable(instance, args, kwargs)
-            raise SerializationError(
-                f"cannot enqueue {name}: {culprit} cannot be serialized with "
-                f"{_serializer_name(self.serializer)} ({type(exc).__name__}: {exc})"
-            ) from exc
-
-    def _find_unserializable(
-        self, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
-    ) -> str:
-        candidates: list[tuple[str, Any]] = []
-        if instance is not None:
-            candidates.append(("the bound instance", instance))
-        candidates += [(f"argument {i} ({short_repr(a)})", a) for i, a in enumerate(args)]
-        candidates += [(f"keyword argument {k!r} ({short_repr(v)})", v) for k, v in kwargs.items()]
-        for label, value in candidates:
-            try:
-                self.serializer.dumps(value)
-            except Exception:
-                return label
-        return "the arguments"
 
     @property
     def fields(self) -> dict[str, bytes]:
@@ -256,8 +312,7 @@ class Job(JobOperationsMixin, JobAttributesMixin):
             for job_id, fields in zip(ids, results, strict=True)
         ]
 
-    def exists(self) -> bool:
-        return store.jobs.exists(self.connection, self.keys, self.id)
+    exists = _Exists()
 
     def refresh(self) -> None:
         """Reload the job from Redis; raises :class:`NoSuchJobError` if it is gone."""
@@ -283,7 +338,7 @@ class Job(JobOperationsMixin, JobAttributesMixin):
             except Exception as exc:
                 raise DeserializationError(
                     f"cannot decode the arguments of job {self.id} with "
-                    f"{_serializer_name(self.serializer)}: {type(exc).__name__}: {exc}"
+                    f"{serializer_name(self.serializer)}: {type(exc).__name__}: {exc}"
                 ) from exc
         return self._decoded_call
 
@@ -325,43 +380,6 @@ class Job(JobOperationsMixin, JobAttributesMixin):
         finally:
             _set_current_job(None)
 
-    # -- result and meta -------------------------------------------------------------
-
-    def return_value(self, refresh: bool = True) -> Any:
-        """The function's return value once the job finished, else ``None``."""
-        if refresh:
-            self.record.result = store.jobs.load_field(
-                self.connection, self.keys, self.id, "result"
-            )
-        data = self.record.result
-        if data is None:
-            return None
-        try:
-            return self.serializer.loads(data)
-        except Exception as exc:
-            raise DeserializationError(f"cannot decode the result of job {self.id}: {exc}") from exc
-
-    @property
-    def result(self) -> Any:
-        return self.return_value()
-
-    @property
-    def meta(self) -> dict[str, Any]:
-        """Free-form data about the job; change it, then call :meth:`save_meta`."""
-        if self._meta is None:
-            data = self.record.meta
-            try:
-                self._meta = dict(self.serializer.loads(data)) if data else {}
-            except Exception as exc:
-                raise DeserializationError(
-                    f"cannot decode the meta of job {self.id}: {exc}"
-                ) from exc
-        return self._meta
-
-    @meta.setter
-    def meta(self, value: dict[str, Any]) -> None:
-        self._meta = dict(value)
-
     def save_meta(self) -> None:
         """Write :attr:`meta` to Redis, where others see it at once.
 
@@ -374,13 +392,3 @@ class Job(JobOperationsMixin, JobAttributesMixin):
             meta_writes.save_running_meta(self.connection, self.keys, self.id, data)
         else:
             store.jobs.save_field(self.connection, self.keys, self.id, "meta", data)
-
-    def get_meta(self, refresh: bool = True) -> dict[str, Any]:
-        if refresh:
-            self.record.meta = store.jobs.load_field(self.connection, self.keys, self.id, "meta")
-            self._meta = None
-        return self.meta
-
-
-def _serializer_name(serializer: Serializer) -> str:
-    return getattr(serializer, "name", type(serializer).__name__)

@@ -10,13 +10,17 @@ from typing import Any
 import redis
 
 from . import store
+from .exceptions import InvalidJobError
 from .keys import Keys
-from .retry import Retry, attempts_started, job_retry
+from .results import Result
+from .retry import Retry, attempts_started, job_repeat, job_retry, retries_done
+from .serializers import Serializer
 from .store.record import JobRecord, text_or_none
 from .utils import ms_to_datetime
 
 
 class JobStatus(StrEnum):
+    CREATED = "created"
     QUEUED = "queued"
     STARTED = "started"
     FINISHED = "finished"
@@ -39,11 +43,24 @@ STATUS_REGISTRY = {
 }
 
 
+def initial_status(status: JobStatus | str | None) -> str:
+    """The status of a job built by ``Job.create(status=...)``: ``created`` by default."""
+    if status is None:
+        return JobStatus.CREATED.value
+    try:
+        return JobStatus(status).value
+    except ValueError:
+        raise InvalidJobError(
+            f"unknown job status {status!r}; use one of {', '.join(JobStatus)}"
+        ) from None
+
+
 class JobAttributesMixin:
     id: str
     connection: redis.Redis
     keys: Keys
     record: JobRecord
+    serializer: Serializer
 
     @property
     def description(self) -> str:
@@ -164,6 +181,59 @@ class JobAttributesMixin:
     def attempts(self) -> int:
         """How many times the job has been started, counting the current run."""
         return attempts_started(self.record)
+
+    @property
+    def number_of_retries(self) -> int:
+        """How many times the job was sent back for another attempt after a failure."""
+        return retries_done(self.record)
+
+    @property
+    def retry_intervals(self) -> list[float] | None:
+        """The seconds before each retry, the last repeating, as in RQ; ``None`` without a
+        :class:`~minirq.Retry` (and for a backoff, whose delays are not a fixed list)."""
+        retry = self.retry
+        if retry is None or retry.backoff is not None:
+            return None
+        return list(retry.intervals)
+
+    @property
+    def repeat_intervals(self) -> list[float] | None:
+        """The seconds between repeats, the last repeating; ``None`` without a
+        :class:`~minirq.Repeat`."""
+        repeat = job_repeat(self.record)
+        return None if repeat is None else list(repeat.intervals)
+
+    @property
+    def repeats_left(self) -> int | None:
+        """Repeats left of a job enqueued with a :class:`~minirq.Repeat`, else ``None``."""
+        if self.record.repeats_left is not None:
+            return self.record.repeats_left
+        repeat = job_repeat(self.record)
+        return None if repeat is None else repeat.times
+
+    def get_ttl(self, default_ttl: int | None = None) -> int | None:
+        """Seconds the job may wait in its queue before it expires (its ``ttl``), or
+        ``default_ttl`` when it has none."""
+        return default_ttl if self.record.ttl_s is None else self.record.ttl_s
+
+    def get_position(self) -> int | None:
+        """The job's 0-based place in its queue (0 is taken next), ``None`` when it is
+        not queued."""
+        position = self.connection.lpos(self.keys.queue(self.origin), self.id)
+        return None if position is None else int(position)  # type: ignore[arg-type]
+
+    # -- results -----------------------------------------------------------------------
+
+    def latest_result(self, timeout: float = 0) -> Result | None:
+        """The outcome of the job's latest run (a :class:`~minirq.results.Result`), or
+        ``None`` before one; with ``timeout`` seconds, wait up to that long for it. The
+        wait wakes when the outcome is recorded (no polling)."""
+        return Result.fetch_latest(self, self.serializer, timeout=timeout)
+
+    def results(self) -> list[Result]:
+        """The outcomes kept for the job, newest first. minirq keeps the latest only
+        (RQ keeps up to ten): a list of at most one."""
+        return Result.all(self, self.serializer)
 
     @property
     def is_queued(self) -> bool:

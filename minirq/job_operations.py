@@ -16,7 +16,7 @@ from .job_attributes import STATUS_REGISTRY, JobStatus
 from .keys import Keys
 from .serializers import Serializer
 from .store import calls
-from .store.record import JobRecord
+from .store.record import JobRecord, encode_record
 
 if TYPE_CHECKING:
     from .job import Job
@@ -46,6 +46,9 @@ class JobOperationsMixin:
     record: JobRecord
     serializer: Serializer
     meta: dict[str, Any]
+    _meta: dict[str, Any] | None
+    id_chosen: bool
+    encode_meta: Any
     origin: str
     failure_ttl: int
     get_status: Any
@@ -53,6 +56,15 @@ class JobOperationsMixin:
     save_meta: Any
     refresh: Any
     fetch_many: Any
+    _op_token: str | None
+
+    @property
+    def op_token(self) -> str:
+        """Names this job's enqueue: a second run of the same call after a lost reply is
+        recognised by it. Drawn on first use (a job read back or fetched never needs one)."""
+        if self._op_token is None:
+            self._op_token = new_token()
+        return self._op_token
 
     # -- dependencies, progress, callbacks ----------------------------------------------
 
@@ -153,6 +165,23 @@ class JobOperationsMixin:
             raise InvalidJobOperation(f"job {self.id} is no longer in the {registry} registry")
         self.refresh()
         return self
+
+    def save(self) -> None:
+        """Write the job to Redis.
+
+        A job not stored yet (built by :meth:`Job.create`) is stored whole, with status
+        ``created`` and in no queue, until :meth:`Queue.enqueue_job` enqueues it. For a
+        stored job this writes what a caller may change: ``meta``, ``description``, the
+        timeout and the TTLs. Its state changes only through the steps that change it
+        (enqueue, a run, cancel, requeue), so where RQ's ``save`` can overwrite what a
+        worker recorded meanwhile, this one cannot.
+        """
+        if self._meta is not None:
+            self.record.meta = self.encode_meta(self._meta)
+        self.id_chosen = True  # from this send on, the id may name this job's own hash
+        store.runner_for(self.connection).run(
+            calls.save(self.keys, job_id=self.id, fields=encode_record(self.record))
+        )
 
     def cancel(self, enqueue_dependents: bool = False) -> None:
         """Cancel a queued, scheduled or deferred job: move it to the canceled registry.

@@ -56,6 +56,21 @@ class Keys:
         """The pub/sub channel an enqueue publishes on to wake idle workers."""
         return f"{self.prefix}:wake:{queue_name}"
 
+    def result_channel(self, job_id: str) -> str:
+        """The pub/sub channel the step recording a run of the job publishes on when
+        someone waits for its outcome (see :meth:`minirq.Job.latest_result`)."""
+        return f"{self.result_channel_prefix}{job_id}"
+
+    @property
+    def result_channel_prefix(self) -> str:
+        """What a result channel starts with; the reaper's script appends the id."""
+        return f"{self.prefix}:done:"
+
+    def wake_pattern(self) -> str:
+        """The pub/sub pattern of every queue's wake-up channel (the prefix escaped)."""
+        escaped = "".join(f"\\{c}" if c in "*?[]\\" else c for c in self.prefix)
+        return f"{escaped}:wake:*"
+
     @property
     def workers(self) -> str:
         return f"{self.prefix}:workers"
@@ -147,3 +162,37 @@ class Keys:
     @property
     def groups(self) -> str:
         return f"{self.prefix}:groups"
+
+    @property
+    def rq_import_ledger(self) -> str:
+        """HASH of RQ job id -> RQ's ``created_at``, for jobs ``minirq import-rq`` wrote
+        here that may still be in RQ's Redis (see :mod:`minirq.rq_import`)."""
+        return f"{self.prefix}:rqimport:ledger"
+
+
+class RQKeys:
+    """The key names RQ 2.x uses (its prefixes are fixed: ``rq:``), for ``import-rq``."""
+
+    __slots__ = ()
+
+    queues = "rq:queues"
+    queue_prefix = "rq:queue:"
+
+    def job(self, job_id: str) -> str:
+        return f"rq:job:{job_id}"
+
+    def queue(self, name: str) -> str:
+        return f"rq:queue:{name}"
+
+    def registry(self, kind: str, queue_name: str) -> str:
+        return f"rq:{kind}:{queue_name}"
+
+    def results(self, job_id: str) -> str:
+        return f"rq:results:{job_id}"
+
+    def dependents(self, job_id: str) -> str:
+        return f"rq:job:{job_id}:dependents"
+
+    def dependencies(self, job_id: str) -> str:
+        # RQ 2.12 spells this key with a doubled colon (its prefix ends in one).
+        return f"rq:job::{job_id}:dependencies"

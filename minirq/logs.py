@@ -32,10 +32,11 @@ JOB_FIELDS = (
 
 
 class TextFormatter(logging.Formatter):
-    """The standard text format with secrets masked."""
+    """A text format (minirq's, else a :mod:`logging` format such as RQ's
+    ``"%(asctime)s %(message)s"``) with secrets masked."""
 
-    def __init__(self) -> None:
-        super().__init__(TEXT_FORMAT)
+    def __init__(self, fmt: str | None = None, datefmt: str | None = None) -> None:
+        super().__init__(fmt or TEXT_FORMAT, datefmt)
 
     def format(self, record: logging.LogRecord) -> str:
         return redact_url(super().format(record))
@@ -73,15 +74,25 @@ FORMATTERS: dict[str, type[logging.Formatter]] = {"text": TextFormatter, "json":
 
 
 def setup_logging(
-    level: str = "INFO", log_format: str = "text", stream: IO[str] | None = None
+    level: str = "INFO",
+    log_format: str = "text",
+    stream: IO[str] | None = None,
+    date_format: str | None = None,
 ) -> None:
-    """Send log records at ``level`` and above to ``stream`` (stderr) in ``log_format``.
+    """Send log records at ``level`` and above to ``stream`` (stderr) in ``log_format``:
+    ``text``, ``json``, or a :mod:`logging` format string (``%(message)s``...), its times
+    written with ``date_format`` (a ``time.strftime`` format) when given.
 
     The handler goes on the root logger so that jobs' own log lines come out the same way;
     calling it again replaces the handler it installed before, and leaves others alone.
     """
     handler = logging.StreamHandler(stream) if stream is not None else _StderrHandler()
-    handler.setFormatter(FORMATTERS[log_format]())
+    if log_format == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(
+            TextFormatter(None if log_format == "text" else log_format, date_format)
+        )
     handler.set_name("minirq")
     root = logging.getLogger()
     for old in [h for h in root.handlers if h.get_name() == "minirq"]:

@@ -103,6 +103,38 @@ def pop_job_options(kwargs: dict[str, Any]) -> JobOptions:
     )
 
 
+def explicit_call(
+    args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """The function's arguments from ``enqueue``'s, job options already taken out.
+
+    As in RQ, ``enqueue(f, args=(1, 2), kwargs={"a": 1})`` calls ``f(1, 2, a=1)``; use
+    :meth:`Queue.enqueue_call` to pass keyword arguments named ``args`` or ``kwargs`` to
+    ``f``. Where RQ ignores other arguments given with that form, this raises
+    :class:`InvalidJobError` naming them.
+    """
+    if "args" not in kwargs and "kwargs" not in kwargs:
+        return args, kwargs
+    explicit_args = kwargs.pop("args", None)
+    explicit_kwargs = kwargs.pop("kwargs", None)
+    if args or kwargs:
+        extra = [f"{len(args)} positional argument(s)"] if args else []
+        extra += [f"keyword argument {name!r}" for name in kwargs]
+        raise InvalidJobError(
+            f"with args= or kwargs=, give the function's arguments only there, not also "
+            f"{', '.join(extra)}"
+        )
+    if explicit_args is None:
+        explicit_args = ()
+    if isinstance(explicit_args, str | bytes | Mapping) or not isinstance(explicit_args, Iterable):
+        raise InvalidJobError(f"args must be a tuple or list, not {type(explicit_args).__name__}")
+    if explicit_kwargs is None:
+        explicit_kwargs = {}
+    if not isinstance(explicit_kwargs, Mapping):
+        raise InvalidJobError(f"kwargs must be a dict, not {type(explicit_kwargs).__name__}")
+    return tuple(explicit_args), dict(explicit_kwargs)
+
+
 class EnqueueData(NamedTuple):
     """One job for :meth:`Queue.enqueue_many`, built by :meth:`Queue.prepare_data`."""
 
@@ -133,7 +165,7 @@ def duplicate_error(job_ids: Iterable[str], replies: Iterable[EnqueueReply]) -> 
     )
 
 
-def _given_lifecycle(
+def given_lifecycle(
     depends_on: Any, unique: bool, on_success: Any, on_failure: Any, on_stopped: Any
 ) -> dict[str, Any]:
     given = {
@@ -217,6 +249,6 @@ def prepare_data(
             at_front=at_front,
             retry=retry,
             repeat=repeat,
-            lifecycle=_given_lifecycle(depends_on, unique, on_success, on_failure, on_stopped),
+            lifecycle=given_lifecycle(depends_on, unique, on_success, on_failure, on_stopped),
         ),
     )

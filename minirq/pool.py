@@ -45,7 +45,7 @@ DEFAULT_POOL_SIZE = 2
 
 
 class WorkerPool(BaseWorker):
-    """Runs jobs in ``size`` long-lived work-horses.
+    """Runs jobs in ``size`` (RQ: ``num_workers``; default 2) long-lived work-horses.
 
     ``max_jobs_per_child`` recycles a horse after that many jobs, and
     ``max_memory_per_child_mb`` once its resident memory reaches that many megabytes
@@ -54,17 +54,20 @@ class WorkerPool(BaseWorker):
 
     def __init__(
         self,
-        queues: Queue | str | Iterable[Queue | str],
+        queues: Queue | str | Iterable[Queue | str] | None = None,
         connection: redis.Redis | None = None,
         name: str | None = None,
         serializer: Serializer | str | None = None,
         prefix: str | None = None,
         *,
-        size: int = DEFAULT_POOL_SIZE,
+        size: int | None = None,
+        num_workers: int | None = None,
         max_jobs_per_child: int | None = None,
         max_memory_per_child_mb: float | None = None,
         **kwargs: Any,
     ) -> None:
+        # num_workers is RQ's name for the size.
+        size = size if size is not None else num_workers or DEFAULT_POOL_SIZE
         if not isinstance(size, int) or isinstance(size, bool) or size < 1:
             raise ConfigurationError(f"a pool needs at least one horse, not size={size!r}")
         if max_jobs_per_child is not None and max_jobs_per_child < 1:
@@ -82,6 +85,10 @@ class WorkerPool(BaseWorker):
         self.max_memory_per_child_mb = max_memory_per_child_mb
         self._horses: list[_Horse] = []
         self._wake_r = self._wake_w = -1
+
+    def start(self, burst: bool = False, logging_level: str | int | None = None) -> bool:
+        """RQ's name for :meth:`work`."""
+        return self.work(burst=burst, logging_level=logging_level)
 
     # -- the executor the loop of BaseWorker.work drives: N horses ----------------------
 
@@ -146,7 +153,7 @@ class WorkerPool(BaseWorker):
         self._pubsub = self.connection.pubsub(  # type: ignore[no-untyped-call]
             ignore_subscribe_messages=True
         )
-        self._pubsub.subscribe(*(self.keys.wake_channel(q.name) for q in self.queues))
+        self._subscribe_to_wake_ups(self._pubsub)
 
     def _pubsub_fd(self) -> int | None:
         """The socket of the wake-up subscription, once every message in it is consumed."""

@@ -1,108 +1,24 @@
-"""Worker presence: the hash each live worker keeps in Redis, and reading it back.
-
-Reading never raises on bad data: a field that is not what a worker writes reads as
-empty (or zero), and a worker whose name is not text is skipped.
+"""Worker presence: the hash each live worker keeps in Redis, its heartbeats and
+counters. Reading workers back is :mod:`minirq.worker_records`.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import redis
 
 from . import store
-from .connection import resolve_connection
 from .defaults import STATS_TTL_S
 from .keys import Keys
 from .store import calls
-from .store.record import int_or_none, text_or_none
-from .utils import ms_to_datetime, now_ms
+from .store.record import text_or_none
+from .utils import now_ms
+from .worker_records import WorkerInfo, WorkerState, live_workers, worker_queue_field
 
 logger = logging.getLogger("minirq.worker")
-
-
-class WorkerState:
-    STARTING = "starting"
-    IDLE = "idle"
-    BUSY = "busy"
-    SUSPENDED = "suspended"
-
-
-@dataclass
-class WorkerInfo:
-    """A live worker as recorded in Redis, for ``Worker.all`` and the dashboard."""
-
-    name: str
-    hostname: str
-    pid: int
-    state: str
-    queue_names: list[str]
-    current_job_id: str | None
-    birth: datetime | None
-    last_heartbeat: datetime | None
-    successful_job_count: int
-    failed_job_count: int
-    total_working_time: float
-
-
-def _info(name: str, record: dict[Any, Any]) -> WorkerInfo:
-    fields: dict[str, Any] = {}
-    for key, value in record.items():
-        name_text = text_or_none(key)
-        if name_text is not None:
-            fields[name_text] = value
-
-    def text_of(field: str) -> str:
-        return text_or_none(fields.get(field)) or ""
-
-    def number(field: str) -> int:
-        return int_or_none(fields.get(field)) or 0
-
-    birth, beat = int_or_none(fields.get("birth")), int_or_none(fields.get("last_heartbeat"))
-    return WorkerInfo(
-        name=name,
-        hostname=text_of("hostname"),
-        pid=number("pid"),
-        state=text_of("state"),
-        queue_names=[q for q in text_of("queues").split(",") if q],
-        current_job_id=text_of("job") or None,
-        birth=ms_to_datetime(birth) if birth else None,
-        last_heartbeat=ms_to_datetime(beat) if beat else None,
-        successful_job_count=number("successful"),
-        failed_job_count=number("failed"),
-        total_working_time=number("working_ms") / 1000,
-    )
-
-
-def live_workers(
-    connection: redis.Redis | None = None, prefix: str | None = None
-) -> list[WorkerInfo]:
-    """Every live worker; records of workers that died are dropped from the set."""
-    connection = resolve_connection(connection)
-    keys = Keys(prefix)
-    try:
-        names = store.jobs.names(connection.smembers(keys.workers))
-    except redis.ResponseError:
-        return []
-    with connection.pipeline(transaction=False) as pipe:
-        for name in names:
-            pipe.hgetall(keys.worker(name))
-        records = pipe.execute(raise_on_error=False)
-    workers, dead = [], []
-    for name, record in zip(names, records, strict=True):
-        if not isinstance(record, dict):
-            continue
-        if not record:
-            dead.append(name)
-            continue
-        workers.append(_info(name, record))
-    if dead:
-        connection.srem(keys.workers, *dead)
-    return workers
 
 
 class PresenceMixin:
@@ -120,6 +36,7 @@ class PresenceMixin:
     heartbeat_interval_s: float
     worker_ttl_s: int
     queues: list[Any]
+    listens_on_all: bool
     current_job: Any
     job_stats: Any
     _pending_stats: dict[str, int]
@@ -140,7 +57,9 @@ class PresenceMixin:
                     "name": self.name,
                     "hostname": self.hostname,
                     "pid": self.pid,
-                    "queues": ",".join(q.name for q in self.queues),
+                    "queues": worker_queue_field(
+                        (q.name for q in self.queues), self.listens_on_all
+                    ),
                     "birth": now,
                     "last_heartbeat": now,
                     "state": "idle",
@@ -156,7 +75,8 @@ class PresenceMixin:
         self.state = "idle"
         self._last_flush = time.monotonic()
         self._next_heartbeat = time.monotonic() + self.heartbeat_interval_s
-        logger.info("%s: started on %s", self.name, ", ".join(q.name for q in self.queues))
+        listening = "every queue" if self.listens_on_all else ", ".join(q.name for q in self.queues)
+        logger.info("%s: started on %s", self.name, listening)
 
     def register_death(self) -> None:
         self._close_pubsub()
@@ -270,3 +190,6 @@ def _add_counts(pipe: Any, keys: Keys, worker_key: str, stats: dict[str, int], n
     if stats["failed"]:
         pipe.hincrby(minute_key, "failed", stats["failed"])
     pipe.expire(minute_key, STATS_TTL_S)
+
+
+__all__ = ["PresenceMixin", "WorkerInfo", "WorkerState", "live_workers"]

@@ -18,21 +18,22 @@ from .options import (
     EnqueueData,
     JobOptions,
     duplicate_error,
+    explicit_call,
     options_record,
     pop_job_options,
     prepare_data,
     validate_queue_name,
 )
-from .registry import QueueRegistries
+from .queue_contents import QueueContents
+from .queue_scheduling import QueueScheduling
+from .registry import QueueRegistries, use_queue_class
 from .retry import Repeat, Retry
 from .serializers import Serializer, resolve_serializer
 from .store import calls
 from .store.calls import EnqueueReply
 from .suspension import pause_queue, resume_queue
 from .sync import run_sync
-from .utils import delay_ms, due_ms_at, parse_duration
-
-_EMPTY_BATCH = 1000
+from .utils import parse_duration
 
 __all__ = [
     "QUEUE_NAME_MAX_LENGTH",
@@ -44,12 +45,15 @@ __all__ = [
 ]
 
 
-class Queue(QueueRegistries):
+class Queue(QueueScheduling, QueueContents, QueueRegistries):
     """A named queue of jobs.
 
     ``Queue(is_async=False)`` runs each job in the enqueuing process at once, which is
     what a user's own tests want (with ``fakeredis.FakeRedis()`` as the connection).
     """
+
+    # RQ's name for the timeout of a job that gives none (seconds).
+    DEFAULT_TIMEOUT = DEFAULT_JOB_TIMEOUT_S
 
     def __init__(
         self,
@@ -59,7 +63,10 @@ class Queue(QueueRegistries):
         is_async: bool = True,
         serializer: Serializer | str | None = None,
         prefix: str | None = None,
+        result_ttl: Any = None,
     ) -> None:
+        """``result_ttl``: seconds a finished job of this queue is kept when its enqueue
+        gives none (default 500; ``-1`` keeps it, ``0`` deletes it at once)."""
         self.name = validate_queue_name(name)
         self.connection = resolve_connection(connection)
         self.serializer = resolve_serializer(serializer)
@@ -72,6 +79,11 @@ class Queue(QueueRegistries):
             allow_zero=False,
         )
         self.is_async = is_async
+        self.result_ttl = (
+            None
+            if result_ttl is None
+            else parse_duration(result_ttl, "result_ttl", allow_unlimited=True)
+        )
 
     def __repr__(self) -> str:
         return f"<Queue {self.name}>"
@@ -84,6 +96,12 @@ class Queue(QueueRegistries):
 
     def __hash__(self) -> int:
         return hash((self.name, self.keys.prefix))
+
+    def __lt__(self, other: Queue) -> bool:
+        """Queues sort by name, as in RQ."""
+        if not isinstance(other, Queue):
+            return NotImplemented
+        return self.name < other.name
 
     @classmethod
     def all(
@@ -104,50 +122,6 @@ class Queue(QueueRegistries):
             except ConfigurationError:
                 continue
         return queues
-
-    # -- contents ----------------------------------------------------------------------
-
-    @property
-    def count(self) -> int:
-        return int(self.connection.llen(self.key))
-
-    def __len__(self) -> int:
-        return self.count
-
-    def get_job_ids(self, offset: int = 0, length: int = -1) -> list[str]:
-        end = -1 if length < 0 else offset + length - 1
-        return store.jobs.ids(self.connection.lrange(self.key, offset, end))
-
-    @property
-    def job_ids(self) -> list[str]:
-        return self.get_job_ids()
-
-    def get_jobs(self, offset: int = 0, length: int = -1) -> list[Job]:
-        jobs = Job.fetch_many(
-            self.get_job_ids(offset, length), self.connection, self.serializer, self.keys.prefix
-        )
-        return [job for job in jobs if job is not None]
-
-    @property
-    def jobs(self) -> list[Job]:
-        return self.get_jobs()
-
-    def fetch_job(self, job_id: str) -> Job | None:
-        """The job with that id if it belongs to this queue, else ``None``."""
-        job = Job.fetch_many([job_id], self.connection, self.serializer, self.keys.prefix)[0]
-        if job is None or job.origin != self.name:
-            return None
-        return job
-
-    def empty(self) -> int:
-        """Delete every queued job of this queue; returns how many were deleted."""
-        total = 0
-        runner = store.runner_for(self.connection)
-        while True:
-            deleted = runner.run(calls.empty(self.keys, queue=self.name, batch=_EMPTY_BATCH))
-            total += deleted
-            if deleted == 0:
-                return total
 
     def delete(self, delete_jobs: bool = True) -> None:
         """Remove the queue, its registries and (with ``delete_jobs``) its queued jobs."""
@@ -178,12 +152,14 @@ class Queue(QueueRegistries):
         Job options are taken from the keyword arguments: ``job_id``, ``job_timeout``,
         ``result_ttl``, ``ttl``, ``failure_ttl``, ``description``, ``meta``, ``at_front``,
         ``retry`` (a :class:`~minirq.Retry`) and ``repeat`` (a :class:`~minirq.Repeat`).
+        ``enqueue(f, args=(1, 2), kwargs={"a": 1})`` calls ``f(1, 2, a=1)``, as in RQ.
         Use :meth:`enqueue_call` to pass keyword arguments with those names to ``f``.
 
         Raises :class:`InvalidJobError` (or a subclass) for bad input, and
         :class:`DuplicateJobError` when a live job has the ``job_id``; nothing is written.
         """
         options = pop_job_options(kwargs)
+        args, kwargs = explicit_call(args, kwargs)
         return self.enqueue_job(
             self.create_job(f, args, kwargs, options), at_front=options.at_front
         )
@@ -208,22 +184,34 @@ class Queue(QueueRegistries):
         on_success: Any = None,
         on_failure: Any = None,
         on_stopped: Any = None,
+        pipeline: redis.client.Pipeline | None = None,
     ) -> Job:
-        """Enqueue ``func`` with explicit ``args`` and ``kwargs``; options as in :meth:`enqueue`."""
+        """Enqueue ``func`` with explicit ``args`` and ``kwargs``; options as in :meth:`enqueue`.
+
+        With ``pipeline`` (a redis-py pipeline of this queue's connection) the enqueue
+        joins it and happens when you execute it; the job's reply is then among the
+        pipeline's results, so a live job with the same id is not raised here."""
         data = self.prepare_data(
             func, args, kwargs, timeout, result_ttl, ttl, failure_ttl, description, job_id,
             at_front, meta, retry, repeat, depends_on, unique, on_success, on_failure,
             on_stopped,
         )  # fmt: skip
-        return self.enqueue_job(self.create_job(func, args, kwargs, data.options), at_front)
+        job = self.create_job(func, args, kwargs, data.options)
+        if pipeline is not None and self.is_async:
+            self._add_to_pipeline(pipeline, [(job, at_front)])
+            return job
+        return self.enqueue_job(job, at_front)
 
     prepare_data = staticmethod(prepare_data)
 
-    def enqueue_many(self, job_datas: Iterable[EnqueueData]) -> list[Job]:
+    def enqueue_many(
+        self, job_datas: Iterable[EnqueueData], pipeline: redis.client.Pipeline | None = None
+    ) -> list[Job]:
         """Enqueue many jobs in one step: all of them, or none.
 
         Every job is validated first; if any is refused, or a live job has the id of one
-        of them (:class:`DuplicateJobError`), nothing is written.
+        of them (:class:`DuplicateJobError`), nothing is written. With ``pipeline``, the
+        enqueues join it instead, as for :meth:`enqueue_call`.
         """
         jobs = [
             (self.create_job(d.func, d.args, d.kwargs, d.options), d.options.at_front)
@@ -231,8 +219,19 @@ class Queue(QueueRegistries):
         ]
         if not self.is_async:
             return [self.enqueue_job(job, at_front) for job, at_front in jobs]
-        self.write_all(jobs)
+        if pipeline is not None:
+            self._add_to_pipeline(pipeline, jobs)
+        else:
+            self.write_all(jobs)
         return [job for job, _ in jobs]
+
+    def _add_to_pipeline(self, pipeline: Any, jobs: list[tuple[Job, bool]]) -> None:
+        runner = store.runner_for(self.connection)
+        runner.ensure_loaded({"enqueue"})
+        for job, at_front in jobs:
+            call = self._enqueue_call(job, at_front)
+            job.id_chosen = True
+            runner.add_to(pipeline, call)
 
     def write_all(
         self, jobs: list[tuple[Job, bool]], extra: Callable[[Any], None] | None = None
@@ -260,13 +259,22 @@ class Queue(QueueRegistries):
     def create_job(
         self,
         func: Callable[..., Any] | str,
-        args: Iterable[Any] | None,
-        kwargs: Mapping[str, Any] | None,
-        options: JobOptions,
+        args: Iterable[Any] | None = None,
+        kwargs: Mapping[str, Any] | None = None,
+        options: JobOptions | None = None,
+        **job_options: Any,
     ) -> Job:
-        """Validate and build a job of this queue without writing it."""
+        """Validate and build a job of this queue without writing it; write it with
+        :meth:`enqueue_job`. The options are a :class:`JobOptions`, or given by name as
+        for :meth:`enqueue_call` (``job_id=``, ``timeout=``, ``unique=``, ...), RQ's form."""
+        if options is None:
+            options = self.prepare_data(func, args, kwargs, **job_options).options
+        elif job_options:
+            raise InvalidJobError("give create_job either options or job options by name")
         record = options_record(options, self.default_timeout)
-        job = Job.create(
+        if options.result_ttl is None and self.result_ttl is not None:
+            record.result_ttl_s = self.result_ttl
+        job = Job.build(
             func,
             args,
             kwargs,
@@ -281,65 +289,6 @@ class Queue(QueueRegistries):
             record.meta = job.encode_meta(options.meta)
         elif options.meta is not None and not isinstance(options.meta, Mapping):
             raise InvalidJobError(f"meta must be a dict, not {type(options.meta).__name__}")
-        return job
-
-    def enqueue_at(
-        self, datetime: Any, f: Callable[..., Any] | str, *args: Any, **kwargs: Any
-    ) -> Job:
-        """Enqueue ``f(*args, **kwargs)`` to run at ``datetime``; job options as in
-        :meth:`enqueue`.
-
-        An aware datetime is honoured in its own zone; a naive one is local time, as
-        ``datetime.now()`` gives. A time in the past runs as soon as a scheduler sees it.
-        The job is saved with status ``scheduled`` in :attr:`scheduled_job_registry`; it
-        never starts before its due time (on Redis's clock). Raises
-        :class:`ConfigurationError` if ``datetime`` is not a datetime, and as
-        :meth:`enqueue` for other bad input.
-        """
-        due = due_ms_at(datetime)
-        options = pop_job_options(kwargs)
-        return self.schedule_job(self.create_job(f, args, kwargs, options), due, options.at_front)
-
-    def enqueue_in(
-        self, time_delta: Any, f: Callable[..., Any] | str, *args: Any, **kwargs: Any
-    ) -> Job:
-        """Enqueue ``f(*args, **kwargs)`` to run after ``time_delta`` (a timedelta or
-        seconds, counted on Redis's clock); as :meth:`enqueue_at` otherwise. Raises
-        :class:`ConfigurationError` for a negative delay."""
-        delay = delay_ms(time_delta, "time_delta")
-        options = pop_job_options(kwargs)
-        job = self.create_job(f, args, kwargs, options)
-        return self.schedule_job(job, None, options.at_front, delay_ms=delay)
-
-    def schedule_job(
-        self, job: Job, due_ms: int | None, at_front: bool = False, *, delay_ms: int = 0
-    ) -> Job:
-        """Write a job built by :meth:`create_job` to run at ``due_ms`` (epoch ms), or
-        ``delay_ms`` from now on Redis's clock when ``due_ms`` is ``None``."""
-        if job.record.dependency_ids:
-            raise InvalidJobError(
-                "depends_on cannot be combined with enqueue_at or enqueue_in; enqueue the "
-                "dependent with depends_on only, or schedule it from the parent"
-            )
-        if not self.is_async:
-            return self.run_sync(job)
-        job.record.status = JobStatus.SCHEDULED.value
-        job.record.at_front = at_front
-        call = calls.schedule(
-            self.keys,
-            job_id=job.id,
-            queue=self.name,
-            due_ms=due_ms,
-            delay_ms=delay_ms,
-            ttl_s=job.ttl,
-            op_token=job.op_token,
-            id_chosen=job.id_chosen,
-            fields=job.fields,
-        )
-        job.id_chosen = True  # from this send on, the id may name this job's own hash
-        reply = store.runner_for(self.connection).run(call)
-        if reply.refused:
-            raise duplicate_error([job.id], [reply])
         return job
 
     def enqueue_job(self, job: Job, at_front: bool = False) -> Job:
@@ -374,10 +323,8 @@ class Queue(QueueRegistries):
         )
 
     def run_sync(self, job: Job) -> Job:
-        """Run ``job`` in this process now and record its outcome (``is_async=False``).
-
-        An exception raised by the job is recorded on it and raised again here.
-        """
+        """Run ``job`` in this process now, record its outcome and return it
+        (``is_async=False``); a job that raised comes back ``failed``, as in RQ."""
         return run_sync(job, self.name)
 
     def cancel_job(self, job: Job | str, enqueue_dependents: bool = False) -> None:
@@ -396,3 +343,6 @@ def _apply_reply(job: Job, reply: EnqueueReply) -> None:
     if reply.code == 2:
         job.record.status = JobStatus.DEFERRED.value
         job.record.enqueued_ms = None
+
+
+use_queue_class(Queue)

@@ -16,7 +16,7 @@ from .defaults import DEFAULT_FAILURE_TTL_S
 from .job import Job, JobStatus
 from .keys import Keys
 from .outcome import Outcome
-from .retry import plan_repeat, plan_retry
+from .retry import job_retry, plan_repeat, plan_retry
 from .store import Call, calls
 
 if TYPE_CHECKING:
@@ -90,6 +90,7 @@ def failure_call(
     stopped = outcome.exc_type == JOB_STOPPED
     if retry is None:
         retry = ("", 0) if stopped else plan_retry(job.record, outcome.retry_job())
+    settings = job_retry(job.record)
     return calls.fail(
         keys,
         queue=queue_name,
@@ -100,6 +101,7 @@ def failure_call(
         retry=retry[0],
         retries_left=retry[1],
         status=JobStatus.STOPPED.value if stopped else JobStatus.FAILED.value,
+        retry_at_front=settings is not None and settings.enqueue_at_front,
     )
 
 

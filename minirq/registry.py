@@ -7,6 +7,9 @@ of entry for deferred jobs.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 import redis
@@ -14,15 +17,25 @@ import redis
 from . import store
 from .connection import resolve_connection
 from .defaults import DEFAULT_QUEUE_NAME
-from .exceptions import InvalidJobOperation
+from .exceptions import InvalidJobOperation, NoSuchJobError
 from .job import Job, new_token
 from .keys import Keys
 from .serializers import Serializer, resolve_serializer
 from .store import calls
-from .utils import now_ms
+from .utils import ms_to_datetime, now_ms
 
 if TYPE_CHECKING:
     from .queue import Queue
+
+
+# Queue lives above this layer: queue.py hands its class here, for get_queue().
+_queue_class: Callable[..., Queue] | None = None
+
+
+def use_queue_class(queue_class: Callable[..., Queue]) -> None:
+    """Make :meth:`BaseRegistry.get_queue` build queues of ``queue_class``."""
+    global _queue_class
+    _queue_class = queue_class
 
 
 class BaseRegistry:
@@ -51,6 +64,14 @@ class BaseRegistry:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name}>"
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, BaseRegistry) and type(other) is type(self) and other.key == self.key
+        )
+
+    def __hash__(self) -> int:
+        return hash(self.key)
 
     def cleanup(self, timestamp_ms: int | None = None) -> int:
         """Drop entries of jobs that have expired; returns how many were dropped."""
@@ -81,10 +102,40 @@ class BaseRegistry:
         except redis.ResponseError:
             return False
 
-    def get_job_ids(self, start: int = 0, end: int = -1, desc: bool = False) -> list[str]:
+    def get_job_count(self, cleanup: bool = True) -> int:
+        """How many jobs the registry holds (expired entries dropped first, unless not
+        ``cleanup``)."""
+        if cleanup:
+            self.cleanup()
+        try:
+            return int(self.connection.zcard(self.key))
+        except redis.ResponseError:
+            return 0
+
+    def get_job_ids(
+        self, start: int = 0, end: int = -1, desc: bool = False, cleanup: bool = True
+    ) -> list[str]:
         """Ids by score, oldest (or soonest) first; ``desc`` for the reverse order."""
-        self.cleanup()
+        if cleanup:
+            self.cleanup()
         return store.jobs.registry_ids(self.connection, self.key, start, end, desc)
+
+    def get_queue(self) -> Queue:
+        """The queue whose jobs this registry holds."""
+        if _queue_class is None:
+            raise RuntimeError("import minirq.queue before calling get_queue()")
+        return _queue_class(
+            self.name, connection=self.connection, serializer=self.serializer,
+            prefix=self.keys.prefix,
+        )  # fmt: skip
+
+    def get_expiration_time(self, job: Job | str) -> datetime | None:
+        """When the job's entry expires (for a started job: its lease deadline); ``None``
+        when it never does or is not in the registry."""
+        score = self.get_score(job.id if isinstance(job, Job) else job)
+        if score is None or math.isinf(score):
+            return None
+        return ms_to_datetime(int(score))
 
     def get_jobs(self, start: int = 0, end: int = -1, desc: bool = False) -> list[Job]:
         ids = self.get_job_ids(start, end, desc)
@@ -166,6 +217,17 @@ class ScheduledJobRegistry(BaseRegistry):
 
     kind = "scheduled"
 
+    def get_scheduled_time(self, job_or_id: Job | str) -> datetime:
+        """When the job is due, as an aware UTC datetime; raises :class:`NoSuchJobError`
+        if it is not scheduled in this registry."""
+        job_id = job_or_id.id if isinstance(job_or_id, Job) else job_or_id
+        score = self.get_score(job_id)
+        if score is None:
+            raise NoSuchJobError(f"job {job_id} is not in scheduled registry {self.name!r}")
+        due = ms_to_datetime(int(score))
+        assert due is not None
+        return due
+
 
 class DeferredJobRegistry(BaseRegistry):
     """Jobs waiting for the jobs they depend on."""
@@ -212,3 +274,16 @@ class QueueRegistries:
     @property
     def canceled_job_registry(self) -> CanceledJobRegistry:
         return CanceledJobRegistry(queue=cast("Queue", self))
+
+
+def clean_registries(queue: Queue) -> None:
+    """Drop the expired entries of a queue's finished, failed and canceled registries,
+    and recover jobs whose lease ran out (as workers do on their own, every few seconds):
+    a lost job goes back to its queue, or to failed once it was lost too often."""
+    for registry in (
+        queue.finished_job_registry,
+        queue.failed_job_registry,
+        queue.canceled_job_registry,
+    ):
+        registry.cleanup()
+    store.reap_expired_leases(queue.connection, queue.keys)

@@ -39,12 +39,18 @@ def _seconds(value: Any, what: str) -> float:
     return float(value)
 
 
-def _intervals(interval: Any, what: str) -> tuple[float, ...]:
+def _intervals(interval: Any, what: str) -> list[float]:
     if isinstance(interval, Sequence) and not isinstance(interval, str | bytes):
         if not interval:
             raise ConfigurationError(f"{what} interval list must not be empty")
-        return tuple(_seconds(v, f"{what} interval") for v in interval)
-    return (_seconds(interval, f"{what} interval"),)
+        return [_seconds(v, f"{what} interval") for v in interval]
+    return [_seconds(interval, f"{what} interval")]
+
+
+def get_interval(count: int, intervals: Sequence[float]) -> float:
+    """The delay before run ``count + 1`` of a retry or repeat (0 for the first): the
+    ``count``-th of ``intervals``, the last one repeating (RQ's helper)."""
+    return intervals[min(count, len(intervals) - 1)]
 
 
 def _count(value: Any, what: str) -> int:
@@ -57,7 +63,8 @@ class Retry:
     """How often and when to retry a failing job.
 
     ``Retry(max=3)`` retries at once; ``interval`` is seconds before each retry, or a list
-    of per-retry delays whose last one repeats (RQ's form). ``backoff="exponential"``
+    of per-retry delays whose last one repeats (RQ's form); with ``enqueue_at_front`` a
+    retry goes to the front of the queue. ``backoff="exponential"``
     waits ``base * 2**(n-1)`` seconds before retry ``n``, at most ``cap``; with ``jitter``
     each delay is drawn at random between half and all of it, so that jobs failing
     together do not retry together. Raises :class:`ConfigurationError` for bad arguments.
@@ -67,6 +74,7 @@ class Retry:
         self,
         max: int,
         interval: float | Sequence[float] = 0,
+        enqueue_at_front: bool = False,
         *,
         backoff: str | None = None,
         base: float = RETRY_BACKOFF_BASE_S,
@@ -79,7 +87,7 @@ class Retry:
             raise ConfigurationError(
                 f"unknown Retry backoff {backoff!r}; use one of {', '.join(BACKOFFS)} or None"
             )
-        if backoff is not None and self.intervals != (0.0,):
+        if backoff is not None and self.intervals != [0.0]:
             raise ConfigurationError("give Retry either an interval or a backoff, not both")
         self.backoff = backoff
         self.base = _seconds(base, "Retry base")
@@ -87,6 +95,11 @@ class Retry:
         if not isinstance(jitter, bool):
             raise ConfigurationError(f"Retry jitter must be True or False, not {jitter!r}")
         self.jitter = jitter
+        if not isinstance(enqueue_at_front, bool):
+            raise ConfigurationError(
+                f"Retry enqueue_at_front must be True or False, not {enqueue_at_front!r}"
+            )
+        self.enqueue_at_front = enqueue_at_front
 
     def __repr__(self) -> str:
         if self.backoff:
@@ -99,6 +112,8 @@ class Retry:
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Retry) and self.to_dict() == other.to_dict()
+
+    get_interval = staticmethod(get_interval)
 
     def delay_s(self, attempt: int, rng: random.Random | None = None) -> float:
         """Seconds to wait before retry number ``attempt`` (1 for the first retry)."""
@@ -118,6 +133,7 @@ class Retry:
             "base": self.base,
             "cap": self.cap,
             "jitter": self.jitter,
+            "enqueue_at_front": self.enqueue_at_front,
         }
 
     @classmethod
@@ -125,6 +141,7 @@ class Retry:
         return cls(
             data["max"],
             data["intervals"] if data.get("backoff") is None else 0,
+            bool(data.get("enqueue_at_front", False)),
             backoff=data.get("backoff"),
             base=data.get("base", RETRY_BACKOFF_BASE_S),
             cap=data.get("cap", RETRY_BACKOFF_CAP_S),
@@ -152,6 +169,8 @@ class Repeat:
             other.times,
             other.intervals,
         )
+
+    get_interval = staticmethod(get_interval)
 
     def delay_s(self, run: int) -> float:
         """Seconds to wait before repeat number ``run`` (1 for the first repeat)."""
@@ -193,14 +212,33 @@ def job_repeat(record: JobRecord) -> Repeat | None:
         return None
 
 
-def attempts_started(record: JobRecord) -> int:
-    """How many times the job has been started, counting a current run."""
+def requested_retry(value: Any, record: JobRecord) -> RetryJob | None:
+    """The retry a job asked for by returning ``value``: a :class:`RetryJob`, or RQ's form
+    ``Retry(max=..., interval=...)`` (its intervals give the delay of this attempt).
+    ``None`` for any other value, which is the job's result."""
+    if isinstance(value, RetryJob):
+        return value
+    if not isinstance(value, Retry):
+        return None
+    left = value.max if record.retries_left is None else record.retries_left
+    attempt = max(value.max - left + 1, 1)
+    return RetryJob(
+        f"the job returned {value!r}", delay_s=value.delay_s(attempt), max_retries=value.max
+    )
+
+
+def retries_done(record: JobRecord) -> int:
+    """How many times the job was sent back for another attempt after a failure."""
     left = record.retries_left
     if left is None:
-        retried = 0
-    else:
-        retry = job_retry(record)
-        retried = (retry.max if retry is not None else RETRY_JOB_DEFAULT_MAX) - left
+        return 0
+    retry = job_retry(record)
+    return max((retry.max if retry is not None else RETRY_JOB_DEFAULT_MAX) - left, 0)
+
+
+def attempts_started(record: JobRecord) -> int:
+    """How many times the job has been started, counting a current run."""
+    retried = retries_done(record)
     status = record.status
     return retried + (0 if status in ("queued", "scheduled", "deferred", "canceled", None) else 1)
 
@@ -249,4 +287,14 @@ def plan_repeat(record: JobRecord) -> tuple[str, int] | None:
     return str(round(delay * 1000)), left - 1
 
 
-__all__ = ["Repeat", "Retry", "RetryJob", "job_repeat", "job_retry", "plan_repeat", "plan_retry"]
+__all__ = [
+    "Repeat",
+    "Retry",
+    "RetryJob",
+    "job_repeat",
+    "job_retry",
+    "plan_repeat",
+    "plan_retry",
+    "requested_retry",
+    "retries_done",
+]

@@ -48,6 +48,9 @@ class JSONSerializer:
         return json.loads(data)
 
 
+# RQ's name for the serializer used when none is given.
+DefaultSerializer = PickleSerializer
+
 SERIALIZERS: dict[str, Serializer] = {
     "pickle": PickleSerializer(),
     "json": JSONSerializer(),

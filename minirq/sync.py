@@ -9,14 +9,17 @@ from . import recorder, store
 from .callbacks import record_callback_error, run_failure_callback, run_success_callback
 from .job import Job, JobStatus, new_token
 from .outcome import Outcome
+from .retry import requested_retry
 
 # The retry plan of a job run in the enqueuing process: none.
 RUN_ONCE = ("", 0)
 
 
 def run_sync(job: Job, queue_name: str) -> Job:
-    """Run ``job`` here now and record its outcome; an exception it raises is recorded
-    on it and raised again."""
+    """Run ``job`` here now, record its outcome and return it, as RQ does: a job that
+    raised comes back ``failed``, with the traceback in ``job.exc_info``. A job that asks
+    for a retry (returning ``Retry(...)`` or a :class:`RetryJob`, or raising the latter)
+    fails too, since a job runs once here."""
     record = job.record
     record.status = JobStatus.STARTED.value
     record.enqueued_ms = record.started_ms = record.created_ms
@@ -26,6 +29,9 @@ def run_sync(job: Job, queue_name: str) -> Job:
     runner = store.runner_for(job.connection)
     try:
         value = job.perform()
+        request = requested_retry(value, record)
+        if request is not None:
+            raise request
     except Exception as exc:
         failed = Outcome(False, exc_type=type(exc).__name__, traceback=traceback.format_exc())
         # Sync mode runs a job once: no retry is planned, the failure is final.
@@ -34,7 +40,7 @@ def run_sync(job: Job, queue_name: str) -> Job:
         if callback_error:
             record_callback_error(job.connection, job, callback_error)
         job.refresh()
-        raise
+        return job
     finished = Outcome(True, result=job._encode(value, "the result"))
     runner.run(recorder.finish_call(job.keys, job, queue_name, finished))
     callback_error = run_success_callback(job, value)

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from .defaults import MAX_DURATION_S, MAX_RECONNECT_DELAY_S
-from .exceptions import ConfigurationError
+from .exceptions import ConfigurationError, TimeoutFormatError
 
 _DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
@@ -20,6 +20,30 @@ _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
 def now_ms() -> int:
     """Wall-clock time in epoch milliseconds."""
     return time.time_ns() // 1_000_000
+
+
+def now() -> datetime:
+    """The current time as an aware UTC datetime."""
+    return datetime.now(UTC)
+
+
+def current_timestamp() -> int:
+    """The current time in whole epoch seconds."""
+    return int(time.time())
+
+
+def as_text(value: bytes | str) -> str:
+    """Text from bytes read from Redis (UTF-8), or the text itself."""
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def get_version(connection: Any) -> tuple[int, int, int]:
+    """The Redis server's version as ``(major, minor, patch)``, e.g. ``(7, 2, 4)``."""
+    text = str(connection.info("server").get("redis_version", ""))
+    major, minor, patch = (
+        [int(part) for part in text.split(".")[:3] if part.isdigit()] + [0, 0, 0]
+    )[:3]
+    return major, minor, patch
 
 
 def ms_to_datetime(value: int | None) -> datetime | None:
@@ -47,11 +71,12 @@ def parse_duration(
 
     Accepts an int or float of seconds, a :class:`timedelta`, or text such as ``"30s"``,
     ``"5m"``, ``"1h"``, ``"2d"``. With ``allow_unlimited``, ``-1`` means no limit.
-    Raises :class:`ConfigurationError` naming ``option`` for anything else.
+    Raises :class:`TimeoutFormatError` (a :class:`ConfigurationError`) naming ``option``
+    for anything else.
     """
     seconds: float
     if isinstance(value, bool):
-        raise ConfigurationError(f"{option} must be a number of seconds, not {value!r}")
+        raise TimeoutFormatError(f"{option} must be a number of seconds, not {value!r}")
     if isinstance(value, timedelta):
         seconds = value.total_seconds()
     elif isinstance(value, int | float):
@@ -59,24 +84,24 @@ def parse_duration(
     elif isinstance(value, str):
         match = _DURATION_RE.match(value)
         if not match:
-            raise ConfigurationError(
+            raise TimeoutFormatError(
                 f"{option}={value!r} is not a duration; use seconds or text such as "
                 "'30s', '5m', '1h', '2d'"
             )
         seconds = float(match[1]) * _UNIT_SECONDS[match[2]]
     else:
-        raise ConfigurationError(
+        raise TimeoutFormatError(
             f"{option} must be seconds, a timedelta or text like '5m', not {type(value).__name__}"
         )
     if allow_unlimited and seconds == -1:
         return -1
     if seconds != seconds or seconds < 0 or seconds == float("inf"):
         limit = " (or -1 for no limit)" if allow_unlimited else ""
-        raise ConfigurationError(f"{option}={value!r} must be zero or more seconds{limit}")
+        raise TimeoutFormatError(f"{option}={value!r} must be zero or more seconds{limit}")
     if not allow_zero and seconds == 0:
-        raise ConfigurationError(f"{option} must be more than zero seconds")
+        raise TimeoutFormatError(f"{option} must be more than zero seconds")
     if seconds > MAX_DURATION_S:
-        raise ConfigurationError(
+        raise TimeoutFormatError(
             f"{option}={value!r} is longer than the longest duration minirq accepts "
             f"({MAX_DURATION_S} s, 100 years)"
         )

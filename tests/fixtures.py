@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from minirq import get_current_job
+from minirq import Retry, get_current_job
 
 
 def say_hello(name: str = "world") -> str:
@@ -119,3 +119,8 @@ def describe_current_run() -> dict[str, Any]:
         "started_at": job.started_at,
         "attempts": job.attempts,
     }
+
+
+def returns_retry() -> Any:
+    """Ask for a retry in RQ's form: ``return Retry(...)``."""
+    return Retry(max=2, interval=5)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from minirq import RetryJob, get_current_job
+from minirq import Retry, RetryJob, get_current_job
 
 
 def record(path: str, tag: str = "") -> str:
@@ -49,5 +49,29 @@ def return_retry(path: str, times: int, delay_s: float | None = None) -> object:
     return "done"
 
 
+def return_rq_retry(path: str, times: int, max_retries: int = 3, interval: int = 0) -> object:
+    """Ask for a retry in RQ's form, returning ``Retry(...)``, the first ``times`` runs."""
+    runs = _runs(path)
+    record(path)
+    if runs < times:
+        return Retry(max=max_retries, interval=interval)
+    return "done"
+
+
 def always_fail() -> None:
     raise ValueError("always fails")
+
+
+def append_tag(path: str, tag: str) -> None:
+    with open(path, "a") as handle:
+        handle.write(f"{tag}\n")
+
+
+def tagged_fail_until(path: str, tag: str, failures: int) -> str:
+    """Append ``tag`` to ``path``; raise for the first ``failures`` runs."""
+    file = Path(path)
+    seen = file.read_text().splitlines().count(tag) if file.exists() else 0
+    append_tag(path, tag)
+    if seen < failures:
+        raise RuntimeError(f"{tag} fails run {seen + 1}")
+    return tag

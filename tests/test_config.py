@@ -78,7 +78,7 @@ def test_settings_module_from_the_environment(
         ("MINIRQ_SHUTDOWN_TIMEOUT_S", "-1", "invalid MINIRQ_SHUTDOWN_TIMEOUT_S '-1'"),
         ("MINIRQ_QUEUES", "a,,b", "invalid MINIRQ_QUEUES 'a,,b': queue name must be"),
         ("MINIRQ_QUEUES", "a,a", "invalid MINIRQ_QUEUES 'a,a': names a queue twice"),
-        ("MINIRQ_WORKER_CLASS", "thread", "invalid MINIRQ_WORKER_CLASS 'thread': choose one"),
+        ("MINIRQ_WORKER_CLASS", "thread", "invalid MINIRQ_WORKER_CLASS 'thread': unknown worker"),
         ("MINIRQ_LOG_LEVEL", "loud", "invalid MINIRQ_LOG_LEVEL 'loud': choose one of DEBUG"),
         ("MINIRQ_LOG_FORMAT", "xml", "invalid MINIRQ_LOG_FORMAT 'xml': choose one of text, json"),
         ("MINIRQ_PREFIX", "a:b", "invalid MINIRQ_PREFIX 'a:b': invalid key prefix"),

@@ -35,7 +35,7 @@ def test_job_orphaned_too_often_fails_with_reason(queue: Queue, connection: redi
     _requeued, failed = reap_expired_leases(connection, Keys(), max_orphanings=3)
     assert failed == [job_id]
     job = queue.failed_job_registry.get_jobs()[0]
-    assert "abandoned: worker host:1234:abcd stopped heartbeating" in (job.exc_info or "")
+    assert "AbandonedJobError: worker host:1234:abcd stopped heartbeating" in (job.exc_info or "")
 
 
 def test_live_lease_is_left_alone(queue: Queue, connection: redis.Redis) -> None:

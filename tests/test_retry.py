@@ -233,6 +233,40 @@ def test_a_job_may_raise_or_return_retry_job(
     assert len(lines(path)) == 3
 
 
+@pytest.mark.parametrize("worker_class", [SimpleWorker, Worker])
+def test_a_job_returning_rqs_retry_form_is_retried(
+    queue: Queue, tmp_path: Path, worker_class: type[SimpleWorker]
+) -> None:
+    path = tmp_path / "runs"
+    job = queue.enqueue(jobs.return_rq_retry, str(path), 2)
+    worker_class([queue], connection=queue.connection).work(burst=True)
+    assert job.get_status() == JobStatus.FINISHED
+    assert job.return_value() == "done"
+    assert len(lines(path)) == 3
+
+
+def test_rqs_retry_form_counts_its_max_then_fails(queue: Queue, tmp_path: Path) -> None:
+    path = tmp_path / "runs"
+    job = queue.enqueue(jobs.return_rq_retry, str(path), 100, max_retries=2)
+    SimpleWorker([queue], connection=queue.connection).work(burst=True)
+    assert job.get_status() == JobStatus.FAILED
+    assert len(lines(path)) == 3  # the first run and its two retries
+    job.refresh()
+    assert "Retry(max=2" in (job.exc_info or "")
+    assert job.return_value() is None
+
+
+def test_rqs_retry_form_with_an_interval_is_scheduled(queue: Queue, tmp_path: Path) -> None:
+    path = tmp_path / "runs"
+    job = queue.enqueue(jobs.return_rq_retry, str(path), 1, interval=60)
+    SimpleWorker([queue], connection=queue.connection).work(burst=True)
+    job.refresh()
+    assert job.get_status() == JobStatus.SCHEDULED
+    due = queue.scheduled_job_registry.get_score(job.id)
+    assert due is not None and job.started_at is not None
+    assert due >= job.started_at.timestamp() * 1000 + 60_000
+
+
 def test_retry_job_with_a_delay_is_scheduled(queue: Queue, tmp_path: Path) -> None:
     path = tmp_path / "runs"
     job = queue.enqueue(jobs.raise_retry, str(path), 1, delay_s=30)
@@ -278,9 +312,7 @@ def test_repeat_with_an_interval_is_scheduled(queue: Queue, tmp_path: Path) -> N
     assert due >= job.ended_at.timestamp() * 1000 + 45_000
 
 
-def test_a_retry_is_not_missed_when_redis_forgot_the_scripts(
-    queue: Queue, tmp_path: Path
-) -> None:
+def test_a_retry_is_not_missed_when_redis_forgot_the_scripts(queue: Queue, tmp_path: Path) -> None:
     # After a Redis restart (or SCRIPT FLUSH) the worker's first failure re-runs the fail
     # script after the fetch sent with it; the requeued retry must still be run.
     queue.connection.script_flush()
@@ -289,3 +321,22 @@ def test_a_retry_is_not_missed_when_redis_forgot_the_scripts(
     SimpleWorker([queue], connection=queue.connection).work(burst=True)
     assert job.get_status() == JobStatus.FINISHED
     assert len(lines(path)) == 2
+
+
+@pytest.mark.parametrize(("at_front", "order"), [(True, ["a", "a", "b"]), (False, ["a", "b", "a"])])
+def test_retry_enqueue_at_front(
+    queue: Queue, tmp_path: Path, at_front: bool, order: list[str]
+) -> None:
+    path = tmp_path / "runs"
+    queue.enqueue(
+        jobs.tagged_fail_until, str(path), "a", 1, retry=Retry(max=1, enqueue_at_front=at_front)
+    )
+    queue.enqueue(jobs.append_tag, str(path), "b")
+    SimpleWorker([queue], connection=queue.connection).work(burst=True)
+    assert lines(path) == order
+
+
+def test_retry_enqueue_at_front_round_trips_and_is_checked() -> None:
+    assert Retry.from_dict(Retry(2, 5, True).to_dict()).enqueue_at_front is True
+    with pytest.raises(ConfigurationError, match="enqueue_at_front"):
+        Retry(2, enqueue_at_front="yes")  # type: ignore[arg-type]

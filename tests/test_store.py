@@ -10,12 +10,20 @@ from typing import Any
 import pytest
 
 from minirq.keys import Keys
-from minirq.store import Call, calls, scheduling_calls
+from minirq.store import Call, calls, import_calls, scheduling_calls
 from minirq.store.record import FIELDS, JobRecord, decode_record, encode_record
 from minirq.store.runner import script_names, script_source
 
 KEYS = Keys("t")
 FIELDS_SAMPLE = {"func": b"m.f", "data": b"x"}
+
+
+def _imported(parents: int) -> import_calls.ImportedJob:
+    return import_calls.ImportedJob(
+        job_id="j", queue="q", status="deferred", score="", pttl_ms=0, created_at="c",
+        rq_place="rq:deferred:q", rq_place_is_list=False, allow_failure=False,
+        parents=[(f"p{i}", False) for i in range(parents)], fields=FIELDS_SAMPLE,
+    )  # fmt: skip
 
 # One call of each wrapper with n variadic items (queues, parents, runs), and the n.
 SAMPLES: dict[str, list[tuple[Call[Any], int]]] = {
@@ -117,9 +125,14 @@ SAMPLES: dict[str, list[tuple[Call[Any], int]]] = {
     ],
     "unlock": [(calls.unlock(KEYS, lock_key=KEYS.reaper_lock, token="t"), 0)],
     "callback_error": [(calls.callback_error(KEYS, job_id="j", text="t"), 0)],
+    "wait_result": [(calls.wait_result(KEYS, job_id="j"), 0)],
+    "save": [(calls.save(KEYS, job_id="j", fields=FIELDS_SAMPLE), 0)],
     "delete": [
         (calls.delete(KEYS, job_id="j", with_dependents=True, remove_from_queue=True), 0)
     ],
+    "rq_import": [(import_calls.rq_import(KEYS, _imported(n)), n) for n in (0, 2)],
+    "rq_move": [(import_calls.rq_move(KEYS, _imported(n)), n) for n in (0, 2)],
+    "rq_release": [(import_calls.rq_release(_imported(0)), 0)],
 }  # fmt: skip
 
 _ENTRY = re.compile(r"^-- (KEYS|ARGV)\[([^\]]+)\]", re.MULTILINE)
@@ -131,8 +144,7 @@ def declared(script: str) -> dict[str, Any]:
     item (``[9..8+n]``) and whether field/value pairs end the list (``[k..]``)."""
     header = script_source(script).split("\n\n", 1)[0]
     found: dict[str, Any] = {
-        kind: {"fixed": 0, "per_item": 0, "ids": False, "pairs": False}
-        for kind in ("KEYS", "ARGV")
+        kind: {"fixed": 0, "per_item": 0, "ids": False, "pairs": False} for kind in ("KEYS", "ARGV")
     }
     for kind, index in _ENTRY.findall(header):
         spec = found[kind]

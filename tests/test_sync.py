@@ -18,13 +18,21 @@ def test_sync_mode_runs_at_enqueue_with_fakeredis() -> None:
     assert job.id in queue.finished_job_registry
 
 
-def test_sync_mode_records_failure_and_raises() -> None:
+def test_sync_mode_returns_the_failed_job_as_rq_does() -> None:
     queue = Queue(is_async=False, connection=fakeredis.FakeRedis())
-    with pytest.raises(ZeroDivisionError):
-        queue.enqueue(fixtures.div_by_zero)
-    failed = queue.failed_job_registry.get_jobs()
-    assert len(failed) == 1
-    assert "ZeroDivisionError" in (failed[0].exc_info or "")
+    job = queue.enqueue(fixtures.div_by_zero)
+    assert job.get_status() == JobStatus.FAILED
+    assert job.is_failed
+    assert "ZeroDivisionError" in (job.exc_info or "")
+    assert [j.id for j in queue.failed_job_registry.get_jobs()] == [job.id]
+
+
+def test_sync_mode_fails_a_job_that_asks_for_a_retry() -> None:
+    """A job runs once in the enqueuing process: RQ's Retry form, returned, fails it."""
+    queue = Queue(is_async=False, connection=fakeredis.FakeRedis())
+    job = queue.enqueue(fixtures.returns_retry)
+    assert job.get_status() == JobStatus.FAILED
+    assert "Retry(max=2" in (job.exc_info or "")
 
 
 def test_sync_mode_sets_current_job() -> None:
@@ -46,6 +54,5 @@ def test_sync_mode_records_through_the_workers_recorder(monkeypatch: pytest.Monk
         monkeypatch.setattr(recorder, name, spy)
     queue = Queue(is_async=False, connection=fakeredis.FakeRedis())
     assert queue.enqueue(fixtures.add, 1, 2).get_status() == JobStatus.FINISHED
-    with pytest.raises(ZeroDivisionError):
-        queue.enqueue(fixtures.div_by_zero)
+    assert queue.enqueue(fixtures.div_by_zero).get_status() == JobStatus.FAILED
     assert built == ["finish_call", "failure_call"]

@@ -75,7 +75,7 @@ def stop(
     """Stop running jobs on whichever worker runs them (they end `stopped`)."""
     cli.load(url, config_module)
     for job_id in job_ids:
-        send_stop_job_command(cli.connection, job_id, cli.prefix)
+        send_stop_job_command(cli.connection, job_id, prefix=cli.prefix)
         click.echo(f"Stop sent to job {job_id}")
 
 

@@ -89,7 +89,9 @@ def dashboard(
         MINIRQ_DASHBOARD_PASSWORD=password or "",
         MINIRQ_DASHBOARD_READ_ONLY=read_only,
         MINIRQ_DASHBOARD_TRUSTED_HOSTS=[
-            host, *trusted_hosts, *config.get("MINIRQ_DASHBOARD_TRUSTED_HOSTS", "").split(",")
+            host,
+            *trusted_hosts,
+            *config.get("MINIRQ_DASHBOARD_TRUSTED_HOSTS", "").split(","),
         ],
     )
     app = create_app(config)

@@ -1,72 +1,16 @@
-"""Jobs and queues: ``minirq enqueue``, ``requeue`` and ``empty``."""
+"""Jobs and queues: ``minirq requeue`` and ``empty`` (``enqueue`` is :mod:`.enqueue`)."""
 
 from __future__ import annotations
 
 import click
 
 from ..exceptions import ConfigurationError, InvalidJobOperation, NoSuchJobError
-from ..import_hint import import_function
 from ..job import Job
+from ..queue import Queue
 from .context import CliContext, pass_cli
 from .options import (
-    add_to_path,
     connection_options,
-    kwarg_option,
-    parse_call_arguments,
-    path_option,
-    resolve_serializer,
-    serializer_option,
 )
-
-
-@click.command()
-@click.argument("queue_name")
-@click.argument("func")
-@click.argument("args", nargs=-1)
-@kwarg_option
-@click.option("--job-id", default=None)
-@click.option("--timeout", default=None, help="Job timeout: seconds or text like 5m.")
-@path_option
-@click.option(
-    "--no-import-check",
-    is_flag=True,
-    help="Enqueue FUNC without importing it here (its code lives only where workers run).",
-)
-@serializer_option
-@connection_options
-@pass_cli
-def enqueue(
-    cli: CliContext,
-    queue_name: str,
-    func: str,
-    args: tuple[str, ...],
-    kwargs: tuple[str, ...],
-    job_id: str | None,
-    timeout: str | None,
-    paths: tuple[str, ...],
-    no_import_check: bool,
-    serializer: str | None,
-    url: str | None,
-    config_module: str | None,
-) -> None:
-    """Enqueue FUNC (a dotted path) on QUEUE_NAME with JSON ARGS.
-
-    FUNC is imported first (from the current folder and --path), so that a typo fails
-    here rather than in the worker.
-    """
-    values, named = parse_call_arguments(args, kwargs)
-    if not no_import_check:
-        add_to_path(paths)
-        try:
-            function = import_function(func)
-        except (ImportError, AttributeError) as exc:
-            raise ConfigurationError(f"{exc} (or pass --no-import-check)") from None
-        if not callable(function):
-            raise ConfigurationError(f"{func} is a {type(function).__name__}, not a function")
-    cli.load(url, config_module)
-    queue = cli.queue(queue_name, serializer=resolve_serializer(serializer))
-    job: Job = queue.enqueue_call(func, args=values, kwargs=named, job_id=job_id, timeout=timeout)
-    click.echo(job.id)
 
 
 @click.command()
@@ -77,7 +21,9 @@ def enqueue(
     default=None,
     help="Queue whose failed jobs to requeue (needed with --all; job ids know their queue).",
 )
-@click.option("--all", "all_jobs", is_flag=True, help="Requeue every failed job of the queue.")
+@click.option(
+    "-a", "--all", "all_jobs", is_flag=True, help="Requeue every failed job of the queue."
+)
 @click.argument("job_ids", nargs=-1)
 @connection_options
 @pass_cli
@@ -130,17 +76,32 @@ def _failed_jobs(cli: CliContext, job_ids: tuple[str, ...], queue_name: str | No
 
 
 @click.command()
-@click.argument("queues", nargs=-1, required=True)
+@click.option("-a", "--all", "all_queues", is_flag=True, help="Empty every queue.")
+@click.argument("queues", nargs=-1)
 @connection_options
 @pass_cli
 def empty(
-    cli: CliContext, queues: tuple[str, ...], url: str | None, config_module: str | None
+    cli: CliContext,
+    all_queues: bool,
+    queues: tuple[str, ...],
+    url: str | None,
+    config_module: str | None,
 ) -> None:
-    """Delete every queued job of QUEUES."""
+    """Delete every queued job of QUEUES (or of every queue, with --all)."""
+    if all_queues and queues:
+        raise click.UsageError("give queue names or --all, not both")
+    if not all_queues and not queues:
+        raise click.UsageError("give queue names, or --all")
     cli.load(url, config_module)
-    for queue in cli.existing_queues(queues):
+    if all_queues:
+        selected = Queue.all(connection=cli.connection, prefix=cli.prefix)
+    else:
+        selected = cli.existing_queues(queues)
+    if not selected:
+        click.echo("Nothing to do: no queues")
+    for queue in selected:
         count = queue.empty()
         click.echo(f"Emptied {queue.name}: {count} job(s) deleted")
 
 
-__all__ = ["empty", "enqueue", "requeue"]
+__all__ = ["empty", "requeue"]

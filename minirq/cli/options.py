@@ -19,17 +19,21 @@ url_option = click.option(
     "-u",
     "--url",
     default=None,
-    help="Redis URL (default: $REDIS_URL, else redis://localhost:6379/0).",
+    envvar="RQ_REDIS_URL",
+    help="Redis URL (default: $RQ_REDIS_URL, else $REDIS_URL, else redis://localhost:6379/0).",
 )
 config_option = click.option(
     "-c",
     "--config",
     "config_module",
     default=None,
+    envvar="RQ_CONFIG",
     metavar="MODULE",
-    help="Settings module, e.g. myapp.minirq_settings (default: $MINIRQ_SETTINGS).",
+    help="Settings module, e.g. myapp.minirq_settings (default: $RQ_CONFIG, else "
+    "$MINIRQ_SETTINGS).",
 )
 serializer_option = click.option(
+    "-S",
     "--serializer",
     default=None,
     metavar="NAME|DOTTED.PATH",
@@ -37,6 +41,7 @@ serializer_option = click.option(
     "loads(); enqueuer and worker must use the same.",
 )
 path_option = click.option(
+    "-P",
     "--path",
     "paths",
     multiple=True,
@@ -52,17 +57,53 @@ kwarg_option = click.option(
     help="A keyword argument whose value is JSON (repeatable).",
 )
 logging_level_option = click.option(
+    "-l",
     "--logging-level",
+    "--logging_level",
+    "logging_level",
     default=None,
-    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
+    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], case_sensitive=False),
     help="Default INFO.",
 )
+
+
+def _log_format(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is None or value in ("text", "json") or "%(" in value:
+        return value
+    raise click.BadParameter(
+        f"{value!r} is neither text, json, nor a logging format such as '%(asctime)s %(message)s'"
+    )
+
+
 log_format_option = click.option(
     "--log-format",
     default=None,
-    type=click.Choice(["text", "json"]),
-    help="text (default), or json: one object per line for log drains.",
+    callback=_log_format,
+    metavar="text|json|FORMAT",
+    help="text (default); json: one object per line for log drains; or a logging format "
+    "such as RQ's '%(asctime)s %(message)s'.",
 )
+date_format_option = click.option(
+    "--date-format",
+    default=None,
+    metavar="FORMAT",
+    help="strftime format of the times in text log lines, such as RQ's '%H:%M:%S'.",
+)
+verbosity_options = [
+    click.option("-v", "--verbose", is_flag=True, help="Log DEBUG lines too."),
+    click.option("-q", "--quiet", is_flag=True, help="Log WARNING lines and worse only."),
+]
+
+
+def level_from_flags(logging_level: str | None, verbose: bool, quiet: bool) -> str | None:
+    """The logging level ``-v``/``-q`` ask for, else ``logging_level`` (RQ's rule)."""
+    if verbose and quiet:
+        raise click.UsageError("--verbose and --quiet contradict each other")
+    if verbose:
+        return "DEBUG"
+    if quiet:
+        return "WARNING"
+    return logging_level
 
 
 def connection_options(f: F) -> F:
@@ -121,7 +162,9 @@ __all__ = [
     "add_to_path",
     "config_option",
     "connection_options",
+    "date_format_option",
     "kwarg_option",
+    "level_from_flags",
     "log_format_option",
     "logging_level_option",
     "parse_call_arguments",
@@ -130,4 +173,5 @@ __all__ = [
     "resolve_serializer",
     "serializer_option",
     "url_option",
+    "verbosity_options",
 ]

@@ -1,176 +1,76 @@
-"""``minirq worker`` and ``minirq scheduler``: the long-running processes.
-
-The worker's flags are a list (``WORKER_OPTIONS``) and reach the command as one mapping,
-so a flag is added in two places: its option here and where :func:`worker_kwargs` or
-:func:`worker_settings_flags` reads it.
-"""
+"""``minirq worker``, ``minirq worker-pool`` and ``minirq scheduler``: the long-running
+processes. The worker's flags are in :mod:`.worker_flags`."""
 
 from __future__ import annotations
 
 import importlib
 import logging
-from collections.abc import Callable, Mapping
+import logging.config
+import os
+from collections.abc import Mapping
 from typing import Any
 
 import click
 import redis
 
-from ..config import Settings
-from ..defaults import DEFAULT_MAX_RESULT_BYTES, SCHEDULER_LEASE_S
+from ..config import SETTINGS_MODULE_ENV, Settings, import_settings_module
+from ..defaults import SCHEDULER_LEASE_S
+from ..exceptions import ConfigurationError
 from ..logs import setup_logging
-from ..pool import WorkerPool
+from ..pool import DEFAULT_POOL_SIZE, WorkerPool
 from ..scheduler import Scheduler
-from ..worker import BaseWorker, worker_class
+from ..worker import BaseWorker, Worker, worker_class
 from .context import CliContext, pass_cli
 from .options import (
     add_to_path,
     connection_options,
+    date_format_option,
+    level_from_flags,
     log_format_option,
     logging_level_option,
     path_option,
-    resolve_serializer,
     serializer_option,
+    verbosity_options,
+)
+from .worker_flags import (
+    RQ_CLASS_OPTIONS,
+    WORKER_OPTIONS,
+    apply_options,
+    note_ignored_flags,
+    work_kwargs,
+    worker_kwargs,
+    worker_settings_flags,
 )
 
 logger = logging.getLogger("minirq.cli")
-
-WORKER_OPTIONS: list[Callable[[Any], Any]] = [
-    connection_options,
-    click.option("--burst", is_flag=True, help="Stop once the queues are empty."),
-    click.option("--name", default=None, help="Worker name (default host:pid:random)."),
-    click.option(
-        "--worker-class",
-        "worker_class_name",
-        default=None,
-        type=click.Choice(["fork", "simple"]),
-        help="fork: a work-horse per job (default); simple: run jobs in-process.",
-    ),
-    click.option(
-        "--max-jobs", type=click.IntRange(min=1), default=None, help="Stop after this many jobs."
-    ),
-    path_option,
-    click.option(
-        "--shutdown-timeout",
-        type=click.FloatRange(min=0),
-        default=None,
-        help="Seconds a running job may finish after SIGTERM (default 25).",
-    ),
-    click.option(
-        "--lease",
-        type=click.FloatRange(min=1),
-        default=None,
-        help="Seconds of a running job's lease, renewed by heartbeats (default 30).",
-    ),
-    logging_level_option,
-    log_format_option,
-    click.option(
-        "--pool",
-        "pool_size",
-        type=click.IntRange(min=1),
-        default=None,
-        help="Run jobs in N work-horses forked once and reused (a prefork pool).",
-    ),
-    click.option(
-        "--max-jobs-per-child",
-        type=click.IntRange(min=1),
-        default=None,
-        help="With --pool: replace a work-horse after this many jobs.",
-    ),
-    click.option(
-        "--max-memory-per-child",
-        type=click.FloatRange(min=0, min_open=True),
-        default=None,
-        metavar="MB",
-        help="With --pool: replace a work-horse once it uses this many MB of memory.",
-    ),
-    click.option(
-        "--max-result-size",
-        "max_result_bytes",
-        type=click.IntRange(min=1),
-        default=DEFAULT_MAX_RESULT_BYTES,
-        show_default=True,
-        help="Bytes a serialized result may take; a larger one fails its job.",
-    ),
-    click.option(
-        "--no-scheduler",
-        is_flag=True,
-        help="Do not run the scheduler (delayed jobs, retries with a delay, cron) in this "
-        "worker. By default every worker runs one in a child process; one is active at a "
-        "time, the others stand by.",
-    ),
-    click.option(
-        "--with-scheduler",
-        is_flag=True,
-        hidden=True,
-        help="Accepted for older command lines: the scheduler runs by default.",
-    ),
-    click.option(
-        "--exception-handler",
-        "exception_handlers",
-        multiple=True,
-        metavar="DOTTED.PATH",
-        help="Call this function on each job failure (repeatable; in order, until one "
-        "returns False).",
-    ),
-    click.option(
-        "--allow-module",
-        "allow_modules",
-        multiple=True,
-        metavar="MODULE",
-        help="Run only job and callback functions from MODULE and its submodules "
-        "(repeatable; default: $MINIRQ_ALLOW_MODULES, comma-separated, else any).",
-    ),
-    serializer_option,
-]
-
-
-def _apply(options: list[Callable[[Any], Any]]) -> Callable[[Any], Any]:
-    def decorate(f: Any) -> Any:
-        for option in reversed(options):
-            f = option(f)
-        return f
-
-    return decorate
-
-
-def worker_settings_flags(queues: tuple[str, ...], options: Mapping[str, Any]) -> dict[str, Any]:
-    """The worker flags that are settings (also read from the environment and module)."""
-    return {
-        "queues": list(queues) or None,
-        "worker_class": options["worker_class_name"],
-        "shutdown_timeout_s": options["shutdown_timeout"],
-        "lease_s": options["lease"],
-        "log_level": options["logging_level"],
-        "log_format": options["log_format"],
-        "allow_modules": list(options["allow_modules"]) or None,
-    }
-
-
-def worker_kwargs(settings: Settings, options: Mapping[str, Any]) -> dict[str, Any]:
-    """Keyword arguments for the worker class, from the settings and the other flags."""
-    kwargs: dict[str, Any] = {
-        "name": options["name"],
-        "prefix": settings.prefix,
-        "lease_s": settings.lease_s,
-        "shutdown_timeout_s": settings.shutdown_timeout_s,
-        "max_result_bytes": options["max_result_bytes"],
-        "exception_handlers": options["exception_handlers"],
-        "serializer": resolve_serializer(options["serializer"]),
-        # Empty means no limit, as the setting's default.
-        "allowed_modules": list(settings.allow_modules) or None,
-    }
-    if options["pool_size"] is not None:
-        kwargs.update(
-            size=options["pool_size"],
-            max_jobs_per_child=options["max_jobs_per_child"],
-            max_memory_per_child_mb=options["max_memory_per_child"],
-        )
-    return kwargs
 
 
 def build_worker(cli: CliContext, settings: Settings, options: Mapping[str, Any]) -> BaseWorker:
     cls = WorkerPool if options["pool_size"] is not None else worker_class(settings.worker_class)
     return cls(list(settings.queues), connection=cli.client(), **worker_kwargs(settings, options))
+
+
+def worker_module_settings(config_module: str | None) -> dict[str, Any]:
+    """RQ's worker settings in the settings module: ``NAME`` and ``DICT_CONFIG``."""
+    module_name = config_module or os.environ.get(SETTINGS_MODULE_ENV)
+    if not module_name:
+        return {}
+    loaded = import_settings_module(module_name)
+    return {k: getattr(loaded, k) for k in ("NAME", "DICT_CONFIG") if hasattr(loaded, k)}
+
+
+def set_up_logs(settings: Settings, options: Mapping[str, Any], dict_config: Any = None) -> None:
+    """Log output from the flags (``-v``/``-q`` win over ``--logging-level``), or from
+    the settings module's ``DICT_CONFIG`` (a :func:`logging.config.dictConfig` dict)."""
+    level = level_from_flags(settings.log_level, options["verbose"], options["quiet"])
+    if dict_config is not None:
+        try:
+            logging.config.dictConfig(dict_config)
+        except (ValueError, TypeError, AttributeError, ImportError) as exc:
+            raise ConfigurationError(f"DICT_CONFIG in the settings module: {exc}") from None
+        return
+    log_format = options["log_format"] or settings.log_format
+    setup_logging(level or settings.log_level, log_format, None, options["date_format"])
 
 
 def check_reachable(connection: redis.Redis) -> None:
@@ -189,7 +89,7 @@ def check_reachable(connection: redis.Redis) -> None:
 
 @click.command()
 @click.argument("queues", nargs=-1)
-@_apply(WORKER_OPTIONS)
+@apply_options(WORKER_OPTIONS)
 @pass_cli
 def worker(cli: CliContext, /, queues: tuple[str, ...], **options: Any) -> None:
     """Run a worker on QUEUES (default: "default"), highest priority first."""
@@ -199,19 +99,75 @@ def worker(cli: CliContext, /, queues: tuple[str, ...], **options: Any) -> None:
         options["max_jobs_per_child"] or options["max_memory_per_child"]
     ):
         raise click.UsageError("--max-jobs-per-child and --max-memory-per-child need --pool N")
+    if options["pool_size"] is not None and options["worker_class_name"] is not None:
+        raise click.UsageError("--pool runs its own work-horses: leave out --worker-class")
+    level_from_flags(None, options["verbose"], options["quiet"])
     add_to_path(options["paths"])
     settings = cli.load(
         options["url"], options["config_module"], worker_settings_flags(queues, options)
     )
-    setup_logging(settings.log_level, settings.log_format)
+    module_settings = worker_module_settings(options["config_module"])
+    set_up_logs(settings, options, module_settings.get("DICT_CONFIG"))
+    note_ignored_flags(options)
     check_reachable(cli.client())
     logger.info("using Redis at %s (prefix %s)", cli.shown_url, settings.prefix)
+    if options["name"] is None and module_settings.get("NAME"):
+        options = {**options, "name": str(module_settings["NAME"])}
     w = build_worker(cli, settings, options)
-    w.work(
-        burst=options["burst"],
-        max_jobs=options["max_jobs"],
-        with_scheduler=not options["no_scheduler"],
-    )
+    write_pid_file(options["pid_file"])
+    w.work(**work_kwargs(options))
+
+
+def write_pid_file(path: str | None) -> None:
+    if path is not None:
+        with open(os.path.expanduser(path), "w") as pid_file:
+            pid_file.write(str(os.getpid()))
+
+
+@click.command("worker-pool")
+@click.argument("queues", nargs=-1)
+@connection_options
+@click.option(
+    "-n",
+    "--num-workers",
+    type=click.IntRange(min=1),
+    default=DEFAULT_POOL_SIZE,
+    show_default=True,
+    help="How many jobs run at once, each in a work-horse forked once and reused.",
+)
+@click.option("-b", "--burst", is_flag=True, help="Stop once the queues are empty.")
+@click.option(
+    "-w",
+    "--worker-class",
+    "worker_class_name",
+    default=None,
+    help="Accepted for RQ command lines when it names the forking Worker.",
+)
+@apply_options(
+    [
+        *RQ_CLASS_OPTIONS,
+        logging_level_option,
+        *verbosity_options,
+        log_format_option,
+        date_format_option,
+        path_option,
+        serializer_option,
+        click.option("--exception-handler", "exception_handlers", multiple=True),
+        click.option("--no-scheduler", is_flag=True, help="Do not run the scheduler."),
+    ]
+)
+@pass_cli
+def worker_pool(cli: CliContext, /, queues: tuple[str, ...], **options: Any) -> None:
+    """Run N jobs at a time from QUEUES (RQ's worker-pool; minirq's `worker --pool N`)."""
+    name = options.pop("worker_class_name")
+    if name is not None and worker_class(name) is not Worker:
+        raise click.BadParameter(
+            f"{name} cannot run in a pool; run several `minirq worker -w {name}` instead",
+            param_hint="--worker-class",
+        )
+    size = options.pop("num_workers")
+    # The worker command's other flags take their defaults.
+    click.get_current_context().invoke(worker, queues=queues, pool_size=size, **options)
 
 
 @click.command()
@@ -251,8 +207,9 @@ def scheduler(
     Run as many as you like; one is active at a time.
     """
     add_to_path(paths)
-    settings = cli.load(url, config_module, {"log_level": logging_level, "log_format": log_format})
-    setup_logging(settings.log_level, settings.log_format)
+    setting = log_format if log_format in (None, "text", "json") else None
+    settings = cli.load(url, config_module, {"log_level": logging_level, "log_format": setting})
+    setup_logging(settings.log_level, log_format or settings.log_format)
     sched = Scheduler(cli.connection, prefix=cli.prefix, lease_s=lease)
     for module_name in cron_modules:
         register_cron_module(sched, module_name)
@@ -275,4 +232,12 @@ def register_cron_module(sched: Scheduler, module_name: str) -> None:
     register(sched)
 
 
-__all__ = ["WORKER_OPTIONS", "build_worker", "scheduler", "worker", "worker_kwargs"]
+__all__ = [
+    "WORKER_OPTIONS",
+    "build_worker",
+    "scheduler",
+    "worker",
+    "worker_kwargs",
+    "worker_pool",
+    "worker_settings_flags",
+]

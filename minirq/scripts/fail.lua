@@ -11,6 +11,7 @@
 -- KEYS[5] scheduled registry of the job's queue
 -- KEYS[6] wake channel of the queue
 -- KEYS[7] the schedulers' wake channel
+-- KEYS[8] the job's result channel, published on when someone waits (wait_result.lua)
 -- ARGV[1] job id
 -- ARGV[2] run token, or ""
 -- ARGV[3] traceback text
@@ -20,6 +21,7 @@
 -- ARGV[6] retries left after this failure (written when retrying)
 -- ARGV[7] final status: "failed" or "stopped"
 -- ARGV[8] key prefix, read only for a job that has dependents (see lib_dependents.lua)
+-- ARGV[9] "1" to send a retried job to the front of its queue, else "0"
 -- Returns 1 when recorded, 2 when this run had already recorded it, 0 when the lease
 -- belongs to another run (or the job is gone).
 -- @include lib_time
@@ -31,7 +33,7 @@ if ttl == nil or (retry ~= '' and retry ~= 'now' and delay == nil) or
     whole(ARGV[6]) == nil then
   return redis.error_reply('ERR minirq: bad failure ttl, retry or retries left')
 end
-local job = redis.call('HMGET', KEYS[1], 'run', 'has_dependents')
+local job = redis.call('HMGET', KEYS[1], 'run', 'has_dependents', 'waited')
 if ARGV[2] ~= '' and job[1] ~= ARGV[2] then
   return 0
 end
@@ -56,16 +58,24 @@ if retry == '' then
     release_dependents(ARGV[8], ARGV[1], now, false)
   end
 elseif retry == 'now' then
-  redis.call('HSET', KEYS[1], 'status', 'queued', 'enqueued_ms', now, 'exc', ARGV[3],
-    'retries_left', ARGV[6])
-  if redis.call('RPUSH', KEYS[4], ARGV[1]) == 1 then
+  redis.call('HSET', KEYS[1], 'status', 'queued', 'enqueued_ms', now, 'ended_ms', now,
+    'exc', ARGV[3], 'retries_left', ARGV[6])
+  local push = ARGV[9] == '1' and 'LPUSH' or 'RPUSH'
+  if redis.call(push, KEYS[4], ARGV[1]) == 1 then
     redis.call('PUBLISH', KEYS[6], '1')
   end
 else
   local due = now + delay
-  redis.call('HSET', KEYS[1], 'status', 'scheduled', 'exc', ARGV[3], 'retries_left', ARGV[6])
+  redis.call('HSET', KEYS[1], 'status', 'scheduled', 'ended_ms', now, 'exc', ARGV[3],
+    'retries_left', ARGV[6])
+  if ARGV[9] == '1' then
+    redis.call('HSET', KEYS[1], 'at_front', '1')
+  end
   redis.call('ZADD', KEYS[5], due, ARGV[1])
   -- The scheduler may be asleep until a later job; this retry may be due first.
   redis.call('PUBLISH', KEYS[7], due)
+end
+if job[3] then
+  redis.call('PUBLISH', KEYS[8], ARGV[7])
 end
 return 1

@@ -6,6 +6,7 @@
 -- KEYS[1] job hash
 -- KEYS[2] started registry of the job's queue
 -- KEYS[3] finished registry of the job's queue
+-- KEYS[4] the job's result channel, published on when someone waits (wait_result.lua)
 -- ARGV[1] job id
 -- ARGV[2] run token
 -- ARGV[3] result ttl in seconds: -1 keeps the job, 0 deletes it at once
@@ -19,7 +20,7 @@ local ttl = whole(ARGV[3])
 if ttl == nil then
   return redis.error_reply('ERR minirq: bad result ttl')
 end
-local job = redis.call('HMGET', KEYS[1], 'run', 'has_dependents')
+local job = redis.call('HMGET', KEYS[1], 'run', 'has_dependents', 'waited')
 local run = job[1]
 if not run then
   return -1
@@ -36,6 +37,9 @@ if job[2] == '1' then
 end
 if ttl == 0 then
   redis.call('DEL', KEYS[1])
+  if job[3] then
+    redis.call('PUBLISH', KEYS[4], 'finished')
+  end
   return 1
 end
 redis.call('HSET', KEYS[1], 'status', 'finished', 'ended_ms', now, 'result', ARGV[4])
@@ -45,5 +49,8 @@ if ttl > 0 then
 else
   redis.call('PERSIST', KEYS[1])
   redis.call('ZADD', KEYS[3], '+inf', ARGV[1])
+end
+if job[3] then
+  redis.call('PUBLISH', KEYS[4], 'finished')
 end
 return 1

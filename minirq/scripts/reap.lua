@@ -14,6 +14,7 @@
 -- ARGV[4] failure ttl in seconds when the job has none of its own (or a broken one)
 -- ARGV[5] key prefix, read only for a failed job that has dependents (lib_dependents.lua)
 -- ARGV[6] the longest failure ttl in seconds a job may have
+-- ARGV[7] result channel prefix (the id is appended), for a job someone waits on
 -- @include lib_time
 -- @include lib_dependents
 --
@@ -44,12 +45,12 @@ for i = 1, #KEYS, 4 do
     local kind = redis.call('TYPE', job_key).ok
     redis.call('ZREM', KEYS[i], id)
     if kind == 'hash' then
-      local f = redis.call('HMGET', job_key, 'orphaned', 'worker', 'failure_ttl', 'run')
+      local f = redis.call('HMGET', job_key, 'orphaned', 'worker', 'failure_ttl', 'run', 'waited')
       local count = (whole(f[1]) or 0) + 1
       redis.call('HSET', job_key, 'orphaned', count)
       redis.call('HDEL', job_key, 'run')
       if count >= max_orphanings then
-        local reason = 'abandoned: worker ' .. (f[2] or '?') .. ' stopped heartbeating ' ..
+        local reason = 'AbandonedJobError: worker ' .. (f[2] or '?') .. ' stopped heartbeating ' ..
           'and its lease had expired. The job lost its worker ' .. count ..
           ' times and is not retried again.'
         redis.call('HSET', job_key, 'status', 'failed', 'ended_ms', now, 'exc', reason)
@@ -65,6 +66,9 @@ for i = 1, #KEYS, 4 do
         end
         if redis.call('HGET', job_key, 'has_dependents') == '1' then
           release_dependents(ARGV[5], id, now, false)
+        end
+        if f[5] then
+          redis.call('PUBLISH', ARGV[7] .. id, 'failed')
         end
         failed[#failed + 1] = id
       else

@@ -59,8 +59,11 @@ FIELDS: dict[str, tuple[str, str]] = {
     "at_front": ("at_front", FLAG),
     "cron_entry": ("cron_entry", TEXT),
     "cron_slot_ms": ("cron_slot_ms", TEXT),
+    "result_waited": ("waited", FLAG),
 }
 CALLBACK_ATTRS = ("on_success", "on_failure", "on_stopped")
+# What ``job.save()`` may change on a stored job: annotations and settings, never state.
+SAVED_ATTRS = ("description", "meta", "timeout_s", "result_ttl_s", "failure_ttl_s")
 
 
 def field_name(attr: str) -> str:
@@ -110,6 +113,8 @@ class JobRecord:
     at_front: bool = False
     cron_entry: str | None = None
     cron_slot_ms: str | None = None
+    # Someone waited for the job's outcome: recording it publishes on its result channel.
+    result_waited: bool = False
     # Fields this codec does not know, kept as they are (a newer minirq wrote them).
     extra: dict[str, bytes] = field(default_factory=dict)
     # field name -> what is wrong with it; empty for a whole record.
