@@ -239,7 +239,8 @@ class _Worker:
         )
 
     def horse_pids(self) -> list[int]:
-        """The pids of this worker's work-horses (one running job each, or idle in a pool)."""
+        """The pids of this worker's work-horses (one running job each, or idle: a pool's, or
+        the spare a forking worker forks ahead of its next job)."""
         parent = str(self.process.pid)
         pids = []
         for name in os.listdir("/proc"):

@@ -128,7 +128,6 @@ class AsyncWorker(RoundTripsMixin, BaseWorker):
         self._loop_thread.start()
 
     def _stop_executor(self) -> None:
-        self._put_back_prefetched()
         for run in list(self._runs.values()):
             # Only reached with runs left when the loop failed (an exception): put
             # them back rather than lose them.
@@ -240,7 +239,7 @@ class AsyncWorker(RoundTripsMixin, BaseWorker):
             self._settle(run, None)
 
     def running_jobs(self) -> list[Job]:
-        jobs = [run.job for run in self._runs.values()] + self.prefetched_jobs()
+        jobs = [run.job for run in self._runs.values()]
         if self._fetched_ahead is not None and self._fetched_ahead[0] is not None:
             jobs.append(self._fetched_ahead[0][0])
         return jobs

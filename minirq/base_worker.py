@@ -129,6 +129,7 @@ class BaseWorker(
         # The run token of the fetch under way: kept until a reply comes back, so that a
         # fetch sent again after a lost reply answers the job the first one took.
         self._fetch_token: str | None = None
+        self._fetch_tokens: list[str] | None = None
         self._reported_keys: set[str] = set()
         self._redis_down_since: float | None = None
         self.exception_handlers = resolve_exception_handlers(handler_list(exception_handlers))
@@ -244,23 +245,23 @@ class BaseWorker(
         """Fetch jobs for the executor's free slots (at most its capacity per turn) and
         hand them over; returns how many."""
         new = 0
-        while (
-            new < self.capacity and self._free_slots() > 0 and self._may_take(taken + new, max_jobs)
-        ):
+        while self._may_take(taken + new, max_jobs):
+            left = self.capacity if max_jobs is None else max_jobs - taken - new
+            want = min(self._free_slots(), self.capacity - new, left)
+            if want < 1:
+                break
             try:
-                fetched = self._fetched_ahead_or_now()
+                batch = self._jobs_ahead_or_now(want)
             except REDIS_ERRORS:
                 if not self.stop_requested:
                     raise
                 break
-            if fetched is None:
+            for position, fetched in enumerate(batch):
+                new += 1
+                self._fetch_ahead = self._may_take(taken + new, max_jobs) and self.fetches_ahead
+                self._hand_over(fetched, batch[position + 1 :])
+            if len(batch) < want:
                 break
-            new += 1
-            self._fetch_ahead = self.fetches_ahead and (max_jobs is None or taken + new < max_jobs)
-            try:
-                self._submit(*fetched)
-            finally:
-                self._fetch_ahead = False
         return new
 
     def _may_take(self, taken: int, max_jobs: int | None) -> bool:

@@ -42,11 +42,13 @@ class FetcherMixin:
     _fetch_ahead: bool
     _fetched_ahead: tuple[Fetched | None] | None
     _fetch_token: str | None
+    _fetch_tokens: list[str] | None
     _reported_keys: set[str]
     _call_redis: Any
     _fetchable_queues: Any
     _fail_broken: Any
     _requeue_interrupted: Any
+    _submit: Any
     running_jobs: Any
     took_from: Any
     job_class: type[Job]
@@ -88,20 +90,61 @@ class FetcherMixin:
         first = self._fetch_token is None
         if self._fetch_token is None:
             self._fetch_token = new_token()
+        call = self._fetch_call_with(queues, self._fetch_token, show_if_empty=True)
+        return call if first else call.resent()
+
+    def _fetch_call_with(
+        self, queues: list[Queue], run_token: str, show_if_empty: bool
+    ) -> Call[calls.Fetched]:
         # What the worker's record shows if the queues are empty: the fetch writes it in
         # the same step, so that the record never lags behind the work.
         running = self.running_jobs()
-        call = calls.fetch(
+        return calls.fetch(
             self.keys,
             queues=[q.name for q in queues],
             lease_ms=int(self.lease_s * 1000),
             worker=self.name,
-            run_token=self._fetch_token,
-            state_if_empty=WorkerState.BUSY if running else WorkerState.IDLE,
+            run_token=run_token,
+            state_if_empty=(WorkerState.BUSY if running else WorkerState.IDLE)
+            if show_if_empty
+            else "",
             job_if_empty=running[0].id if running else "",
             queue_limits=self._queue_limit_texts,
         )
-        return call if first else call.resent()
+
+    def take_jobs(self, count: int) -> list[Fetched]:
+        """Take up to ``count`` jobs in one round trip: ``count`` fetch steps, each
+        leasing one job under its own run token, as :meth:`take_job` does. Jobs whose
+        stored data is broken fail here. The tokens are kept until a reply comes back, so
+        that the steps sent again after a lost reply answer the jobs the first ones took."""
+        queues = self._fetchable_queues()
+        if not queues or count < 1:
+            return []
+        first = self._fetch_tokens is None
+        if self._fetch_tokens is None or len(self._fetch_tokens) != count:
+            self._fetch_tokens = [new_token() for _ in range(count)]
+        batch = [
+            # Only the first step writes the record when it finds the queues empty: a
+            # later one finding them empty must not show idle a job the first one took.
+            self._fetch_call_with(queues, token, show_if_empty=i == 0)
+            for i, token in enumerate(self._fetch_tokens)
+        ]
+        if not first:
+            batch = [call.resent() for call in batch]
+        replies = store.runner_for(self.connection).run_many(batch)
+        self._fetch_tokens = None
+        taken: list[Fetched] = []
+        error: Exception | None = None
+        for reply in replies:
+            if isinstance(reply, Exception):
+                error = error or reply
+                continue
+            fetched = self._job_from_reply(reply, queues)
+            if fetched is not None and not self._failed_as_broken(*fetched):
+                taken.append(fetched)
+        if error is not None and not taken:
+            raise error
+        return taken
 
     def _job_from_reply(self, reply: calls.Fetched, queues: list[Queue]) -> Fetched | None:
         """The job a fetch call took from ``queues``, if any."""
@@ -157,6 +200,41 @@ class FetcherMixin:
                 return fetched
         taken: Fetched | None = self._call_redis(self.take_job, "fetching a job", until_stop=True)
         return taken
+
+    def _jobs_ahead_or_now(self, want: int) -> list[Fetched]:
+        """Up to ``want`` jobs: the one fetched along with the last outcome, else as
+        many as wanted in one round trip (an executor with free slots takes them in one
+        step each, all sent at once)."""
+        jobs: list[Fetched] = []
+        if self._fetched_ahead is not None or want == 1:
+            fetched = self._fetched_ahead_or_now()
+            if fetched is None:
+                return jobs
+            jobs.append(fetched)
+        if len(jobs) < want:
+            more = want - len(jobs)
+            jobs += self._call_redis(lambda: self.take_jobs(more), "fetching jobs", until_stop=True)
+        return jobs
+
+    def _hand_over(self, fetched: Fetched, rest: list[Fetched]) -> None:
+        """Hand a job to the executor, ``rest`` being the jobs of its batch still to
+        hand over: if the executor fails, they go back at the front of their queues (the
+        reaper recovers any that cannot); the ride-along fetch ends either way."""
+        try:
+            self._submit(*fetched)
+        except BaseException:
+            for job, queue in rest:
+                try:
+                    self._call_redis(
+                        lambda job=job, queue=queue: self._requeue_interrupted(job, queue),
+                        "putting a fetched job back",
+                    )
+                except Exception:
+                    logger.error("%s: job %s stays leased; the reaper will recover it",
+                                 self.name, job.id)  # fmt: skip
+            raise
+        finally:
+            self._fetch_ahead = False
 
     def _put_back_fetched_ahead(self) -> None:
         """Put a job fetched for a next round that will not come back at the front."""

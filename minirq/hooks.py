@@ -12,11 +12,13 @@ The events, and where each runs:
 
 ``before_fork()``
     In the worker's parent process, just before it forks a work-horse (the forking
-    :class:`~minirq.Worker` once per job, :class:`~minirq.WorkerPool` once per horse it
-    starts) or the child that runs a job's ``on_stopped`` callback. Close here what the
-    child must not share.
+    :class:`~minirq.Worker` once per job, ahead of the job: its next horse is forked
+    while the current job runs or while it waits for work, so one more when it stops;
+    :class:`~minirq.WorkerPool` once per horse it starts) or the child that runs a job's
+    ``on_stopped`` callback. Close here what the child must not share.
 ``horse_start()``
-    In each such child, just after the fork, before it runs any code of yours.
+    In each such child, just after the fork, before it runs any code of yours (in a
+    horse forked ahead, before its job is known).
 ``before_job(job)`` and ``after_job(job)``
     Around each job, in whatever process runs it: the work-horse of a forking worker or
     a pool, or the worker itself for :class:`~minirq.SimpleWorker`. ``after_job`` runs

@@ -7,7 +7,6 @@ not decode is named in :attr:`Job.problem`.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -35,7 +34,7 @@ from .job_attributes import (
     initial_status,
 )
 from .job_data import JobDataMixin, serializer_name
-from .job_operations import JobOperationsMixin, new_token
+from .job_operations import JobOperationsMixin, new_job_id, new_token
 from .keys import Keys
 from .options import JobOptions, given_lifecycle, options_record
 from .retry import Repeat, Retry
@@ -57,6 +56,7 @@ __all__ = [
     "cancel_job",
     "function_name",
     "get_current_job",
+    "new_job_id",
     "new_token",
     "requeue_job",
     "running_as_current",
@@ -106,17 +106,17 @@ class Job(JobOperationsMixin, JobDataMixin, JobAttributesMixin):
         connection: redis.Redis | None = None,
         serializer: Serializer | str | None = None,
         prefix: str | None = None,
+        *,
+        record: JobRecord | None = None,
     ) -> None:
         self.id = id
         self.connection = resolve_connection(connection)
         self.serializer = resolve_serializer(serializer)
         self.keys = Keys(prefix)
-        self.record = JobRecord()
+        self.record = record if record is not None else JobRecord()
         self._decoded_call: tuple[Any, tuple[Any, ...], dict[str, Any]] | None = None
         self._meta: dict[str, Any] | None = None
-        # Names this enqueue (or this cancel, requeue): a second run of the same call
-        # after a lost reply is recognised by it.
-        self.op_token = new_token()
+        self._op_token: str | None = None
         # Whether the id may name a hash: a caller chose it, or this job was already sent
         # once (see Queue.enqueue_job); a drawn id never sent cannot.
         self.id_chosen = True
@@ -215,10 +215,11 @@ class Job(JobOperationsMixin, JobDataMixin, JobAttributesMixin):
         """
         name, instance = function_name(func)
         job = cls(
-            validate_job_id(job_id) if job_id is not None else uuid.uuid4().hex,
+            validate_job_id(job_id) if job_id is not None else new_job_id(),
             connection=connection,
             serializer=serializer,
             prefix=prefix,
+            record=record,
         )
         if isinstance(args, str | bytes | Mapping):
             raise InvalidJobError(
@@ -227,10 +228,9 @@ class Job(JobOperationsMixin, JobDataMixin, JobAttributesMixin):
             )
         args = tuple(args) if args is not None else ()
         kwargs = dict(kwargs) if kwargs is not None else {}
-        if not all(isinstance(k, str) for k in kwargs):
+        if kwargs and not all(isinstance(k, str) for k in kwargs):
             raise InvalidJobError("keyword argument names must be strings")
         job.id_chosen = job_id is not None
-        job.record = record if record is not None else JobRecord()
         job.record.func = name
         job.record.data = job._encode_call(name, instance, args, kwargs)
         job.record.instance = instance is not None
@@ -255,9 +255,13 @@ class Job(JobOperationsMixin, JobDataMixin, JobAttributesMixin):
     ) -> Job:
         """A job from its stored hash fields (as ``HGETALL`` returns them). Never raises
         on bad data: see :attr:`problem`."""
-        job = cls(job_id, connection=connection, serializer=serializer, prefix=prefix)
-        job._load(fields)
-        return job
+        return cls(
+            job_id,
+            connection=connection,
+            serializer=serializer,
+            prefix=prefix,
+            record=decode_record(fields),
+        )
 
     def _load(self, fields: Mapping[Any, Any]) -> None:
         self.record = decode_record(fields)

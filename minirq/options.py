@@ -66,8 +66,30 @@ class JobOptions:
     lifecycle: dict[str, Any] = field(default_factory=dict)
 
 
+#: Every keyword argument of ``enqueue`` that is a job option rather than the function's.
+JOB_OPTION_NAMES = frozenset(
+    {
+        "job_id",
+        "job_timeout",
+        "result_ttl",
+        "ttl",
+        "failure_ttl",
+        "description",
+        "meta",
+        "at_front",
+        "retry",
+        "repeat",
+        *LIFECYCLE_OPTION_NAMES,
+    }
+)
+# The options of a job enqueued without any; shared, never changed.
+NO_OPTIONS = JobOptions()
+
+
 def pop_job_options(kwargs: dict[str, Any]) -> JobOptions:
     """Take the job options out of ``enqueue``'s keyword arguments."""
+    if not kwargs or JOB_OPTION_NAMES.isdisjoint(kwargs):
+        return NO_OPTIONS
     return JobOptions(
         job_id=kwargs.pop("job_id", None),
         timeout=kwargs.pop("job_timeout", None),
@@ -167,6 +189,8 @@ def given_lifecycle(
 def options_record(options: JobOptions, default_timeout_s: int) -> JobRecord:
     """A job record holding ``options``, validated (durations bounded); raises
     :class:`ConfigurationError` or :class:`InvalidJobError` naming the option."""
+    if options is NO_OPTIONS:
+        return JobRecord(timeout_s=default_timeout_s)
     record = JobRecord()
     record.timeout_s = (
         default_timeout_s
@@ -212,6 +236,12 @@ def prepare_data(
     limit: Any = None,
 ) -> EnqueueData:
     """Describe one job for :meth:`enqueue_many`."""
+    given = (
+        job_id, timeout, result_ttl, ttl, failure_ttl, description, meta, retry, repeat,
+        depends_on, on_success, on_failure, on_stopped,
+    )  # fmt: skip
+    if not at_front and unique is False and given.count(None) == len(given):
+        return EnqueueData(func, tuple(args or ()), dict(kwargs or {}), NO_OPTIONS)
     return EnqueueData(
         func,
         tuple(args or ()),

@@ -24,7 +24,8 @@ from .callbacks import horse_callback_allowance_s
 from .commands import JOB_STOPPED
 from .defaults import HORSE_KILL_GRACE_S
 from .exceptions import ConfigurationError, ShutDownImminentException, ShutdownRequested
-from .horse import Outcome, decode_outcome, describe_exit, fork_horse, run_in_child, run_job
+from .horse import Outcome, decode_outcome, describe_exit, run_in_child, run_job
+from .horse_ahead import ForkAheadMixin
 from .job import Job
 from .outages import REDIS_ERRORS
 from .presence import WorkerInfo, WorkerState
@@ -34,7 +35,7 @@ from .utils import import_attribute
 from .worker_records import DequeueStrategy, WorkerStatus
 
 
-class Worker(BaseWorker):
+class Worker(ForkAheadMixin, BaseWorker):
     """Runs each job in a forked work-horse, which it supervises.
 
     The parent keeps the Redis connection, renews the lease while the horse runs, kills
@@ -64,14 +65,11 @@ class Worker(BaseWorker):
 
     def _between_jobs(self) -> None:
         self._reap_exiting_horses()
+        self._keep_a_spare()
 
     def register_death(self) -> None:
         self._reap_exiting_horses(block=True)
         super().register_death()
-
-    def _start_horse(self, job: Job) -> tuple[int, int]:
-        """Start the work-horse of ``job``: its pid and the pipe it reports on."""
-        return fork_horse(job, self.max_result_bytes)
 
     def run(self, job: Job) -> Outcome | None:
         self._reap_exiting_horses()
@@ -269,6 +267,9 @@ class SpawnWorker(Worker):
     of starting Python (and importing the job's module) for every job. Leases, timeouts,
     stop commands and outcomes work as with :class:`Worker`; hooks registered in the
     worker do not run in the horse (see :mod:`minirq.spawned_horse`)."""
+
+    # Its horses are spawned, not forked: no spare is forked ahead of them.
+    forks_ahead = False
 
     def _start_horse(self, job: Job) -> tuple[int, int]:
         spec = horse_spec(job, self.connection, self.max_result_bytes, self.exception_handlers)

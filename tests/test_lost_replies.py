@@ -100,6 +100,24 @@ def test_an_enqueue_whose_connection_dropped_is_queued_once(
     assert connection.lrange(queue.key, 0, -1).count(job.id.encode()) == 1
 
 
+def test_an_enqueue_many_whose_connection_dropped_queues_each_job_once(
+    proxy: ReplyLosingProxy, connection: redis.Redis
+) -> None:
+    queue = Queue(connection=_through(proxy))
+    queue.enqueue(fixtures.add, 0, 0)
+    proxy.lose_next_reply_to(b"EVALSHA")
+    jobs = queue.enqueue_many(
+        [Queue.prepare_data(fixtures.add, (i, i)) for i in range(5)]
+        + [Queue.prepare_data(fixtures.add, (9, 9), job_id="chosen")]
+    )
+    assert proxy.dropped == 1
+    queued = connection.lrange(queue.key, 0, -1)
+    for job in jobs:
+        assert queued.count(job.id.encode()) == 1
+        assert job.get_status() == JobStatus.QUEUED
+    assert len(queued) == 7
+
+
 def test_a_cancel_whose_reply_was_lost_reports_success(
     proxy: ReplyLosingProxy, connection: redis.Redis
 ) -> None:

@@ -87,6 +87,33 @@ def test_enqueue_many_refuses_all_if_one_is_bad(queue: Queue) -> None:
     assert queue.count == 0
 
 
+def test_enqueue_many_over_a_key_that_is_not_a_job_writes_nothing(queue: Queue) -> None:
+    queue.connection.set(queue.keys.job("taken"), "not a hash")
+    with pytest.raises(InvalidJobError, match="is not a job hash; nothing was written"):
+        queue.enqueue_many(
+            [
+                Queue.prepare_data(fixtures.add, (1, 2)),
+                Queue.prepare_data(fixtures.add, (1, 2), job_id="taken"),
+            ]
+        )
+    assert queue.count == 0
+    assert queue.connection.get(queue.keys.job("taken")) == b"not a hash"
+
+
+def test_enqueue_many_with_dependencies_in_the_batch(queue: Queue) -> None:
+    parent = queue.enqueue(fixtures.add, 1, 1)
+    jobs = queue.enqueue_many(
+        [
+            Queue.prepare_data(fixtures.add, (2, 2), job_id="first"),
+            Queue.prepare_data(fixtures.add, (3, 3), depends_on=parent, job_id="waits"),
+            Queue.prepare_data(fixtures.add, (4, 4), depends_on="first", job_id="waits-too"),
+            Queue.prepare_data(fixtures.add, (5, 5)),
+        ]
+    )
+    assert [j.get_status() for j in jobs] == ["queued", "deferred", "deferred", "queued"]
+    assert queue.job_ids == [parent.id, "first", jobs[3].id]
+
+
 def test_same_custom_id_replaces_an_ended_job_and_its_old_fields(queue: Queue) -> None:
     queue.enqueue(fixtures.echo, job_id="same", meta={"old": True}).cancel()
     queue.enqueue(fixtures.echo, job_id="same")

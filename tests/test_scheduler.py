@@ -351,7 +351,11 @@ def test_a_worker_restarts_its_scheduler_process(
     minirq_command: list[str],
     start_process: Callable[..., subprocess.Popen[bytes]],
 ) -> None:
-    worker = start_process(*minirq_command, "worker", "--with-scheduler", "default")
+    # In-process, so that the scheduler is the worker's only child (a forking worker's
+    # next work-horse, forked ahead of its job, is a child too).
+    worker = start_process(
+        *minirq_command, "worker", "--with-scheduler", "--worker-class", "simple", "default"
+    )
     wait_for(lambda: len(child_pids(worker.pid)) == 1)
     [first] = child_pids(worker.pid)
     os.kill(first, signal.SIGKILL)

@@ -38,6 +38,7 @@ SAMPLES: dict[str, list[tuple[Call[Any], int]]] = {
         )
         for parents in ([], ["p1", "p2"])
     ],
+    "enqueue_many": [],  # several enqueue calls in one: see test_enqueue_many_concatenates
     "schedule": [
         (
             calls.schedule(
@@ -185,6 +186,24 @@ def test_each_wrapper_passes_exactly_what_its_script_declares(script: str) -> No
         assert len(call.keys) == expected_count(spec["KEYS"], items, 0), script
         assert len(call.args) == expected_count(spec["ARGV"], items, pairs), script
         assert len(call.resent().args) == len(call.args), script
+
+
+def test_enqueue_many_concatenates_enqueue_calls() -> None:
+    """enqueue_many.lua takes each job's enqueue.lua KEYS one after another, and its ARGV
+    each preceded by their count (its header says so in words: the reader above counts
+    only fixed and per-item entries)."""
+    singles = [call for call, _ in SAMPLES["enqueue"]]
+    batch = calls.enqueue_many(singles)
+    assert batch.script == "enqueue_many"
+    assert batch.keys == [key for call in singles for key in call.keys]
+    expected: list[Any] = [len(singles)]
+    for call in singles:
+        expected += [len(call.args), *call.args]
+    assert batch.args == expected
+    resent: list[Any] = [len(singles)]
+    for call in singles:
+        resent += [len(call.args), *call.resent().args]
+    assert batch.resent().args == resent
 
 
 def test_the_header_reader_sees_a_missing_argument() -> None:

@@ -31,52 +31,10 @@
 -- because a live job has the id.
 -- @include lib_time
 -- @include lib_replace
+-- @include lib_enqueue
 local ttl = whole(ARGV[4])
 local n = whole(ARGV[9])
 if ttl == nil or n == nil then
   return redis.error_reply('ERR minirq: bad ttl or parent count')
 end
-local seen, replaced = replace_ended(KEYS[1], ARGV[7], ARGV[1], ARGV[5], ARGV[8])
-if seen then
-  return seen
-end
-if replaced then
-  redis.call('DEL', KEYS[6])
-end
-local waiting = 0
-for i = 1, n do
-  local parent_key = KEYS[5 + 2 * i]
-  local status = redis.call('HGET', parent_key, 'status')
-  -- A missing parent finished and was deleted (result_ttl=0), or was deleted on purpose.
-  local done = (not status) or status == 'finished' or
-    (ARGV[6] == '1' and (status == 'failed' or status == 'stopped'))
-  if not done then
-    redis.call('SADD', KEYS[6], ARGV[9 + i])
-    redis.call('SADD', KEYS[6 + 2 * i], ARGV[1])
-    redis.call('HSET', parent_key, 'has_dependents', '1')
-    waiting = waiting + 1
-  end
-end
-redis.call('HSET', KEYS[1], 'op', ARGV[5], unpack(ARGV, 10 + n))
-redis.call('SADD', KEYS[3], ARGV[2])
-if waiting > 0 then
-  redis.call('HSET', KEYS[1], 'status', 'deferred')
-  redis.call('HDEL', KEYS[1], 'enqueued_ms')
-  redis.call('ZADD', KEYS[5], redis_now_ms(), ARGV[1])
-  return {2, ''}
-end
-if ttl > 0 then
-  redis.call('EXPIRE', KEYS[1], ttl)
-end
-local length
-if ARGV[3] == '1' then
-  length = redis.call('LPUSH', KEYS[2], ARGV[1])
-else
-  length = redis.call('RPUSH', KEYS[2], ARGV[1])
-end
--- Idle workers wait only after seeing their queues empty, so only a push onto an empty
--- queue needs to wake them.
-if length == 1 then
-  redis.call('PUBLISH', KEYS[4], '1')
-end
-return {1, ''}
+return enqueue_job(KEYS, 0, ARGV, 0, ttl, n, #ARGV)

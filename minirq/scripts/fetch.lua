@@ -27,7 +27,8 @@
 -- ARGV[3] run token (new for each fetch)
 -- ARGV[4] job key prefix (the id is appended; on Cluster the prefix needs a hash tag)
 -- ARGV[5] the state the record shows if nothing is taken (a pool whose other horses
---         still run stays busy)
+--         still run stays busy), or "" to leave the record as it is (the later fetches
+--         of a batch sent in one round trip: the first one wrote it)
 -- ARGV[6] the job the record shows if nothing is taken
 -- ARGV[7] "1" when this call is sent again after a lost reply, else "0"
 -- ARGV[8] key prefix (limit keys are known only from data: on Cluster the prefix needs
@@ -237,5 +238,7 @@ for i = 2, #KEYS, 2 do
     end
   end
 end
-show_worker(ARGV[5], ARGV[6])
+if ARGV[5] ~= '' then
+  show_worker(ARGV[5], ARGV[6])
+end
 return {0, '', {}, dropped, broken, gate.wait_ms}

@@ -13,18 +13,19 @@
 -- The old registry is known only from data (the old job's queue): its key is built as
 -- <prefix>:<kind>:<queue>, exactly as minirq/keys.py spells it (one slot per prefix on
 -- Redis Cluster: use a hash-tag prefix).
-local REGISTRY_OF = {
-  finished = 'finished', failed = 'failed', stopped = 'failed', canceled = 'canceled',
-}
--- Statuses of a job that is in no registry (job.save() of a job built by Job.create).
-local NO_PLACE = {created = true}
-local LIVE = {queued = true, scheduled = true, deferred = true, started = true}
-local ALL_REGISTRIES = {'started', 'finished', 'failed', 'scheduled', 'deferred', 'canceled'}
-
+-- Its tables are built only when an id may name a hash: a generated id (nearly every
+-- enqueue) needs none of them, and a script builds its top-level tables on every call.
 local function replace_ended(job_key, prefix, id, op, chosen)
   if chosen ~= '1' then
     return nil, false
   end
+  local REGISTRY_OF = {
+    finished = 'finished', failed = 'failed', stopped = 'failed', canceled = 'canceled',
+  }
+  -- Statuses of a job that is in no registry (job.save() of a job built by Job.create).
+  local NO_PLACE = {created = true}
+  local LIVE = {queued = true, scheduled = true, deferred = true, started = true}
+  local ALL_REGISTRIES = {'started', 'finished', 'failed', 'scheduled', 'deferred', 'canceled'}
   local old = redis.call('HMGET', job_key, 'status', 'origin', 'op', 'has_dependents')
   if not (old[1] or old[2] or old[3]) then
     -- No hash, or one minirq did not write: nothing of it may mix with the new job.
@@ -58,4 +59,24 @@ local function replace_ended(job_key, prefix, id, op, chosen)
     redis.call('HSET', job_key, 'has_dependents', '1')
   end
   return nil, true
+end
+
+-- live_holder(job_key, op): {0, status, queue} when a live job that this operation did
+-- not write holds the id, else nil. Reads only: a batch asks it for every id before it
+-- writes anything, so that it refuses all of its jobs or none. A key that is not a hash
+-- is an error reply naming it.
+local function live_holder(job_key, op)
+  local old = redis.pcall('HMGET', job_key, 'status', 'op', 'origin')
+  if old.err then
+    return redis.error_reply('ERR minirq: ' .. job_key .. ' is not a job hash')
+  end
+  local status = old[1]
+  if old[2] == op or not status then
+    return nil
+  end
+  if status == 'queued' or status == 'scheduled' or status == 'deferred' or
+      status == 'started' then
+    return {0, status, old[3] or ''}
+  end
+  return nil
 end

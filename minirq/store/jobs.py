@@ -15,7 +15,7 @@ from ..keys import REGISTRY_KINDS, Keys
 from . import calls
 from .calls import EnqueueReply
 from .record import field_name, int_or_none, text_or_none
-from .runner import Call, runner_for
+from .runner import Call, Runner, runner_for
 
 RawFields = dict[bytes, bytes]
 
@@ -161,6 +161,8 @@ def write_all(
     is a refusal naming where the live job is. A batch that already ran (its reply was
     lost) is recognised by the jobs' operation tokens."""
     runner = runner_for(connection)
+    if extra is None:
+        return _enqueue_in_one_call(runner, enqueue_calls)
     runner.ensure_loaded({c.script for c in enqueue_calls})
     job_keys = [keys.job(i) for i in job_ids]
     for _ in range(WRITE_ATTEMPTS):
@@ -184,6 +186,20 @@ def write_all(
                 continue
         return [call.parse(reply) for call, reply in zip(enqueue_calls, replies, strict=False)]
     raise redis.WatchError("the jobs kept changing while they were being enqueued")
+
+
+def _enqueue_in_one_call(
+    runner: Runner, enqueue_calls: list[Call[EnqueueReply]]
+) -> list[EnqueueReply]:
+    """The calls as one ``enqueue_many.lua`` step (without ``extra`` commands, no MULTI
+    is needed: one script is all or nothing)."""
+    try:
+        replies: list[EnqueueReply] = runner.run(calls.enqueue_many(enqueue_calls))
+    except redis.ResponseError as exc:
+        if "is not a job hash" in str(exc):
+            raise InvalidJobError(f"{exc}; nothing was written".removeprefix("minirq: ")) from exc
+        raise
+    return replies
 
 
 def batch_answer_before_writing(

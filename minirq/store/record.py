@@ -322,6 +322,9 @@ def encode_record(record: JobRecord, attrs: Iterable[str] | None = None) -> dict
             fields[name] = value.encode()
         elif kind == BYTES:
             fields[name] = value
+        elif kind == INT and type(value) is int:
+            if _SKIPPED.get(attr) != value:
+                fields[name] = b"%d" % value
         elif _SKIPPED.get(attr) != value:
             fields[name] = _encode_value(kind, value)
     if attrs is None:

@@ -1,0 +1,225 @@
+"""Fork ahead: the forking Worker's next work-horse, forked before its job is known.
+
+A fork costs the worker about a millisecond, and the new horse its own start-up; a horse
+forked while the previous job runs, or while the worker waits for work, takes both off
+the path from a job's fetch to its run. That spare horse is set up as every horse is
+(:func:`~minirq.horse.fork_child`: it dies with the worker, the collector's objects are
+frozen first) and waits on a pipe for exactly one job: it runs it, reports its outcome on
+its own pipe as a horse forked for the job does, and exits. It is never reused, so every
+job still runs in a fresh process. A spare that gets no job (the worker stops) exits when
+its pipe closes; one that died while waiting is reaped and replaced.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import logging
+import os
+import pickle
+import signal
+import traceback
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+
+from . import hooks
+from .horse import describe_exit, fork_child, fork_horse, run_job
+from .job import Job
+from .pool_pipes import _HEADER, _read_frame, _write_all
+from .serializers import Serializer
+
+logger = logging.getLogger("minirq.worker")
+
+
+@dataclass
+class _Spare:
+    pid: int
+    to_horse: int  # the one job goes here
+    from_horse: int  # its outcome comes back here
+
+
+class ForkAhead:
+    """At most one spare horse of a forking worker, and how a job gets a horse.
+
+    ``serializers`` are those of the worker's queues: a job names its own by index, so a
+    spare builds the job exactly as the worker holds it.
+    """
+
+    def __init__(
+        self,
+        connection: redis.Redis,
+        prefix: str,
+        serializers: Sequence[Serializer],
+        max_result_bytes: int,
+    ) -> None:
+        self.connection = connection
+        self.prefix = prefix
+        self.serializers = list(serializers)
+        self.max_result_bytes = max_result_bytes
+        self._spare: _Spare | None = None
+        # The module of the last job run: a spare imports it while it waits, as the next
+        # job most likely needs it (an import is the largest part of a horse's start-up).
+        self._warm_module: str | None = None
+
+    @property
+    def spare_pid(self) -> int | None:
+        return self._spare.pid if self._spare is not None else None
+
+    def ensure_spare(self) -> None:
+        """Fork a spare horse unless one waits already. A fork that fails (no memory,
+        too many processes) is logged: the next job then forks its own horse."""
+        if self._spare is not None:
+            return
+        to_r, to_w = os.pipe()
+        from_r, from_w = os.pipe()
+        try:
+            pid = fork_child()
+        except OSError as exc:
+            for fd in (to_r, to_w, from_r, from_w):
+                os.close(fd)
+            logger.warning("could not fork a spare work-horse: %s", exc)
+            return
+        if pid == 0:  # pragma: no cover - runs in the child, which leaves by os._exit
+            os.close(to_w)
+            os.close(from_r)
+            self._spare_main(to_r, from_w)
+        os.close(to_r)
+        os.close(from_w)
+        self._spare = _Spare(pid, to_w, from_r)
+
+    def start(self, job: Job) -> tuple[int, int]:
+        """Start ``job`` in a horse: the spare if one waits and can take it, else one
+        forked for it now. Returns the horse's pid and the pipe its outcome comes on."""
+        self._remember_module(job.func_name)
+        spare, self._spare = self._spare, None
+        index = next(
+            (i for i, s in enumerate(self.serializers) if s is job.serializer), None
+        )
+        if spare is not None and index is not None:
+            message = pickle.dumps(
+                (job.id, job.fields, index), protocol=pickle.HIGHEST_PROTOCOL
+            )
+            try:
+                _write_all(spare.to_horse, _HEADER.pack(len(message)) + message)
+            except OSError:
+                self._discard(spare)
+            else:
+                os.close(spare.to_horse)
+                return spare.pid, spare.from_horse
+        elif spare is not None:
+            self._discard(spare)
+        return fork_horse(job, self.max_result_bytes)
+
+    def reap_if_dead(self) -> None:
+        """Reap a spare that died while waiting (killed from outside); never waits."""
+        spare = self._spare
+        if spare is None:
+            return
+        try:
+            done, status = os.waitpid(spare.pid, os.WNOHANG)
+        except ChildProcessError:
+            done, status = spare.pid, 0
+        if done:
+            logger.warning("spare work-horse %d died while waiting: %s", spare.pid,
+                           describe_exit(status))  # fmt: skip
+            self._spare = None
+            _close_both(spare)
+
+    def close(self) -> None:
+        """Let the spare, if any, exit (it was given no job) and reap it."""
+        spare, self._spare = self._spare, None
+        if spare is not None:
+            self._discard(spare)
+
+    def _discard(self, spare: _Spare) -> None:
+        # Given no job, it has nothing to lose; killed, it cannot keep the worker waiting
+        # (its pipe closing would end it too, unless a hook or an import holds it up).
+        _close_both(spare)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(spare.pid, signal.SIGKILL)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(spare.pid, 0)
+
+    def _remember_module(self, func_name: str) -> None:
+        module, dot, _ = func_name.rpartition(".")
+        self._warm_module = module if dot else None
+
+    def _spare_main(self, read_fd: int, write_fd: int) -> None:  # pragma: no cover - child
+        exit_code = 1
+        try:
+            hooks.run("horse_start")
+            if self._warm_module is not None:
+                # A module that fails to import here fails the job that needs it, later.
+                with contextlib.suppress(Exception):
+                    importlib.import_module(self._warm_module)
+            message = _read_frame(read_fd)
+            if message is None:
+                exit_code = 0
+                return
+            job_id, fields, index = pickle.loads(message)
+            job = Job.from_fields(
+                job_id, fields, self.connection, self.serializers[index], self.prefix
+            )
+            with hooks.around_job(job):
+                outcome = run_job(job, self.max_result_bytes)
+            payload = pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL)
+            with os.fdopen(write_fd, "wb") as pipe:
+                pipe.write(payload)
+            exit_code = 0
+        except BaseException:
+            traceback.print_exc()
+        finally:
+            os._exit(exit_code)
+
+
+def _close_both(spare: _Spare) -> None:
+    for fd in (spare.to_horse, spare.from_horse):
+        with contextlib.suppress(OSError):
+            os.close(fd)
+
+
+class ForkAheadMixin:
+    """The forking :class:`~minirq.Worker`'s horses, each forked ahead of its job: a
+    spare is kept while the worker waits for work and forked again while each job runs."""
+
+    connection: redis.Redis
+    keys: Any
+    queues: list[Any]
+    max_result_bytes: int
+    stop_requested: bool
+    _fetch_ahead: bool
+    _spares: ForkAhead | None = None
+
+    #: Whether each job's horse is forked ahead of it (a subclass that starts its horses
+    #: another way sets this to ``False``).
+    forks_ahead = True
+
+    @property
+    def _fork_ahead(self) -> ForkAhead:
+        if self._spares is None:
+            serializers = [queue.serializer for queue in self.queues]
+            self._spares = ForkAhead(
+                self.connection, self.keys.prefix, serializers, self.max_result_bytes
+            )
+        return self._spares
+
+    def _keep_a_spare(self) -> None:
+        """Reap a spare that died; fork one unless one waits (or the worker stops)."""
+        self._fork_ahead.reap_if_dead()
+        if self.forks_ahead and not self.stop_requested:
+            self._fork_ahead.ensure_spare()
+
+    def _start_horse(self, job: Job) -> tuple[int, int]:
+        """Start the work-horse of ``job``: its pid and the pipe it reports on. It is the
+        spare forked ahead when one waits; the next spare is forked while this job runs,
+        so that the fork is off the path to the next one."""
+        started = self._fork_ahead.start(job)
+        if self.forks_ahead and self._fetch_ahead:
+            self._fork_ahead.ensure_spare()
+        return started
+
+    def _stop_executor(self) -> None:
+        self._fork_ahead.close()

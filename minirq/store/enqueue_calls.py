@@ -1,0 +1,147 @@
+"""The calls that write new jobs: ``enqueue.lua``, ``enqueue_many.lua`` (several
+enqueues in one step) and ``schedule.lua``, each a typed function whose parameters mirror
+its script's header; re-exported by :mod:`.calls` with the others."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..defaults import MAX_DURATION_S
+from ..keys import Keys
+from .record import flat, text_or_none
+from .runner import Call
+
+
+def _flag(value: bool) -> str:
+    return "1" if value else "0"
+
+
+def script_ttl(value: int | None) -> int:
+    """A duration as the scripts take it: bounded, ``0`` for none."""
+    if value is None:
+        return 0
+    return max(-1, min(int(value), MAX_DURATION_S))
+
+
+@dataclass(frozen=True)
+class EnqueueReply:
+    """What ``enqueue.lua`` or ``schedule.lua`` answered."""
+
+    code: int  # 1 queued or scheduled, 2 deferred, 0 refused
+    status: str  # the live job's status when refused
+    queue: str  # the live job's queue when refused
+
+    @property
+    def refused(self) -> bool:
+        return self.code == 0
+
+
+def _may_name_a_hash(args: list[Any], index: int) -> list[Any] | None:
+    """The arguments of a resend: a hash of a generated id is then looked for, since
+    the first send may have written it."""
+    if args[index] == "1":
+        return None
+    resend = list(args)
+    resend[index] = "1"
+    return resend
+
+
+_QUEUED = EnqueueReply(1, "", "")
+
+
+def _enqueue_reply(reply: Any) -> EnqueueReply:
+    if reply[0] == 1 and len(reply) < 3:
+        return _QUEUED
+    code = int(reply[0])
+    status = text_or_none(reply[1]) or "" if len(reply) > 1 else ""
+    queue = text_or_none(reply[2]) or "" if len(reply) > 2 and code == 0 else ""
+    return EnqueueReply(code, status, queue)
+
+
+def enqueue(
+    keys: Keys,
+    *,
+    job_id: str,
+    queue: str,
+    at_front: bool,
+    ttl_s: int | None,
+    op_token: str,
+    allow_failure: bool,
+    id_chosen: bool,
+    parent_ids: Sequence[str],
+    fields: Mapping[str, bytes],
+) -> Call[EnqueueReply]:
+    script_keys = [
+        keys.job(job_id),
+        keys.queue(queue),
+        keys.queues,
+        keys.wake_channel(queue),
+        keys.registry("deferred", queue),
+        keys.dependencies(job_id),
+    ]
+    for parent_id in parent_ids:
+        script_keys += [keys.job(parent_id), keys.dependents(parent_id)]
+    args = [
+        job_id,
+        queue,
+        _flag(at_front),
+        script_ttl(ttl_s),
+        op_token,
+        _flag(allow_failure),
+        keys.prefix,
+        _flag(id_chosen),
+        len(parent_ids),
+        *parent_ids,
+        *flat(fields),
+    ]
+    return Call("enqueue", script_keys, args, _enqueue_reply, _may_name_a_hash(args, 7))
+
+
+def _enqueue_replies(reply: Any) -> list[EnqueueReply]:
+    return [_enqueue_reply(r) for r in reply]
+
+
+def enqueue_many(enqueues: Sequence[Call[EnqueueReply]]) -> Call[list[EnqueueReply]]:
+    """Several :func:`enqueue` calls as one step (``enqueue_many.lua``): all or none."""
+    script_keys: list[str] = []
+    args: list[Any] = [len(enqueues)]
+    resend: list[Any] = [len(enqueues)]
+    for call in enqueues:
+        script_keys += call.keys
+        args += (len(call.args), *call.args)
+        resend += (len(call.args), *(call.resend_args or call.args))
+    return Call("enqueue_many", script_keys, args, _enqueue_replies, resend)
+
+
+def schedule(
+    keys: Keys,
+    *,
+    job_id: str,
+    queue: str,
+    due_ms: int | None,
+    delay_ms: int,
+    ttl_s: int | None,
+    op_token: str,
+    id_chosen: bool,
+    fields: Mapping[str, bytes],
+) -> Call[EnqueueReply]:
+    script_keys = [
+        keys.job(job_id),
+        keys.registry("scheduled", queue),
+        keys.queues,
+        keys.scheduler_wake,
+    ]
+    args = [
+        job_id,
+        queue,
+        "" if due_ms is None else due_ms,
+        delay_ms,
+        script_ttl(ttl_s),
+        op_token,
+        keys.prefix,
+        _flag(id_chosen),
+        *flat(fields),
+    ]
+    return Call("schedule", script_keys, args, _enqueue_reply, _may_name_a_hash(args, 7))
