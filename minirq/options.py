@@ -66,22 +66,22 @@ class JobOptions:
     lifecycle: dict[str, Any] = field(default_factory=dict)
 
 
-#: Every keyword argument of ``enqueue`` that is a job option rather than the function's.
-JOB_OPTION_NAMES = frozenset(
-    {
-        "job_id",
-        "job_timeout",
-        "result_ttl",
-        "ttl",
-        "failure_ttl",
-        "description",
-        "meta",
-        "at_front",
-        "retry",
-        "repeat",
-        *LIFECYCLE_OPTION_NAMES,
-    }
-)
+# Each keyword argument of ``enqueue`` that is a job option rather than the function's,
+# and the JobOptions field it fills (tests/test_queue.py checks every field has one).
+_OPTION_FIELDS = {
+    "job_id": "job_id",
+    "job_timeout": "timeout",
+    "result_ttl": "result_ttl",
+    "ttl": "ttl",
+    "failure_ttl": "failure_ttl",
+    "description": "description",
+    "meta": "meta",
+    "at_front": "at_front",
+    "retry": "retry",
+    "repeat": "repeat",
+    "limit": "limit",
+}
+JOB_OPTION_NAMES = frozenset({*_OPTION_FIELDS, *LIFECYCLE_OPTION_NAMES})
 # The options of a job enqueued without any; shared, never changed.
 NO_OPTIONS = JobOptions()
 
@@ -90,20 +90,9 @@ def pop_job_options(kwargs: dict[str, Any]) -> JobOptions:
     """Take the job options out of ``enqueue``'s keyword arguments."""
     if not kwargs or JOB_OPTION_NAMES.isdisjoint(kwargs):
         return NO_OPTIONS
-    return JobOptions(
-        job_id=kwargs.pop("job_id", None),
-        timeout=kwargs.pop("job_timeout", None),
-        result_ttl=kwargs.pop("result_ttl", None),
-        ttl=kwargs.pop("ttl", None),
-        failure_ttl=kwargs.pop("failure_ttl", None),
-        description=kwargs.pop("description", None),
-        meta=kwargs.pop("meta", None),
-        at_front=bool(kwargs.pop("at_front", False)),
-        retry=kwargs.pop("retry", None),
-        repeat=kwargs.pop("repeat", None),
-        limit=kwargs.pop("limit", None),
-        lifecycle=pop_lifecycle_options(kwargs),
-    )
+    given = {field: kwargs.pop(name) for name, field in _OPTION_FIELDS.items() if name in kwargs}
+    given["at_front"] = bool(given.get("at_front", False))
+    return JobOptions(**given, lifecycle=pop_lifecycle_options(kwargs))
 
 
 def explicit_call(
@@ -236,28 +225,20 @@ def prepare_data(
     limit: Any = None,
 ) -> EnqueueData:
     """Describe one job for :meth:`enqueue_many`."""
-    given = (
-        job_id, timeout, result_ttl, ttl, failure_ttl, description, meta, retry, repeat,
-        depends_on, on_success, on_failure, on_stopped,
-    )  # fmt: skip
-    if not at_front and unique is False and given.count(None) == len(given):
-        return EnqueueData(func, tuple(args or ()), dict(kwargs or {}), NO_OPTIONS)
-    return EnqueueData(
-        func,
-        tuple(args or ()),
-        dict(kwargs or {}),
-        JobOptions(
-            job_id=job_id,
-            timeout=timeout,
-            result_ttl=result_ttl,
-            ttl=ttl,
-            failure_ttl=failure_ttl,
-            description=description,
-            meta=meta,
-            at_front=at_front,
-            retry=retry,
-            repeat=repeat,
-            limit=limit,
-            lifecycle=given_lifecycle(depends_on, unique, on_success, on_failure, on_stopped),
-        ),
+    options = JobOptions(
+        job_id=job_id,
+        timeout=timeout,
+        result_ttl=result_ttl,
+        ttl=ttl,
+        failure_ttl=failure_ttl,
+        description=description,
+        meta=meta,
+        at_front=at_front,
+        retry=retry,
+        repeat=repeat,
+        limit=limit,
+        lifecycle=given_lifecycle(depends_on, unique, on_success, on_failure, on_stopped),
     )
+    # A job without options shares NO_OPTIONS, which builds its record without checks.
+    shared = NO_OPTIONS if options == NO_OPTIONS else options
+    return EnqueueData(func, tuple(args or ()), dict(kwargs or {}), shared)

@@ -241,3 +241,18 @@ def test_fetch_job_and_jobs(queue: Queue) -> None:
     assert queue.jobs == [job]
     other = Queue("other", connection=queue.connection)
     assert other.fetch_job(job.id) is None
+
+
+def test_every_job_option_is_taken_out_of_the_functions_arguments() -> None:
+    """A JobOptions field without an enqueue name would reach the function as an argument
+    instead of being validated as an option."""
+    import dataclasses
+
+    from minirq import options
+
+    fields = {f.name for f in dataclasses.fields(options.JobOptions)} - {"lifecycle"}
+    assert set(options._OPTION_FIELDS.values()) == fields
+    given = {name: object() for name in options._OPTION_FIELDS}
+    kwargs = {**given, "x": 1}
+    options.pop_job_options(kwargs)
+    assert kwargs == {"x": 1}
