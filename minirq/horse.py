@@ -158,6 +158,16 @@ def fork_child(freeze_gc: bool = True) -> int:
     return 0
 
 
+def report_run(job: Job, max_result_bytes: int, write_fd: int) -> None:
+    """In a horse: run ``job`` within its hooks and write its outcome to ``write_fd``
+    (closed after), where the worker reads it."""
+    with hooks.around_job(job):
+        outcome = run_job(job, max_result_bytes)
+    payload = pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL)
+    with os.fdopen(write_fd, "wb") as pipe:
+        pipe.write(payload)
+
+
 def fork_horse(job: Job, max_result_bytes: int) -> tuple[int, int]:
     """Fork a work-horse that runs ``job``; returns its pid and the pipe to read from."""
     read_fd, write_fd = os.pipe()
@@ -169,11 +179,7 @@ def fork_horse(job: Job, max_result_bytes: int) -> tuple[int, int]:
     try:
         os.close(read_fd)
         hooks.run("horse_start")
-        with hooks.around_job(job):
-            outcome = run_job(job, max_result_bytes)
-        payload = pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL)
-        with os.fdopen(write_fd, "wb") as pipe:
-            pipe.write(payload)
+        report_run(job, max_result_bytes, write_fd)
         exit_code = 0
     except BaseException:
         traceback.print_exc()

@@ -26,7 +26,7 @@ from typing import Any
 import redis
 
 from . import hooks
-from .horse import describe_exit, fork_child, fork_horse, run_job
+from .horse import describe_exit, fork_child, fork_horse, report_run
 from .job import Job
 from .pool_pipes import _HEADER, _read_frame, _write_all
 from .serializers import Serializer
@@ -163,11 +163,7 @@ class ForkAhead:
             job = Job.from_fields(
                 job_id, fields, self.connection, self.serializers[index], self.prefix
             )
-            with hooks.around_job(job):
-                outcome = run_job(job, self.max_result_bytes)
-            payload = pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL)
-            with os.fdopen(write_fd, "wb") as pipe:
-                pipe.write(payload)
+            report_run(job, self.max_result_bytes, write_fd)
             exit_code = 0
         except BaseException:
             traceback.print_exc()
