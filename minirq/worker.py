@@ -303,14 +303,11 @@ class HerokuWorker(Worker):
 
     def run(self, job: Job) -> Outcome | None:
         outcome = super().run(job)
-        if outcome is None:
-            return None
         # The signal may reach the horse before its job runs (it then dies unreported):
         # either way the shutdown ended the run, and the job goes back to its queue.
-        ended_by_shutdown = outcome.exc_type == ShutDownImminentException.__name__ or (
-            self.stop_requested and outcome.exc_type == "WorkHorseDied"
-        )
-        return None if ended_by_shutdown else outcome
+        exc_type = outcome.exc_type if outcome is not None else None
+        died = self.stop_requested and exc_type == "WorkHorseDied"
+        return None if died or exc_type == ShutDownImminentException.__name__ else outcome
 
 
 def _imminent_shutdown_handler(delay_s: int) -> Callable[[int, FrameType | None], None]:
