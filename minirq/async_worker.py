@@ -38,7 +38,6 @@ from .commands import JOB_STOPPED
 from .defaults import HORSE_KILL_GRACE_S, IDLE_WAIT_S
 from .exceptions import ConfigurationError
 from .job import Job
-from .outages import REDIS_ERRORS
 from .outcome import Outcome
 from .presence import WorkerState
 from .queue import Queue
@@ -356,26 +355,6 @@ class AsyncWorker(RoundTripsMixin, BaseWorker):
                     "its task was cancelled",
                 )
             self._settle(run, outcome)
-
-    # -- the wake-up subscription ----------------------------------------------------------
-
-    def _wake_up_fd(self) -> int | None:
-        """The socket of the enqueue wake-up subscription, with every message in it
-        consumed; ``None`` while it cannot be had (then the loop looks again soon)."""
-        try:
-            if self._pubsub is None:
-                self._pubsub = self.connection.pubsub(  # type: ignore[no-untyped-call]
-                    ignore_subscribe_messages=True
-                )
-                self._subscribe_to_wake_ups(self._pubsub)
-            while self._pubsub.get_message(timeout=0) is not None:
-                pass
-            sock = getattr(self._pubsub.connection, "_sock", None)
-            return sock.fileno() if sock is not None else None
-        except REDIS_ERRORS as exc:
-            logger.error("%s: wake-up subscription lost (%s)", self.name, exc)
-            self._close_pubsub()
-            return None
 
 
 async def _wind_down() -> None:

@@ -199,6 +199,29 @@ class ControlMixin:
         # A concurrency slot given back: a job held back by its limit may start now.
         pubsub.subscribe(self.keys.limits_wake_channel)
 
+    def _subscribe(self) -> None:
+        """Open the wake-up subscription; raises while Redis cannot be reached."""
+        self._pubsub = self.connection.pubsub(  # type: ignore[no-untyped-call]
+            ignore_subscribe_messages=True
+        )
+        self._subscribe_to_wake_ups(self._pubsub)
+
+    def _wake_up_fd(self) -> int | None:
+        """The socket of the wake-up subscription (subscribing on first use), with every
+        message in it consumed, for an executor that selects on it with its own pipes;
+        ``None`` while it cannot be had (then the executor looks again soon)."""
+        try:
+            if self._pubsub is None:
+                self._subscribe()
+            while self._pubsub.get_message(timeout=0) is not None:
+                pass
+            sock = getattr(self._pubsub.connection, "_sock", None)
+            return sock.fileno() if sock is not None else None
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            logger.error("%s: wake-up subscription lost (%s)", self.name, exc)
+            self._close_pubsub()
+            return None
+
     def _close_pubsub(self) -> None:
         if self._pubsub is not None:
             close_quietly(self._pubsub, "the wake-up subscription", logger)

@@ -149,26 +149,6 @@ class WorkerPool(BaseWorker):
 
     # -- waiting -----------------------------------------------------------------------
 
-    def _subscribe(self) -> None:
-        self._pubsub = self.connection.pubsub(  # type: ignore[no-untyped-call]
-            ignore_subscribe_messages=True
-        )
-        self._subscribe_to_wake_ups(self._pubsub)
-
-    def _pubsub_fd(self) -> int | None:
-        """The socket of the wake-up subscription, once every message in it is consumed."""
-        try:
-            if self._pubsub is None:
-                self._subscribe()
-            while self._pubsub.get_message(timeout=0) is not None:
-                pass
-            sock = getattr(self._pubsub.connection, "_sock", None)
-            return sock.fileno() if sock is not None else None
-        except (redis.ConnectionError, redis.TimeoutError) as exc:
-            logger.error("%s: wake-up subscription lost (%s)", self.name, exc)
-            self._close_pubsub()
-            return None
-
     def _wait(self, watch_queues: bool) -> None:
         """Block until a horse reports, a stop is requested, an enqueue wakes an idle
         horse, or a heartbeat, housekeeping or kill deadline is due."""
@@ -184,7 +164,7 @@ class WorkerPool(BaseWorker):
         if watch_queues and any(not h.busy for h in self._horses):
             if self._limit_wait_until is not None:
                 deadline = min(deadline, self._limit_wait_until)
-            pubsub_fd = self._pubsub_fd()
+            pubsub_fd = self._wake_up_fd()
             if pubsub_fd is None:
                 # Without a subscription, look at the queues again soon instead.
                 deadline = min(deadline, now + 0.1)
