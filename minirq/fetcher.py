@@ -58,6 +58,9 @@ class FetcherMixin:
     _limit_wait_until: float | None = None
     #: Queue name -> its default limit as stored, read with the paused queues.
     _queue_limit_texts: Mapping[str, str] = MappingProxyType({})
+    #: Whether the job handed over last came with the recording of the one before (the
+    #: worker goes from job to job) rather than after a wait or a fetch of its own.
+    _took_ahead = False
 
     def take_job(self) -> Fetched | None:
         """Take the next job to run; a job whose stored data is broken fails right here."""
@@ -197,7 +200,9 @@ class FetcherMixin:
             if fetched is None or not self._call_redis(
                 lambda: self._failed_as_broken(*fetched), "recording a failure"
             ):
+                self._took_ahead = fetched is not None
                 return fetched
+        self._took_ahead = False
         taken: Fetched | None = self._call_redis(self.take_job, "fetching a job", until_stop=True)
         return taken
 
