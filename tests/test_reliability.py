@@ -137,7 +137,8 @@ def test_busy_worker_recovers_a_dead_workers_job_while_its_own_runs(
     _running_pid(long_dir)
     wait_until(lambda: orphan.get_status() == JobStatus.QUEUED, 15, "the orphan to be put back")
     assert long_job.get_status() == JobStatus.STARTED
-    assert "lost its worker" in busy.log()
+    # The worker logs the recovery once the script that did it has answered.
+    wait_until(lambda: "lost its worker" in busy.log(), 10, "the recovery to be logged")
 
 
 # -- a work-horse that dies ----------------------------------------------------------------
