@@ -74,6 +74,27 @@ def test_a_job_runs_in_the_horse_that_was_waiting_for_it(
     assert _spare_of(worker_process) != spare
 
 
+def test_the_next_spare_is_forked_beside_a_job_only_while_jobs_follow_one_another(
+    connection: redis.Redis, queue: Queue, worker_process: WorkerProcess
+) -> None:
+    wait_registered(connection, "ahead")
+    _spare_of(worker_process)
+    # Both queued at once: the first comes to the waiting worker, the second with the
+    # recording of the first.
+    first, second = queue.enqueue_many(
+        [
+            Queue.prepare_data(fixtures.worker_children),
+            Queue.prepare_data(fixtures.worker_children, (2,)),
+        ]
+    )
+    wait_until(lambda: second.get_status() == JobStatus.FINISHED, 20, "the jobs")
+    # The first job's horse was the worker's only child while it ran; beside the second,
+    # the spare for a next job was forked.
+    assert (first.return_value(), second.return_value()) == (1, 2)
+    wait_until(lambda: not zombie_children(worker_process.pid), 10, "the reaping")
+    _spare_of(worker_process)
+
+
 def test_a_spare_killed_while_waiting_is_reaped_and_the_next_job_still_runs(
     connection: redis.Redis, queue: Queue, worker_process: WorkerProcess
 ) -> None:
