@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import inspect
 import re
+import types
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -14,6 +15,7 @@ from .exceptions import ConfigurationError, InvalidFunctionError, InvalidJobErro
 _JOB_ID_RE = re.compile(r"^[A-Za-z0-9_.:-]+$")
 _DOTTED_RE = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)+$")
 _ARG_REPR_LIMIT = 60
+_GENERATOR_FLAGS = inspect.CO_GENERATOR | inspect.CO_ASYNC_GENERATOR
 
 
 def validate_job_id(job_id: Any) -> str:
@@ -46,6 +48,10 @@ def function_name(func: Any) -> tuple[str, Any]:
                 f"{func!r} is not a dotted path; write it as 'package.module.function'"
             )
         return func, None
+    if type(func) is types.FunctionType and not func.__code__.co_flags & _GENERATOR_FLAGS:
+        # The common case, in a few attribute reads: a plain function is callable, not
+        # awaitable, and (these flags clear) not a generator function.
+        return _module_level_name(func), None
     if inspect.isawaitable(func):
         raise InvalidFunctionError(
             f"{func!r} is an awaitable (a coroutine is what calling an async function "
