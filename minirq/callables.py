@@ -9,7 +9,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from .defaults import JOB_ID_MAX_LENGTH
-from .exceptions import ConfigurationError, InvalidFunctionError, InvalidJobError
+from .exceptions import (
+    ConfigurationError,
+    InvalidFunctionError,
+    InvalidJobError,
+    JobIdTypeError,
+)
 
 _JOB_ID_RE = re.compile(r"^[A-Za-z0-9_.:-]+$")
 _DOTTED_RE = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)+$")
@@ -17,9 +22,10 @@ _ARG_REPR_LIMIT = 60
 
 
 def validate_job_id(job_id: Any) -> str:
-    """Return ``job_id`` if it is a valid id, else raise :class:`InvalidJobError`."""
+    """Return ``job_id`` if it is a valid id, else raise :class:`InvalidJobError`
+    (:class:`JobIdTypeError`, also a ``TypeError``, for one that is not a string)."""
     if not isinstance(job_id, str):
-        raise InvalidJobError(f"job_id must be a string, not {type(job_id).__name__}")
+        raise JobIdTypeError(f"job_id must be a string, not {type(job_id).__name__}")
     if not job_id or len(job_id) > JOB_ID_MAX_LENGTH or not _JOB_ID_RE.match(job_id):
         raise InvalidJobError(
             f"invalid job_id {job_id[:200]!r}: use 1 to {JOB_ID_MAX_LENGTH} characters "

@@ -33,17 +33,24 @@ def set_lifecycle_options(
 
     Raises :class:`InvalidJobError` (or a subclass) naming the problem.
     """
-    unique = options.get("unique", False)
-    if not isinstance(unique, bool):
-        raise InvalidJobError(f"unique must be True or False, not {unique!r}")
-    if unique:
-        if job_id is None:
-            raise InvalidJobError("unique=True needs a job_id: uniqueness is by id")
+    if "unique" in options and check_unique(options["unique"], job_id is not None):
         record.unique = True
     dependency = to_dependency(options.get("depends_on"))
     if dependency is not None:
         set_dependency(record, dependency, job_id)
     set_callbacks(record, {k: options[k] for k in CALLBACK_KINDS if options.get(k) is not None})
+
+
+def check_unique(unique: Any, has_job_id: bool) -> bool:
+    """``unique``, validated: a bool, and ``True`` only for a job given its own id.
+
+    Raises :class:`InvalidJobError` naming the problem.
+    """
+    if not isinstance(unique, bool):
+        raise InvalidJobError(f"unique must be True or False, not {unique!r}")
+    if unique and not has_job_id:
+        raise InvalidJobError("unique=True needs a job_id: uniqueness is by id")
+    return unique
 
 
 @dataclass(frozen=True)
