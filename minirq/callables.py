@@ -3,6 +3,7 @@ rules a job id follows. Pure: no Redis, no job objects."""
 
 from __future__ import annotations
 
+import builtins
 import inspect
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -41,12 +42,15 @@ def is_job_id(value: str) -> bool:
 def function_name(func: Any) -> tuple[str, Any]:
     """The dotted name a worker imports to run ``func``, and the instance it is bound to.
 
+    A string is a dotted path, or the bare name of a builtin (``"print"``).
     Raises :class:`InvalidFunctionError` for what a worker could not import: lambdas,
     nested functions, functions defined in ``__main__``, and non-callables; and for
     what gives no result: a coroutine object, a generator function. An ``async def``
     function is a job like any other.
     """
     if isinstance(func, str):
+        if callable(getattr(builtins, func, None)) and not func.startswith("_"):
+            return f"builtins.{func}", None  # a builtin by its bare name, as RQ takes it
         if not _DOTTED_RE.match(func):
             raise InvalidFunctionError(
                 f"{func!r} is not a dotted path; write it as 'package.module.function'"

@@ -187,3 +187,14 @@ def test_callbacks_must_be_functions(connection: redis.Redis, queue: Queue) -> N
     SimpleWorker([queue], connection=connection).work(burst=True)
     assert calls(connection, job.id) == [["static", 3]]
     assert other.get_status() == JobStatus.FINISHED and other.callback_exc is None
+
+
+def test_a_builtin_by_its_bare_name(connection: redis.Redis, queue: Queue) -> None:
+    assert Callback("print").func is print
+    assert Callback("print").func_name == "builtins.print"
+    job = queue.enqueue("len", [1, 2, 3], on_success="print")
+    SimpleWorker([queue], connection=connection).work(burst=True)
+    assert job.return_value() == 3
+    assert job.get_status() == JobStatus.FINISHED and job.callback_exc is None
+    with pytest.raises(InvalidFunctionError, match="not a dotted path"):
+        queue.enqueue("no_such_builtin")
