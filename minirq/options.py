@@ -145,6 +145,15 @@ class EnqueueData(NamedTuple):
     kwargs: dict[str, Any]
     options: JobOptions
 
+    def __getattr__(self, name: str) -> Any:
+        """RQ's fields of a prepared job, read from its options: ``job_id``, ``timeout``,
+        ``on_success``, ``depends_on``, ... (``None`` when not given)."""
+        if name in LIFECYCLE_OPTION_NAMES:
+            return self.options.lifecycle.get(name)
+        if name in JobOptions.__dataclass_fields__ and name != "lifecycle":
+            return getattr(self.options, name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
 
 def validate_queue_name(name: Any) -> str:
     if not isinstance(name, str) or not name.strip():

@@ -244,6 +244,9 @@ class Queue(QueueScheduling, QueueContents, QueueRegistries, QueueLimits):
         return [job for job, _ in jobs]
 
     def _add_to_pipeline(self, pipeline: Any, jobs: list[tuple[Job, bool]]) -> None:
+        if getattr(pipeline, "watching", False) and not pipeline.explicit_transaction:
+            # After WATCH a pipeline runs commands at once; the enqueues wait for execute().
+            pipeline.multi()
         runner = store.runner_for(self.connection)
         runner.ensure_loaded({"enqueue"})
         for job, at_front in jobs:
