@@ -262,5 +262,6 @@ def test_prepared_data_shows_rqs_fields(queue: Queue) -> None:
         data.nonsense  # noqa: B018
     with pytest.raises(AttributeError):
         data.lifecycle  # noqa: B018
-    job = queue.enqueue_many([Queue.prepare_data(fixtures.add, (1, 2), on_success=ff.record_success)])[0]
+    prepared = Queue.prepare_data(fixtures.add, (1, 2), on_success=ff.record_success)
+    job = queue.enqueue_many([prepared])[0]
     assert job.success_callback == ff.record_success
