@@ -178,6 +178,19 @@ def test_find_by_key_and_a_key_that_names_no_worker(connection: redis.Redis) -> 
         Worker.find_by_key("minirq:job:abc", connection=connection)
 
 
+def test_the_record_carries_the_versions_the_worker_states(connection: redis.Redis) -> None:
+    worker = Worker(["a"], connection=connection)
+    assert worker.python_version == sys.version
+    worker.version, worker.python_version = "9.9.9", "X.Y.Z.final"
+    worker.register_birth()
+    try:
+        info = Worker.find_by_key(worker.key, connection=connection)
+        assert info is not None
+        assert (info.version, info.python_version) == ("9.9.9", "X.Y.Z.final")
+    finally:
+        worker.register_death()
+
+
 def test_a_record_with_garbage_reads_as_empty(connection: redis.Redis) -> None:
     connection.sadd("minirq:workers", "odd")
     connection.hset("minirq:worker:odd", mapping={"state": b"\xff", "pid": "x", "birth": "y"})
