@@ -21,7 +21,7 @@ from .defaults import (
     RETRY_BACKOFF_CAP_S,
     RETRY_JOB_DEFAULT_MAX,
 )
-from .exceptions import ConfigurationError, RetryJob
+from .exceptions import ConfigurationError, ConfigurationTypeError, RetryJob
 
 if TYPE_CHECKING:
     from .store.record import JobRecord
@@ -31,7 +31,7 @@ BACKOFFS = ("exponential",)
 
 def _seconds(value: Any, what: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ConfigurationError(f"{what} must be a number of seconds, not {value!r}")
+        raise ConfigurationTypeError(f"{what} must be a number of seconds, not {value!r}")
     if value != value or value < 0 or value > MAX_DURATION_S:
         raise ConfigurationError(
             f"{what} must be zero or more seconds, at most {MAX_DURATION_S}, not {value!r}"
@@ -54,7 +54,9 @@ def get_interval(count: int, intervals: Sequence[float]) -> float:
 
 
 def _count(value: Any, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigurationTypeError(f"{what} must be an int of 1 or more, not {value!r}")
+    if value < 1:
         raise ConfigurationError(f"{what} must be an int of 1 or more, not {value!r}")
     return value
 
