@@ -34,7 +34,8 @@ the README's "Coming from RQ" table>`` when minirq keeps a guarantee over RQ's b
 either may end with a short clause. ``(import)`` is a file that fails to import. ``#``
 starts a comment line. The summary counts the failing tests with and without a reason,
 lists those without, and reports as stale a reason whose test now passes (and, when no
-``-k`` is given, one naming no test of a file that ran).
+``-k`` is given, one naming no test of a file that ran), and a ``difference:`` reason whose
+text does not start with the situation of a row of that table.
 """
 
 from __future__ import annotations

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 REASONS_DIR = Path(__file__).resolve().parent / "rq_suite_reasons"
+README = Path(__file__).resolve().parent.parent / "README.md"
+DIFFERENCES_TITLE = "### Where minirq keeps its guarantee over RQ's behaviour"
 IMPORT_FAILURE = "(import)"
 REASON_KINDS = ("internal:", "difference:")
 COLUMNS = ("passed", "failed", "errors", "skipped", "reasoned")
@@ -164,11 +166,37 @@ def report_stale(outcomes: list[Outcome], reasons: Reasons, *, whole_files: bool
         ("stale reasons (the test no longer fails)", stale),
         ("reasons naming no test that ran", unknown),
         ("malformed reason lines", reasons.malformed),
+        ("differences naming no row of the README's table", unmatched_differences(reasons)),
     ):
         if names:
             print(f"{len(names)} {title}:")
             for name in names:
                 print(f"    {name}")
+
+
+def difference_rows(readme: Path = README) -> list[str]:
+    """The situation column of the README's "Coming from RQ" differences table."""
+    lines = readme.read_text().splitlines()
+    start = lines.index(DIFFERENCES_TITLE) if DIFFERENCES_TITLE in lines else len(lines)
+    rows = []
+    for line in lines[start + 1 :]:
+        if line.startswith("#"):
+            break
+        if line.startswith("| ") and not line.startswith(("| situation", "| ---")):
+            rows.append(line[2:].split(" | ", 1)[0])
+    return rows
+
+
+def unmatched_differences(reasons: Reasons) -> list[str]:
+    """``file::test`` of each ``difference:`` reason that starts with no table row."""
+    rows = difference_rows()
+    return [
+        f"{file}::{test}"
+        for file, entries in sorted(reasons.by_file.items())
+        for test, reason in entries.items()
+        if reason.startswith("difference:")
+        and not any(reason.removeprefix("difference:").strip().startswith(r) for r in rows)
+    ]
 
 
 _CAUSES = [

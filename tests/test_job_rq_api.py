@@ -207,6 +207,9 @@ def test_intervals_in_rqs_form(queue: Queue) -> None:
     assert Repeat(times=3, interval=[5, 10]).intervals == [5, 10]
     assert [Repeat.get_interval(n, [5, 10, 15]) for n in range(4)] == [5, 10, 15, 15]
     assert Retry.get_interval(0, [7]) == 7
+    assert [Retry.get_interval(n, None) for n in range(3)] == [0, 0, 0]
+    assert [Retry.get_interval(n, 3) for n in range(3)] == [3, 3, 3]
+    assert Retry.get_interval(2, []) == 0
     job = queue.enqueue(fixtures.add, 1, 2, repeat=Repeat(times=2, interval=[30, 60]))
     assert job.repeat_intervals == [30, 60]
     assert queue.enqueue(fixtures.add, 1, 2).repeat_intervals is None
