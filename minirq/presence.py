@@ -5,7 +5,6 @@ counters. Reading workers back is :mod:`minirq.worker_records`.
 from __future__ import annotations
 
 import logging
-import sys
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -13,7 +12,7 @@ from typing import Any
 import redis
 
 from . import store
-from .defaults import STATS_TTL_S, VERSION
+from .defaults import STATS_TTL_S
 from .keys import Keys
 from .store import calls
 from .store.record import text_or_none
@@ -39,6 +38,8 @@ class PresenceMixin:
     worker_ttl_s: int
     queues: list[Any]
     listens_on_all: bool
+    version: str
+    python_version: str
     birth_date: datetime | None
     death_date: datetime | None
     current_job: Any
@@ -71,8 +72,8 @@ class PresenceMixin:
                     "successful": 0,
                     "failed": 0,
                     "working_ms": 0,
-                    "version": VERSION,
-                    "python_version": sys.version,
+                    "version": self.version,
+                    "python_version": self.python_version,
                 },
             )
             pipe.expire(self.key, self.worker_ttl_s)
