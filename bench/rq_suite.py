@@ -15,16 +15,33 @@ points every Redis connection to localhost:6379 at a private redis-server on a f
 this process's children too, so the machine's Redis is never touched.
 
 Prints passed/failed/errors/skipped per RQ test file and the total, and writes a triage file
-(``--triage``) listing every failing test with the first line of its failure. RQ's
-``test_worker.py`` imports ``psutil`` (a test dependency of RQ's): ``pip install psutil``
-in the venv first, or that file counts as one import error.
+(``--triage``) listing every failing test with the first line of its failure, and after
+``=>`` the reason it is left failing, if one is written down. RQ's ``test_worker.py``
+imports ``psutil`` (a test dependency of RQ's): ``pip install psutil`` in the venv first,
+or that file counts as one import error.
+
+Reasons live in ``bench/rq_suite_reasons/``, one file per RQ test file (``test_job.txt``
+for ``test_job.py``), one line per failing test: its name as the triage file spells it
+after the file name, two or more spaces, and the reason::
+
+    TestJob::test_fetch_dependencies  internal: Job.fetch_dependencies(watch=, pipeline=)
+    TestQueue::test_enqueue_twice  difference: enqueuing an id that a live job has
+    (import)  internal: rq.intermediate_queue, its module-level helpers
+
+``internal: <RQ name(s) the test needs>`` when it tests something of RQ's own making (a
+private method, the key layout, an internal helper); ``difference: <the situation column of
+the README's "Coming from RQ" table>`` when minirq keeps a guarantee over RQ's behaviour;
+either may end with a short clause. ``(import)`` is a file that fails to import. ``#``
+starts a comment line. The summary counts the failing tests with and without a reason,
+lists those without, and reports as stale a reason whose test now passes (and, when no
+``-k`` is given, one naming no test of a file that ran), and a ``difference:`` reason whose
+text does not start with the situation of a row of that table.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import re
 import shutil
 import socket
 import subprocess
@@ -32,9 +49,9 @@ import sys
 import tarfile
 import tempfile
 import time
-import xml.etree.ElementTree as ElementTree
-from collections import Counter, defaultdict
 from pathlib import Path
+
+from rq_suite_triage import summarise
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -251,75 +268,6 @@ class PrivateRedis:
             self.process.wait()
 
 
-def file_of(case: ElementTree.Element) -> str:
-    """``test_job.py`` for a case whose classname is ``tests.test_job.TestJob``."""
-    dotted = case.get("classname") or case.get("name") or ""
-    for part in dotted.split("."):
-        if part.startswith("test_"):
-            return part + ".py"
-    return dotted or "?"
-
-
-def first_line(element: ElementTree.Element) -> str:
-    """The failure's own first line, or the first ``E`` line of its traceback."""
-    message = (element.get("message") or "").strip()
-    if not message or message == "collection failure":
-        lines = [line for line in (element.text or "").splitlines() if line.startswith("E ")]
-        message = lines[0][1:].strip() if lines else (element.text or message).strip()
-    return message.splitlines()[0][:240] if message else "(no message)"
-
-
-def summarise(report: Path, triage: Path) -> Counter[str]:
-    per_file: dict[str, Counter[str]] = defaultdict(Counter)
-    failing: list[str] = []
-    for case in ElementTree.parse(report).iter("testcase"):
-        name = f"{file_of(case)}::{case.get('classname', '').split('.')[-1]}::{case.get('name')}"
-        outcome = "passed"
-        for child in case:
-            if child.tag in ("failure", "error"):
-                outcome = "failed" if child.tag == "failure" else "errors"
-                failing.append(f"{name}  [{outcome}]  {first_line(child)}")
-                break
-            if child.tag == "skipped":
-                outcome = "skipped"
-        per_file[file_of(case)][outcome] += 1
-    total: Counter[str] = Counter()
-    columns = ("passed", "failed", "errors", "skipped")
-    print(f"{'RQ test file':34}" + "".join(f"{c:>9}" for c in columns))
-    for name in sorted(per_file):
-        total.update(per_file[name])
-        print(f"{name:34}" + "".join(f"{per_file[name][c]:>9}" for c in columns))
-    print(f"{'TOTAL':34}" + "".join(f"{total[c]:>9}" for c in columns))
-    triage.write_text("\n".join(failing) + ("\n" if failing else ""))
-    print(f"{len(failing)} failing tests listed in {triage}")
-    causes = Counter(cause_of(line) for line in failing)
-    print("most frequent causes (what minirq lacks or does differently):")
-    for cause, count in causes.most_common(25):
-        print(f"{count:>5}  {cause}")
-    return total
-
-
-_CAUSES = [
-    (re.compile(r"has no attribute '(\w+)'"), "attribute {}"),
-    (re.compile(r"property '(\w+)' of '\w+' object has no setter"), "setting attribute {}"),
-    (re.compile(r"cannot import name '(\w+)'"), "name {}"),
-    (re.compile(r"no module for RQ's ([\w.]+)|No module named '([\w.]+)'"), "module {}"),
-    (re.compile(r"unexpected keyword argument '(\w+)'"), "keyword argument {}"),
-    (re.compile(r"(DuplicateJobError)"), "{}: a live id is refused"),
-    (re.compile(r"(Timeout) \(>"), "{} (the test hung)"),
-]
-
-
-def cause_of(line: str) -> str:
-    """What a triage line says minirq lacks, in a form to group by."""
-    message = line.split("]  ", 1)[-1]
-    for pattern, label in _CAUSES:
-        match = pattern.search(message)
-        if match:
-            return label.format(next(group for group in match.groups() if group))
-    return message.split(":", 1)[0][:60]
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("files", nargs="*", help="RQ test files to run (default: all)")
@@ -341,7 +289,6 @@ def main() -> int:
         env.update(
             PYTHONPATH=os.pathsep.join([str(scratch / "run"), str(REPO)]),
             RQ_SUITE_REDIS_PORT=str(redis_server.port),
-            REDIS_URL=f"redis://127.0.0.1:{redis_server.port}/0",
         )
         targets = [f"tests/{name}" for name in args.files] or ["tests"]
         command = [
@@ -362,7 +309,7 @@ def main() -> int:
         if args.keyword:
             command += ["-k", args.keyword]
         subprocess.run(command, cwd=scratch / "run", env=env, stdout=subprocess.DEVNULL)
-        summarise(scratch / "report.xml", args.triage.resolve())
+        summarise(scratch / "report.xml", args.triage.resolve(), whole_files=not args.keyword)
     finally:
         redis_server.stop()
         if args.keep:

@@ -3,6 +3,7 @@ rules a job id follows. Pure: no Redis, no job objects."""
 
 from __future__ import annotations
 
+import builtins
 import inspect
 import re
 import types
@@ -10,7 +11,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from .defaults import JOB_ID_MAX_LENGTH
-from .exceptions import ConfigurationError, InvalidFunctionError, InvalidJobError
+from .exceptions import (
+    ConfigurationError,
+    InvalidFunctionError,
+    InvalidJobError,
+    JobIdTypeError,
+)
 
 _JOB_ID_RE = re.compile(r"^[A-Za-z0-9_.:-]+$")
 _DOTTED_RE = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)+$")
@@ -19,9 +25,10 @@ _GENERATOR_FLAGS = inspect.CO_GENERATOR | inspect.CO_ASYNC_GENERATOR
 
 
 def validate_job_id(job_id: Any) -> str:
-    """Return ``job_id`` if it is a valid id, else raise :class:`InvalidJobError`."""
+    """Return ``job_id`` if it is a valid id, else raise :class:`InvalidJobError`
+    (:class:`JobIdTypeError`, also a ``TypeError``, for one that is not a string)."""
     if not isinstance(job_id, str):
-        raise InvalidJobError(f"job_id must be a string, not {type(job_id).__name__}")
+        raise JobIdTypeError(f"job_id must be a string, not {type(job_id).__name__}")
     if not job_id or len(job_id) > JOB_ID_MAX_LENGTH or not _JOB_ID_RE.match(job_id):
         raise InvalidJobError(
             f"invalid job_id {job_id[:200]!r}: use 1 to {JOB_ID_MAX_LENGTH} characters "
@@ -37,12 +44,15 @@ def is_job_id(value: str) -> bool:
 def function_name(func: Any) -> tuple[str, Any]:
     """The dotted name a worker imports to run ``func``, and the instance it is bound to.
 
+    A string is a dotted path, or the bare name of a builtin (``"print"``).
     Raises :class:`InvalidFunctionError` for what a worker could not import: lambdas,
     nested functions, functions defined in ``__main__``, and non-callables; and for
     what gives no result: a coroutine object, a generator function. An ``async def``
     function is a job like any other.
     """
     if isinstance(func, str):
+        if callable(getattr(builtins, func, None)) and not func.startswith("_"):
+            return f"builtins.{func}", None  # a builtin by its bare name, as RQ takes it
         if not _DOTTED_RE.match(func):
             raise InvalidFunctionError(
                 f"{func!r} is not a dotted path; write it as 'package.module.function'"

@@ -1,7 +1,8 @@
 """Job callbacks (``on_success``, ``on_failure``, ``on_stopped``) and worker exception handlers.
 
 Where they run: ``on_success`` and ``on_failure`` run in the work-horse right after the job,
-before it reports its outcome, as in RQ; the job's status is still ``started`` then.
+before it reports its outcome, as in RQ: the job object they get says ``finished`` (or
+``failed``), while Redis still says ``started`` until the outcome is recorded just after.
 ``on_stopped`` runs in the worker (the parent) once the stopped job is recorded, since its
 horse was killed. Exception handlers run in the work-horse after ``on_failure``, with the
 real exception. A callback or handler that raises or times out is logged and its traceback
@@ -10,6 +11,7 @@ is stored on the job (``callback_exc``); the job keeps its own outcome and the w
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 import traceback
@@ -45,8 +47,9 @@ class Callback:
     """A module-level function to call when a job ends, with its own ``timeout`` (seconds).
 
     Raises :class:`InvalidFunctionError` for what a worker could not import (lambdas,
-    nested functions, ``__main__`` functions, bound methods) and
-    :class:`ConfigurationError` for a bad timeout.
+    nested functions, ``__main__`` functions) and for what is not a function (methods,
+    class methods, classes, callable objects), and :class:`ConfigurationError` for a bad
+    timeout.
     """
 
     func_name: str
@@ -54,10 +57,12 @@ class Callback:
 
     def __init__(self, func: Callable[..., Any] | str, timeout: Any = None) -> None:
         name, instance = function_name(func)
-        if instance is not None or name == "__call__":
+        if instance is not None or not (
+            isinstance(func, str) or inspect.isfunction(func) or inspect.isbuiltin(func)
+        ):
             raise InvalidFunctionError(
                 f"callback {func!r} must be a module-level function (or its dotted path), "
-                "not a method or a callable object"
+                "not a method, a class or a callable object"
             )
         timeout_s = parse_duration(
             DEFAULT_CALLBACK_TIMEOUT_S if timeout is None else timeout,

@@ -23,8 +23,16 @@ class ConfigurationError(MinirqError, ValueError):
     """A setting or option has an invalid value."""
 
 
+class ConfigurationTypeError(ConfigurationError, TypeError):
+    """An option is of the wrong type (a ``TypeError`` too, as RQ raises there)."""
+
+
 class InvalidJobError(MinirqError, ValueError):
     """A job was refused at enqueue; nothing was written."""
+
+
+class JobIdTypeError(InvalidJobError, TypeError):
+    """A ``job_id`` that is not a string (a ``TypeError`` too, as RQ raises)."""
 
 
 class InvalidFunctionError(InvalidJobError):

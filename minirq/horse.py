@@ -18,6 +18,7 @@ from . import hooks
 from .callbacks import run_exception_handlers, run_failure_callback, run_success_callback
 from .exceptions import RetryJob, ShutdownRequested
 from .job import Job
+from .job_attributes import JobStatus
 from .meta_writes import take_unwritten
 from .outcome import Outcome
 from .process import die_with_parent, job_timeout, load_libc, watch_parent
@@ -103,11 +104,13 @@ def success_outcome(job: Job, value: object, max_result_bytes: int) -> Outcome:
             f"the result is {len(data)} bytes, above the limit of {max_result_bytes} bytes; "
             "store large results elsewhere and return a reference",
         )
+    job.record.status = JobStatus.FINISHED.value  # what on_success sees, as in RQ
     return Outcome(True, result=data, callback_error=run_success_callback(job, value))
 
 
 def _after_failure(job: Job, exc: BaseException) -> str | None:
     """Run the job's ``on_failure`` callback, then the worker's exception handlers."""
+    job.record.status = JobStatus.FAILED.value  # what they see, as in RQ
     errors = [
         run_failure_callback(job, type(exc), exc, exc.__traceback__),
         run_exception_handlers(job, type(exc), exc, exc.__traceback__),

@@ -116,6 +116,7 @@ class Job(JobOperationsMixin, JobDataMixin, JobAttributesMixin):
         self.record = record if record is not None else JobRecord()
         self._decoded_call: tuple[Any, tuple[Any, ...], dict[str, Any]] | None = None
         self._meta: dict[str, Any] | None = None
+        self._performed: tuple[Any] | None = None  # what perform() returned, here
         self._op_token: str | None = None
         # Whether the id may name a hash: a caller chose it, or this job was already sent
         # once (see Queue.enqueue_job); a drawn id never sent cannot.
@@ -267,6 +268,7 @@ class Job(JobOperationsMixin, JobDataMixin, JobAttributesMixin):
         self.record = decode_record(fields)
         self._decoded_call = None
         self._meta = None
+        self._performed = None
 
     def _set(self, attr: str, value: Any) -> None:
         """Change one attribute of the record held in memory."""
@@ -374,7 +376,9 @@ class Job(JobOperationsMixin, JobDataMixin, JobAttributesMixin):
         """Run the job's function in this process and return its value; a coroutine (an
         ``async def`` function) or other awaitable it returns is run to completion."""
         with running_as_current(self):
-            return run_awaitable(self.func(*self.args, **self.kwargs))
+            value = run_awaitable(self.func(*self.args, **self.kwargs))
+        self._performed = (value,)
+        return value
 
     def save_meta(self) -> None:
         """Write :attr:`meta` to Redis, where others see it at once.

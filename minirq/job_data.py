@@ -27,6 +27,7 @@ class JobDataMixin:
     record: JobRecord
     serializer: Serializer
     _meta: dict[str, Any] | None
+    _performed: tuple[Any] | None
 
     def return_value(self, refresh: bool = True) -> Any:
         """The function's return value once the job finished, else ``None``."""
@@ -44,6 +45,10 @@ class JobDataMixin:
 
     @property
     def result(self) -> Any:
+        """The return value: of :meth:`perform` if this object ran the job in this
+        process, else the recorded one (see :meth:`return_value`)."""
+        if self._performed is not None:
+            return self._performed[0]
         return self.return_value()
 
     @property

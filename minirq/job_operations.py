@@ -14,7 +14,7 @@ import redis
 from . import store
 from .callbacks import stored_callback
 from .defaults import DEFAULT_CALLBACK_TIMEOUT_S
-from .exceptions import InvalidJobOperation
+from .exceptions import InvalidJobError, InvalidJobOperation
 from .job_attributes import STATUS_REGISTRY, JobStatus
 from .keys import Keys
 from .serializers import Serializer
@@ -225,7 +225,15 @@ class JobOperationsMixin:
         timeout and the TTLs. Its state changes only through the steps that change it
         (enqueue, a run, cancel, requeue), so where RQ's ``save`` can overwrite what a
         worker recorded meanwhile, this one cannot.
+
+        Raises :class:`InvalidJobError`, writing nothing, for a job with no function (one
+        made by ``Job(id)`` rather than :meth:`Job.create` or :meth:`Job.fetch`).
         """
+        if not self.record.func:
+            raise InvalidJobError(
+                f"job {self.id} has no function to store: build it with Job.create(func, ...) "
+                "or load it with Job.fetch(id)"
+            )
         if self._meta is not None:
             self.record.meta = self.encode_meta(self._meta)
         self.id_chosen = True  # from this send on, the id may name this job's own hash

@@ -33,17 +33,24 @@ def set_lifecycle_options(
 
     Raises :class:`InvalidJobError` (or a subclass) naming the problem.
     """
-    unique = options.get("unique", False)
-    if not isinstance(unique, bool):
-        raise InvalidJobError(f"unique must be True or False, not {unique!r}")
-    if unique:
-        if job_id is None:
-            raise InvalidJobError("unique=True needs a job_id: uniqueness is by id")
+    if "unique" in options and check_unique(options["unique"], job_id is not None):
         record.unique = True
     dependency = to_dependency(options.get("depends_on"))
     if dependency is not None:
         set_dependency(record, dependency, job_id)
     set_callbacks(record, {k: options[k] for k in CALLBACK_KINDS if options.get(k) is not None})
+
+
+def check_unique(unique: Any, has_job_id: bool) -> bool:
+    """``unique``, validated: a bool, and ``True`` only for a job given its own id.
+
+    Raises :class:`InvalidJobError` naming the problem.
+    """
+    if not isinstance(unique, bool):
+        raise InvalidJobError(f"unique must be True or False, not {unique!r}")
+    if unique and not has_job_id:
+        raise InvalidJobError("unique=True needs a job_id: uniqueness is by id")
+    return unique
 
 
 @dataclass(frozen=True)
@@ -137,6 +144,15 @@ class EnqueueData(NamedTuple):
     args: tuple[Any, ...]
     kwargs: dict[str, Any]
     options: JobOptions
+
+    def __getattr__(self, name: str) -> Any:
+        """RQ's fields of a prepared job, read from its options: ``job_id``, ``timeout``,
+        ``on_success``, ``depends_on``, ... (``None`` when not given)."""
+        if name in LIFECYCLE_OPTION_NAMES:
+            return self.options.lifecycle.get(name)
+        if name in JobOptions.__dataclass_fields__ and name != "lifecycle":
+            return getattr(self.options, name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
 
 def validate_queue_name(name: Any) -> str:

@@ -18,6 +18,7 @@ from .options import (
     QUEUE_NAME_MAX_LENGTH,
     EnqueueData,
     JobOptions,
+    check_unique,
     duplicate_error,
     explicit_call,
     options_record,
@@ -243,6 +244,9 @@ class Queue(QueueScheduling, QueueContents, QueueRegistries, QueueLimits):
         return [job for job, _ in jobs]
 
     def _add_to_pipeline(self, pipeline: Any, jobs: list[tuple[Job, bool]]) -> None:
+        if getattr(pipeline, "watching", False) and not pipeline.explicit_transaction:
+            # After WATCH a pipeline runs commands at once; the enqueues wait for execute().
+            pipeline.multi()
         runner = store.runner_for(self.connection)
         runner.ensure_loaded({"enqueue"})
         for job, at_front in jobs:
@@ -305,12 +309,15 @@ class Queue(QueueScheduling, QueueContents, QueueRegistries, QueueLimits):
             raise InvalidJobError(f"meta must be a dict, not {type(options.meta).__name__}")
         return job
 
-    def enqueue_job(self, job: Job, at_front: bool = False) -> Job:
+    def enqueue_job(self, job: Job, at_front: bool = False, *, unique: bool = False) -> Job:
         """Write a job built by :meth:`create_job` and push it onto the queue.
 
-        Raises :class:`DuplicateJobError`, writing nothing, when a live job has its id.
+        Raises :class:`DuplicateJobError`, writing nothing, when a live job has its id
+        (``unique=True``, RQ's, means the same and needs a job built with a ``job_id``).
         A job made by :meth:`Job.create` without a timeout gets this queue's.
         """
+        if unique is not False:
+            job.record.unique = check_unique(unique, job.id_chosen)
         if not job.timeout_given:
             job.record.timeout_s = self.default_timeout
         job.record.origin = self.name  # a job belongs to the queue it is in

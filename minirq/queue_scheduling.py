@@ -4,12 +4,13 @@ scheduled job. Mixed into :class:`~minirq.Queue`."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from . import store
 from .exceptions import InvalidJobError
 from .job import Job, JobStatus
-from .options import duplicate_error, explicit_call, pop_job_options
+from .options import check_unique, duplicate_error, explicit_call, pop_job_options
 from .store import calls
 from .store.calls import EnqueueReply
 from .utils import delay_ms, due_ms_at
@@ -61,10 +62,23 @@ class QueueScheduling:
         return self.schedule_job(job, None, options.at_front, delay_ms=delay)
 
     def schedule_job(
-        self, job: Job, due_ms: int | None, at_front: bool = False, *, delay_ms: int = 0
+        self,
+        job: Job,
+        due_ms: int | datetime | None,
+        at_front: bool = False,
+        *,
+        delay_ms: int = 0,
+        unique: bool = False,
     ) -> Job:
-        """Write a job built by :meth:`create_job` to run at ``due_ms`` (epoch ms), or
-        ``delay_ms`` from now on Redis's clock when ``due_ms`` is ``None``."""
+        """Write a job built by :meth:`create_job` to run at ``due_ms`` (epoch ms, or a
+        datetime as in RQ's ``schedule_job(job, datetime)``), or ``delay_ms`` from now on
+        Redis's clock when ``due_ms`` is ``None``. A live job with its id raises
+        :class:`DuplicateJobError`, with or without ``unique=True`` (as in
+        :meth:`enqueue_job`)."""
+        if isinstance(due_ms, datetime):
+            due_ms = due_ms_at(due_ms)
+        if unique is not False:
+            job.record.unique = check_unique(unique, job.id_chosen)
         call = self.schedule_call(job, due_ms, at_front, delay_ms=delay_ms)
         if not self.is_async:
             return self.run_sync(job)

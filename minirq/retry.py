@@ -21,7 +21,7 @@ from .defaults import (
     RETRY_BACKOFF_CAP_S,
     RETRY_JOB_DEFAULT_MAX,
 )
-from .exceptions import ConfigurationError, RetryJob
+from .exceptions import ConfigurationError, ConfigurationTypeError, RetryJob
 
 if TYPE_CHECKING:
     from .store.record import JobRecord
@@ -31,7 +31,7 @@ BACKOFFS = ("exponential",)
 
 def _seconds(value: Any, what: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ConfigurationError(f"{what} must be a number of seconds, not {value!r}")
+        raise ConfigurationTypeError(f"{what} must be a number of seconds, not {value!r}")
     if value != value or value < 0 or value > MAX_DURATION_S:
         raise ConfigurationError(
             f"{what} must be zero or more seconds, at most {MAX_DURATION_S}, not {value!r}"
@@ -47,14 +47,23 @@ def _intervals(interval: Any, what: str) -> list[float]:
     return [_seconds(interval, f"{what} interval")]
 
 
-def get_interval(count: int, intervals: Sequence[float]) -> float:
+def get_interval(count: int, intervals: Sequence[float] | float | None) -> float:
     """The delay before run ``count + 1`` of a retry or repeat (0 for the first): the
-    ``count``-th of ``intervals``, the last one repeating (RQ's helper)."""
+    ``count``-th of ``intervals``, the last one repeating; a single number is every
+    delay, and ``None`` or an empty list none (RQ's helper)."""
+    if intervals is None:
+        return 0
+    if isinstance(intervals, int | float):
+        return intervals
+    if not intervals:
+        return 0
     return intervals[min(count, len(intervals) - 1)]
 
 
 def _count(value: Any, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigurationTypeError(f"{what} must be an int of 1 or more, not {value!r}")
+    if value < 1:
         raise ConfigurationError(f"{what} must be an int of 1 or more, not {value!r}")
     return value
 

@@ -31,7 +31,7 @@ from typing import Any
 
 from .display_values import Opaque, Undecodable, loads_for_display
 from .exceptions import MinirqError
-from .serializers import PickleSerializer, Serializer
+from .serializers import Serializer, is_pickle
 
 # An RQ payload larger than this once inflated is refused rather than held in memory.
 MAX_INFLATED_BYTES = 64 * 1024 * 1024
@@ -131,7 +131,7 @@ def convert_call(raw: bytes | None, serializer: Serializer) -> ConvertedCall:
     if not (isinstance(kwargs, dict) and all(isinstance(k, str) for k in kwargs)):
         raise RQPayloadError("its keyword arguments are not a dict with text keys")
     has_instance = instance is not None
-    if isinstance(serializer, PickleSerializer) and not _is_json(data):
+    if is_pickle(serializer) and not _is_json(data):
         return ConvertedCall(func_name, has_instance, repack_call(data, has_instance))
     payload = [instance, list(args), kwargs] if has_instance else [list(args), kwargs]
     return ConvertedCall(func_name, has_instance, _dumps(serializer, payload, "arguments"))
@@ -146,7 +146,7 @@ def convert_meta(raw: bytes | None, serializer: Serializer) -> bytes | None:
         raise RQPayloadError(f"its meta is {value.reason}")
     if not isinstance(value, dict):
         raise RQPayloadError(f"its meta is a {type(value).__name__}, not a dict")
-    if isinstance(serializer, PickleSerializer) and not _is_json(raw):
+    if is_pickle(serializer) and not _is_json(raw):
         return raw
     return _dumps(serializer, value, "meta values")
 

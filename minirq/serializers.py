@@ -12,6 +12,7 @@ import pickle
 from typing import Any, Protocol
 
 from .exceptions import ConfigurationError
+from .utils import import_attribute
 
 
 class Serializer(Protocol):
@@ -51,27 +52,46 @@ class JSONSerializer:
 # RQ's name for the serializer used when none is given.
 DefaultSerializer = PickleSerializer
 
+
+def is_pickle(serializer: Serializer) -> bool:
+    """Whether ``serializer`` is minirq's pickle serializer (the class or an instance)."""
+    return serializer is PickleSerializer or isinstance(serializer, PickleSerializer)
+
+
+# The classes themselves: their methods are static, so a class is a serializer (as in RQ,
+# where ``Queue(serializer="json").serializer is JSONSerializer``).
 SERIALIZERS: dict[str, Serializer] = {
-    "pickle": PickleSerializer(),
-    "json": JSONSerializer(),
+    "pickle": PickleSerializer,
+    "json": JSONSerializer,
 }
 
 
 def resolve_serializer(serializer: Serializer | str | None) -> Serializer:
-    """Return a serializer object for a name, an object, or ``None`` (pickle)."""
+    """The serializer for ``None`` (pickle), a name (``"pickle"``, ``"json"``), the dotted
+    path of a serializer (``"myapp.serializers.Msgpack"``), or an object (or class) with
+    ``dumps()`` and ``loads()``, which is returned as is.
+
+    Raises :class:`ConfigurationError` naming the problem for anything else.
+    """
     if serializer is None:
         return SERIALIZERS["pickle"]
     if isinstance(serializer, str):
-        try:
+        if serializer in SERIALIZERS:
             return SERIALIZERS[serializer]
-        except KeyError:
+        if "." not in serializer:
             raise ConfigurationError(
-                f"unknown serializer {serializer!r}; choose one of {sorted(SERIALIZERS)} "
-                "or pass an object with dumps() and loads()"
-            ) from None
+                f"unknown serializer {serializer!r}; choose one of {sorted(SERIALIZERS)}, "
+                "give the dotted path of one, or pass an object with dumps() and loads()"
+            )
+        try:
+            serializer = import_attribute(serializer)
+        except Exception as exc:
+            raise ConfigurationError(
+                f"cannot import serializer {serializer!r}: {type(exc).__name__}: {exc}"
+            ) from exc
     if not (
         callable(getattr(serializer, "dumps", None))
         and callable(getattr(serializer, "loads", None))
     ):
         raise ConfigurationError(f"serializer {serializer!r} has no dumps() and loads()")
-    return serializer
+    return serializer  # type: ignore[return-value]

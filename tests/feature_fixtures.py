@@ -135,3 +135,29 @@ def stop_process(process: subprocess.Popen[bytes]) -> str:
         process.kill()
         _, err = process.communicate()
     return err.decode(errors="replace")
+
+
+def record_status_on_success(job: Job, connection: redis.Redis, result: Any) -> None:
+    connection.rpush(f"test:callbacks:{job.id}", json.dumps(["status", job.get_status(False)]))
+
+
+def record_status_on_failure(
+    job: Job,
+    connection: redis.Redis,
+    exc_type: type[BaseException],
+    exc_value: BaseException,
+    tb: TracebackType | None,
+) -> None:
+    connection.rpush(f"test:callbacks:{job.id}", json.dumps(["status", job.get_status(False)]))
+
+
+class CallbackHolder:
+    """Callables that are not functions, which a callback may not be."""
+
+    @classmethod
+    def on_class(cls, job: Job, connection: redis.Redis, result: Any) -> None:
+        pass
+
+    @staticmethod
+    def on_static(job: Job, connection: redis.Redis, result: Any) -> None:
+        connection.rpush(f"test:callbacks:{job.id}", json.dumps(["static", result]))

@@ -18,7 +18,7 @@ from minirq import (
     Worker,
 )
 from tests import feature_fixtures as ff
-from tests.fixtures import Calculator, add, div_by_zero, nested_function_factory
+from tests.fixtures import Calculator, CallableThing, add, div_by_zero, nested_function_factory
 
 
 def calls(connection: redis.Redis, job_id: str) -> list[Any]:
@@ -160,3 +160,41 @@ def test_cli_exception_handler_option(
     )
     assert bad.returncode == 1
     assert "cannot import exception handler 'tests.nope.handler'" in bad.stderr
+
+
+@pytest.mark.parametrize("worker_class", [Worker, SimpleWorker])
+def test_callbacks_see_the_outcome_status(
+    connection: redis.Redis, queue: Queue, worker_class: type[Worker]
+) -> None:
+    ok = queue.enqueue(add, 1, 2, on_success=ff.record_status_on_success)
+    bad = queue.enqueue(div_by_zero, on_failure=ff.record_status_on_failure)
+    worker_class([queue], connection=connection).work(burst=True)
+    assert calls(connection, ok.id) == [["status", "finished"]]
+    assert calls(connection, bad.id) == [["status", "failed"]]
+    assert ok.get_status() == JobStatus.FINISHED
+    assert bad.get_status() == JobStatus.FAILED
+
+
+def test_callbacks_must_be_functions(connection: redis.Redis, queue: Queue) -> None:
+    for not_a_function in (ff.CallbackHolder.on_class, ff.CallbackHolder, CallableThing()):
+        with pytest.raises(InvalidFunctionError, match="module-level function"):
+            queue.enqueue(add, 1, 2, on_success=not_a_function)
+        with pytest.raises(InvalidFunctionError, match="module-level function"):
+            Callback(not_a_function)
+    assert connection.keys("*") == []
+    job = queue.enqueue(add, 1, 2, on_success=ff.CallbackHolder.on_static)
+    other = queue.enqueue(add, 2, 2, on_success=print)
+    SimpleWorker([queue], connection=connection).work(burst=True)
+    assert calls(connection, job.id) == [["static", 3]]
+    assert other.get_status() == JobStatus.FINISHED and other.callback_exc is None
+
+
+def test_a_builtin_by_its_bare_name(connection: redis.Redis, queue: Queue) -> None:
+    assert Callback("print").func is print
+    assert Callback("print").func_name == "builtins.print"
+    job = queue.enqueue("len", [1, 2, 3], on_success="print")
+    SimpleWorker([queue], connection=connection).work(burst=True)
+    assert job.return_value() == 3
+    assert job.get_status() == JobStatus.FINISHED and job.callback_exc is None
+    with pytest.raises(InvalidFunctionError, match="not a dotted path"):
+        queue.enqueue("no_such_builtin")

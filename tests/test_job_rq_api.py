@@ -16,6 +16,7 @@ from minirq import (
     Dependency,
     InvalidJobError,
     Job,
+    JobIdTypeError,
     JobStatus,
     NoSuchJobError,
     Queue,
@@ -113,6 +114,43 @@ def test_save_on_a_stored_job_writes_meta_but_never_its_state(queue: Queue) -> N
     assert fresh.return_value() == 3
 
 
+def test_a_job_id_not_a_string_is_a_type_error_too(connection: redis.Redis, queue: Queue) -> None:
+    for bad in (1234, b"bytes", None.__class__):
+        with pytest.raises(JobIdTypeError, match="job_id must be a string") as raised:
+            queue.enqueue(fixtures.add, 1, 2, job_id=bad)
+        assert isinstance(raised.value, TypeError) and isinstance(raised.value, InvalidJobError)
+        with pytest.raises(TypeError):
+            Job.create(fixtures.add, (1, 2), id=bad, connection=connection)
+    with pytest.raises(InvalidJobError) as bad_text:
+        queue.enqueue(fixtures.add, 1, 2, job_id="bad id")
+    assert not isinstance(bad_text.value, TypeError)
+    assert connection.keys("*") == []
+
+
+def test_save_refuses_a_job_with_no_function(connection: redis.Redis, queue: Queue) -> None:
+    with pytest.raises(InvalidJobError, match="no function to store"):
+        Job("empty", connection=connection).save()
+    assert connection.keys("*") == []
+    stored = queue.enqueue(fixtures.add, 1, 2, job_id="stored")
+    blank = Job("stored", connection=connection)
+    blank.meta["x"] = 1
+    with pytest.raises(InvalidJobError, match="no function to store"):
+        blank.save()  # an empty record would write its defaults over the stored job's
+    assert Job.fetch("stored", connection=connection).meta == {}
+    assert stored.get_status() == JobStatus.QUEUED
+
+
+def test_result_after_perform_in_this_process(connection: redis.Redis, queue: Queue) -> None:
+    job = queue.enqueue(fixtures.add, 2, 3)
+    assert job.result is None
+    assert job.perform() == 5
+    assert job.result == 5  # as in RQ: the value this object's perform() returned
+    assert job.return_value() is None  # nothing was recorded: no worker ran it
+    assert job.get_status() == JobStatus.QUEUED
+    job.refresh()
+    assert job.result is None
+
+
 def test_exists_on_the_class_and_on_a_job(connection: redis.Redis, queue: Queue) -> None:
     job = queue.enqueue(fixtures.add, 1, 2)
     assert Job.exists(job.id, connection=connection)
@@ -169,6 +207,9 @@ def test_intervals_in_rqs_form(queue: Queue) -> None:
     assert Repeat(times=3, interval=[5, 10]).intervals == [5, 10]
     assert [Repeat.get_interval(n, [5, 10, 15]) for n in range(4)] == [5, 10, 15, 15]
     assert Retry.get_interval(0, [7]) == 7
+    assert [Retry.get_interval(n, None) for n in range(3)] == [0, 0, 0]
+    assert [Retry.get_interval(n, 3) for n in range(3)] == [3, 3, 3]
+    assert Retry.get_interval(2, []) == 0
     job = queue.enqueue(fixtures.add, 1, 2, repeat=Repeat(times=2, interval=[30, 60]))
     assert job.repeat_intervals == [30, 60]
     assert queue.enqueue(fixtures.add, 1, 2).repeat_intervals is None

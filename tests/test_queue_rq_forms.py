@@ -135,6 +135,29 @@ def test_enqueue_many_joins_a_pipeline(queue: Queue, connection: redis.Redis) ->
     assert connection.get("mine") == b"1"
 
 
+def test_enqueue_joins_a_watching_pipeline_s_transaction(
+    queue: Queue, connection: redis.Redis
+) -> None:
+    import redis.exceptions
+
+    connection.set("guard", "0")
+    with connection.pipeline() as pipe:
+        pipe.watch("guard")
+        assert pipe.get("guard") == b"0"  # a read at once, as after any WATCH
+        job = queue.enqueue_call(fixtures.add, args=(1, 2), pipeline=pipe)
+        assert queue.is_empty()  # the enqueue waits for execute(), inside the MULTI
+        pipe.set("guard", "1")
+        pipe.execute()
+    assert queue.job_ids == [job.id]
+    with connection.pipeline() as pipe:
+        pipe.watch("guard")
+        queue.enqueue_many([Queue.prepare_data(fixtures.add, (2, 2))], pipeline=pipe)
+        connection.set("guard", "changed")  # someone else: the transaction must not run
+        with pytest.raises(redis.exceptions.WatchError):
+            pipe.execute()
+    assert queue.job_ids == [job.id]
+
+
 def test_registry_counts_ids_queue_and_times(queue: Queue) -> None:
     job = queue.enqueue(fixtures.add, 1, 2, result_ttl=100)
     later = queue.enqueue_in(dt.timedelta(minutes=5), fixtures.add, 3, 4)
@@ -214,3 +237,31 @@ def test_a_job_class_that_is_not_a_job_is_refused(
 ) -> None:
     with pytest.raises(ConfigurationError, match="job_class must be a subclass of"):
         Queue("default", connection=connection, job_class=job_class)  # type: ignore[arg-type]
+
+
+def test_prepared_data_shows_rqs_fields(queue: Queue) -> None:
+    from tests import feature_fixtures as ff
+
+    data = Queue.prepare_data(
+        fixtures.add,
+        (1, 2),
+        job_id="p1",
+        timeout=30,
+        result_ttl=60,
+        description="adding",
+        at_front=True,
+        on_success=ff.record_success,
+        depends_on="parent",
+    )
+    assert (data.func, data.args, data.kwargs) == (fixtures.add, (1, 2), {})
+    assert (data.job_id, data.timeout, data.result_ttl) == ("p1", 30, 60)
+    assert (data.description, data.at_front) == ("adding", True)
+    assert (data.on_success, data.depends_on) == (ff.record_success, "parent")
+    assert data.on_failure is None and data.ttl is None and data.meta is None
+    with pytest.raises(AttributeError, match="no attribute 'nonsense'"):
+        data.nonsense  # noqa: B018
+    with pytest.raises(AttributeError):
+        data.lifecycle  # noqa: B018
+    prepared = Queue.prepare_data(fixtures.add, (1, 2), on_success=ff.record_success)
+    job = queue.enqueue_many([prepared])[0]
+    assert job.success_callback == ff.record_success

@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import random
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
 
 from minirq import (
     ConfigurationError,
+    ConfigurationTypeError,
     FailedJobRegistry,
     Job,
     JobStatus,
@@ -63,6 +65,29 @@ def test_bad_retry_arguments_are_refused(kwargs: dict[str, object], message: str
 def test_bad_repeat_arguments_are_refused(kwargs: dict[str, object], message: str) -> None:
     with pytest.raises(ConfigurationError, match=message):
         Repeat(**kwargs)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: Retry(max="3"),
+        lambda: Retry(max=2, interval=[1, "x"]),
+        lambda: Retry(max=2, backoff="exponential", cap="x"),
+        lambda: Repeat(times=3, interval="not_a_number"),
+        lambda: Repeat(times=2.5),
+    ],
+)
+def test_a_wrong_type_is_a_type_error_too(make: Any) -> None:
+    with pytest.raises(ConfigurationTypeError) as raised:
+        make()
+    assert isinstance(raised.value, TypeError) and isinstance(raised.value, ConfigurationError)
+
+
+def test_a_wrong_value_of_the_right_type_is_no_type_error() -> None:
+    for make in (lambda: Retry(max=0), lambda: Repeat(times=2, interval=[5, -10])):
+        with pytest.raises(ConfigurationError) as raised:
+            make()
+        assert not isinstance(raised.value, TypeError)
 
 
 def test_bad_retry_job_arguments_are_refused() -> None:

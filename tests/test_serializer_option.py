@@ -60,3 +60,29 @@ def test_unknown_serializer_is_a_clear_error(
         )
         assert done.returncode == 1
         assert message in done.stderr
+
+
+def test_queue_serializer_by_name_dotted_path_or_object(connection: redis.Redis) -> None:
+    import pytest
+
+    from minirq import ConfigurationError, JSONSerializer, PickleSerializer, SimpleWorker
+    from minirq.serializers import resolve_serializer
+
+    assert resolve_serializer(None) is PickleSerializer
+    assert resolve_serializer("pickle") is PickleSerializer
+    assert Queue(connection=connection, serializer="json").serializer is JSONSerializer
+    assert resolve_serializer("minirq.serializers.JSONSerializer") is JSONSerializer
+    assert resolve_serializer(ff.upper_json) is ff.upper_json
+    queue = Queue("c", connection=connection, serializer="tests.feature_fixtures.upper_json")
+    assert queue.serializer is ff.upper_json
+    job = queue.enqueue(add, 4, 5)
+    SimpleWorker([queue], connection=connection).work(burst=True)
+    assert job.return_value() == 9
+    for bad, message in [
+        ("yaml", "unknown serializer 'yaml'"),
+        ("tests.feature_fixtures.nothing_here", "cannot import serializer"),
+        ("tests.fixtures.add", "no dumps"),
+        (object, "no dumps"),
+    ]:
+        with pytest.raises(ConfigurationError, match=message):
+            resolve_serializer(bad)  # type: ignore[arg-type]

@@ -119,3 +119,28 @@ def test_depends_on_is_refused_with_scheduling(connection: redis.Redis, queue: Q
     with pytest.raises(InvalidJobError, match="depends_on cannot be combined"):
         queue.enqueue_in(timedelta(seconds=5), add, 1, 2, depends_on=parent)
     assert queue.scheduled_job_registry.count == 0
+
+
+def test_enqueue_job_and_schedule_job_take_unique(connection: redis.Redis, queue: Queue) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    later = datetime.now(UTC) + timedelta(hours=1)
+    for write in (
+        lambda job, **kw: queue.enqueue_job(job, **kw),
+        lambda job, **kw: queue.schedule_job(job, later, **kw),
+    ):
+        with pytest.raises(InvalidJobError, match="needs a job_id"):
+            write(queue.create_job(add, (1, 2)), unique=True)
+        with pytest.raises(InvalidJobError, match="True or False"):
+            write(queue.create_job(add, (1, 2), job_id="x"), unique="yes")
+    assert connection.keys("*") == []
+    first = queue.schedule_job(queue.create_job(add, (1, 2), job_id="s"), later, unique=True)
+    assert first.get_status() == JobStatus.SCHEDULED
+    due = queue.scheduled_job_registry.get_scheduled_time("s")
+    assert abs((due - later).total_seconds()) < 0.002
+    with pytest.raises(DuplicateJobError, match="s is already scheduled"):
+        queue.schedule_job(queue.create_job(add, (1, 2), job_id="s"), later, unique=True)
+    queue.enqueue_job(queue.create_job(add, (1, 2), job_id="q"), unique=True)
+    with pytest.raises(DuplicateJobError, match="q is already queued"):
+        queue.enqueue_job(queue.create_job(add, (1, 2), job_id="q"), unique=True)
+    assert queue.job_ids == ["q"]

@@ -78,7 +78,7 @@ def test_get_queue_uses_the_prefix_and_serializer_and_refuses_unknown_queues(
 ) -> None:
     settings.MINIRQ = {**settings.MINIRQ, "SERIALIZER": "json"}
     queue = get_queue("low_priority")
-    assert queue.keys.prefix == "djtest" and isinstance(queue.serializer, JSONSerializer)
+    assert queue.keys.prefix == "djtest" and queue.serializer is JSONSerializer
     settings.MINIRQ = {**settings.MINIRQ, "SERIALIZER": "tests.django_project.shop.jobs.SERIALIZER"}
     assert get_queue("low_priority").serializer is SERIALIZER
     assert get_queue().name == "default"
