@@ -155,14 +155,41 @@ def chain(*steps: Call[Any]) -> Call[list[Any]]:
     a lost reply, every step is sent as it would be again alone."""
     if len(steps) < 2:
         raise ValueError("a chain has at least two calls")
+    # Built for every job a worker records: plain loops, no intermediate calls.
+    keys: list[str] = []
+    counts: list[Any] = []
+    args: list[Any] = []
+    resend_counts: list[Any] = []
+    resend_args: list[Any] = []
+    resent = False
+    for step in steps:
+        keys += step.keys
+        counts += (len(step.keys), len(step.args))
+        args += step.args
+        again = step.args if step.resend_args is None else step.resend_args
+        resent = resent or step.resend_args is not None
+        resend_counts += (len(step.keys), len(again))
+        resend_args += again
+    return Call(
+        CHAIN_SEPARATOR.join([step.script for step in steps]),
+        keys,
+        counts + args,
+        _ChainAnswers(steps),
+        resend_counts + resend_args if resent else None,
+    )
 
-    def arguments(calls: Sequence[Call[Any]]) -> list[Any]:
-        counts = [n for call in calls for n in (len(call.keys), len(call.args))]
-        return counts + [arg for call in calls for arg in call.args]
 
-    def parse(reply: Any) -> list[Any]:
+class _ChainAnswers:
+    """Parses a chain's reply: each step's answer, or the exception it raised."""
+
+    __slots__ = ("steps",)
+
+    def __init__(self, steps: Sequence[Call[Any]]) -> None:
+        self.steps = steps
+
+    def __call__(self, reply: Any) -> list[Any]:
         answers: list[Any] = []
-        for step, answer in zip(steps, reply, strict=True):
+        for step, answer in zip(self.steps, reply, strict=True):
             if not isinstance(answer, Exception):
                 try:
                     answer = step.parse(answer)
@@ -170,17 +197,6 @@ def chain(*steps: Call[Any]) -> Call[list[Any]]:
                     answer = exc
             answers.append(answer)
         return answers
-
-    resend = None
-    if any(step.resend_args is not None for step in steps):
-        resend = arguments([step.resent() for step in steps])
-    return Call(
-        CHAIN_SEPARATOR.join(step.script for step in steps),
-        [key for step in steps for key in step.keys],
-        arguments(steps),
-        parse,
-        resend,
-    )
 
 
 class Runner:
