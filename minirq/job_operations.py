@@ -108,7 +108,8 @@ class JobOperationsMixin:
 
     @property
     def dependent_ids(self) -> list[str]:
-        """Ids of deferred jobs still waiting for this job."""
+        """Ids of the jobs deferred on this job that it has not released yet (one
+        canceled without ``remove_from_dependencies`` included, as in RQ)."""
         members = self.connection.smembers(self.keys.dependents(self.id))
         return sorted(store.jobs.ids(members))
 
@@ -241,10 +242,14 @@ class JobOperationsMixin:
             calls.save(self.keys, job_id=self.id, fields=encode_record(self.record))
         )
 
-    def cancel(self, enqueue_dependents: bool = False) -> None:
+    def cancel(
+        self, enqueue_dependents: bool = False, remove_from_dependencies: bool = False
+    ) -> None:
         """Cancel a queued, scheduled or deferred job: move it to the canceled registry.
 
-        Its dependents stay deferred unless ``enqueue_dependents`` (as in RQ).
+        Its dependents stay deferred unless ``enqueue_dependents`` (as in RQ). A deferred
+        job stays among its parents' :attr:`dependent_ids` unless
+        ``remove_from_dependencies`` (as in RQ); a parent never enqueues a canceled job.
         Raises :class:`InvalidJobOperation` if the job is running or done.
         """
         done = store.runner_for(self.connection).run(
@@ -255,6 +260,7 @@ class JobOperationsMixin:
                 ttl_s=self.failure_ttl,
                 enqueue_dependents=enqueue_dependents,
                 op_token=new_token(),
+                remove_from_dependencies=remove_from_dependencies,
             )
         )
         if not done:

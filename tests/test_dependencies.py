@@ -195,6 +195,25 @@ def test_canceled_dependent_is_not_enqueued_when_parent_finishes(
     assert queue.job_ids == []
 
 
+def test_cancel_can_take_a_dependent_off_its_parents(
+    connection: redis.Redis, queue: Queue
+) -> None:
+    first = queue.enqueue(add, 1, 2, job_id="first")
+    second = queue.enqueue(add, 2, 2, job_id="second")
+    removed = queue.enqueue(say_hello, depends_on=[first, second], job_id="removed")
+    kept = queue.enqueue(say_hello, depends_on=first, job_id="kept")
+    waiting = queue.enqueue(say_hello, depends_on=first, job_id="waiting")
+    removed.cancel(remove_from_dependencies=True)
+    kept.cancel()  # as in RQ: a canceled dependent stays listed by default
+    assert first.dependent_ids == ["kept", "waiting"]
+    assert second.dependent_ids == []
+    assert removed.get_status() == JobStatus.CANCELED
+    SimpleWorker([queue], connection=connection).work(burst=True)
+    assert waiting.get_status() == JobStatus.FINISHED
+    assert kept.get_status() == JobStatus.CANCELED and removed.get_status() == JobStatus.CANCELED
+    assert first.dependent_ids == []
+
+
 def test_delete_parent_with_and_without_dependents(connection: redis.Redis, queue: Queue) -> None:
     parent = queue.enqueue(add, 1, 2)
     child = queue.enqueue(say_hello, depends_on=parent)

@@ -195,6 +195,7 @@ def cancel(
     ttl_s: int,
     enqueue_dependents: bool,
     op_token: str,
+    remove_from_dependencies: bool = False,
 ) -> Call[bool]:
     script_keys = [
         keys.job(job_id),
@@ -204,7 +205,14 @@ def cancel(
         keys.registry("canceled", queue),
         keys.dependencies(job_id),
     ]
-    args = [job_id, script_ttl(ttl_s), _flag(enqueue_dependents), keys.prefix, op_token]
+    args = [
+        job_id,
+        script_ttl(ttl_s),
+        _flag(enqueue_dependents),
+        keys.prefix,
+        op_token,
+        _flag(remove_from_dependencies),
+    ]
     return Call("cancel", script_keys, args, _bool)
 
 
