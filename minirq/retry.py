@@ -241,8 +241,22 @@ def retries_done(record: JobRecord) -> int:
     left = record.retries_left
     if left is None:
         return 0
+    budget = record.retries_max
+    if budget is None:  # a job last retried before minirq wrote retries_max
+        retry = job_retry(record)
+        budget = retry.max if retry is not None else RETRY_JOB_DEFAULT_MAX
+    return max(budget - left, 0)
+
+
+def retry_budget(record: JobRecord, request: RetryJob | None) -> int:
+    """How many retries a failing job has in all: its :class:`Retry`'s ``max``, else
+    those of the :class:`RetryJob` it raised or returned (0 with neither)."""
     retry = job_retry(record)
-    return max((retry.max if retry is not None else RETRY_JOB_DEFAULT_MAX) - left, 0)
+    if retry is not None:
+        return retry.max
+    if request is not None:
+        return request.max_retries or RETRY_JOB_DEFAULT_MAX
+    return 0
 
 
 def attempts_started(record: JobRecord) -> int:
@@ -261,11 +275,8 @@ def plan_retry(
     :class:`RetryJob` the job raised or returned."""
     retry = job_retry(record)
     left = record.retries_left
-    if retry is not None:
-        budget = retry.max
-    elif request is not None:
-        budget = request.max_retries or RETRY_JOB_DEFAULT_MAX
-    else:
+    budget = retry_budget(record, request)
+    if budget == 0:
         return "", 0
     if left is None:
         left = budget

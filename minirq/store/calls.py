@@ -115,8 +115,10 @@ def fail(
     retries_left: int,
     status: str,
     retry_at_front: bool = False,
+    retries_max: int = 0,
 ) -> Call[int]:
-    """``retry``: ``""`` to fail for good, ``"now"``, or a delay in milliseconds."""
+    """``retry``: ``""`` to fail for good, ``"now"``, or a delay in milliseconds;
+    ``retries_max``: the retries the job has in all, written when retrying."""
     script_keys = [
         keys.job(job_id),
         keys.registry("started", queue),
@@ -137,6 +139,7 @@ def fail(
         status,
         keys.prefix,
         _flag(retry_at_front),
+        retries_max,
     ]
     return Call("fail", script_keys, args, int_reply)
 
