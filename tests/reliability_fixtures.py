@@ -7,6 +7,7 @@ counted independently of what Redis says.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -96,6 +97,8 @@ class WorkerProcess:
         self.log_path = log_path
         self._log: IO[bytes] = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
         base = list(command) if command else [sys.executable, "-m", "minirq"]
+        # SIGABRT then dumps every thread's stack into the log (see wait()).
+        env = {**env, "PYTHONFAULTHANDLER": "1"}
         self.process = subprocess.Popen(
             [*base, "worker", *args], env=env, stdout=self._log, stderr=subprocess.STDOUT
         )
@@ -111,7 +114,18 @@ class WorkerProcess:
         self.process.send_signal(signum)
 
     def wait(self, timeout_s: float) -> int:
-        return self.process.wait(timeout_s)
+        """The worker's exit code; a worker still running after ``timeout_s`` fails the
+        test with where each of its threads stood (and the end of its log)."""
+        try:
+            return self.process.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            self.process.send_signal(signal.SIGABRT)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.process.wait(10)
+            raise AssertionError(
+                f"worker {self.pid} still running after {timeout_s} s; its log ends:\n"
+                + self.log()[-6000:]
+            ) from None
 
     def stop(self) -> None:
         """Kill the worker if it still runs and close its log."""

@@ -5,7 +5,10 @@ worker processes)."""
 from __future__ import annotations
 
 import os
+import subprocess
 import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +19,18 @@ from minirq import Queue, SimpleWorker, Worker
 from minirq.job import Job
 
 TRACE_KEY = "rq-docs:trace"
+
+
+def run_to_end(
+    command: Sequence[str], env: Mapping[str, str], cwd: Path | str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run ``command`` (a burst worker, a user's script) to its end within a minute; a
+    non-zero exit fails the test with what it wrote to stderr."""
+    done = subprocess.run(
+        list(command), cwd=cwd, env=dict(env), capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    return done
 
 _OPENED: list[Redis] = []
 

@@ -130,12 +130,15 @@ def test_busy_worker_recovers_a_dead_workers_job_while_its_own_runs(
     long_dir = tmp_path / "long"
     long_dir.mkdir()
     long_queue = Queue("long", connection=connection)
-    long_job = long_queue.enqueue(pid_then_sleep, str(long_dir), 4.0)
+    # Longer than any recovery could take on a loaded machine: the test ends (and kills
+    # the worker with its horse) once the orphan is back.
+    long_job = long_queue.enqueue(pid_then_sleep, str(long_dir), 120.0)
     busy = spawn("--lease", "1", "long", name="busy")
     _running_pid(long_dir)
     wait_until(lambda: orphan.get_status() == JobStatus.QUEUED, 15, "the orphan to be put back")
     assert long_job.get_status() == JobStatus.STARTED
-    assert "lost its worker" in busy.log()
+    # The worker logs the recovery once the script that did it has answered.
+    wait_until(lambda: "lost its worker" in busy.log(), 10, "the recovery to be logged")
 
 
 # -- a work-horse that dies ----------------------------------------------------------------

@@ -21,6 +21,7 @@ from minirq.cli.rq_helpers import parse_function_args
 from tests import feature_fixtures as ff
 from tests import fixtures
 from tests.conftest import RedisServer
+from tests.rq_docs_fixtures import run_to_end
 
 MINIRQ = [sys.executable, "-m", "minirq"]
 
@@ -279,15 +280,11 @@ def test_systemd_exec_start_with_config_py(
 ) -> None:
     (tmp_path / "config.py").write_text(f"REDIS_URL = {redis_url!r}\nQUEUES = ['jobs']\n")
     job = Queue("jobs", connection=connection).enqueue(fixtures.add, 3, 3)
-    done = subprocess.run(
+    run_to_end(
         [*MINIRQ, "worker", "-c", "config.py", "--burst"],
-        cwd=tmp_path,
         env=subprocess_env,
-        capture_output=True,
-        text=True,
-        timeout=60,
+        cwd=tmp_path,
     )
-    assert done.returncode == 0, done.stderr
     assert job.return_value() == 6
 
 
@@ -300,15 +297,11 @@ def test_heroku_info_with_redis_host_settings(
     )
     Queue("heroku-queue", connection=connection).enqueue(fixtures.add, 1, 1)
     env = {k: v for k, v in subprocess_env.items() if k != "REDIS_URL"}
-    done = subprocess.run(
+    done = run_to_end(
         [*MINIRQ, "info", "--config", "rq_conf"],
-        cwd=tmp_path,
         env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
+        cwd=tmp_path,
     )
-    assert done.returncode == 0, done.stderr
     assert "heroku-queue" in done.stdout
 
 
@@ -318,14 +311,10 @@ def test_rq_environment_variables(
     job = Queue("rq-env", connection=connection).enqueue(fixtures.add, 4, 5)
     env = {**subprocess_env, "REDIS_URL": "redis://127.0.0.1:1/0", "RQ_REDIS_URL": redis_url}
     env["RQ_WORKER_CLASS"] = "minirq.worker.SimpleWorker"
-    done = subprocess.run(
+    done = run_to_end(
         [*MINIRQ, "worker", "--burst", "-v", "rq-env"],
         env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
     )
-    assert done.returncode == 0, done.stderr
     assert job.return_value() == 9
     assert "DEBUG" in done.stderr
 
@@ -334,14 +323,10 @@ def test_worker_pid_file_and_verbose_quiet(
     tmp_path: Path, connection: redis.Redis, subprocess_env: dict
 ) -> None:
     pid_file = tmp_path / "worker.pid"
-    done = subprocess.run(
+    done = run_to_end(
         [*MINIRQ, "worker", "--burst", "-q", "--pid", str(pid_file)],
         env=subprocess_env,
-        capture_output=True,
-        text=True,
-        timeout=60,
     )
-    assert done.returncode == 0, done.stderr
     assert pid_file.read_text().isdigit()
     assert "started on" not in done.stderr
     both = run("worker", "--burst", "-q", "-v")

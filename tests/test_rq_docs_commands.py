@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import sys
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from tests import feature_fixtures as ff
 from tests import fixtures
 from tests import rq_docs_fixtures as docs
 from tests.rq_docs_fixtures import opened_redis as _redis
+from tests.rq_docs_fixtures import run_to_end
 
 # -- Exception handlers (workers.md, exceptions.md) --------------------------------------
 
@@ -59,7 +59,7 @@ def test_exception_handlers_on_the_command_line(
     connection: redis.Redis, subprocess_env: dict[str, str]
 ) -> None:
     job = Queue(connection=connection).enqueue(docs.fail)
-    done = subprocess.run(
+    run_to_end(
         [
             sys.executable,
             "-m",
@@ -73,11 +73,7 @@ def test_exception_handlers_on_the_command_line(
             "--disable-default-exception-handler",
         ],
         env=subprocess_env,
-        capture_output=True,
-        text=True,
-        timeout=60,
     )
-    assert done.returncode == 0, done.stderr
     assert docs.traced(connection) == [f"foo:{job.id}:ValueError", f"bar:{job.id}:ValueError"]
 
 
@@ -158,14 +154,10 @@ def test_rq_worker_pool_high_default_low_n_3(
     connection: redis.Redis, subprocess_env: dict[str, str]
 ) -> None:
     jobs = [Queue(n, connection=connection).enqueue(docs.note, n) for n in ("low", "high")]
-    done = subprocess.run(
+    run_to_end(
         [sys.executable, "-m", "minirq", "worker-pool", "high", "default", "low", "-n", "3", "-b"],
         env=subprocess_env,
-        capture_output=True,
-        text=True,
-        timeout=60,
     )
-    assert done.returncode == 0, done.stderr
     assert [j.return_value() for j in jobs] == ["low", "high"]
 
 
@@ -189,14 +181,10 @@ def test_heroku_run_worker_script(
         "    worker.work(burst=True)\n"
     )
     job = Queue("low", connection=connection).enqueue(fixtures.add, 6, 7)
-    done = subprocess.run(
+    run_to_end(
         [sys.executable, "-u", str(script)],
         env=subprocess_env,
-        capture_output=True,
-        text=True,
-        timeout=60,
     )
-    assert done.returncode == 0, done.stderr
     assert job.return_value() == 13
 
 

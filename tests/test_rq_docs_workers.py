@@ -22,6 +22,7 @@ from tests import fixtures
 from tests import rq_docs_fixtures as docs
 from tests.conftest import ROOT, RedisServer
 from tests.rq_docs_fixtures import opened_redis as _redis
+from tests.rq_docs_fixtures import run_to_end
 
 # -- Starting workers, burst mode, worker arguments ------------------------------------
 
@@ -31,14 +32,10 @@ def test_rq_worker_burst_high_default_low_takes_queues_in_order(
 ) -> None:
     for name in ("low", "default", "high"):
         Queue(name, connection=connection).enqueue(docs.note, name)
-    done = subprocess.run(
+    run_to_end(
         [sys.executable, "-m", "minirq", "worker", "--burst", "high", "default", "low"],
         env=subprocess_env,
-        capture_output=True,
-        text=True,
-        timeout=60,
     )
-    assert done.returncode == 0, done.stderr
     assert docs.traced(connection) == ["high", "default", "low"]
 
 
@@ -46,7 +43,7 @@ def test_worker_arguments_of_the_docs_are_accepted(
     tmp_path: Path, doc_env: str, connection: redis.Redis, subprocess_env: dict[str, str]
 ) -> None:
     job = Queue("default", connection=connection, serializer="json").enqueue(fixtures.add, 1, 2)
-    done = subprocess.run(
+    done = run_to_end(
         [
             sys.executable,
             "-m",
@@ -86,11 +83,7 @@ def test_worker_arguments_of_the_docs_are_accepted(
             "600",
         ],
         env=subprocess_env,
-        capture_output=True,
-        text=True,
-        timeout=60,
     )
-    assert done.returncode == 0, done.stderr
     assert job.return_value() == 3
     assert 0 < connection.ttl(job.key) <= 60
     assert "--maintenance-interval has no effect" in done.stderr
@@ -170,14 +163,10 @@ def test_rq_worker_serializer_json_on_the_command_line(
     doc_env: str, connection: redis.Redis, subprocess_env: dict[str, str]
 ) -> None:
     job = Queue(connection=connection, serializer="json").enqueue(fixtures.add, 3, 4)
-    done = subprocess.run(
+    run_to_end(
         [sys.executable, "-m", "minirq", "worker", "--serializer", "json", "--burst"],
         env=subprocess_env,
-        capture_output=True,
-        text=True,
-        timeout=60,
     )
-    assert done.returncode == 0, done.stderr
     assert job.return_value() == 7
 
 
@@ -222,15 +211,11 @@ def test_config_file_with_redis_url_queues_name_and_dict_config(
     )
     job = Queue("low", connection=connection).enqueue(fixtures.current_job_id)
     env = {k: v for k, v in subprocess_env.items() if k != "REDIS_URL"}
-    done = subprocess.run(
+    done = run_to_end(
         [sys.executable, "-m", "minirq", "worker", "-c", "rqdocs_settings", "--burst"],
-        cwd=tmp_path,
         env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
+        cwd=tmp_path,
     )
-    assert done.returncode == 0, done.stderr
     assert job.return_value() == job.id
     job.refresh()
     assert job.worker_name == "worker-1024"
@@ -248,15 +233,11 @@ def test_config_file_with_redis_host_port_db(
     )
     job = Queue(connection=connection).enqueue(fixtures.add, 5, 5)
     env = {k: v for k, v in subprocess_env.items() if k != "REDIS_URL"}
-    done = subprocess.run(
+    run_to_end(
         [sys.executable, "-m", "minirq", "worker", "-c", "rqdocs_parts", "--burst"],
-        cwd=tmp_path,
         env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
+        cwd=tmp_path,
     )
-    assert done.returncode == 0, done.stderr
     assert job.return_value() == 10
 
 
@@ -277,14 +258,10 @@ def test_rq_worker_w_dotted_class(
     worker_class: str, connection: redis.Redis, subprocess_env: dict[str, str]
 ) -> None:
     job = Queue("q1", connection=connection).enqueue(fixtures.add, 1, 1)
-    done = subprocess.run(
+    run_to_end(
         [sys.executable, "-m", "minirq", "worker", "-w", worker_class, "--burst", "q1", "q2"],
         env=subprocess_env,
-        capture_output=True,
-        text=True,
-        timeout=60,
     )
-    assert done.returncode == 0, done.stderr
     assert job.return_value() == 2
     if worker_class.endswith("PreloadingWorker"):
         assert docs.traced(connection) == ["custom-worker"]
@@ -337,7 +314,7 @@ def test_custom_job_and_queue_classes(
 ) -> None:
     queue = docs.CustomQueue("default", connection=connection)
     job = queue.enqueue(fixtures.add, 4, 4)
-    done = subprocess.run(
+    run_to_end(
         [
             sys.executable,
             "-m",
@@ -350,11 +327,7 @@ def test_custom_job_and_queue_classes(
             "tests.rq_docs_fixtures.CustomQueue",
         ],
         env=subprocess_env,
-        capture_output=True,
-        text=True,
-        timeout=60,
     )
-    assert done.returncode == 0, done.stderr
     assert job.return_value() == 8
     worker = Worker([queue], job_class=docs.CustomJob, queue_class=docs.CustomQueue)
     assert worker.job_class is docs.CustomJob and worker.queue_class is docs.CustomQueue
