@@ -10,6 +10,7 @@ import redis
 from minirq import (
     Dependency,
     InvalidJobError,
+    InvalidJobOperation,
     Job,
     JobStatus,
     Queue,
@@ -212,6 +213,35 @@ def test_cancel_can_take_a_dependent_off_its_parents(
     assert waiting.get_status() == JobStatus.FINISHED
     assert kept.get_status() == JobStatus.CANCELED and removed.get_status() == JobStatus.CANCELED
     assert first.dependent_ids == []
+
+
+def test_cancel_joins_a_pipeline(connection: redis.Redis, queue: Queue) -> None:
+    import redis.exceptions
+
+    parent = queue.enqueue(add, 1, 2)
+    child = queue.enqueue(say_hello, depends_on=parent)
+    connection.set("guard", "0")
+    with connection.pipeline() as pipe:
+        pipe.watch("guard")
+        parent.cancel(enqueue_dependents=True, pipeline=pipe)
+        assert parent.get_status() == JobStatus.QUEUED  # nothing happens before execute()
+        pipe.set("guard", "1")
+        assert pipe.execute() == [1, True]
+    assert parent.get_status() == JobStatus.CANCELED
+    assert child.get_status() == JobStatus.QUEUED and queue.job_ids == [child.id]
+    with connection.pipeline() as pipe:
+        parent.cancel(pipeline=pipe)  # already canceled: a 0 among the results
+        assert pipe.execute() == [0]
+    with connection.pipeline() as pipe:
+        pipe.watch("guard")
+        child.cancel(pipeline=pipe)
+        connection.set("guard", "changed")
+        with pytest.raises(redis.exceptions.WatchError):
+            pipe.execute()
+    assert child.get_status() == JobStatus.QUEUED
+    with connection.pipeline() as pipe, pytest.raises(InvalidJobOperation, match="pipeline="):
+        child.cancel(pipe)  # type: ignore[arg-type]  # RQ's positional form
+    assert child.get_status() == JobStatus.QUEUED
 
 
 def test_delete_parent_with_and_without_dependents(connection: redis.Redis, queue: Queue) -> None:
