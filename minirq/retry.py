@@ -50,13 +50,11 @@ def _intervals(interval: Any, what: str) -> list[float]:
 def get_interval(count: int, intervals: Sequence[float] | float | None) -> float:
     """The delay before run ``count + 1`` of a retry or repeat (0 for the first): the
     ``count``-th of ``intervals``, the last one repeating; a single number is every
-    delay, and ``None`` or an empty list none (RQ's helper)."""
+    delay, and ``None`` none (RQ's helper; an empty list raises ``IndexError``, as there)."""
     if intervals is None:
         return 0
     if isinstance(intervals, int | float):
         return intervals
-    if not intervals:
-        return 0
     return intervals[min(count, len(intervals) - 1)]
 
 

@@ -227,7 +227,8 @@ def test_intervals_in_rqs_form(queue: Queue) -> None:
     assert Retry.get_interval(0, [7]) == 7
     assert [Retry.get_interval(n, None) for n in range(3)] == [0, 0, 0]
     assert [Retry.get_interval(n, 3) for n in range(3)] == [3, 3, 3]
-    assert Retry.get_interval(2, []) == 0
+    with pytest.raises(IndexError):
+        Repeat.get_interval(0, [])
     job = queue.enqueue(fixtures.add, 1, 2, repeat=Repeat(times=2, interval=[30, 60]))
     assert job.repeat_intervals == [30, 60]
     assert queue.enqueue(fixtures.add, 1, 2).repeat_intervals is None
