@@ -289,7 +289,6 @@ def main() -> int:
         env.update(
             PYTHONPATH=os.pathsep.join([str(scratch / "run"), str(REPO)]),
             RQ_SUITE_REDIS_PORT=str(redis_server.port),
-            REDIS_URL=f"redis://127.0.0.1:{redis_server.port}/0",
         )
         targets = [f"tests/{name}" for name in args.files] or ["tests"]
         command = [

@@ -366,16 +366,15 @@ class BaseWorker(
         for queue in self.queues:
             for kind in ("finished", "failed", "canceled"):
                 REGISTRY_CLASSES[kind](queue=queue).cleanup()
-        store.reap_expired_leases(self.connection, self.keys, self.max_orphanings)
+        own = [queue.name for queue in self.queues]
+        store.reap_expired_leases(self.connection, self.keys, self.max_orphanings, also=own)
 
     def _requeued_orphans(self) -> bool:
         """A burst worker's last look before it stops: jobs whose worker died and whose
         lease has run out go back to their queues, so that "until the queues are empty"
         counts them. Whether any went back; never raises."""
         try:
-            requeued, _ = store.reap_expired_leases(
-                self.connection, self.keys, self.max_orphanings
-            )
+            requeued, _ = store.reap_expired_leases(self.connection, self.keys, self.max_orphanings)
         except (*REDIS_ERRORS, redis.ResponseError) as exc:
             logger.error("%s: recovering jobs of dead workers failed: %s", self.name, exc)
             return False

@@ -5,7 +5,6 @@ counters. Reading workers back is :mod:`minirq.worker_records`.
 from __future__ import annotations
 
 import logging
-import sys
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -13,7 +12,7 @@ from typing import Any
 import redis
 
 from . import store
-from .defaults import STATS_TTL_S, VERSION
+from .defaults import STATS_TTL_S
 from .keys import Keys
 from .store import calls
 from .store.record import text_or_none
@@ -39,6 +38,8 @@ class PresenceMixin:
     worker_ttl_s: int
     queues: list[Any]
     listens_on_all: bool
+    version: str
+    python_version: str
     birth_date: datetime | None
     death_date: datetime | None
     current_job: Any
@@ -71,8 +72,8 @@ class PresenceMixin:
                     "successful": 0,
                     "failed": 0,
                     "working_ms": 0,
-                    "version": VERSION,
-                    "python_version": sys.version,
+                    "version": self.version,
+                    "python_version": self.python_version,
                 },
             )
             pipe.expire(self.key, self.worker_ttl_s)
@@ -106,9 +107,14 @@ class PresenceMixin:
         """The jobs whose leases this worker's heartbeat renews: the running one and one
         fetched along with the last outcome, which holds a lease already."""
         jobs = [self.current_job] if self.current_job is not None else []
+        return jobs + self._job_fetched_ahead()
+
+    def _job_fetched_ahead(self) -> list[Any]:
+        """The job fetched along with the last outcome and not handed over yet (at most
+        one): it holds a lease, which heartbeats renew, and the record shows it running."""
         if self._fetched_ahead is not None and self._fetched_ahead[0] is not None:
-            jobs.append(self._fetched_ahead[0][0])
-        return jobs
+            return [self._fetched_ahead[0][0]]
+        return []
 
     def heartbeat(self) -> None:
         """Say we are alive, renew the running jobs' leases and flush counters."""

@@ -300,4 +300,4 @@ def clean_registries(queue: Queue) -> None:
         queue.canceled_job_registry,
     ):
         registry.cleanup()
-    store.reap_expired_leases(queue.connection, queue.keys)
+    store.reap_expired_leases(queue.connection, queue.keys, also=[queue.name])

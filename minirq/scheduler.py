@@ -329,7 +329,12 @@ class Scheduler(SchedulerLoopMixin, CronRegistryMixin):
 
 class RQScheduler(Scheduler):
     """RQ's scheduler class, built as RQ builds it: ``RQScheduler(queues, connection)``.
-    minirq's scheduler serves every queue of its prefix (the queues' prefix) at once."""
+
+    minirq's scheduler serves every queue of its prefix (the queues' prefix) under one
+    lease, so RQ's per-queue locks map onto it: :meth:`acquire_locks` takes (or renews) the
+    lease and returns the names of the queues given if it is held, :meth:`release_locks`
+    gives it up, and :meth:`enqueue_scheduled_jobs` moves the jobs now due.
+    """
 
     def __init__(self, queues: Any, connection: redis.Redis | None = None, **kwargs: Any) -> None:
         given = [queues] if isinstance(queues, Queue | str) else list(queues or [])
@@ -338,6 +343,24 @@ class RQScheduler(Scheduler):
             connection = connection or first.connection
             kwargs.setdefault("prefix", first.keys.prefix)
         super().__init__(connection, **kwargs)
+        self.queue_names = {q.name if isinstance(q, Queue) else str(q) for q in given}
+
+    def acquire_locks(self, auto_start: bool = False) -> set[str]:
+        """Take or renew the lease; the names of the queues given if held, else none.
+        ``auto_start`` is accepted for RQ's signature: :meth:`run` is how to keep going."""
+        return set(self.queue_names) if self.acquire_lease() else set()
+
+    def release_locks(self) -> None:
+        """Give the lease up, so that another scheduler takes over at once."""
+        self.release_lease()
+
+    def enqueue_scheduled_jobs(self) -> int:
+        """Move every job due now (on Redis's clock) onto its queue; how many moved.
+        Does nothing unless :meth:`acquire_locks` took the lease; renews it first (taking
+        it back if it lapsed and is free), as RQ's scheduler refreshes its locks."""
+        if self._lease is None or not self.acquire_lease():
+            return 0
+        return self.enqueue_due()
 
 
 __all__ = ["CronEntry", "RQScheduler", "Scheduler"]

@@ -24,7 +24,7 @@ from .exceptions import ConfigurationError
 from .job import Job
 from .keys import Keys
 from .queue import Queue
-from .serializers import Serializer
+from .serializers import Serializer, resolve_serializer
 from .utils import import_attribute
 from .worker_accessors import WorkerAccessorsMixin
 from .worker_records import (
@@ -268,7 +268,7 @@ class WorkerOptionsMixin(WorkerAccessorsMixin):
         self.default_result_ttl = rq.default_result_ttl
         self.disable_default_exception_handler = rq.disable_default_exception_handler
         self.work_horse_killed_handler = rq.work_horse_killed_handler
-        self.serializer = serializer
+        self.serializer = resolve_serializer(serializer)
         given = [queues] if isinstance(queues, Queue | str) else list(queues or [])
         self.connection = shared_connection(given, connection)
         self.queues = build_queues(given, self.connection, serializer, prefix, self.queue_class)

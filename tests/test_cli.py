@@ -183,3 +183,16 @@ def test_info_reads_keys_of_the_wrong_type(redis_url: str, connection: redis.Red
     result = CliRunner().invoke(main, ["info", "-u", redis_url])
     assert result.exit_code == 0, result.output
     assert "mail" in result.output
+
+
+def test_requeue_takes_the_serializer_of_the_jobs(redis_url: str, connection: redis.Redis) -> None:
+    queue = Queue("json-jobs", connection=connection, serializer="json")
+    job = queue.enqueue(fixtures.div_by_zero, meta={"owner": "ops"})
+    SimpleWorker([queue], connection=connection, serializer="json").work(burst=True)
+    result = CliRunner().invoke(
+        main, ["requeue", "-u", redis_url, "-S", "minirq.serializers.JSONSerializer", job.id]
+    )
+    assert result.exit_code == 0, result.output
+    assert f"Requeued {job.id} on json-jobs" in result.output
+    assert job.get_status() == JobStatus.QUEUED
+    assert job.get_meta() == {"owner": "ops"}

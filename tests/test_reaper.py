@@ -5,6 +5,7 @@ import redis
 from minirq import JobStatus, Queue, SimpleWorker
 from minirq.keys import Keys
 from minirq.reaper import reap_expired_leases
+from minirq.registry import clean_registries
 from tests import fixtures
 
 
@@ -48,3 +49,18 @@ def test_reaper_lock_keeps_one_scanner(queue: Queue, connection: redis.Redis) ->
     _lease(queue, connection, "dead")
     connection.set(Keys().reaper_lock, "someone-else", px=5000)
     assert reap_expired_leases(connection, Keys()) == ([], [])
+
+
+def test_cleaning_a_queue_recovers_its_jobs_even_if_it_is_not_in_the_set_of_queues(
+    queue: Queue, connection: redis.Redis
+) -> None:
+    for clean in (
+        clean_registries,
+        lambda q: SimpleWorker([q], connection=connection).clean_registries(),
+    ):
+        job_id = _lease(queue, connection, "dead")
+        connection.srem(Keys().queues, queue.name)
+        clean(queue)
+        assert queue.job_ids == [job_id]
+        assert queue.started_job_registry.get_job_ids() == []
+        queue.empty()

@@ -11,13 +11,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
 import pytest
 import redis
 from click.testing import CliRunner
 
 from minirq import Job, JobStatus, Queue, SimpleWorker, Worker
 from minirq.cli import main
-from minirq.cli.rq_helpers import parse_function_args
+from minirq.cli.rq_helpers import CliConfig, parse_function_args
 from tests import feature_fixtures as ff
 from tests import fixtures
 from tests.conftest import RedisServer
@@ -367,3 +368,14 @@ def test_enqueue_then_worker_round_trip_in_rq_form(
     )
     assert worker.returncode == 0
     assert json.loads(json.dumps(job.return_value())) == [["x"], {"n": 1}]
+
+
+@pytest.mark.parametrize(
+    "option", ["death_penalty_class", "job_class", "queue_class", "worker_class"]
+)
+def test_cli_config_refuses_a_class_path_that_does_not_import(option: str) -> None:
+    for path in ("tests.fixtures.no_such_name", "no_such_module.Class"):
+        with pytest.raises(ValueError, match="no_such"):
+            CliConfig(**{option: path})
+        with pytest.raises(click.BadParameter):
+            CliConfig(**{option: path})

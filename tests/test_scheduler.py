@@ -16,6 +16,7 @@ import redis
 from minirq import ConfigurationError, Job, JobStatus, Queue, Scheduler, SimpleWorker, Worker
 from minirq.keys import Keys
 from minirq.pool import WorkerPool
+from minirq.scheduler import RQScheduler
 from minirq.utils import now_ms
 from minirq.worker import BaseWorker
 from tests import scheduling_jobs as jobs
@@ -194,6 +195,33 @@ def test_release_hands_the_lease_over(connection: redis.Redis) -> None:
     assert not second.acquire_lease()
     first.release_lease()
     assert second.acquire_lease()
+
+
+def test_rq_scheduler_locks_map_onto_the_lease(queue: Queue) -> None:
+    due = queue.enqueue_at(datetime(2000, 1, 1, tzinfo=UTC), jobs.always_fail)
+    later = queue.enqueue_at(datetime.now(UTC) + timedelta(hours=1), jobs.always_fail)
+    first = RQScheduler([queue, "other"], queue.connection)
+    second = RQScheduler([queue], queue.connection)
+    assert second.enqueue_scheduled_jobs() == 0  # no locks acquired yet
+    assert first.acquire_locks() == {queue.name, "other"}
+    assert second.acquire_locks() == set()
+    assert second.enqueue_scheduled_jobs() == 0
+    assert due.get_status() == JobStatus.SCHEDULED
+    assert first.enqueue_scheduled_jobs() == 1
+    assert queue.job_ids == [due.id]
+    assert later.get_status() == JobStatus.SCHEDULED
+    first.release_locks()
+    assert first.enqueue_scheduled_jobs() == 0
+    assert second.acquire_locks() == {queue.name}
+
+
+def test_rq_scheduler_takes_its_lapsed_lease_back_before_enqueueing(queue: Queue) -> None:
+    job = queue.enqueue_at(datetime(2000, 1, 1, tzinfo=UTC), jobs.always_fail)
+    scheduler = RQScheduler(queue, queue.connection)
+    assert scheduler.acquire_locks() == {queue.name}
+    queue.connection.delete(KEYS.scheduler_lease)
+    assert scheduler.enqueue_scheduled_jobs() == 1
+    assert job.get_status() == JobStatus.QUEUED
 
 
 def test_step_returns_the_next_due_time(queue: Queue) -> None:

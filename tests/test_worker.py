@@ -11,6 +11,8 @@ import pytest
 import redis
 
 from minirq import Job, JobStatus, Queue, SimpleWorker, Worker
+from minirq.async_worker import AsyncWorker
+from minirq.pool import WorkerPool
 from minirq.store import runner_for
 from minirq.worker import BaseWorker
 from tests import fixtures
@@ -293,23 +295,23 @@ def test_sigterm_to_the_whole_process_group_lets_the_job_finish(
     assert queue.job_ids == [waiting.id]
 
 
-def test_outcome_and_next_fetch_share_one_round_trip(
+def test_outcome_and_next_fetch_share_one_script_call(
     queue: Queue, connection: redis.Redis, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     jobs = [queue.enqueue(fixtures.add, i, 1) for i in range(3)]
     runner = runner_for(connection)
-    batches: list[list[str]] = []
-    run_many = runner.run_many
+    sent: list[str] = []
+    run = runner.run
 
-    def recording_run_many(calls: Any) -> list[object]:
-        batches.append([call.script for call in calls])
-        return run_many(calls)
+    def recording_run(call: Any) -> object:
+        sent.append(call.script)
+        return run(call)
 
-    monkeypatch.setattr(runner, "run_many", recording_run_many)
+    monkeypatch.setattr(runner, "run", recording_run)
     SimpleWorker([queue], connection=connection).work(max_jobs=3)
     assert [job.return_value() for job in jobs] == [1, 2, 3]
     # Jobs 1 and 2 are recorded along with the next fetch; job 3, the last, alone.
-    assert batches == [["finish", "fetch"], ["finish", "fetch"]]
+    assert [s for s in sent if "finish" in s] == ["finish+fetch", "finish+fetch", "finish"]
 
 
 def test_max_jobs_does_not_take_a_job_it_will_not_run(
@@ -337,6 +339,39 @@ def test_prefetched_job_goes_back_to_the_front_when_the_loop_stops(
     assert first.get_status() == JobStatus.QUEUED
     assert queue.job_ids == [first.id, second.id]
     assert queue.started_job_registry.count == 0
+
+
+@pytest.mark.parametrize(
+    "make_worker",
+    [
+        lambda q, c: SimpleWorker([q], connection=c, lease_s=60),
+        lambda q, c: WorkerPool([q], connection=c, size=1, lease_s=60),
+        lambda q, c: AsyncWorker([q], connection=c, concurrency=2, lease_s=60),
+    ],
+    ids=["simple", "pool", "async"],
+)
+def test_a_heartbeat_renews_and_shows_the_job_fetched_ahead(
+    queue: Queue, connection: redis.Redis, make_worker: Any
+) -> None:
+    """Between the reply that brought it and its handing over, a job fetched along with
+    the last outcome is this worker's: its lease is renewed and the record shows it."""
+    job = queue.enqueue(fixtures.say_hello)
+    worker = make_worker(queue, connection)
+    worker.register_birth()
+    try:
+        fetched = worker.take_job()
+        assert fetched is not None and fetched[0].id == job.id
+        worker._fetched_ahead = (fetched,)
+        registry = queue.started_job_registry.key
+        connection.zadd(registry, {job.id: 1})
+        worker.heartbeat()
+        assert connection.zscore(registry, job.id) > time.time() * 1000
+        state, shown = connection.hmget(worker.key, ["state", "job"])
+        assert (state, shown) == (b"busy", job.id.encode())
+    finally:
+        worker._put_back_fetched_ahead()
+        worker.register_death()
+    assert queue.job_ids == [job.id]
 
 
 @pytest.mark.parametrize("worker_class_name", ["simple", "fork"])

@@ -16,6 +16,7 @@ import redis
 from minirq import ConfigurationError, JobStatus, Queue, SimpleWorker, Worker, suspension
 from minirq.commands import send_kill_horse_command
 from minirq.config import load_settings
+from minirq.serializers import JSONSerializer, PickleSerializer
 from minirq.worker import SpawnWorker, WorkerStatus, worker_class
 from minirq.worker_records import QueueNames
 from tests import feature_fixtures as ff
@@ -176,6 +177,28 @@ def test_find_by_key_and_a_key_that_names_no_worker(connection: redis.Redis) -> 
     assert Worker.find_by_key(worker.key, connection=connection) is None
     with pytest.raises(ValueError, match="not a worker key"):
         Worker.find_by_key("minirq:job:abc", connection=connection)
+
+
+def test_the_record_carries_the_versions_the_worker_states(connection: redis.Redis) -> None:
+    worker = Worker(["a"], connection=connection)
+    assert worker.python_version == sys.version
+    worker.version, worker.python_version = "9.9.9", "X.Y.Z.final"
+    worker.register_birth()
+    try:
+        info = Worker.find_by_key(worker.key, connection=connection)
+        assert info is not None
+        assert (info.version, info.python_version) == ("9.9.9", "X.Y.Z.final")
+    finally:
+        worker.register_death()
+
+
+def test_the_worker_names_the_serializer_it_resolved(connection: redis.Redis) -> None:
+    assert Worker("a", connection=connection, serializer="json").serializer is JSONSerializer
+    assert Worker("a", connection=connection).serializer is PickleSerializer
+    by_path = Worker("a", connection=connection, serializer="minirq.serializers.JSONSerializer")
+    assert by_path.serializer is JSONSerializer
+    with pytest.raises(ConfigurationError, match="unknown serializer 'yaml'"):
+        Worker("a", connection=connection, serializer="yaml")
 
 
 def test_a_record_with_garbage_reads_as_empty(connection: redis.Redis) -> None:

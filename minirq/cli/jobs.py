@@ -7,10 +7,9 @@ import click
 from ..exceptions import ConfigurationError, InvalidJobOperation, NoSuchJobError
 from ..job import Job
 from ..queue import Queue
+from ..serializers import Serializer
 from .context import CliContext, pass_cli
-from .options import (
-    connection_options,
-)
+from .options import connection_options, resolve_serializer, serializer_option
 
 
 @click.command()
@@ -25,6 +24,7 @@ from .options import (
     "-a", "--all", "all_jobs", is_flag=True, help="Requeue every failed job of the queue."
 )
 @click.argument("job_ids", nargs=-1)
+@serializer_option
 @connection_options
 @pass_cli
 def requeue(
@@ -32,6 +32,7 @@ def requeue(
     queue_name: str | None,
     all_jobs: bool,
     job_ids: tuple[str, ...],
+    serializer: str | None,
     url: str | None,
     config_module: str | None,
 ) -> None:
@@ -47,20 +48,29 @@ def requeue(
         count = queue.failed_job_registry.requeue_all()
         click.echo(f"Requeued {count} job(s) on {queue.name}")
         return
-    jobs = _failed_jobs(cli, job_ids, queue.name if queue is not None else None)
+    resolved = resolve_serializer(serializer)
+    jobs = _failed_jobs(cli, job_ids, queue.name if queue is not None else None, resolved)
     for job in jobs:
-        cli.queue(job.origin).failed_job_registry.requeue(job.id)
+        cli.queue(job.origin, resolved).failed_job_registry.requeue(job.id)
         click.echo(f"Requeued {job.id} on {job.origin}")
     click.echo(f"Requeued {len(jobs)} job(s)")
 
 
-def _failed_jobs(cli: CliContext, job_ids: tuple[str, ...], queue_name: str | None) -> list[Job]:
-    """The jobs ``job_ids``, each checked to be failed (on ``queue_name`` if given), so
-    that a bad id refuses the whole command before any job moves."""
+def _failed_jobs(
+    cli: CliContext,
+    job_ids: tuple[str, ...],
+    queue_name: str | None,
+    serializer: Serializer | str | None,
+) -> list[Job]:
+    """The jobs ``job_ids`` (stored with ``serializer``), each checked to be failed (on
+    ``queue_name`` if given), so that a bad id refuses the whole command before any job
+    moves."""
     jobs = []
     for job_id in job_ids:
         try:
-            job = Job.fetch(job_id, connection=cli.connection, prefix=cli.prefix)
+            job = Job.fetch(
+                job_id, connection=cli.connection, serializer=serializer, prefix=cli.prefix
+            )
         except NoSuchJobError:
             raise NoSuchJobError(f"no job with id {job_id!r} under prefix {cli.prefix!r}") from None
         if queue_name is not None and job.origin != queue_name:

@@ -108,13 +108,18 @@ def read_config_file(module: str) -> dict[str, Any]:
     return {k: v for k, v in vars(settings).items() if k.upper() == k}
 
 
+class UnimportableClassError(click.BadParameter, ValueError):
+    """A dotted class path that does not import: a usage error on the command line, and a
+    ``ValueError`` to code that builds a :class:`CliConfig` itself (as RQ's raises)."""
+
+
 def _imported(value: str | type[Any], what: str) -> Any:
     if not isinstance(value, str):
         return value
     try:
         return import_attribute(value)
     except (ImportError, AttributeError) as exc:
-        raise click.BadParameter(str(exc), param_hint=what) from None
+        raise UnimportableClassError(str(exc), param_hint=what) from None
 
 
 class CliConfig:
@@ -160,11 +165,12 @@ def _resolve_worker_class(name: str) -> type[BaseWorker]:
     try:
         return worker_class(name)
     except Exception as exc:
-        raise click.BadParameter(str(exc), param_hint="--worker-class") from None
+        raise UnimportableClassError(str(exc), param_hint="--worker-class") from None
 
 
 __all__ = [
     "CliConfig",
+    "UnimportableClassError",
     "parse_function_arg",
     "parse_function_args",
     "parse_schedule",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Sequence
 
 import redis
 
@@ -27,13 +28,15 @@ def reap_expired_leases(
     keys: Keys,
     max_orphanings: int = DEFAULT_MAX_ORPHANINGS,
     limit: int = 1000,
+    also: Sequence[str] = (),
 ) -> tuple[list[str], list[str]]:
-    """Recover jobs whose worker stopped renewing their lease.
+    """Recover jobs whose worker stopped renewing their lease, in every known queue and
+    in the queues ``also`` names (the caller's own, known or not).
 
     Runs under a short lock so that only one process scans at a time. Returns the ids
     put back on their queues and the ids sent to failed.
     """
-    names = queue_names(connection, keys)
+    names = list(dict.fromkeys([*queue_names(connection, keys), *also]))
     if not names:
         return [], []
     token = uuid.uuid4().hex
