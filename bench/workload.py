@@ -19,6 +19,7 @@ import os
 import random
 import select
 import signal
+import stat
 import statistics
 import subprocess
 import sys
@@ -65,6 +66,15 @@ class Marks:
 
     def __init__(self, path: str, identity: str = "pid") -> None:
         self.fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        # A FIFO whose last writer closed (a forking worker's horse that exited) reads as
+        # at its end, which select reports as ready at once: the wait would spin, taking
+        # a core from the workers it times. Holding a write end of our own keeps it
+        # blocking until a mark arrives.
+        self._writer = (
+            os.open(path, os.O_WRONLY | os.O_NONBLOCK)
+            if stat.S_ISFIFO(os.fstat(self.fd).st_mode)
+            else None
+        )
         self.field = 0 if identity == "pid" else 1
         self.count = 0
         self.identities: set[bytes] = set()
@@ -98,6 +108,8 @@ class Marks:
 
     def close(self) -> None:
         os.close(self.fd)
+        if self._writer is not None:
+            os.close(self._writer)
 
 
 class Workers:

@@ -170,10 +170,7 @@ class ControlMixin:
     def _wait_for_work(self) -> None:
         """Block until an enqueue wakes us, or until housekeeping is due."""
         if self._pubsub is None:
-            self._pubsub = self.connection.pubsub(  # type: ignore[no-untyped-call]
-                ignore_subscribe_messages=True
-            )
-            self._subscribe_to_wake_ups(self._pubsub)
+            self._subscribe()
             # Something may have been enqueued before the subscription took effect.
             return
         now = time.monotonic()

@@ -58,6 +58,9 @@ class FetcherMixin:
     _limit_wait_until: float | None = None
     #: Queue name -> its default limit as stored, read with the paused queues.
     _queue_limit_texts: Mapping[str, str] = MappingProxyType({})
+    #: Whether the job handed over last came with the recording of the one before (the
+    #: worker goes from job to job) rather than after a wait or a fetch of its own.
+    _took_ahead = False
 
     def take_job(self) -> Fetched | None:
         """Take the next job to run; a job whose stored data is broken fails right here."""
@@ -197,7 +200,9 @@ class FetcherMixin:
             if fetched is None or not self._call_redis(
                 lambda: self._failed_as_broken(*fetched), "recording a failure"
             ):
+                self._took_ahead = fetched is not None
                 return fetched
+        self._took_ahead = False
         taken: Fetched | None = self._call_redis(self.take_job, "fetching a job", until_stop=True)
         return taken
 
@@ -253,17 +258,18 @@ class FetcherMixin:
                 )
 
     def _record(self, call: Call[int]) -> int:
-        """Send the call that records an outcome, and the next fetch in the same round
-        trip when the loop wants another job (two atomic steps, one round trip)."""
+        """Send the call that records an outcome, and the next fetch with it when the
+        loop wants another job: one script call running both steps, each as it runs
+        alone (see :func:`~minirq.store.runner.chain`)."""
         runner = store.runner_for(self.connection)
         queues = self._fetchable_queues() if self._fetch_ahead else []
         if not queues or self.stop_requested or self._fetched_ahead is not None:
             return runner.run(call)
-        recorded, fetched = runner.run_many([call, self._fetch_call_for(queues)])
+        recorded, fetched = runner.run(store.chain(call, self._fetch_call_for(queues)))
         if not isinstance(fetched, Exception):
             taken = self._job_from_reply(fetched, queues)
-            # Only a job taken is kept: "the queues were empty" may be stale if Redis had
-            # forgotten the recording script and ran it again after the fetch.
+            # Only a job taken is kept: finding the queues empty, the loop looks again
+            # itself before it waits for work.
             if taken is not None:
                 self._fetched_ahead = (taken,)
         if isinstance(recorded, Exception):

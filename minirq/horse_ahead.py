@@ -26,7 +26,7 @@ from typing import Any
 import redis
 
 from . import hooks
-from .horse import describe_exit, fork_child, fork_horse, report_run
+from .horse import describe_exit, fork_child, fork_horse, report_run, run_job
 from .job import Job
 from .pool_pipes import _HEADER, _read_frame, _write_all
 from .serializers import Serializer
@@ -155,6 +155,7 @@ class ForkAhead:
                 # A module that fails to import here fails the job that needs it, later.
                 with contextlib.suppress(Exception):
                     importlib.import_module(self._warm_module)
+            self._rehearse()
             message = _read_frame(read_fd)
             if message is None:
                 exit_code = 0
@@ -169,6 +170,33 @@ class ForkAhead:
             traceback.print_exc()
         finally:
             os._exit(exit_code)
+
+
+    def _rehearse(self) -> None:  # pragma: no cover - runs in the child
+        """Take a job that does nothing through the path a job takes in this horse, while
+        it waits: a forked process copies each memory page it shares with the worker on
+        its first write to it (reference counts are writes), and most of the pages the
+        job's path writes are copied now instead of once the job has arrived. Nothing of
+        it leaves the horse: no hook runs, nothing is sent."""
+        serializer = self.serializers[0] if self.serializers else None
+        if serializer is None:
+            return
+        with contextlib.suppress(Exception):
+            fields = {
+                b"func": REHEARSAL_FUNC.encode(),
+                b"data": serializer.dumps(((), {})),
+                b"origin": b"",
+                b"status": b"started",
+            }
+            job = Job.from_fields("rehearsal", fields, self.connection, serializer, self.prefix)
+            pickle.dumps(run_job(job, self.max_result_bytes), protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def rehearsal() -> None:
+    """The function of the job a spare horse rehearses with (see ForkAhead._rehearse)."""
+
+
+REHEARSAL_FUNC = f"{__name__}.rehearsal"
 
 
 def _close_both(spare: _Spare) -> None:
@@ -187,6 +215,7 @@ class ForkAheadMixin:
     max_result_bytes: int
     stop_requested: bool
     _fetch_ahead: bool
+    _took_ahead: bool
     _spares: ForkAhead | None = None
 
     #: Whether each job's horse is forked ahead of it (a subclass that starts its horses
@@ -210,10 +239,13 @@ class ForkAheadMixin:
 
     def _start_horse(self, job: Job) -> tuple[int, int]:
         """Start the work-horse of ``job``: its pid and the pipe it reports on. It is the
-        spare forked ahead when one waits; the next spare is forked while this job runs,
-        so that the fork is off the path to the next one."""
+        spare forked ahead when one waits. While the worker goes from job to job, the
+        next spare is forked while this job runs, so that the fork is off the path to
+        the next one; a job that came to a waiting worker has the machine to itself at
+        first (a fork now would hold the CPU its horse is woken on), and the next spare
+        is forked once it ends, before the worker waits again."""
         started = self._fork_ahead.start(job)
-        if self.forks_ahead and self._fetch_ahead:
+        if self.forks_ahead and self._fetch_ahead and self._took_ahead:
             self._fork_ahead.ensure_spare()
         return started
 

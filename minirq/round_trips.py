@@ -1,5 +1,6 @@
 """Fewer round trips for an executor that runs many jobs at once (the async worker): the
-outcomes that ended together recorded in one round trip, the next fetch riding along. (The
+outcomes that ended together recorded in one round trip, the next fetch riding along in
+the script call of the last one. (The
 jobs for several free slots are taken in one round trip by the loop's ``take_jobs``.)
 Each call stays its own atomic step, with its own run token, exactly as when sent alone;
 part of :class:`~minirq.AsyncWorker`.
@@ -56,10 +57,13 @@ class RoundTripsMixin(FetcherMixin):
         fetch = not self.stop_requested and self._fetched_ahead is None and bool(queues)
         calls: list[Call[Any]] = [call for _, call in batch]
         if fetch:
-            calls.append(self._fetch_call_for(queues))
+            # The last recording and the fetch in one script call (see store.chain).
+            calls[-1] = store.chain(calls[-1], self._fetch_call_for(queues))
         answers = runner.run_many(calls)
         if fetch:
-            fetched = answers.pop()
+            chained = answers.pop()
+            recorded, fetched = (chained, chained) if isinstance(chained, Exception) else chained
+            answers.append(recorded)
             if not isinstance(fetched, Exception):
                 taken = self._job_from_reply(fetched, queues)
                 if taken is not None:

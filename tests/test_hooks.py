@@ -68,6 +68,10 @@ def test_forking_worker_runs_each_hook_in_its_process(
     # One fork per job, and one ahead of it: the spare horse forked for a next job that
     # did not come, which exits unused.
     assert [pid for _, pid, _ in forks] == [parent] * 4
+    # A spare's rehearsal while it waits (minirq.horse_ahead) runs no hook.
+    assert {job_id for event, _, job_id in rows if event.endswith("_job")} == {
+        job.id for job in jobs
+    }
     for job in jobs:
         mine = [(event, pid) for event, pid, job_id in rows if job_id == job.id]
         assert [event for event, _ in mine] == ["before_job", "after_job"]
@@ -175,12 +179,14 @@ def test_the_child_running_an_on_stopped_callback_gets_the_fork_hooks(
     assert job.get_status() == JobStatus.STOPPED
     rows = recorded()
     parent = os.getpid()
-    # The job's horse, the spare forked ahead while it ran, and the callback's child.
+    # The job's horse, the callback's child and the spare forked ahead of a next job
+    # (once the job ended: it came to a waiting worker).
     assert [pid for event, pid, _ in rows if event == "before_fork"] == [parent] * 3
     (callback_pid,) = [pid for event, pid, _ in rows if event == "on_stopped"]
     assert callback_pid != parent
     started = [pid for event, pid, _ in rows if event == "horse_start"]
-    assert len(started) == 3 and callback_pid == started[-1]
+    # (The spare, given no job at the end of the burst, may be gone before its hook ran.)
+    assert len(started) in (2, 3) and callback_pid == started[1]
     assert rows.index(("horse_start", callback_pid, "")) < rows.index(
         ("on_stopped", callback_pid, job.id)
     )

@@ -117,21 +117,52 @@ def test_a_pool_asks_for_the_next_job_as_it_records_one(
     connection: redis.Redis, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     queue = Queue(connection=connection)
+    queue.enqueue(fixtures.add, 0, 0)
+    WorkerPool([queue], connection=connection, size=1).work(burst=True)  # scripts loaded
     jobs = [queue.enqueue(fixtures.add, i, 1) for i in range(12)]
-    sends: list[int] = []
+    sends: list[list[str]] = []
     send = store.Runner._send
 
     def counted(runner: store.Runner, calls: Any) -> list[Any]:
-        sends.append(len(calls))
+        sends.append([call.script for call in calls])
         return send(runner, calls)
 
     monkeypatch.setattr(store.Runner, "_send", counted)
     WorkerPool([queue], connection=connection, size=1).work(burst=True)
     assert [job.return_value() for job in jobs] == [i + 1 for i in range(12)]
     # Start-up and the first fetch, then each recording carries the next fetch: one
-    # send per job, where a fetch apart would make two.
-    assert sends.count(2) >= len(jobs) - 1, str(sends)
+    # script call per job, where a fetch apart would make two.
+    assert sends.count(["finish+fetch"]) >= len(jobs) - 1, str(sends)
     assert len(sends) <= len(jobs) + 6, str(sends)
+
+
+def test_a_recording_with_the_next_fetch_is_one_script_call(connection: redis.Redis) -> None:
+    queue = Queue(connection=connection)
+    runner = store.runner_for(connection)
+    first = queue.enqueue(fixtures.add, 1, 2)
+    token = new_token()
+    assert runner.run(_fetch("w", token)).job_id == first.id.encode()
+
+    def finish_and_fetch() -> None:
+        nonlocal first, token
+        following = queue.enqueue(fixtures.add, 2, 3)
+        finish = calls.finish(
+            KEYS, queue="default", job_id=first.id, run_token=token, result_ttl_s=60, result=b"3"
+        )
+        token = new_token()
+        recorded, fetched = runner.run(store.chain(finish, _fetch("w", token)))
+        assert (recorded, fetched.job_id) == (1, following.id.encode())
+        assert first.get_status(refresh=True) == JobStatus.FINISHED
+        first = following
+
+    finish_and_fetch()  # the chain's script loaded
+    ran = _commands(connection, finish_and_fetch)
+    for name, n in _commands(connection, lambda: queue.enqueue(fixtures.add, 1, 2)).items():
+        ran[name] -= n
+    # One EVALSHA and one reading of the clock for both steps: 15 sent apart.
+    assert ran["evalsha"] == 1 and ran["time"] == 1, ran
+    assert sum(ran.values()) <= 13, ran
+    assert queue.fetch_job(first.id) is not None
 
 
 def test_a_pool_with_max_jobs_leaves_the_rest_queued(connection: redis.Redis) -> None:
@@ -179,3 +210,28 @@ def test_a_finished_job_keeps_its_tokens_in_few_bytes(connection: redis.Redis) -
         assert len(stored[b"op"]) + len(stored[b"run"]) <= 16
         tokens |= {stored[b"op"], stored[b"run"]}
     assert len(tokens) == 2 * len(jobs)
+
+
+def test_a_step_of_a_chain_that_fails_is_its_answer_and_the_next_still_runs(
+    connection: redis.Redis,
+) -> None:
+    queue = Queue(connection=connection)
+    job = queue.enqueue(fixtures.add, 1, 2)
+    finish = calls.finish(
+        KEYS, queue="default", job_id="gone", run_token="t", result_ttl_s=60, result=b""
+    )
+    broken = store.Call("finish", finish.keys, [*finish.args[:2], "not a ttl", *finish.args[3:]])
+    recorded, fetched = store.runner_for(connection).run(
+        store.chain(broken, _fetch("w", new_token()))
+    )
+    assert isinstance(recorded, redis.ResponseError) and "bad result ttl" in str(recorded)
+    assert fetched.job_id == job.id.encode()
+    gone, fetched_none = store.runner_for(connection).run(
+        store.chain(finish, _fetch("w", new_token()))
+    )
+    assert (gone, fetched_none.index) == (-1, 0)
+
+
+def test_a_chain_needs_two_calls() -> None:
+    with pytest.raises(ValueError, match="at least two"):
+        store.chain(_fetch("w", "t"))

@@ -182,6 +182,35 @@ def test_a_finish_whose_reply_was_lost_is_recorded_once_without_a_false_alarm(
     assert "not recorded" not in caplog.text
 
 
+def test_a_recording_with_the_next_fetch_whose_reply_was_lost_leases_only_that_job(
+    proxy: ReplyLosingProxy, connection: redis.Redis, caplog: pytest.LogCaptureFixture
+) -> None:
+    queue = Queue(connection=connection)
+    queue.enqueue(fixtures.add, 0, 0)
+    queue.enqueue(fixtures.add, 0, 0)
+    SimpleWorker([queue], connection=connection).work(burst=True)  # Redis knows the scripts
+    job, following, last = (queue.enqueue(fixtures.add, i, 1) for i in (1, 2, 3))
+    proxied = _through(proxy)
+    worker = SimpleWorker([Queue(connection=proxied)], connection=proxied)
+    fetched = worker.take_job()
+    assert fetched is not None and fetched[0].id == job.id
+    worker._fetch_ahead = True
+    proxy.lose_next_reply_to(b"EVALSHA")
+    with caplog.at_level("WARNING", logger="minirq"):
+        worker._record_outcome(
+            fetched[0], fetched[1], Outcome(True, result=queue.serializer.dumps(2)), 1
+        )
+    assert proxy.dropped == 1
+    assert job.get_status() == JobStatus.FINISHED
+    assert "not recorded" not in caplog.text
+    # The step sent again answered the job its first run leased, and leased no other.
+    assert worker._fetched_ahead is not None
+    ahead = worker._fetched_ahead[0]
+    assert ahead is not None and ahead[0].id == following.id
+    assert queue.started_job_registry.get_job_ids() == [following.id]
+    assert queue.job_ids == [last.id]
+
+
 # -- bounded connections (item 8) ---------------------------------------------------------
 
 

@@ -3,9 +3,15 @@
 -- redis_now_ms(): Redis's own clock in epoch milliseconds. Lease deadlines, reaping and
 -- due times are decided by it, never by a caller's clock, so that a host whose clock is
 -- off neither loses its lease, nor reaps others' jobs, nor starts a job early.
+-- Read once per script call: a call is one atomic step (or several chained, see
+-- minirq/store/runner.py), and its steps happen at one instant.
+local clock_ms = nil
 local function redis_now_ms()
-  local t = redis.call('TIME')
-  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  if clock_ms == nil then
+    local t = redis.call('TIME')
+    clock_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  end
+  return clock_ms
 end
 
 -- A whole number from text, or nil: for values read from ARGV or from a hash, checked

@@ -15,13 +15,14 @@ It knows key names (:mod:`minirq.keys`) but no ``Job``, ``Queue`` or ``Worker`` 
 from . import calls, jobs, limits, scheduling_calls
 from .reap import reap_expired_leases
 from .record import JobRecord, decode_record, encode_record
-from .runner import Call, Runner, runner_for
+from .runner import Call, Runner, chain, runner_for
 
 __all__ = [
     "Call",
     "JobRecord",
     "Runner",
     "calls",
+    "chain",
     "decode_record",
     "encode_record",
     "jobs",

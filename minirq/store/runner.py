@@ -34,6 +34,7 @@ if HIREDIS_AVAILABLE:  # redis-py packs with it too (text as UTF-8, whatever the
 T = TypeVar("T")
 
 SCRIPTS_PACKAGE = "minirq.scripts"
+CHAIN_SEPARATOR = "+"
 _INCLUDE_RE = re.compile(r"^-- @include (lib_\w+)$", re.MULTILINE)
 _SOURCES: dict[str, str] = {}
 _LOST_REPLY = (redis.ConnectionError, redis.TimeoutError)
@@ -52,11 +53,66 @@ def script_names() -> list[str]:
 
 
 def script_source(name: str) -> str:
-    """The text of ``<name>.lua``, libraries included."""
+    """The text of ``<name>.lua``, libraries included; for a chain of scripts
+    (``finish+fetch``, see :func:`chain`), the script that runs them in turn."""
     if name not in _SOURCES:
-        text = resources.files(SCRIPTS_PACKAGE).joinpath(f"{name}.lua").read_text()
-        _SOURCES[name] = _INCLUDE_RE.sub(lambda m: script_source(m.group(1)), text)
+        if CHAIN_SEPARATOR in name:
+            _SOURCES[name] = _chained_source(name.split(CHAIN_SEPARATOR))
+        else:
+            text = _read_script(name)
+            _SOURCES[name] = _INCLUDE_RE.sub(lambda m: script_source(m.group(1)), text)
     return _SOURCES[name]
+
+
+def _read_script(name: str) -> str:
+    return resources.files(SCRIPTS_PACKAGE).joinpath(f"{name}.lua").read_text()
+
+
+# Runs the steps of a chain in turn. ARGV starts with, per step, its number of keys and
+# of arguments; each step gets its share of KEYS and ARGV as it would alone. An error
+# in one step is that step's answer and does not keep the next from running, as when
+# the calls are sent one after another.
+_CHAIN_RUN = """
+local replies, key_at, arg_at = {}, 0, 2 * #steps
+for s = 1, #steps do
+  local key_count, arg_count = tonumber(ARGV[2 * s - 1]), tonumber(ARGV[2 * s])
+  local keys, args = {}, {}
+  for i = 1, key_count do
+    keys[i] = KEYS[key_at + i]
+  end
+  for i = 1, arg_count do
+    args[i] = ARGV[arg_at + i]
+  end
+  key_at, arg_at = key_at + key_count, arg_at + arg_count
+  local ok, reply = pcall(steps[s], keys, args)
+  if not ok then
+    if type(reply) ~= 'table' or not reply.err then
+      reply = redis.error_reply(tostring(reply))
+    end
+  elseif reply == nil then
+    reply = false
+  end
+  replies[s] = reply
+end
+return replies
+"""
+
+
+def _chained_source(names: list[str]) -> str:
+    """One script running the scripts ``names`` in turn, each step exactly as it runs
+    alone (its body becomes a function of its own KEYS and ARGV). The libraries they
+    include are included once, before the steps, so that the steps share one reading
+    of Redis's clock (lib_time.lua)."""
+    libraries: list[str] = []
+    steps: list[str] = []
+    for name in names:
+        text = _read_script(name)
+        libraries += [lib for lib in _INCLUDE_RE.findall(text) if lib not in libraries]
+        body = _INCLUDE_RE.sub("", text)
+        steps.append(f"steps[{len(steps) + 1}] = function(KEYS, ARGV)\n{body}\nend\n")
+    header = f"-- The scripts {', '.join(names)} run in turn as one atomic call.\n"
+    included = "".join(script_source(lib) for lib in libraries)
+    return header + included + "local steps = {}\n" + "".join(steps) + _CHAIN_RUN
 
 
 @functools.cache
@@ -89,6 +145,42 @@ class Call(Generic[T]):
         if self.resend_args is None:
             return self
         return Call(self.script, self.keys, self.resend_args, self.parse)
+
+
+def chain(*steps: Call[Any]) -> Call[list[Any]]:
+    """The calls ``steps`` as one call: one ``EVALSHA`` that runs each step's script in
+    turn, as one atomic step made of steps that each do exactly what they do alone
+    (the next fetch after recording an outcome: one script call instead of two). Its
+    answer is each step's answer, or the exception it raised, in order. Sent again after
+    a lost reply, every step is sent as it would be again alone."""
+    if len(steps) < 2:
+        raise ValueError("a chain has at least two calls")
+
+    def arguments(calls: Sequence[Call[Any]]) -> list[Any]:
+        counts = [n for call in calls for n in (len(call.keys), len(call.args))]
+        return counts + [arg for call in calls for arg in call.args]
+
+    def parse(reply: Any) -> list[Any]:
+        answers: list[Any] = []
+        for step, answer in zip(steps, reply, strict=True):
+            if not isinstance(answer, Exception):
+                try:
+                    answer = step.parse(answer)
+                except Exception as exc:
+                    answer = exc
+            answers.append(answer)
+        return answers
+
+    resend = None
+    if any(step.resend_args is not None for step in steps):
+        resend = arguments([step.resent() for step in steps])
+    return Call(
+        CHAIN_SEPARATOR.join(step.script for step in steps),
+        [key for step in steps for key in step.keys],
+        arguments(steps),
+        parse,
+        resend,
+    )
 
 
 class Runner:
