@@ -37,4 +37,27 @@ local n = whole(ARGV[9])
 if ttl == nil or n == nil then
   return redis.error_reply('ERR minirq: bad ttl or parent count')
 end
-return enqueue_job(KEYS, 0, ARGV, 0, ttl, n, #ARGV)
+local parents = {}
+for i = 1, n do
+  parents[i] = {ARGV[9 + i], KEYS[5 + 2 * i], KEYS[6 + 2 * i]}
+end
+local reply = store_job(
+  KEYS[1], ARGV[1], ARGV[5], ARGV[8], ARGV[7], parents, ARGV[6] == '1', KEYS[6], KEYS[5],
+  ARGV, 10 + n, #ARGV
+)
+if reply then
+  if reply[1] == 2 then
+    redis.call('SADD', KEYS[3], ARGV[2])
+  end
+  return reply
+end
+redis.call('SADD', KEYS[3], ARGV[2])
+if ttl > 0 then
+  redis.call('EXPIRE', KEYS[1], ttl)
+end
+if ARGV[3] == '1' then
+  push_ids(KEYS[2], KEYS[4], {ARGV[1]}, {})
+else
+  push_ids(KEYS[2], KEYS[4], {}, {ARGV[1]})
+end
+return {1, ''}
