@@ -55,9 +55,10 @@ redis.call('SADD', KEYS[3], ARGV[2])
 if ttl > 0 then
   redis.call('EXPIRE', KEYS[1], ttl)
 end
+local id, none = {ARGV[1]}, {}
 if ARGV[3] == '1' then
-  push_ids(KEYS[2], KEYS[4], {ARGV[1]}, {})
+  push_ids(KEYS[2], KEYS[4], id, none)
 else
-  push_ids(KEYS[2], KEYS[4], {}, {ARGV[1]})
+  push_ids(KEYS[2], KEYS[4], none, id)
 end
 return {1, ''}

@@ -50,14 +50,16 @@ local PUSH_SLICE = 1000
 -- another, and RPUSH those of back; the queue then holds them as if each job had been
 -- pushed alone, in order. Idle workers wait only after seeing their queues empty, so
 -- the wake channel is published on only when the queue was empty before.
-local function push_ids(queue_key, wake_key, front, back)
-  local length, pushed = 0, #front + #back
-  for _, side in ipairs({{'LPUSH', front}, {'RPUSH', back}}) do
-    local ids = side[2]
-    for from = 1, #ids, PUSH_SLICE do
-      length = redis.call(side[1], queue_key, unpack(ids, from, math.min(#ids, from + PUSH_SLICE - 1)))
-    end
+local function push_side(command, queue_key, ids, length)
+  for from = 1, #ids, PUSH_SLICE do
+    length = redis.call(command, queue_key, unpack(ids, from, math.min(#ids, from + PUSH_SLICE - 1)))
   end
+  return length
+end
+
+local function push_ids(queue_key, wake_key, front, back)
+  local length = push_side('RPUSH', queue_key, back, push_side('LPUSH', queue_key, front, 0))
+  local pushed = #front + #back
   if pushed > 0 and length == pushed then
     redis.call('PUBLISH', wake_key, '1')
   end
