@@ -38,6 +38,9 @@ from .suspension import pause_queue, resume_queue
 from .sync import run_sync
 from .utils import parse_duration
 
+# The status an enqueue writes (an enum member's value costs a descriptor lookup).
+_QUEUED = JobStatus.QUEUED.value
+
 __all__ = [
     "QUEUE_NAME_MAX_LENGTH",
     "EnqueueData",
@@ -262,20 +265,11 @@ class Queue(QueueScheduling, QueueContents, QueueRegistries, QueueLimits):
         job has one of their ids."""
         ids = refuse_repeated_ids([job for job, _ in jobs])
         if extra is None:
-            replies = store.jobs.enqueue_batch(
-                self.connection,
-                self.keys,
-                self.name,
-                [self.batched_enqueue_of(job, at_front) for job, at_front in jobs],
-            )
+            batch = [self.batched_enqueue_of(job, at_front) for job, at_front in jobs]
+            replies = store.jobs.enqueue_batch(self.connection, self.keys, self.name, batch)
         else:
-            replies = store.jobs.write_all(
-                self.connection,
-                self.keys,
-                ids,
-                [self.enqueue_call_of(job, at_front) for job, at_front in jobs],
-                extra,
-            )
+            singles = [self.enqueue_call_of(job, at_front) for job, at_front in jobs]
+            replies = store.jobs.write_all(self.connection, self.keys, ids, singles, extra)
         refused = [(job.id, r) for (job, _), r in zip(jobs, replies, strict=True) if r.refused]
         if refused:
             raise duplicate_error([i for i, _ in refused], [r for _, r in refused])
@@ -338,7 +332,7 @@ class Queue(QueueScheduling, QueueContents, QueueRegistries, QueueLimits):
 
     def enqueue_call_of(self, job: Job, at_front: bool) -> store.Call[EnqueueReply]:
         """The call that writes ``job`` and pushes it onto this queue, not sent."""
-        job.record.status = JobStatus.QUEUED.value
+        job.record.status = _QUEUED
         job.record.enqueued_ms = job.record.created_ms
         return calls.enqueue(
             self.keys,
@@ -357,18 +351,12 @@ class Queue(QueueScheduling, QueueContents, QueueRegistries, QueueLimits):
         """What :func:`~minirq.store.calls.enqueue_many` takes to write ``job`` and push it
         onto this queue with others."""
         record = job.record
-        record.status = JobStatus.QUEUED.value
+        record.status = _QUEUED
         record.enqueued_ms = record.created_ms
         return BatchedEnqueue(
-            job.id,
-            job.op_token,
-            at_front,
-            record.allow_failure,
-            job.id_chosen,
-            job.ttl,
-            record.dependency_ids,
-            job.fields,
-        )
+            job.id, job.op_token, at_front, record.allow_failure, job.id_chosen, job.ttl,
+            record.dependency_ids, job.fields,
+        )  # fmt: skip
 
     def run_sync(self, job: Job) -> Job:
         """Run ``job`` in this process now, record its outcome and return it
