@@ -6,7 +6,6 @@ from __future__ import annotations
 import builtins
 import inspect
 import re
-import types
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -40,13 +39,6 @@ def is_job_id(value: str) -> bool:
     return 0 < len(value) <= JOB_ID_MAX_LENGTH and bool(_JOB_ID_RE.match(value))
 
 
-# Plain functions already named: function -> (what its name was read from, the name).
-# Every enqueue of a function names it the same way while those attributes stay the
-# same; bounded, since only module-level functions get in.
-_NAMED: dict[Any, tuple[tuple[Any, Any, Any, Any], str]] = {}
-_NAMED_MAX = 1024
-
-
 def function_name(func: Any) -> tuple[str, Any]:
     """The dotted name a worker imports to run ``func``, and the instance it is bound to.
 
@@ -56,20 +48,6 @@ def function_name(func: Any) -> tuple[str, Any]:
     what gives no result: a coroutine object, a generator function. An ``async def``
     function is a job like any other.
     """
-    if type(func) is types.FunctionType:
-        source = (func.__code__, func.__module__, func.__qualname__, func.__name__)
-        named = _NAMED.get(func)
-        if named is not None and named[0] == source:
-            return named[1], None
-        name, _ = _function_name(func)
-        if len(_NAMED) >= _NAMED_MAX:
-            _NAMED.clear()
-        _NAMED[func] = (source, name)
-        return name, None
-    return _function_name(func)
-
-
-def _function_name(func: Any) -> tuple[str, Any]:
     if isinstance(func, str):
         if callable(getattr(builtins, func, None)) and not func.startswith("_"):
             return f"builtins.{func}", None  # a builtin by its bare name, as RQ takes it

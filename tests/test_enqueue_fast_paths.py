@@ -1,5 +1,5 @@
 """The shortcuts of an enqueue without options write exactly what the general path
-writes, and a function's remembered name follows the function."""
+writes, and a plain function's name follows the function as it is now."""
 
 from __future__ import annotations
 
@@ -70,7 +70,7 @@ def _renamed_copy(func: types.FunctionType, module: str) -> types.FunctionType:
     return copy
 
 
-def test_a_remembered_name_follows_the_function_s_module_and_names() -> None:
+def test_a_function_s_name_follows_its_module_and_names() -> None:
     func = _renamed_copy(fixtures.add, "tests.fixtures")
     assert function_name(func) == ("tests.fixtures.add", None)
     func.__module__ = "tests.elsewhere"
@@ -82,7 +82,7 @@ def test_a_remembered_name_follows_the_function_s_module_and_names() -> None:
         function_name(func)
 
 
-def test_a_remembered_name_follows_the_function_s_code() -> None:
+def test_a_function_s_name_follows_its_code() -> None:
     func = _renamed_copy(fixtures.add, "tests.fixtures")
     assert function_name(func) == ("tests.fixtures.add", None)
 
