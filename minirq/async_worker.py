@@ -238,10 +238,7 @@ class AsyncWorker(RoundTripsMixin, BaseWorker):
             self._settle(run, None)
 
     def running_jobs(self) -> list[Job]:
-        jobs = [run.job for run in self._runs.values()]
-        if self._fetched_ahead is not None and self._fetched_ahead[0] is not None:
-            jobs.append(self._fetched_ahead[0][0])
-        return jobs
+        return [run.job for run in self._runs.values()] + self._job_fetched_ahead()
 
     def request_stop(self, force: bool = False) -> None:
         super().request_stop(force)

@@ -141,7 +141,7 @@ class WorkerPool(BaseWorker):
                 os.write(self._wake_w, b"x")
 
     def running_jobs(self) -> list[Job]:
-        return [h.job for h in self._horses if h.job is not None]
+        return [h.job for h in self._horses if h.job is not None] + self._job_fetched_ahead()
 
     def run_callback(self, func: Callable[[], str | None]) -> str | None:
         # In a child, so that the other horses' leases are renewed however long it takes.

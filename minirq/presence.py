@@ -107,9 +107,14 @@ class PresenceMixin:
         """The jobs whose leases this worker's heartbeat renews: the running one and one
         fetched along with the last outcome, which holds a lease already."""
         jobs = [self.current_job] if self.current_job is not None else []
+        return jobs + self._job_fetched_ahead()
+
+    def _job_fetched_ahead(self) -> list[Any]:
+        """The job fetched along with the last outcome and not handed over yet (at most
+        one): it holds a lease, which heartbeats renew, and the record shows it running."""
         if self._fetched_ahead is not None and self._fetched_ahead[0] is not None:
-            jobs.append(self._fetched_ahead[0][0])
-        return jobs
+            return [self._fetched_ahead[0][0]]
+        return []
 
     def heartbeat(self) -> None:
         """Say we are alive, renew the running jobs' leases and flush counters."""

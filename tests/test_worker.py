@@ -11,6 +11,8 @@ import pytest
 import redis
 
 from minirq import Job, JobStatus, Queue, SimpleWorker, Worker
+from minirq.async_worker import AsyncWorker
+from minirq.pool import WorkerPool
 from minirq.store import runner_for
 from minirq.worker import BaseWorker
 from tests import fixtures
@@ -337,6 +339,39 @@ def test_prefetched_job_goes_back_to_the_front_when_the_loop_stops(
     assert first.get_status() == JobStatus.QUEUED
     assert queue.job_ids == [first.id, second.id]
     assert queue.started_job_registry.count == 0
+
+
+@pytest.mark.parametrize(
+    "make_worker",
+    [
+        lambda q, c: SimpleWorker([q], connection=c, lease_s=60),
+        lambda q, c: WorkerPool([q], connection=c, size=1, lease_s=60),
+        lambda q, c: AsyncWorker([q], connection=c, concurrency=2, lease_s=60),
+    ],
+    ids=["simple", "pool", "async"],
+)
+def test_a_heartbeat_renews_and_shows_the_job_fetched_ahead(
+    queue: Queue, connection: redis.Redis, make_worker: Any
+) -> None:
+    """Between the reply that brought it and its handing over, a job fetched along with
+    the last outcome is this worker's: its lease is renewed and the record shows it."""
+    job = queue.enqueue(fixtures.say_hello)
+    worker = make_worker(queue, connection)
+    worker.register_birth()
+    try:
+        fetched = worker.take_job()
+        assert fetched is not None and fetched[0].id == job.id
+        worker._fetched_ahead = (fetched,)
+        registry = queue.started_job_registry.key
+        connection.zadd(registry, {job.id: 1})
+        worker.heartbeat()
+        assert connection.zscore(registry, job.id) > time.time() * 1000
+        state, shown = connection.hmget(worker.key, ["state", "job"])
+        assert (state, shown) == (b"busy", job.id.encode())
+    finally:
+        worker._put_back_fetched_ahead()
+        worker.register_death()
+    assert queue.job_ids == [job.id]
 
 
 @pytest.mark.parametrize("worker_class_name", ["simple", "fork"])
