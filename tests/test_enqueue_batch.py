@@ -8,7 +8,7 @@ import redis
 
 from minirq import Job, JobStatus, Queue
 from minirq.store import calls
-from minirq.store.runner import runner_for
+from minirq.store.runner import runner_for, script_source
 from tests import fixtures
 
 
@@ -102,3 +102,19 @@ def test_bad_batch_arguments_fail_the_call_and_write_nothing(
     with pytest.raises(redis.ResponseError, match=message):
         runner_for(connection).run(call)
     assert connection.keys("*") == []
+
+
+def test_a_batch_answers_in_one_string_unless_one_is_refused(
+    queue: Queue, connection: redis.Redis
+) -> None:
+    parent = queue.enqueue(fixtures.add, 1, 1, job_id="parent")
+    queued = queue.create_job(fixtures.add, (1, 2))
+    waiting = queue.create_job(fixtures.add, (1, 2), depends_on=parent)
+    batch = [queue.batched_enqueue_of(job, False) for job in (queued, waiting)]
+    call = calls.enqueue_many(queue.keys, queue.name, batch)
+    raw = connection.eval(script_source("enqueue_many"), len(call.keys), *call.keys, *call.args)
+    assert raw == b"12"
+    assert call.parse(b"12") == [calls.EnqueueReply(1, "", ""), calls.EnqueueReply(2, "", "")]
+    again = queue.create_job(fixtures.add, (1, 2), job_id="parent")
+    refused = calls.enqueue_many(queue.keys, queue.name, [queue.batched_enqueue_of(again, False)])
+    assert runner_for(connection).run(refused) == [calls.EnqueueReply(0, "queued", queue.name)]

@@ -200,7 +200,10 @@ def test_enqueue_many_sends_the_queue_once_and_each_job_s_values() -> None:
     batch = calls.enqueue_many(KEYS, "q", jobs)
     assert batch.script == "enqueue_many"
     assert batch.keys == [
-        KEYS.queue("q"), KEYS.queues, KEYS.wake_channel("q"), KEYS.registry("deferred", "q")
+        KEYS.queue("q"),
+        KEYS.queues,
+        KEYS.wake_channel("q"),
+        KEYS.registry("deferred", "q"),
     ]
     pairs = ["func", b"m.f", "data", b"x"]
     assert batch.args == [

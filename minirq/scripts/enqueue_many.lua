@@ -23,8 +23,10 @@
 --         pairs m, then the n parent ids and the m pairs of its hash (status "queued"
 --         among them)
 --
--- Returns one enqueue.lua reply per job, in order; when one is refused ({0, status,
--- queue}), nothing was written and the others are {1, ""}.
+-- Returns one enqueue.lua reply per job, in order, when one is refused ({0, status,
+-- queue}): nothing was written and the others are {1, ""}. Else the replies' codes in
+-- one string, a digit per job ("1" queued, "2" deferred): a batch is one reply, not a
+-- list of lists to build and parse.
 -- @include lib_time
 -- @include lib_replace
 -- @include lib_enqueue
@@ -65,7 +67,7 @@ if refused then
   return replies
 end
 local deps_prefix, dependents_prefix = prefix .. ':dependencies:', prefix .. ':dependents:'
-local front, back, stored = {}, {}, false
+local front, back, stored, codes = {}, {}, false, {}
 a = 5
 for j = 1, count do
   local id, flags, ttl = ARGV[a], tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3])
@@ -85,9 +87,11 @@ for j = 1, count do
     key, id, ARGV[a + 1], chosen, prefix, parents, flags % 4 >= 2, deps_key, KEYS[4],
     ARGV, a + 6 + n, a + 5 + n + 2 * m
   )
+  codes[j] = reply and reply[1] or 1
   if reply then
     replies[j] = reply
     stored = stored or reply[1] == 2
+    refused = refused or reply[1] == 0
   else
     stored = true
     if ttl > 0 then
@@ -105,4 +109,7 @@ if stored then
   redis.call('SADD', KEYS[2], queue)
 end
 push_ids(KEYS[1], KEYS[3], front, back)
-return replies
+if refused then
+  return replies
+end
+return table.concat(codes)

@@ -99,7 +99,14 @@ def enqueue(
     return Call("enqueue", script_keys, args, _enqueue_reply, _may_name_a_hash(args, 7))
 
 
+_DEFERRED = EnqueueReply(2, "", "")
+# A batch's reply codes, one digit per job, when none was refused (see enqueue_many.lua).
+_BY_CODE = {ord("1"): _QUEUED, ord("2"): _DEFERRED}
+
+
 def _enqueue_replies(reply: Any) -> list[EnqueueReply]:
+    if isinstance(reply, bytes):
+        return [_BY_CODE[code] for code in reply]
     return [_enqueue_reply(r) for r in reply]
 
 
