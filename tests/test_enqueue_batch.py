@@ -58,19 +58,25 @@ def test_a_batch_larger_than_one_push_keeps_its_order(queue: Queue) -> None:
     assert Job.fetch(jobs[-1].id, connection=queue.connection).args == (2499, 0)
 
 
-def test_a_batch_wakes_idle_workers_only_onto_an_empty_queue(
-    queue: Queue, connection: redis.Redis
+@pytest.mark.parametrize("batched", [True, False])
+def test_enqueues_wake_idle_workers_only_onto_an_empty_queue(
+    queue: Queue, connection: redis.Redis, batched: bool
 ) -> None:
     pubsub = connection.pubsub(ignore_subscribe_messages=True)
     pubsub.subscribe(queue.keys.wake_channel(queue.name))
     pubsub.get_message(timeout=1)  # the subscription's confirmation
-    queue.enqueue_many([Queue.prepare_data(fixtures.add, (i, 0)) for i in range(3)])
-    queue.enqueue_many([Queue.prepare_data(fixtures.add, (i, 1)) for i in range(3)])
+    for batch in range(2):
+        if batched:
+            queue.enqueue_many([Queue.prepare_data(fixtures.add, (i, batch)) for i in range(3)])
+        else:
+            for i in range(3):
+                queue.enqueue(fixtures.add, i, batch, at_front=i == 1)
     wakes = []
     while (message := pubsub.get_message(timeout=0.5)) is not None:
         wakes.append(message)
     pubsub.close()
     assert len(wakes) == 1
+    assert queue.count == 6
 
 
 def test_a_batch_of_only_deferred_jobs_pushes_nothing(queue: Queue) -> None:
