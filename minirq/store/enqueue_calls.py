@@ -4,6 +4,7 @@ parameters mirror its script's header; re-exported by :mod:`.calls` with the oth
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -60,6 +61,18 @@ def _enqueue_reply(reply: Any) -> EnqueueReply:
     return EnqueueReply(code, status, queue)
 
 
+@functools.lru_cache(maxsize=256)
+def _queue_keys(keys: Keys, queue: str) -> tuple[str, str, str, str]:
+    """The keys of ``queue`` an enqueue names (its list, the set of queue names, its wake
+    channel and deferred registry), spelled once per queue rather than per job."""
+    return (
+        keys.queue(queue),
+        keys.queues,
+        keys.wake_channel(queue),
+        keys.registry("deferred", queue),
+    )
+
+
 def enqueue(
     keys: Keys,
     *,
@@ -73,14 +86,7 @@ def enqueue(
     parent_ids: Sequence[str],
     fields: Mapping[str, bytes],
 ) -> Call[EnqueueReply]:
-    script_keys = [
-        keys.job(job_id),
-        keys.queue(queue),
-        keys.queues,
-        keys.wake_channel(queue),
-        keys.registry("deferred", queue),
-        keys.dependencies(job_id),
-    ]
+    script_keys = [keys.job(job_id), *_queue_keys(keys, queue), keys.dependencies(job_id)]
     for parent_id in parent_ids:
         script_keys += [keys.job(parent_id), keys.dependents(parent_id)]
     args = [
@@ -147,13 +153,7 @@ def enqueue_many(
     args[3] = count
     resend = list(args)
     resend[2] = "1"
-    script_keys = [
-        keys.queue(queue),
-        keys.queues,
-        keys.wake_channel(queue),
-        keys.registry("deferred", queue),
-    ]
-    return Call("enqueue_many", script_keys, args, _enqueue_replies, resend)
+    return Call("enqueue_many", list(_queue_keys(keys, queue)), args, _enqueue_replies, resend)
 
 
 def schedule(
