@@ -199,10 +199,16 @@ def enqueue_batch(
             calls.enqueue_many(keys, queue, jobs)
         )
     except redis.ResponseError as exc:
-        if "is not a job hash" in str(exc):
-            raise InvalidJobError(f"{exc}; nothing was written".removeprefix("minirq: ")) from exc
-        raise
+        raise refused_batch_error(exc) from exc
     return replies
+
+
+def refused_batch_error(exc: redis.ResponseError) -> Exception:
+    """What to raise for an error of ``enqueue_many.lua``: :class:`InvalidJobError` when
+    an id names a key that is not a job hash (nothing was written), else ``exc``."""
+    if "is not a job hash" in str(exc):
+        return InvalidJobError(f"{exc}; nothing was written".removeprefix("minirq: "))
+    return exc
 
 
 def batch_answer_before_writing(
