@@ -129,7 +129,6 @@ class AsyncJob:
                 return None
         return self.job.return_value(refresh=False)
 
-
     async def latest_result(self, timeout: float = 0) -> Result | None:
         """The outcome of the job's latest run (a :class:`~minirq.results.Result`), or
         ``None`` before one; with ``timeout`` seconds, wait up to that long for it.

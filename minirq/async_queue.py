@@ -121,11 +121,11 @@ class AsyncQueue:
             for d in job_datas
         ]
         jobs = [job for job, _ in built]
-        ids = refuse_repeated_ids(jobs)
+        refuse_repeated_ids(jobs)
         if not jobs:
             return []
-        calls = [self.queue.enqueue_call_of(job, at_front) for job, at_front in built]
-        replies = await self._runner.write_all(self.keys, ids, calls)
+        batch = [self.queue.batched_enqueue_of(job, at_front) for job, at_front in built]
+        replies = await self._runner.enqueue_batch(self.keys, self.queue.name, batch)
         refused = [(job.id, r) for job, r in zip(jobs, replies, strict=True) if r.refused]
         if refused:
             raise duplicate_error([i for i, _ in refused], [r for _, r in refused])

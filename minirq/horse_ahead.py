@@ -95,13 +95,9 @@ class ForkAhead:
         forked for it now. Returns the horse's pid and the pipe its outcome comes on."""
         self._remember_module(job.func_name)
         spare, self._spare = self._spare, None
-        index = next(
-            (i for i, s in enumerate(self.serializers) if s is job.serializer), None
-        )
+        index = next((i for i, s in enumerate(self.serializers) if s is job.serializer), None)
         if spare is not None and index is not None:
-            message = pickle.dumps(
-                (job.id, job.fields, index), protocol=pickle.HIGHEST_PROTOCOL
-            )
+            message = pickle.dumps((job.id, job.fields, index), protocol=pickle.HIGHEST_PROTOCOL)
             try:
                 _write_all(spare.to_horse, _HEADER.pack(len(message)) + message)
             except OSError:
@@ -170,7 +166,6 @@ class ForkAhead:
             traceback.print_exc()
         finally:
             os._exit(exit_code)
-
 
     def _rehearse(self) -> None:  # pragma: no cover - runs in the child
         """Take a job that does nothing through the path a job takes in this horse, while

@@ -35,7 +35,7 @@ from .job_attributes import (
 )
 from .job_data import JobDataMixin, serializer_name
 from .job_operations import JobOperationsMixin, new_job_id, new_token
-from .keys import Keys
+from .keys import Keys, keys_for
 from .options import JobOptions, given_lifecycle, options_record
 from .retry import Repeat, Retry
 from .serializers import Serializer, resolve_serializer
@@ -112,7 +112,7 @@ class Job(JobOperationsMixin, JobDataMixin, JobAttributesMixin):
         self.id = id
         self.connection = resolve_connection(connection)
         self.serializer = resolve_serializer(serializer)
-        self.keys = Keys(prefix)
+        self.keys = keys_for(prefix)
         self.record = record if record is not None else JobRecord()
         self._decoded_call: tuple[Any, tuple[Any, ...], dict[str, Any]] | None = None
         self._meta: dict[str, Any] | None = None
@@ -222,12 +222,13 @@ class Job(JobOperationsMixin, JobDataMixin, JobAttributesMixin):
             prefix=prefix,
             record=record,
         )
-        if isinstance(args, str | bytes | Mapping):
-            raise InvalidJobError(
-                f"args must be a tuple or list of the function's arguments, not "
-                f"{type(args).__name__} (a string would be split into characters)"
-            )
-        args = tuple(args) if args is not None else ()
+        if type(args) is not tuple:
+            if isinstance(args, str | bytes | Mapping):
+                raise InvalidJobError(
+                    f"args must be a tuple or list of the function's arguments, not "
+                    f"{type(args).__name__} (a string would be split into characters)"
+                )
+            args = tuple(args) if args is not None else ()
         kwargs = dict(kwargs) if kwargs is not None else {}
         if kwargs and not all(isinstance(k, str) for k in kwargs):
             raise InvalidJobError("keyword argument names must be strings")

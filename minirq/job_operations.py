@@ -4,7 +4,7 @@ operations (requeue, cancel, delete) that are each one store step; part of
 
 from __future__ import annotations
 
-import base64
+import binascii
 import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Self
@@ -26,12 +26,16 @@ if TYPE_CHECKING:
     from .job import Job
 
 
+# base64's alphabet made URL-safe, as base64.urlsafe_b64encode does (in one call less).
+_URL_SAFE = bytes.maketrans(b"+/", b"-_")
+
+
 def new_token() -> str:
     """A token naming one operation or one run of one job: 48 random bits, as 8
     URL-safe characters. A token is only ever compared with another of the same job, so
     this is plenty; every job hash keeps two, and 16 hex characters each pushed a
     finished job's hash into a larger allocation."""
-    return base64.urlsafe_b64encode(os.urandom(6)).decode()
+    return binascii.b2a_base64(os.urandom(6), newline=False).translate(_URL_SAFE).decode()
 
 
 def new_job_id() -> str:

@@ -6,6 +6,7 @@ in one Redis Cluster slot.
 
 from __future__ import annotations
 
+import functools
 import re
 
 from .defaults import DEFAULT_PREFIX
@@ -196,6 +197,13 @@ class Keys:
         """HASH of RQ job id -> RQ's ``created_at``, for jobs ``minirq import-rq`` wrote
         here that may still be in RQ's Redis (see :mod:`minirq.rq_import`)."""
         return f"{self.prefix}:rqimport:ledger"
+
+
+@functools.lru_cache(maxsize=64)
+def keys_for(prefix: str | None) -> Keys:
+    """The :class:`Keys` of ``prefix``, shared: every job of a queue names its keys with
+    one object instead of checking the prefix again for each."""
+    return Keys(prefix)
 
 
 class RQKeys:

@@ -48,9 +48,7 @@ def parse_rate(rate: str) -> tuple[int, int]:
     count = int(count_text)
     window_ms = int(multiple_text or "1") * _UNIT_MS[unit]
     if not 1 <= count <= MAX_RATE_COUNT:
-        raise ConfigurationError(
-            f"invalid rate {rate!r}: the count must be 1 to {MAX_RATE_COUNT}"
-        )
+        raise ConfigurationError(f"invalid rate {rate!r}: the count must be 1 to {MAX_RATE_COUNT}")
     if not 1 <= window_ms <= MAX_RATE_WINDOW_MS:
         raise ConfigurationError(
             f"invalid rate {rate!r}: the window must be more than zero and at most 7 days"

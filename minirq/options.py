@@ -13,7 +13,7 @@ from .exceptions import ConfigurationError, DuplicateJobError, InvalidJobError
 from .limits import to_limit
 from .retry import Repeat, Retry, set_retry_options
 from .store.calls import EnqueueReply
-from .store.record import JobRecord
+from .store.record import JobRecord, blank_record
 from .utils import parse_duration
 
 QUEUE_NAME_MAX_LENGTH = 200
@@ -195,7 +195,9 @@ def options_record(options: JobOptions, default_timeout_s: int) -> JobRecord:
     """A job record holding ``options``, validated (durations bounded); raises
     :class:`ConfigurationError` or :class:`InvalidJobError` naming the option."""
     if options is NO_OPTIONS:
-        return JobRecord(timeout_s=default_timeout_s)
+        blank = blank_record()
+        blank.timeout_s = default_timeout_s
+        return blank
     record = JobRecord()
     record.timeout_s = (
         default_timeout_s
@@ -241,6 +243,15 @@ def prepare_data(
     limit: Any = None,
 ) -> EnqueueData:
     """Describe one job for :meth:`enqueue_many`."""
+    if (
+        timeout is None and result_ttl is None and ttl is None and failure_ttl is None
+        and description is None and job_id is None and at_front is False and meta is None
+        and retry is None and repeat is None and depends_on is None and unique is False
+        and on_success is None and on_failure is None and on_stopped is None
+        and limit is None
+    ):  # fmt: skip
+        # No option given (a bulk enqueue's usual job): the shared NO_OPTIONS, unbuilt.
+        return EnqueueData(func, tuple(args or ()), dict(kwargs or {}), NO_OPTIONS)
     options = JobOptions(
         job_id=job_id,
         timeout=timeout,

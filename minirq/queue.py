@@ -33,10 +33,13 @@ from .registry import QueueRegistries, resolve_job_class, use_queue_class
 from .retry import Repeat, Retry
 from .serializers import Serializer, resolve_serializer
 from .store import calls
-from .store.calls import EnqueueReply
+from .store.calls import BatchedEnqueue, EnqueueReply
 from .suspension import pause_queue, resume_queue
 from .sync import run_sync
 from .utils import parse_duration
+
+# The status an enqueue writes (an enum member's value costs a descriptor lookup).
+_QUEUED = JobStatus.QUEUED.value
 
 __all__ = [
     "QUEUE_NAME_MAX_LENGTH",
@@ -252,17 +255,16 @@ class Queue(QueueScheduling, QueueContents, QueueRegistries, QueueLimits):
     def write_all(
         self, jobs: list[tuple[Job, bool]], extra: Callable[[Any], None] | None = None
     ) -> None:
-        """Write ``jobs`` (each with its ``at_front``) as one transaction, with ``extra``
-        adding commands to it; raises :class:`DuplicateJobError` and writes nothing when
-        a live job has one of their ids."""
+        """Write ``jobs`` (each with its ``at_front``) as one step, with ``extra`` adding
+        commands to it; raises :class:`DuplicateJobError` and writes nothing when a live
+        job has one of their ids."""
         ids = refuse_repeated_ids([job for job, _ in jobs])
-        replies = store.jobs.write_all(
-            self.connection,
-            self.keys,
-            ids,
-            [self.enqueue_call_of(job, at_front) for job, at_front in jobs],
-            extra,
-        )
+        if extra is None:
+            batch = [self.batched_enqueue_of(job, at_front) for job, at_front in jobs]
+            replies = store.jobs.enqueue_batch(self.connection, self.keys, self.name, batch)
+        else:
+            singles = [self.enqueue_call_of(job, at_front) for job, at_front in jobs]
+            replies = store.jobs.write_all(self.connection, self.keys, ids, singles, extra)
         refused = [(job.id, r) for (job, _), r in zip(jobs, replies, strict=True) if r.refused]
         if refused:
             raise duplicate_error([i for i, _ in refused], [r for _, r in refused])
@@ -325,7 +327,7 @@ class Queue(QueueScheduling, QueueContents, QueueRegistries, QueueLimits):
 
     def enqueue_call_of(self, job: Job, at_front: bool) -> store.Call[EnqueueReply]:
         """The call that writes ``job`` and pushes it onto this queue, not sent."""
-        job.record.status = JobStatus.QUEUED.value
+        job.record.status = _QUEUED
         job.record.enqueued_ms = job.record.created_ms
         return calls.enqueue(
             self.keys,
@@ -339,6 +341,17 @@ class Queue(QueueScheduling, QueueContents, QueueRegistries, QueueLimits):
             parent_ids=job.record.dependency_ids,
             fields=job.fields,
         )
+
+    def batched_enqueue_of(self, job: Job, at_front: bool) -> BatchedEnqueue:
+        """What :func:`~minirq.store.calls.enqueue_many` takes to write ``job`` and push it
+        onto this queue with others."""
+        record = job.record
+        record.status = _QUEUED
+        record.enqueued_ms = record.created_ms
+        return BatchedEnqueue(
+            job.id, job.op_token, at_front, record.allow_failure, job.id_chosen, job.ttl,
+            record.dependency_ids, job.fields,
+        )  # fmt: skip
 
     def run_sync(self, job: Job) -> Job:
         """Run ``job`` in this process now, record its outcome and return it

@@ -74,7 +74,9 @@ def resolve_serializer(serializer: Serializer | str | None) -> Serializer:
     Raises :class:`ConfigurationError` naming the problem for anything else.
     """
     if serializer is None:
-        return SERIALIZERS["pickle"]
+        return PickleSerializer
+    if serializer is PickleSerializer or serializer is JSONSerializer:
+        return serializer
     if isinstance(serializer, str):
         if serializer in SERIALIZERS:
             return SERIALIZERS[serializer]

@@ -126,6 +126,45 @@ def test_enqueue_many_writes_all_or_none(
     assert [j.id for j in jobs] == ["n0", "n1", "n2"]
 
 
+def test_enqueue_many_over_a_key_that_is_not_a_job_writes_nothing(
+    redis_server: RedisServer, connection: redis.Redis, queue: Queue
+) -> None:
+    connection.set(queue.keys.job("taken"), "not a hash")
+
+    async def body(q: AsyncQueue) -> None:
+        with pytest.raises(InvalidJobError, match="is not a job hash; nothing was written"):
+            await q.enqueue_many(
+                [
+                    q.prepare_data(fixtures.add, (1, 2), at_front=True),
+                    q.prepare_data(fixtures.add, (1, 2), job_id="taken"),
+                ]
+            )
+
+    run(redis_server, body)
+    assert queue.count == 0
+    assert connection.get(queue.keys.job("taken")) == b"not a hash"
+
+
+def test_enqueue_many_queues_as_queue_enqueue_many_does(
+    redis_server: RedisServer, queue: Queue
+) -> None:
+    parent = queue.enqueue(fixtures.add, 1, 1, job_id="parent")
+
+    async def body(q: AsyncQueue) -> list[AsyncJob]:
+        return await q.enqueue_many(
+            [
+                q.prepare_data(fixtures.add, (1, 2), job_id="back"),
+                q.prepare_data(fixtures.add, (1, 2), job_id="front", at_front=True),
+                q.prepare_data(fixtures.add, (1, 2), job_id="waits", depends_on=parent),
+            ]
+        )
+
+    jobs = run(redis_server, body)
+    assert queue.job_ids == ["front", "parent", "back"]
+    assert [j.id for j in jobs] == ["back", "front", "waits"]
+    assert queue.fetch_job("waits").get_status() == JobStatus.DEFERRED  # type: ignore[union-attr]
+
+
 def test_a_live_id_is_refused(
     redis_server: RedisServer, connection: redis.Redis, queue: Queue
 ) -> None:

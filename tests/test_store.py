@@ -188,22 +188,32 @@ def test_each_wrapper_passes_exactly_what_its_script_declares(script: str) -> No
         assert len(call.resent().args) == len(call.args), script
 
 
-def test_enqueue_many_concatenates_enqueue_calls() -> None:
-    """enqueue_many.lua takes each job's enqueue.lua KEYS one after another, and its ARGV
-    each preceded by their count (its header says so in words: the reader above counts
-    only fixed and per-item entries)."""
-    singles = [call for call, _ in SAMPLES["enqueue"]]
-    batch = calls.enqueue_many(singles)
+def test_enqueue_many_sends_the_queue_once_and_each_job_s_values() -> None:
+    """enqueue_many.lua takes the queue's four keys once, then per job its id, token,
+    flags, ttl, the counts of parents and field pairs, the parent ids and the pairs (its
+    header says so in words: the reader above counts only fixed and per-item entries).
+    Sent again after a lost reply, only the resend flag changes."""
+    jobs = [
+        calls.BatchedEnqueue("a", "o1", False, False, False, None, (), FIELDS_SAMPLE),
+        calls.BatchedEnqueue("b", "o2", True, True, True, 60, ("p1", "p2"), FIELDS_SAMPLE),
+    ]
+    batch = calls.enqueue_many(KEYS, "q", jobs)
     assert batch.script == "enqueue_many"
-    assert batch.keys == [key for call in singles for key in call.keys]
-    expected: list[Any] = [len(singles)]
-    for call in singles:
-        expected += [len(call.args), *call.args]
-    assert batch.args == expected
-    resent: list[Any] = [len(singles)]
-    for call in singles:
-        resent += [len(call.args), *call.resent().args]
-    assert batch.resent().args == resent
+    assert batch.keys == [
+        KEYS.queue("q"),
+        KEYS.queues,
+        KEYS.wake_channel("q"),
+        KEYS.registry("deferred", "q"),
+    ]
+    pairs = ["func", b"m.f", "data", b"x"]
+    assert batch.args == [
+        "q", "t", "0", 2,
+        "a", "o1", 0, 0, 0, 2, *pairs,
+        "b", "o2", 1 + 2 + 4, 60, 2, 2, "p1", "p2", *pairs,
+    ]  # fmt: skip
+    assert batch.resent().args == ["q", "t", "1", *batch.args[3:]]
+    assert declared("enqueue_many")["KEYS"]["fixed"] == len(batch.keys)
+    assert declared("enqueue_many")["ARGV"]["fixed"] == 4
 
 
 def test_the_header_reader_sees_a_missing_argument() -> None:

@@ -37,4 +37,40 @@ local n = whole(ARGV[9])
 if ttl == nil or n == nil then
   return redis.error_reply('ERR minirq: bad ttl or parent count')
 end
-return enqueue_job(KEYS, 0, ARGV, 0, ttl, n, #ARGV)
+local reply = nil
+if n == 0 and ARGV[8] ~= '1' then
+  -- A drawn id on its first send, without parents (nearly every enqueue): no hash can
+  -- have it and nothing to wait for, so store_job would only write the hash.
+  redis.call('HSET', KEYS[1], 'op', ARGV[5], unpack(ARGV, 10))
+else
+  local parents = {}
+  for i = 1, n do
+    parents[i] = {ARGV[9 + i], KEYS[5 + 2 * i], KEYS[6 + 2 * i]}
+  end
+  reply = store_job(
+    KEYS[1], ARGV[1], ARGV[5], ARGV[8], ARGV[7], parents, ARGV[6] == '1', KEYS[6], KEYS[5],
+    ARGV, 10 + n, #ARGV
+  )
+end
+if reply then
+  if reply[1] == 2 then
+    redis.call('SADD', KEYS[3], ARGV[2])
+  end
+  return reply
+end
+redis.call('SADD', KEYS[3], ARGV[2])
+if ttl > 0 then
+  redis.call('EXPIRE', KEYS[1], ttl)
+end
+local length
+if ARGV[3] == '1' then
+  length = redis.call('LPUSH', KEYS[2], ARGV[1])
+else
+  length = redis.call('RPUSH', KEYS[2], ARGV[1])
+end
+-- Idle workers wait only after seeing their queues empty, so only a push onto an empty
+-- queue needs to wake them.
+if length == 1 then
+  redis.call('PUBLISH', KEYS[4], '1')
+end
+return {1, ''}

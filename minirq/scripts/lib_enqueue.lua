@@ -1,55 +1,66 @@
 -- Library, not a script: enqueue.lua and enqueue_many.lua include it (after lib_time
 -- and lib_replace).
 --
--- enqueue_job(K, k, A, a, ttl, n, last): the step of enqueue.lua for one job whose keys
--- follow K[k] and whose arguments follow A[a], each laid out as enqueue.lua's header
--- says (its KEYS[1] is K[k + 1], its ARGV[1] is A[a + 1]); ttl and n are its ARGV[4] and
--- ARGV[9], already checked, and its field pairs end at A[last]. Returns enqueue.lua's
--- reply for that job.
-local function enqueue_job(K, k, A, a, ttl, n, last)
-  local job_key, id = K[k + 1], A[a + 1]
-  local seen, replaced = replace_ended(job_key, A[a + 7], id, A[a + 5], A[a + 8])
+-- store_job(key, id, op, chosen, prefix, parents, allow_failure, deps_key, deferred_key,
+-- args, first, last): the part of an enqueue that writes one job, all but its push onto
+-- the queue. key is its hash, op its operation token, chosen "1" if its id may name a
+-- hash, prefix reaches the registry of a replaced job; parents is a list of {id, hash
+-- key, dependents set key}, allow_failure true if failed or stopped parents count as
+-- done, deps_key the set of parents it still waits for (needed with parents, or when
+-- chosen), deferred_key the deferred registry of its queue; its field, value pairs are
+-- args[first..last]. Returns the reply of the enqueue when the job is not to be pushed
+-- ({2, ""} deferred, {0, status, queue} refused, or the first run's reply on a second
+-- run), or nil when it is stored and must be pushed (its ttl is the caller's).
+local function store_job(key, id, op, chosen, prefix, parents, allow_failure, deps_key,
+                         deferred_key, args, first, last)
+  local seen, replaced = replace_ended(key, prefix, id, op, chosen)
   if seen then
     return seen
   end
   if replaced then
-    redis.call('DEL', K[k + 6])
+    redis.call('DEL', deps_key)
   end
   local waiting = 0
-  for i = 1, n do
-    local parent_key = K[k + 5 + 2 * i]
-    local status = redis.call('HGET', parent_key, 'status')
+  for _, parent in ipairs(parents) do
+    local status = redis.call('HGET', parent[2], 'status')
     -- A missing parent finished and was deleted (result_ttl=0), or was deleted on purpose.
     local done = (not status) or status == 'finished' or
-      (A[a + 6] == '1' and (status == 'failed' or status == 'stopped'))
+      (allow_failure and (status == 'failed' or status == 'stopped'))
     if not done then
-      redis.call('SADD', K[k + 6], A[a + 9 + i])
-      redis.call('SADD', K[k + 6 + 2 * i], id)
-      redis.call('HSET', parent_key, 'has_dependents', '1')
+      redis.call('SADD', deps_key, parent[1])
+      redis.call('SADD', parent[3], id)
+      redis.call('HSET', parent[2], 'has_dependents', '1')
       waiting = waiting + 1
     end
   end
-  redis.call('HSET', job_key, 'op', A[a + 5], unpack(A, a + 10 + n, last))
-  redis.call('SADD', K[k + 3], A[a + 2])
+  redis.call('HSET', key, 'op', op, unpack(args, first, last))
   if waiting > 0 then
-    redis.call('HSET', job_key, 'status', 'deferred')
-    redis.call('HDEL', job_key, 'enqueued_ms')
-    redis.call('ZADD', K[k + 5], redis_now_ms(), id)
+    redis.call('HSET', key, 'status', 'deferred')
+    redis.call('HDEL', key, 'enqueued_ms')
+    redis.call('ZADD', deferred_key, redis_now_ms(), id)
     return {2, ''}
   end
-  if ttl > 0 then
-    redis.call('EXPIRE', job_key, ttl)
+  return nil
+end
+
+-- Lua's unpack() takes a few thousand values at most: ids are pushed in slices.
+local PUSH_SLICE = 1000
+
+-- push_ids(queue_key, wake_key, front, back): LPUSH the ids of the list front, one after
+-- another, and RPUSH those of back; the queue then holds them as if each job had been
+-- pushed alone, in order. Idle workers wait only after seeing their queues empty, so
+-- the wake channel is published on only when the queue was empty before.
+local function push_side(command, queue_key, ids, length)
+  for from = 1, #ids, PUSH_SLICE do
+    length = redis.call(command, queue_key, unpack(ids, from, math.min(#ids, from + PUSH_SLICE - 1)))
   end
-  local length
-  if A[a + 3] == '1' then
-    length = redis.call('LPUSH', K[k + 2], id)
-  else
-    length = redis.call('RPUSH', K[k + 2], id)
+  return length
+end
+
+local function push_ids(queue_key, wake_key, front, back)
+  local length = push_side('RPUSH', queue_key, back, push_side('LPUSH', queue_key, front, 0))
+  local pushed = #front + #back
+  if pushed > 0 and length == pushed then
+    redis.call('PUBLISH', wake_key, '1')
   end
-  -- Idle workers wait only after seeing their queues empty, so only a push onto an empty
-  -- queue needs to wake them.
-  if length == 1 then
-    redis.call('PUBLISH', K[k + 4], '1')
-  end
-  return {1, ''}
 end

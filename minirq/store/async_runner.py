@@ -18,8 +18,9 @@ from redis.exceptions import NoScriptError
 from redis.utils import HIREDIS_AVAILABLE
 
 from ..keys import Keys
-from .calls import EnqueueReply
-from .jobs import STATUS_FIELDS, WRITE_ATTEMPTS, batch_answer_before_writing
+from . import calls
+from .calls import BatchedEnqueue, EnqueueReply
+from .jobs import refused_batch_error
 from .runner import Call, script_source, sha_of
 
 T = TypeVar("T")
@@ -88,34 +89,16 @@ class AsyncRunner:
             else:
                 await pool.release(conn)
 
-    async def write_all(
-        self, keys: Keys, job_ids: list[str], enqueue_calls: list[Call[EnqueueReply]]
+    async def enqueue_batch(
+        self, keys: Keys, queue: str, jobs: list[BatchedEnqueue]
     ) -> list[EnqueueReply]:
-        """:func:`minirq.store.jobs.write_all` from asyncio code: the enqueue calls as one
-        MULTI transaction, all or none, refused while a live job has one of the ids."""
-        for name in {c.script for c in enqueue_calls}:
-            if not (await self.connection.script_exists(sha_of(name)))[0]:
-                await self.connection.script_load(script_source(name))
-        job_keys = [keys.job(i) for i in job_ids]
-        for _ in range(WRITE_ATTEMPTS):
-            async with self.connection.pipeline(transaction=True) as pipe:
-                try:
-                    await pipe.watch(*job_keys)
-                    async with self.connection.pipeline(transaction=False) as reads:
-                        for key in job_keys:
-                            reads.hmget(key, *STATUS_FIELDS)
-                        rows = await reads.execute(raise_on_error=False)
-                    answer = batch_answer_before_writing(job_keys, rows, enqueue_calls)
-                    if answer is not None:
-                        return answer
-                    pipe.multi()  # type: ignore[no-untyped-call]
-                    for call in enqueue_calls:
-                        pipe.evalsha(sha_of(call.script), len(call.keys), *call.keys, *call.args)
-                    replies = await pipe.execute()
-                except redis.WatchError:
-                    continue
-            return [call.parse(reply) for call, reply in zip(enqueue_calls, replies, strict=True)]
-        raise redis.WatchError("the jobs kept changing while they were being enqueued")
+        """:func:`minirq.store.jobs.enqueue_batch` from asyncio code: the jobs as one
+        ``enqueue_many.lua`` step, all or none, refused while a live job has one of the
+        ids."""
+        try:
+            return await self.run(calls.enqueue_many(keys, queue, jobs))
+        except redis.ResponseError as exc:
+            raise refused_batch_error(exc) from exc
 
 
 def _pack(conn: Any, command: tuple[Any, ...]) -> Any:

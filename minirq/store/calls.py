@@ -16,11 +16,19 @@ from typing import Any
 
 from ..defaults import LIMIT_SCAN_DEPTH, MAX_DURATION_S
 from ..keys import Keys
-from .enqueue_calls import EnqueueReply, _flag, enqueue, enqueue_many, schedule, script_ttl
+from .enqueue_calls import (
+    BatchedEnqueue,
+    EnqueueReply,
+    _flag,
+    enqueue,
+    enqueue_many,
+    schedule,
+    script_ttl,
+)
 from .record import flat, split_saved, text_or_none
 from .runner import Call
 
-__all__ = ["EnqueueReply", "enqueue", "enqueue_many", "schedule", "script_ttl"]
+__all__ = ["BatchedEnqueue", "EnqueueReply", "enqueue", "enqueue_many", "schedule", "script_ttl"]
 
 
 @dataclass(frozen=True)

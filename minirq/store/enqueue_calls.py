@@ -1,12 +1,13 @@
 """The calls that write new jobs: ``enqueue.lua``, ``enqueue_many.lua`` (several
-enqueues in one step) and ``schedule.lua``, each a typed function whose parameters mirror
-its script's header; re-exported by :mod:`.calls` with the others."""
+enqueues onto one queue in one step) and ``schedule.lua``, each a typed function whose
+parameters mirror its script's header; re-exported by :mod:`.calls` with the others."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import functools
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..defaults import MAX_DURATION_S
 from ..keys import Keys
@@ -60,6 +61,18 @@ def _enqueue_reply(reply: Any) -> EnqueueReply:
     return EnqueueReply(code, status, queue)
 
 
+@functools.lru_cache(maxsize=256)
+def _queue_keys(keys: Keys, queue: str) -> tuple[str, str, str, str]:
+    """The keys of ``queue`` an enqueue names (its list, the set of queue names, its wake
+    channel and deferred registry), spelled once per queue rather than per job."""
+    return (
+        keys.queue(queue),
+        keys.queues,
+        keys.wake_channel(queue),
+        keys.registry("deferred", queue),
+    )
+
+
 def enqueue(
     keys: Keys,
     *,
@@ -73,14 +86,7 @@ def enqueue(
     parent_ids: Sequence[str],
     fields: Mapping[str, bytes],
 ) -> Call[EnqueueReply]:
-    script_keys = [
-        keys.job(job_id),
-        keys.queue(queue),
-        keys.queues,
-        keys.wake_channel(queue),
-        keys.registry("deferred", queue),
-        keys.dependencies(job_id),
-    ]
+    script_keys = [keys.job(job_id), *_queue_keys(keys, queue), keys.dependencies(job_id)]
     for parent_id in parent_ids:
         script_keys += [keys.job(parent_id), keys.dependents(parent_id)]
     args = [
@@ -99,20 +105,55 @@ def enqueue(
     return Call("enqueue", script_keys, args, _enqueue_reply, _may_name_a_hash(args, 7))
 
 
+_DEFERRED = EnqueueReply(2, "", "")
+# A batch's reply codes, one digit per job, when none was refused (see enqueue_many.lua).
+_BY_CODE = {ord("1"): _QUEUED, ord("2"): _DEFERRED}
+
+
 def _enqueue_replies(reply: Any) -> list[EnqueueReply]:
+    if isinstance(reply, bytes):
+        return [_BY_CODE[code] for code in reply]
     return [_enqueue_reply(r) for r in reply]
 
 
-def enqueue_many(enqueues: Sequence[Call[EnqueueReply]]) -> Call[list[EnqueueReply]]:
-    """Several :func:`enqueue` calls as one step (``enqueue_many.lua``): all or none."""
-    script_keys: list[str] = []
-    args: list[Any] = [len(enqueues)]
-    resend: list[Any] = [len(enqueues)]
-    for call in enqueues:
-        script_keys += call.keys
-        args += (len(call.args), *call.args)
-        resend += (len(call.args), *(call.resend_args or call.args))
-    return Call("enqueue_many", script_keys, args, _enqueue_replies, resend)
+class BatchedEnqueue(NamedTuple):
+    """One job of an :func:`enqueue_many` call: what :func:`enqueue` takes for it."""
+
+    job_id: str
+    op_token: str
+    at_front: bool
+    allow_failure: bool
+    id_chosen: bool
+    ttl_s: int | None
+    parent_ids: Sequence[str]
+    fields: Mapping[str, bytes]
+
+
+def enqueue_many(
+    keys: Keys, queue: str, jobs: Iterable[BatchedEnqueue]
+) -> Call[list[EnqueueReply]]:
+    """Several enqueues onto ``queue`` as one step (``enqueue_many.lua``): all or none.
+
+    The queue's keys are sent once, and each job's keys are built by the script from the
+    prefix, so a job costs its own values only."""
+    args: list[Any] = [queue, keys.prefix, "0", 0]
+    count = 0
+    for job in jobs:
+        flags = (1 if job.at_front else 0) + (2 if job.allow_failure else 0)
+        if job.id_chosen:
+            flags += 4
+        ttl = 0 if job.ttl_s is None else script_ttl(job.ttl_s)
+        fields = job.fields
+        args += (job.job_id, job.op_token, flags, ttl, len(job.parent_ids), len(fields))
+        if job.parent_ids:
+            args += job.parent_ids
+        for pair in fields.items():
+            args += pair
+        count += 1
+    args[3] = count
+    resend = list(args)
+    resend[2] = "1"
+    return Call("enqueue_many", list(_queue_keys(keys, queue)), args, _enqueue_replies, resend)
 
 
 def schedule(

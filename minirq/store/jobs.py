@@ -13,9 +13,9 @@ from ..callables import is_job_id
 from ..exceptions import InvalidJobError
 from ..keys import REGISTRY_KINDS, Keys
 from . import calls
-from .calls import EnqueueReply
+from .calls import BatchedEnqueue, EnqueueReply
 from .record import field_name, int_or_none, text_or_none
-from .runner import Call, Runner, runner_for
+from .runner import Call, runner_for
 
 RawFields = dict[bytes, bytes]
 
@@ -154,15 +154,14 @@ def write_all(
     keys: Keys,
     job_ids: list[str],
     enqueue_calls: list[Call[EnqueueReply]],
-    extra: Callable[[Any], None] | None = None,
+    extra: Callable[[Any], None],
 ) -> list[EnqueueReply]:
-    """Run enqueue calls (and ``extra`` commands) as one MULTI transaction: all of them
+    """Run enqueue calls and ``extra`` commands as one MULTI transaction: all of them
     or none. While a live job has one of the ids nothing runs, and the answer for that id
     is a refusal naming where the live job is. A batch that already ran (its reply was
-    lost) is recognised by the jobs' operation tokens."""
+    lost) is recognised by the jobs' operation tokens. (Without ``extra``, use
+    :func:`enqueue_batch`: one script call.)"""
     runner = runner_for(connection)
-    if extra is None:
-        return _enqueue_in_one_call(runner, enqueue_calls)
     runner.ensure_loaded({c.script for c in enqueue_calls})
     job_keys = [keys.job(i) for i in job_ids]
     for _ in range(WRITE_ATTEMPTS):
@@ -179,8 +178,7 @@ def write_all(
                 pipe.multi()
                 for call in enqueue_calls:
                     runner.add_to(pipe, call)
-                if extra is not None:
-                    extra(pipe)
+                extra(pipe)
                 replies = pipe.execute()
             except redis.WatchError:
                 continue
@@ -188,18 +186,29 @@ def write_all(
     raise redis.WatchError("the jobs kept changing while they were being enqueued")
 
 
-def _enqueue_in_one_call(
-    runner: Runner, enqueue_calls: list[Call[EnqueueReply]]
+def enqueue_batch(
+    connection: redis.Redis, keys: Keys, queue: str, jobs: list[BatchedEnqueue]
 ) -> list[EnqueueReply]:
-    """The calls as one ``enqueue_many.lua`` step (without ``extra`` commands, no MULTI
-    is needed: one script is all or nothing)."""
+    """Enqueue ``jobs`` onto ``queue`` as one ``enqueue_many.lua`` step: all of them or
+    none (one script is atomic, so no MULTI is needed). While a live job has one of the
+    ids nothing is written, and the answer for that id is a refusal naming where the live
+    job is. Raises :class:`InvalidJobError` when one of the ids names a key that is not a
+    job hash."""
     try:
-        replies: list[EnqueueReply] = runner.run(calls.enqueue_many(enqueue_calls))
+        replies: list[EnqueueReply] = runner_for(connection).run(
+            calls.enqueue_many(keys, queue, jobs)
+        )
     except redis.ResponseError as exc:
-        if "is not a job hash" in str(exc):
-            raise InvalidJobError(f"{exc}; nothing was written".removeprefix("minirq: ")) from exc
-        raise
+        raise refused_batch_error(exc) from exc
     return replies
+
+
+def refused_batch_error(exc: redis.ResponseError) -> Exception:
+    """What to raise for an error of ``enqueue_many.lua``: :class:`InvalidJobError` when
+    an id names a key that is not a job hash (nothing was written), else ``exc``."""
+    if "is not a job hash" in str(exc):
+        return InvalidJobError(f"{exc}; nothing was written".removeprefix("minirq: "))
+    return exc
 
 
 def batch_answer_before_writing(

@@ -27,9 +27,7 @@ def decode_stored_limit(raw: Any) -> tuple[Limit | None, str | None]:
     return decode_limit(text)
 
 
-def set_queue_limit(
-    connection: redis.Redis, keys: Keys, queue: str, limit: Limit | None
-) -> None:
+def set_queue_limit(connection: redis.Redis, keys: Keys, queue: str, limit: Limit | None) -> None:
     """Make ``limit`` the default of ``queue`` for every worker (``None`` removes it), and
     wake the queue's idle workers so that they look at its jobs again."""
     with connection.pipeline(transaction=True) as pipe:
