@@ -223,17 +223,19 @@ def _serve(sock: socket.socket, horse_main: HorseMain) -> None:  # pragma: no co
         signal.signal(signal.SIGCHLD, lambda signum, frame: None)
         signal.set_wakeup_fd(wake_w, warn_on_full_buffer=False)
         while True:
-            ready, _, _ = select.select([sock, wake_r], [], [])
+            ready, _, _ = select.select([sock.fileno(), wake_r], [], [])
             if wake_r in ready:
                 with contextlib.suppress(BlockingIOError):
                     os.read(wake_r, 4096)
-            if sock in ready:
+            if sock.fileno() in ready:
                 payload, fds, _, _ = socket.recv_fds(sock, _MESSAGE_BYTES, 2)
                 if not payload:
                     exit_code = 0
                     return
                 _fork_one(sock, payload, fds, (wake_r, wake_w), horse_main)
             _report_exits(sock)
+    except ConnectionError:
+        exit_code = 0  # the worker is gone, or closed its end with reports unread
     except BaseException:
         traceback.print_exc()
     finally:
