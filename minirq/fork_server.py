@@ -128,7 +128,7 @@ class ForkServer:
         if found is not None:
             return found
         self._horses.discard(pid)
-        return _KILLED_WITH_SERVER, _no_rusage()
+        return killed_with_server()
 
     def forget(self, pid: int) -> None:
         """No exit status is wanted for this horse (it reported its outcome)."""
@@ -208,8 +208,10 @@ class ForkServer:
             os.waitpid(self.pid, os.WNOHANG)
 
 
-def _no_rusage() -> Any:
-    return resource.struct_rusage((0.0, 0.0) + (0,) * 14)
+def killed_with_server() -> tuple[int, Any]:
+    """The ``waitpid`` status (a SIGKILL: the kernel's) and an empty rusage of a horse
+    whose fork server died before reporting its end."""
+    return _KILLED_WITH_SERVER, resource.struct_rusage((0.0, 0.0) + (0,) * 14)
 
 
 def _serve(sock: socket.socket, horse_main: HorseMain) -> None:  # pragma: no cover - server

@@ -30,7 +30,7 @@ from typing import Any
 import redis
 
 from . import hooks
-from .fork_server import ForkServer, ForkServerGone
+from .fork_server import ForkServer, ForkServerGone, killed_with_server
 from .horse import describe_exit, fork_child, fork_horse, report_run, run_job
 from .job import Job
 from .pool_pipes import _HEADER, _read_frame, _write_all
@@ -80,7 +80,11 @@ class ForkAhead:
         """Wait for a horse to end: its ``waitpid`` status and rusage."""
         if self.server is not None and self.server.is_horse(pid):
             return self.server.wait_exit(pid)
-        _, status, rusage = os.wait4(pid, 0)
+        try:
+            _, status, rusage = os.wait4(pid, 0)
+        except ChildProcessError:
+            # A horse of a fork server already replaced: it died with that server.
+            return killed_with_server()
         return status, rusage
 
     def is_server_horse(self, pid: int) -> bool:
