@@ -108,7 +108,8 @@ class JobOperationsMixin:
 
     @property
     def dependent_ids(self) -> list[str]:
-        """Ids of deferred jobs still waiting for this job."""
+        """Ids of the jobs deferred on this job that it has not released yet (one
+        canceled without ``remove_from_dependencies`` included, as in RQ)."""
         members = self.connection.smembers(self.keys.dependents(self.id))
         return sorted(store.jobs.ids(members))
 
@@ -241,22 +242,42 @@ class JobOperationsMixin:
             calls.save(self.keys, job_id=self.id, fields=encode_record(self.record))
         )
 
-    def cancel(self, enqueue_dependents: bool = False) -> None:
+    def cancel(
+        self,
+        enqueue_dependents: bool = False,
+        remove_from_dependencies: bool = False,
+        *,
+        pipeline: redis.client.Pipeline | None = None,
+    ) -> None:
         """Cancel a queued, scheduled or deferred job: move it to the canceled registry.
 
-        Its dependents stay deferred unless ``enqueue_dependents`` (as in RQ).
+        Its dependents stay deferred unless ``enqueue_dependents`` (as in RQ). A deferred
+        job stays among its parents' :attr:`dependent_ids` unless
+        ``remove_from_dependencies`` (as in RQ); a parent never enqueues a canceled job.
         Raises :class:`InvalidJobOperation` if the job is running or done.
+
+        With ``pipeline`` (a redis-py pipeline of the job's connection) the cancel joins
+        it and happens when you execute it, as an enqueue does; its reply there is 1, or 0
+        for a job that could not be canceled (nothing is raised).
         """
-        done = store.runner_for(self.connection).run(
-            calls.cancel(
-                self.keys,
-                queue=self.origin,
-                job_id=self.id,
-                ttl_s=self.failure_ttl,
-                enqueue_dependents=enqueue_dependents,
-                op_token=new_token(),
+        if not isinstance(enqueue_dependents, bool):
+            raise InvalidJobOperation(
+                f"enqueue_dependents must be True or False, not {type(enqueue_dependents).__name__}"
+                "; give a pipeline as pipeline= (RQ's first argument is minirq's keyword)"
             )
+        call = calls.cancel(
+            self.keys,
+            queue=self.origin,
+            job_id=self.id,
+            ttl_s=self.failure_ttl,
+            enqueue_dependents=enqueue_dependents,
+            op_token=new_token(),
+            remove_from_dependencies=remove_from_dependencies,
         )
+        if pipeline is not None:
+            store.runner_for(self.connection).join(pipeline, [call])
+            return
+        done = store.runner_for(self.connection).run(call)
         if not done:
             raise InvalidJobOperation(
                 f"job {self.id} is {self.get_status() or 'gone'}; only queued, scheduled or "

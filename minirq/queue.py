@@ -244,15 +244,10 @@ class Queue(QueueScheduling, QueueContents, QueueRegistries, QueueLimits):
         return [job for job, _ in jobs]
 
     def _add_to_pipeline(self, pipeline: Any, jobs: list[tuple[Job, bool]]) -> None:
-        if getattr(pipeline, "watching", False) and not pipeline.explicit_transaction:
-            # After WATCH a pipeline runs commands at once; the enqueues wait for execute().
-            pipeline.multi()
-        runner = store.runner_for(self.connection)
-        runner.ensure_loaded({"enqueue"})
-        for job, at_front in jobs:
-            call = self.enqueue_call_of(job, at_front)
+        enqueues = [self.enqueue_call_of(job, at_front) for job, at_front in jobs]
+        for job, _ in jobs:
             job.id_chosen = True
-            runner.add_to(pipeline, call)
+        store.runner_for(self.connection).join(pipeline, enqueues)
 
     def write_all(
         self, jobs: list[tuple[Job, bool]], extra: Callable[[Any], None] | None = None

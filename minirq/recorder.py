@@ -16,7 +16,7 @@ from .defaults import DEFAULT_FAILURE_TTL_S
 from .job import Job, JobStatus
 from .keys import Keys
 from .outcome import Outcome
-from .retry import job_retry, plan_repeat, plan_retry
+from .retry import job_retry, plan_repeat, plan_retry, retry_budget
 from .store import Call, calls
 
 if TYPE_CHECKING:
@@ -102,6 +102,7 @@ def failure_call(
         retries_left=retry[1],
         status=JobStatus.STOPPED.value if stopped else JobStatus.FAILED.value,
         retry_at_front=settings is not None and settings.enqueue_at_front,
+        retries_max=retry_budget(job.record, outcome.retry_job()) if retry[0] else 0,
     )
 
 

@@ -50,13 +50,11 @@ def _intervals(interval: Any, what: str) -> list[float]:
 def get_interval(count: int, intervals: Sequence[float] | float | None) -> float:
     """The delay before run ``count + 1`` of a retry or repeat (0 for the first): the
     ``count``-th of ``intervals``, the last one repeating; a single number is every
-    delay, and ``None`` or an empty list none (RQ's helper)."""
+    delay, and ``None`` none (RQ's helper; an empty list raises ``IndexError``, as there)."""
     if intervals is None:
         return 0
     if isinstance(intervals, int | float):
         return intervals
-    if not intervals:
-        return 0
     return intervals[min(count, len(intervals) - 1)]
 
 
@@ -241,8 +239,22 @@ def retries_done(record: JobRecord) -> int:
     left = record.retries_left
     if left is None:
         return 0
+    budget = record.retries_max
+    if budget is None:  # a job last retried before minirq wrote retries_max
+        retry = job_retry(record)
+        budget = retry.max if retry is not None else RETRY_JOB_DEFAULT_MAX
+    return max(budget - left, 0)
+
+
+def retry_budget(record: JobRecord, request: RetryJob | None) -> int:
+    """How many retries a failing job has in all: its :class:`Retry`'s ``max``, else
+    those of the :class:`RetryJob` it raised or returned (0 with neither)."""
     retry = job_retry(record)
-    return max((retry.max if retry is not None else RETRY_JOB_DEFAULT_MAX) - left, 0)
+    if retry is not None:
+        return retry.max
+    if request is not None:
+        return request.max_retries or RETRY_JOB_DEFAULT_MAX
+    return 0
 
 
 def attempts_started(record: JobRecord) -> int:
@@ -261,11 +273,8 @@ def plan_retry(
     :class:`RetryJob` the job raised or returned."""
     retry = job_retry(record)
     left = record.retries_left
-    if retry is not None:
-        budget = retry.max
-    elif request is not None:
-        budget = request.max_retries or RETRY_JOB_DEFAULT_MAX
-    else:
+    budget = retry_budget(record, request)
+    if budget == 0:
         return "", 0
     if left is None:
         left = budget

@@ -347,7 +347,12 @@ class RQScheduler(Scheduler):
 
     def acquire_locks(self, auto_start: bool = False) -> set[str]:
         """Take or renew the lease; the names of the queues given if held, else none.
-        ``auto_start`` is accepted for RQ's signature: :meth:`run` is how to keep going."""
+        ``auto_start`` starts nothing here (one log line says so): :meth:`run` keeps a
+        scheduler going, and workers start theirs on their own."""
+        if auto_start:
+            logger.info(
+                "%s: acquire_locks(auto_start=True) starts no scheduler; run() does", self.name
+            )
         return set(self.queue_names) if self.acquire_lease() else set()
 
     def release_locks(self) -> None:

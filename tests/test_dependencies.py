@@ -10,6 +10,7 @@ import redis
 from minirq import (
     Dependency,
     InvalidJobError,
+    InvalidJobOperation,
     Job,
     JobStatus,
     Queue,
@@ -193,6 +194,54 @@ def test_canceled_dependent_is_not_enqueued_when_parent_finishes(
     SimpleWorker([queue], connection=connection).work(burst=True)
     assert child.get_status() == JobStatus.CANCELED
     assert queue.job_ids == []
+
+
+def test_cancel_can_take_a_dependent_off_its_parents(
+    connection: redis.Redis, queue: Queue
+) -> None:
+    first = queue.enqueue(add, 1, 2, job_id="first")
+    second = queue.enqueue(add, 2, 2, job_id="second")
+    removed = queue.enqueue(say_hello, depends_on=[first, second], job_id="removed")
+    kept = queue.enqueue(say_hello, depends_on=first, job_id="kept")
+    waiting = queue.enqueue(say_hello, depends_on=first, job_id="waiting")
+    removed.cancel(remove_from_dependencies=True)
+    kept.cancel()  # as in RQ: a canceled dependent stays listed by default
+    assert first.dependent_ids == ["kept", "waiting"]
+    assert second.dependent_ids == []
+    assert removed.get_status() == JobStatus.CANCELED
+    SimpleWorker([queue], connection=connection).work(burst=True)
+    assert waiting.get_status() == JobStatus.FINISHED
+    assert kept.get_status() == JobStatus.CANCELED and removed.get_status() == JobStatus.CANCELED
+    assert first.dependent_ids == []
+
+
+def test_cancel_joins_a_pipeline(connection: redis.Redis, queue: Queue) -> None:
+    import redis.exceptions
+
+    parent = queue.enqueue(add, 1, 2)
+    child = queue.enqueue(say_hello, depends_on=parent)
+    connection.set("guard", "0")
+    with connection.pipeline() as pipe:
+        pipe.watch("guard")
+        parent.cancel(enqueue_dependents=True, pipeline=pipe)
+        assert parent.get_status() == JobStatus.QUEUED  # nothing happens before execute()
+        pipe.set("guard", "1")
+        assert pipe.execute() == [1, True]
+    assert parent.get_status() == JobStatus.CANCELED
+    assert child.get_status() == JobStatus.QUEUED and queue.job_ids == [child.id]
+    with connection.pipeline() as pipe:
+        parent.cancel(pipeline=pipe)  # already canceled: a 0 among the results
+        assert pipe.execute() == [0]
+    with connection.pipeline() as pipe:
+        pipe.watch("guard")
+        child.cancel(pipeline=pipe)
+        connection.set("guard", "changed")
+        with pytest.raises(redis.exceptions.WatchError):
+            pipe.execute()
+    assert child.get_status() == JobStatus.QUEUED
+    with connection.pipeline() as pipe, pytest.raises(InvalidJobOperation, match="pipeline="):
+        child.cancel(pipe)  # type: ignore[arg-type]  # RQ's positional form
+    assert child.get_status() == JobStatus.QUEUED
 
 
 def test_delete_parent_with_and_without_dependents(connection: redis.Redis, queue: Queue) -> None:

@@ -192,6 +192,24 @@ def test_number_of_retries_counts_the_retries(queue: Queue, tmp_path: Path) -> N
     assert job.number_of_retries == 2
 
 
+@pytest.mark.parametrize("max_retries", [1, 2, 5])
+def test_number_of_retries_of_a_retry_the_job_asked_for(
+    queue: Queue, tmp_path: Path, max_retries: int
+) -> None:
+    asked = queue.enqueue(jobs.return_rq_retry, str(tmp_path / "a"), 1, max_retries)
+    raised = queue.enqueue(jobs.raise_retry, str(tmp_path / "b"), 1)
+    worker = SimpleWorker([queue], connection=queue.connection)
+    worker.work(burst=True, max_jobs=2)
+    for job, left in ((asked, max_retries - 1), (raised, 2)):  # RetryJob's default is 3
+        job.refresh()
+        assert job.get_status() == JobStatus.QUEUED
+        assert (job.number_of_retries, job.retries_left) == (1, left)
+    worker.work(burst=True)
+    for job in (asked, raised):
+        job.refresh()
+        assert job.get_status() == JobStatus.FINISHED and job.number_of_retries == 1
+
+
 def test_depends_on_a_list_mixing_dependencies_and_jobs(queue: Queue) -> None:
     first, second = queue.enqueue(fixtures.add, 1, 2), queue.enqueue(fixtures.add, 3, 4)
     child = queue.enqueue(
@@ -209,7 +227,8 @@ def test_intervals_in_rqs_form(queue: Queue) -> None:
     assert Retry.get_interval(0, [7]) == 7
     assert [Retry.get_interval(n, None) for n in range(3)] == [0, 0, 0]
     assert [Retry.get_interval(n, 3) for n in range(3)] == [3, 3, 3]
-    assert Retry.get_interval(2, []) == 0
+    with pytest.raises(IndexError):
+        Repeat.get_interval(0, [])
     job = queue.enqueue(fixtures.add, 1, 2, repeat=Repeat(times=2, interval=[30, 60]))
     assert job.repeat_intervals == [30, 60]
     assert queue.enqueue(fixtures.add, 1, 2).repeat_intervals is None

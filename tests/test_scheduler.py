@@ -215,6 +215,16 @@ def test_rq_scheduler_locks_map_onto_the_lease(queue: Queue) -> None:
     assert second.acquire_locks() == {queue.name}
 
 
+def test_rq_scheduler_auto_start_says_it_starts_nothing(
+    queue: Queue, caplog: pytest.LogCaptureFixture
+) -> None:
+    scheduler = RQScheduler([queue], queue.connection)
+    with caplog.at_level("INFO", logger="minirq.scheduler"):
+        assert scheduler.acquire_locks(auto_start=True) == {queue.name}
+    assert "starts no scheduler" in caplog.text
+    scheduler.release_locks()
+
+
 def test_rq_scheduler_takes_its_lapsed_lease_back_before_enqueueing(queue: Queue) -> None:
     job = queue.enqueue_at(datetime(2000, 1, 1, tzinfo=UTC), jobs.always_fail)
     scheduler = RQScheduler(queue, queue.connection)

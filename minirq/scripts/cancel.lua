@@ -13,8 +13,12 @@
 -- ARGV[1] job id
 -- ARGV[2] seconds to keep the canceled job, -1 to keep it
 -- ARGV[3] "1" to enqueue the job's dependents as if it had finished, else "0"
--- ARGV[4] key prefix, read only for a job that has dependents (see lib_dependents.lua)
+-- ARGV[4] key prefix, read only for a job that has dependents (see lib_dependents.lua) or
+--         with ARGV[6]
 -- ARGV[5] operation token of this call
+-- ARGV[6] "1" to take the job off the dependents sets of the parents it waits for (RQ's
+--         remove_from_dependencies; built from the prefix: one slot per prefix on
+--         Cluster), else "0"
 -- Returns 1 when canceled, 0 if the job was in none of those places (running or done).
 -- @include lib_time
 -- @include lib_dependents
@@ -32,6 +36,11 @@ if redis.call('LREM', KEYS[2], 0, ARGV[1]) == 0 and
 end
 local now = redis_now_ms()
 redis.call('HSET', KEYS[1], 'status', 'canceled', 'ended_ms', now, 'op', ARGV[5])
+if ARGV[6] == '1' then
+  for _, parent in ipairs(redis.call('SMEMBERS', KEYS[6])) do
+    redis.call('SREM', ARGV[4] .. ':dependents:' .. parent, ARGV[1])
+  end
+end
 redis.call('DEL', KEYS[6])
 if ttl > 0 then
   redis.call('EXPIRE', KEYS[1], ttl)

@@ -22,6 +22,7 @@
 -- ARGV[7] final status: "failed" or "stopped"
 -- ARGV[8] key prefix, read only for a job that has dependents (see lib_dependents.lua)
 -- ARGV[9] "1" to send a retried job to the front of its queue, else "0"
+-- ARGV[10] the retries the job has in all (written when retrying, with ARGV[6])
 -- Returns 1 when recorded, 2 when this run had already recorded it, 0 when the lease
 -- belongs to another run (or the job is gone).
 -- @include lib_time
@@ -31,7 +32,7 @@ local ttl = whole(ARGV[4])
 local retry = ARGV[5]
 local delay = whole(retry)
 if ttl == nil or (retry ~= '' and retry ~= 'now' and delay == nil) or
-    whole(ARGV[6]) == nil then
+    whole(ARGV[6]) == nil or whole(ARGV[10]) == nil then
   return redis.error_reply('ERR minirq: bad failure ttl, retry or retries left')
 end
 local job = redis.call('HMGET', KEYS[1], 'run', 'has_dependents', 'waited', 'limit_slot')
@@ -61,7 +62,7 @@ if retry == '' then
   end
 elseif retry == 'now' then
   redis.call('HSET', KEYS[1], 'status', 'queued', 'enqueued_ms', now, 'ended_ms', now,
-    'exc', ARGV[3], 'retries_left', ARGV[6])
+    'exc', ARGV[3], 'retries_left', ARGV[6], 'retries_max', ARGV[10])
   local push = ARGV[9] == '1' and 'LPUSH' or 'RPUSH'
   if redis.call(push, KEYS[4], ARGV[1]) == 1 then
     redis.call('PUBLISH', KEYS[6], '1')
@@ -69,7 +70,7 @@ elseif retry == 'now' then
 else
   local due = now + delay
   redis.call('HSET', KEYS[1], 'status', 'scheduled', 'ended_ms', now, 'exc', ARGV[3],
-    'retries_left', ARGV[6])
+    'retries_left', ARGV[6], 'retries_max', ARGV[10])
   if ARGV[9] == '1' then
     redis.call('HSET', KEYS[1], 'at_front', '1')
   end

@@ -115,8 +115,10 @@ def fail(
     retries_left: int,
     status: str,
     retry_at_front: bool = False,
+    retries_max: int = 0,
 ) -> Call[int]:
-    """``retry``: ``""`` to fail for good, ``"now"``, or a delay in milliseconds."""
+    """``retry``: ``""`` to fail for good, ``"now"``, or a delay in milliseconds;
+    ``retries_max``: the retries the job has in all, written when retrying."""
     script_keys = [
         keys.job(job_id),
         keys.registry("started", queue),
@@ -137,6 +139,7 @@ def fail(
         status,
         keys.prefix,
         _flag(retry_at_front),
+        retries_max,
     ]
     return Call("fail", script_keys, args, int_reply)
 
@@ -195,6 +198,7 @@ def cancel(
     ttl_s: int,
     enqueue_dependents: bool,
     op_token: str,
+    remove_from_dependencies: bool = False,
 ) -> Call[bool]:
     script_keys = [
         keys.job(job_id),
@@ -204,7 +208,14 @@ def cancel(
         keys.registry("canceled", queue),
         keys.dependencies(job_id),
     ]
-    args = [job_id, script_ttl(ttl_s), _flag(enqueue_dependents), keys.prefix, op_token]
+    args = [
+        job_id,
+        script_ttl(ttl_s),
+        _flag(enqueue_dependents),
+        keys.prefix,
+        op_token,
+        _flag(remove_from_dependencies),
+    ]
     return Call("cancel", script_keys, args, _bool)
 
 

@@ -45,6 +45,8 @@ FIELDS: dict[str, tuple[str, str]] = {
     "orphaned": ("orphaned", INT),
     "retry": ("retry", TEXT),
     "retries_left": ("retries_left", INT),
+    # The retries the job had in all, written with ``retries_left`` by the retry step.
+    "retries_max": ("retries_max", INT),
     "repeat": ("repeat", TEXT),
     "repeats_left": ("repeats_left", INT),
     "dependency_ids": ("dependency_ids", IDS),
@@ -102,6 +104,7 @@ class JobRecord:
     orphaned: int = 0
     retry: str | None = None
     retries_left: int | None = None
+    retries_max: int | None = None
     repeat: str | None = None
     repeats_left: int | None = None
     dependency_ids: tuple[str, ...] = ()

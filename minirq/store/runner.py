@@ -258,6 +258,16 @@ class Runner:
                 answers.append(exc)
         return answers
 
+    def join(self, pipe: Any, calls: Sequence[Call[Any]]) -> None:
+        """Queue ``calls`` in a caller's redis-py pipeline, to run when the caller executes
+        it; their replies are among its results, raw. A pipeline that WATCHes runs commands
+        at once until MULTI, so its transaction is started first."""
+        if getattr(pipe, "watching", False) and not pipe.explicit_transaction:
+            pipe.multi()
+        self.ensure_loaded({call.script for call in calls})
+        for call in calls:
+            self.add_to(pipe, call)
+
     def add_to(self, pipe: Any, call: Call[Any]) -> None:
         """Queue ``call`` in a redis-py pipeline (a MULTI or not); its reply is raw."""
         pipe.evalsha(self.sha(call.script), len(call.keys), *call.keys, *call.args)
