@@ -240,9 +240,10 @@ class _Worker:
 
     def horse_pids(self) -> list[int]:
         """The pids of this worker's work-horses (one running job each, or idle: a pool's, or
-        the spare a forking worker forks ahead of its next job)."""
-        parent = str(self.process.pid)
-        pids = []
+        the spare a forking worker forks ahead of its next job). A forking worker's horses
+        are the children of its fork server: a child of the worker with children of its
+        own stands for them (the server itself, between two horses)."""
+        parents: dict[int, list[int]] = {}
         for name in os.listdir("/proc"):
             if not name.isdigit():
                 continue
@@ -251,8 +252,11 @@ class _Worker:
                     fields = handle.read().rsplit(")", 1)[1].split()
             except OSError:
                 continue
-            if fields[1] == parent and fields[0] not in ("Z", "X"):
-                pids.append(int(name))
+            if fields[0] not in ("Z", "X"):
+                parents.setdefault(int(fields[1]), []).append(int(name))
+        pids = []
+        for child in parents.get(self.process.pid, []):
+            pids.extend(parents.get(child) or [child])
         return sorted(pids)
 
     def close(self) -> None:

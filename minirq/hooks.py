@@ -11,11 +11,14 @@ sockets, thread pools) registers callables here, once, at import or app start-up
 The events, and where each runs:
 
 ``before_fork()``
-    In the worker's parent process, just before it forks a work-horse (the forking
+    In the process about to fork, just before it forks a work-horse (the forking
     :class:`~minirq.Worker` once per job, ahead of the job: its next horse is forked
     while the current job runs or while it waits for work, so one more when it stops;
     :class:`~minirq.WorkerPool` once per horse it starts) or the child that runs a job's
-    ``on_stopped`` callback. Close here what the child must not share.
+    ``on_stopped`` callback. Close here what the child must not share. On Linux the
+    forking Worker's horses are forked by its fork server (:mod:`minirq.fork_server`),
+    a child the worker forks once when it starts to work: the hook runs in the worker
+    before that fork, and in the server before each horse's.
 ``horse_start()``
     In each such child, just after the fork, before it runs any code of yours (in a
     horse forked ahead, before its job is known).

@@ -8,6 +8,10 @@ frozen first) and waits on a pipe for exactly one job: it runs it, reports its o
 its own pipe as a horse forked for the job does, and exits. It is never reused, so every
 job still runs in a fresh process. A spare that gets no job (the worker stops) exits when
 its pipe closes; one that died while waiting is reaped and replaced.
+
+Where there is a fork server (:mod:`minirq.fork_server`, on Linux), it forks the spares
+and reaps every horse it forked, so that no living horse shares the worker's memory pages;
+a server that dies is replaced, and without one the worker forks its horses itself.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from typing import Any
 import redis
 
 from . import hooks
+from .fork_server import ForkServer, ForkServerGone, killed_with_server
 from .horse import describe_exit, fork_child, fork_horse, report_run, run_job
 from .job import Job
 from .pool_pipes import _HEADER, _read_frame, _write_all
@@ -36,9 +41,10 @@ logger = logging.getLogger("minirq.worker")
 
 @dataclass
 class _Spare:
-    pid: int
+    pid: int | None  # None: forked by the fork server, its pid not read yet
     to_horse: int  # the one job goes here
     from_horse: int  # its outcome comes back here
+    server: ForkServer | None = None  # the fork server that forked it, if one did
 
 
 class ForkAhead:
@@ -63,16 +69,46 @@ class ForkAhead:
         # The module of the last job run: a spare imports it while it waits, as the next
         # job most likely needs it (an import is the largest part of a horse's start-up).
         self._warm_module: str | None = None
+        self.server: ForkServer | None = None
 
-    @property
-    def spare_pid(self) -> int | None:
-        return self._spare.pid if self._spare is not None else None
+    def start_server(self) -> None:
+        """Fork the fork server that forks the spares from now on (where there is one)."""
+        if self.server is None:
+            self.server = ForkServer.start(self._spare_from_server)
+
+    def wait_horse(self, pid: int) -> tuple[int, Any]:
+        """Wait for a horse to end: its ``waitpid`` status and rusage."""
+        if self.server is not None and self.server.is_horse(pid):
+            return self.server.wait_exit(pid)
+        try:
+            _, status, rusage = os.wait4(pid, 0)
+        except ChildProcessError:
+            # A horse of a fork server already replaced: it died with that server.
+            return killed_with_server()
+        return status, rusage
+
+    def is_server_horse(self, pid: int) -> bool:
+        return self.server is not None and self.server.is_horse(pid)
+
+    def forget_horse(self, pid: int) -> None:
+        """A horse of the fork server's reported: its exit status is not wanted."""
+        if self.server is not None:
+            self.server.forget(pid)
 
     def ensure_spare(self) -> None:
         """Fork a spare horse unless one waits already. A fork that fails (no memory,
         too many processes) is logged: the next job then forks its own horse."""
         if self._spare is not None:
             return
+        server = self.server
+        if server is not None and not server.gone:
+            try:
+                to_w, from_r = server.request_horse(self._warm_module)
+            except ForkServerGone:
+                pass
+            else:
+                self._spare = _Spare(None, to_w, from_r, server)
+                return
         to_r, to_w = os.pipe()
         from_r, from_w = os.pipe()
         try:
@@ -96,7 +132,12 @@ class ForkAhead:
         self._remember_module(job.func_name)
         spare, self._spare = self._spare, None
         index = next((i for i, s in enumerate(self.serializers) if s is job.serializer), None)
-        if spare is not None and index is not None:
+        if spare is not None and spare.server is not None:
+            spare.pid = spare.server.take_pid() if spare.pid is None else spare.pid
+            if spare.pid is None or spare.server.gone:
+                self._discard(spare)
+                spare = None
+        if spare is not None and spare.pid is not None and index is not None:
             message = pickle.dumps((job.id, job.fields, index), protocol=pickle.HIGHEST_PROTOCOL)
             try:
                 _write_all(spare.to_horse, _HEADER.pack(len(message)) + message)
@@ -110,14 +151,20 @@ class ForkAhead:
         return fork_horse(job, self.max_result_bytes)
 
     def reap_if_dead(self) -> None:
-        """Reap a spare that died while waiting (killed from outside); never waits."""
+        """Reap a spare that died while waiting (killed from outside), replace a fork
+        server that died; never waits."""
+        self._replace_server_if_gone()
         spare = self._spare
-        if spare is None:
+        if spare is None or spare.pid is None:
             return
-        try:
-            done, status = os.waitpid(spare.pid, os.WNOHANG)
-        except ChildProcessError:
-            done, status = spare.pid, 0
+        if spare.server is not None:
+            ended = spare.server.poll_exit(spare.pid)
+            done, status = (spare.pid, ended[0]) if ended is not None else (0, 0)
+        else:
+            try:
+                done, status = os.waitpid(spare.pid, os.WNOHANG)
+            except ChildProcessError:
+                done, status = spare.pid, 0
         if done:
             logger.warning("spare work-horse %d died while waiting: %s", spare.pid,
                            describe_exit(status))  # fmt: skip
@@ -129,19 +176,49 @@ class ForkAhead:
         spare, self._spare = self._spare, None
         if spare is not None:
             self._discard(spare)
+        server, self.server = self.server, None
+        if server is not None:
+            server.close()
+
+    def _replace_server_if_gone(self) -> None:
+        server = self.server
+        if server is None:
+            return
+        server.read_reports()
+        if not server.gone:
+            return
+        logger.warning("the fork server %d ended; starting another", server.pid)
+        if self._spare is not None and self._spare.server is server:
+            _close_both(self._spare)
+            self._spare = None
+        server.close()
+        self.server = ForkServer.start(self._spare_from_server)
 
     def _discard(self, spare: _Spare) -> None:
         # Given no job, it has nothing to lose; killed, it cannot keep the worker waiting
         # (its pipe closing would end it too, unless a hook or an import holds it up).
         _close_both(spare)
+        if spare.server is not None and spare.pid is None:
+            spare.pid = spare.server.take_pid()
+        if spare.pid is None:
+            return
         with contextlib.suppress(ProcessLookupError):
             os.kill(spare.pid, signal.SIGKILL)
+        if spare.server is not None:
+            spare.server.forget(spare.pid)  # the server reaps it
+            return
         with contextlib.suppress(ChildProcessError):
             os.waitpid(spare.pid, 0)
 
     def _remember_module(self, func_name: str) -> None:
         module, dot, _ = func_name.rpartition(".")
         self._warm_module = module if dot else None
+
+    def _spare_from_server(
+        self, read_fd: int, write_fd: int, warm_module: str | None
+    ) -> None:  # pragma: no cover - runs in a horse the fork server forked
+        self._warm_module = warm_module
+        self._spare_main(read_fd, write_fd)
 
     def _spare_main(self, read_fd: int, write_fd: int) -> None:  # pragma: no cover - child
         exit_code = 1
@@ -211,6 +288,7 @@ class ForkAheadMixin:
     stop_requested: bool
     _fetch_ahead: bool
     _took_ahead: bool
+    _exiting_horses: list[int]
     _spares: ForkAhead | None = None
 
     #: Whether each job's horse is forked ahead of it (a subclass that starts its horses
@@ -244,5 +322,21 @@ class ForkAheadMixin:
             self._fork_ahead.ensure_spare()
         return started
 
+    def _start_executor(self) -> None:
+        if self.forks_ahead:
+            self._fork_ahead.start_server()
+
     def _stop_executor(self) -> None:
         self._fork_ahead.close()
+
+    def _wait_horse(self, pid: int) -> tuple[int, Any]:
+        """Wait for a horse to end (the fork server reaps those it forked)."""
+        return self._fork_ahead.wait_horse(pid)
+
+    def _horse_reported(self, pid: int) -> None:
+        """A horse reported its outcome and exits: reaped later, by the fork server if it
+        forked it, else before the next fork."""
+        if self._fork_ahead.is_server_horse(pid):
+            self._fork_ahead.forget_horse(pid)
+        else:
+            self._exiting_horses.append(pid)

@@ -82,16 +82,16 @@ class Worker(ForkAheadMixin, BaseWorker):
             ending = self._supervise(job, pid, read_fd, kill_at, chunks)
         except BaseException:
             _kill(pid)
-            os.waitpid(pid, 0)
+            self._wait_horse(pid)
             raise
         finally:
             os.close(read_fd)
             self.horse_pid = 0
         reported = decode_outcome(b"".join(chunks))
         if ending == "reported" and reported is not None:
-            self._exiting_horses.append(pid)
+            self._horse_reported(pid)
             return reported
-        _, status, rusage = os.wait4(pid, 0)
+        status, rusage = self._wait_horse(pid)
         if ending == "interrupted":
             return None
         if ending == "stopped":

@@ -1,6 +1,7 @@
 """The forking Worker forks each job's horse ahead of the job: a spare horse waits on a
 pipe for exactly one job, is fresh for every job, is replaced if it dies while waiting,
-and never outlives its worker (SIGTERM, SIGKILL or the end of a burst)."""
+and never outlives its worker (SIGTERM, SIGKILL or the end of a burst). The horses are
+forked by the worker's fork server, its one child (tests/test_fork_server.py)."""
 
 from __future__ import annotations
 
@@ -41,10 +42,21 @@ def worker_process(subprocess_env: dict[str, str], tmp_path: Path) -> Iterator[W
     process.stop()
 
 
+def _server_of(worker: WorkerProcess) -> int:
+    wait_until(lambda: len(_children(worker.pid)) == 1, 20, "the fork server")
+    (server,) = _children(worker.pid)
+    return server
+
+
 def _spare_of(worker: WorkerProcess) -> int:
-    wait_until(lambda: len(_children(worker.pid)) == 1, 20, "the spare horse")
-    (spare,) = _children(worker.pid)
+    server = _server_of(worker)
+    wait_until(lambda: len(_children(server)) == 1, 20, "the spare horse")
+    (spare,) = _children(server)
     return spare
+
+
+def _no_zombies(worker: WorkerProcess) -> bool:
+    return not zombie_children(worker.pid) and not zombie_children(_server_of(worker))
 
 
 def test_each_job_runs_in_a_fresh_horse_and_none_is_left_after_a_burst(
@@ -70,7 +82,7 @@ def test_a_job_runs_in_the_horse_that_was_waiting_for_it(
     wait_until(lambda: job.get_status() == JobStatus.FINISHED, 20, "the job")
     assert job.return_value() == spare
     # A new spare waits for the next job; the one that ran has been reaped.
-    wait_until(lambda: not zombie_children(worker_process.pid), 10, "the reaping")
+    wait_until(lambda: _no_zombies(worker_process), 10, "the reaping")
     assert _spare_of(worker_process) != spare
 
 
@@ -88,10 +100,10 @@ def test_the_next_spare_is_forked_beside_a_job_only_while_jobs_follow_one_anothe
         ]
     )
     wait_until(lambda: second.get_status() == JobStatus.FINISHED, 20, "the jobs")
-    # The first job's horse was the worker's only child while it ran; beside the second,
-    # the spare for a next job was forked.
+    # The first job's horse was the fork server's only child while it ran; beside the
+    # second, the spare for a next job was forked.
     assert (first.return_value(), second.return_value()) == (1, 2)
-    wait_until(lambda: not zombie_children(worker_process.pid), 10, "the reaping")
+    wait_until(lambda: _no_zombies(worker_process), 10, "the reaping")
     _spare_of(worker_process)
 
 
@@ -105,7 +117,7 @@ def test_a_spare_killed_while_waiting_is_reaped_and_the_next_job_still_runs(
     job = queue.enqueue(fixtures.return_pid)
     wait_until(lambda: job.get_status() == JobStatus.FINISHED, 20, "the job")
     assert job.return_value() not in (spare, worker_process.pid)
-    wait_until(lambda: not zombie_children(worker_process.pid), 10, "the reaping")
+    wait_until(lambda: _no_zombies(worker_process), 10, "the reaping")
     assert pid_alive(worker_process.pid)
 
 

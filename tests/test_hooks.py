@@ -64,10 +64,13 @@ def test_forking_worker_runs_each_hook_in_its_process(
     assert all(job.get_status() == JobStatus.FINISHED for job in jobs)
     rows = recorded()
     parent = os.getpid()
-    forks = [row for row in rows if row[0] == "before_fork"]
-    # One fork per job, and one ahead of it: the spare horse forked for a next job that
-    # did not come, which exits unused.
-    assert [pid for _, pid, _ in forks] == [parent] * 4
+    forks = [pid for event, pid, _ in rows if event == "before_fork"]
+    # The worker forks its fork server; the server forks one horse per job, and one
+    # ahead of it: the spare horse forked for a next job that did not come, which exits
+    # unused. Each before_fork runs in the process that forks.
+    server = forks[1]
+    assert forks == [parent] + [server] * 4 and server != parent
+    assert ("horse_start", server, "") not in rows
     # A spare's rehearsal while it waits (minirq.horse_ahead) runs no hook.
     assert {job_id for event, _, job_id in rows if event.endswith("_job")} == {
         job.id for job in jobs
@@ -179,9 +182,12 @@ def test_the_child_running_an_on_stopped_callback_gets_the_fork_hooks(
     assert job.get_status() == JobStatus.STOPPED
     rows = recorded()
     parent = os.getpid()
-    # The job's horse, the callback's child and the spare forked ahead of a next job
-    # (once the job ended: it came to a waiting worker).
-    assert [pid for event, pid, _ in rows if event == "before_fork"] == [parent] * 3
+    # The fork server (by the worker), the job's horse (by the server), the callback's
+    # child (by the worker) and the spare forked ahead of a next job (by the server, once
+    # the job ended: it came to a waiting worker).
+    forks = [pid for event, pid, _ in rows if event == "before_fork"]
+    server = forks[1]
+    assert forks == [parent, server, parent, server] and server != parent
     (callback_pid,) = [pid for event, pid, _ in rows if event == "on_stopped"]
     assert callback_pid != parent
     started = [pid for event, pid, _ in rows if event == "horse_start"]
