@@ -394,8 +394,14 @@ def test_a_worker_restarts_its_scheduler_process(
     worker = start_process(
         *minirq_command, "worker", "--with-scheduler", "--worker-class", "simple", "default"
     )
-    wait_for(lambda: len(child_pids(worker.pid)) == 1)
-    [first] = child_pids(worker.pid)
+    seen: list[set[int]] = []
+
+    def one_child() -> bool:
+        seen.append(child_pids(worker.pid))
+        return len(seen[-1]) == 1
+
+    wait_for(one_child)
+    [first] = seen[-1]
     os.kill(first, signal.SIGKILL)
     wait_for(lambda: len(child_pids(worker.pid) - {first}) == 1)
     worker.send_signal(signal.SIGTERM)
