@@ -58,6 +58,11 @@ def return_rq_retry(path: str, times: int, max_retries: int = 3, interval: int =
     return "done"
 
 
+async def return_rq_retry_async(path: str, times: int) -> object:
+    """``return_rq_retry`` as a coroutine function (RQ's ``Retry`` returned by an awaited job)."""
+    return return_rq_retry(path, times)
+
+
 def always_fail() -> None:
     raise ValueError("always fails")
 

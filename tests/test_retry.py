@@ -24,7 +24,10 @@ from minirq import (
     SimpleWorker,
     Worker,
 )
+from minirq.async_worker import AsyncWorker
+from minirq.pool import WorkerPool
 from minirq.retry import plan_repeat, plan_retry
+from minirq.worker import SpawnWorker
 from tests import scheduling_jobs as jobs
 
 
@@ -253,6 +256,30 @@ def test_a_job_may_raise_or_return_retry_job(
     path = tmp_path / "runs"
     job = queue.enqueue(func, str(path), 2)  # type: ignore[arg-type]
     worker_class([queue], connection=queue.connection).work(burst=True)
+    assert job.get_status() == JobStatus.FINISHED
+    assert job.return_value() == "done"
+    assert len(lines(path)) == 3
+
+
+EVERY_EXECUTOR = [
+    pytest.param(lambda q: SimpleWorker([q], connection=q.connection), id="simple"),
+    pytest.param(lambda q: Worker([q], connection=q.connection), id="fork"),
+    pytest.param(lambda q: WorkerPool([q], connection=q.connection, size=2), id="pool"),
+    pytest.param(lambda q: AsyncWorker([q], connection=q.connection, concurrency=2), id="async"),
+    pytest.param(lambda q: SpawnWorker([q], connection=q.connection), id="spawn"),
+]
+
+
+@pytest.mark.parametrize("make_worker", EVERY_EXECUTOR)
+@pytest.mark.parametrize(
+    "func", [jobs.raise_retry, jobs.return_retry, jobs.return_rq_retry, jobs.return_rq_retry_async]
+)
+def test_every_executor_retries_a_job_asking_for_it_in_each_form(
+    queue: Queue, tmp_path: Path, make_worker: Any, func: Any
+) -> None:
+    path = tmp_path / "runs"
+    job = queue.enqueue(func, str(path), 2)
+    make_worker(queue).work(burst=True)
     assert job.get_status() == JobStatus.FINISHED
     assert job.return_value() == "done"
     assert len(lines(path)) == 3
