@@ -32,13 +32,9 @@ import gc
 import os
 import pickle
 import pstats
-import shutil
 import signal
-import socket
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -47,37 +43,11 @@ import redis
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_jobs
+from envs import RedisServer
 
 import minirq
 
 BATCH = 1000
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _start_redis(folder: str) -> tuple[subprocess.Popen[bytes], redis.Redis]:
-    binary = shutil.which("redis-server")
-    if binary is None:
-        sys.exit("redis-server is not installed (apt-get install redis-server)")
-    port = _free_port()
-    process = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", folder],
-        stdout=subprocess.DEVNULL,
-    )
-    client = redis.Redis(port=port)
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            client.ping()
-            return process, client
-        except redis.ConnectionError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
 
 
 def _commands(client: redis.Redis) -> int:
@@ -149,40 +119,40 @@ def main() -> None:
     if options.what == "cow":
         _cow()
         return
-    with tempfile.TemporaryDirectory(prefix="minirq-profile-") as folder:
-        server, client = _start_redis(folder)
-        try:
-            queue = minirq.Queue("profiled", connection=client)
-            queue.enqueue(bench_jobs.noop)  # scripts loaded
-            if options.what in ("simple", "pool", "fork"):
+    server = RedisServer()
+    client = redis.Redis(port=server.port)
+    try:
+        queue = minirq.Queue("profiled", connection=client)
+        queue.enqueue(bench_jobs.noop)  # scripts loaded
+        if options.what in ("simple", "pool", "fork"):
+            _fill(queue, options.jobs)
+            worker = {
+                "simple": lambda: minirq.SimpleWorker([queue], connection=client),
+                "pool": lambda: minirq.WorkerPool([queue], connection=client, size=2),
+                "fork": lambda: minirq.Worker([queue], connection=client),
+            }[options.what]()
+
+            def step() -> None:
+                worker.work(burst=True, logging_level="WARNING")
+        elif options.what == "enqueue":
+
+            def step() -> None:
+                for _ in range(options.jobs):
+                    queue.enqueue(bench_jobs.noop)
+        else:
+
+            def step() -> None:
                 _fill(queue, options.jobs)
-                worker = {
-                    "simple": lambda: minirq.SimpleWorker([queue], connection=client),
-                    "pool": lambda: minirq.WorkerPool([queue], connection=client, size=2),
-                    "fork": lambda: minirq.Worker([queue], connection=client),
-                }[options.what]()
 
-                def step() -> None:
-                    worker.work(burst=True, logging_level="WARNING")
-            elif options.what == "enqueue":
-
-                def step() -> None:
-                    for _ in range(options.jobs):
-                        queue.enqueue(bench_jobs.noop)
-            else:
-
-                def step() -> None:
-                    _fill(queue, options.jobs)
-
-            before = _commands(client)
-            profile = cProfile.Profile()
-            started = time.perf_counter()
-            profile.runcall(step)
-            elapsed = time.perf_counter() - started
-            commands = _commands(client) - before
-        finally:
-            server.terminate()
-            server.wait()
+        before = _commands(client)
+        profile = cProfile.Profile()
+        started = time.perf_counter()
+        profile.runcall(step)
+        elapsed = time.perf_counter() - started
+        commands = _commands(client) - before
+    finally:
+        client.close()
+        server.stop()
     stats = pstats.Stats(profile)
     jobs = options.jobs
     print(f"{options.what}: {jobs} jobs, {jobs / elapsed:,.0f} jobs/s under the profiler")
